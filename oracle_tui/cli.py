@@ -1,0 +1,330 @@
+"""The `oracle-tui` command line: a thin face over oracle_tui.core.
+
+stdout carries only the report (or JSON with --json); diagnostics go to stderr. Every error
+is one line with its reason code. Exit codes: 0 PASS/WARN · 1 FAIL · 2 usage/config ·
+3 could not finish, retry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from oracle_tui import __version__, cli_render
+from oracle_tui.core.codes import CODES, code_info
+from oracle_tui.core.errors import OracleError
+from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack
+from oracle_tui.core.profiles import Profile, load_profile
+from oracle_tui.core.redact import redact
+
+CONFIG_CODES = {"PROFILE_INVALID", "PLACEHOLDER_UNRESOLVED", "SECRET_IN_CONFIG", "TARGET_EXISTS"}
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_RETRY = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    """A mistake in how the command was called: exit 2."""
+
+
+def exit_code_for(exc: OracleError) -> int:
+    if exc.code in CONFIG_CODES:
+        return EXIT_USAGE
+    return EXIT_RETRY if exc.retryable else EXIT_FAIL
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from exc
+    if not 0 <= value < 2**64:
+        raise argparse.ArgumentTypeError("the seed must be in [0, 2^64)")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"oracle-tui: usage error: {message} (see --help)\n")
+
+
+def _out() -> Console:
+    return Console(soft_wrap=False)
+
+
+def _err() -> Console:
+    return Console(stderr=True)
+
+
+def _emit_json(obj: Any) -> None:
+    sys.stdout.write(redact(json.dumps(obj, indent=2, sort_keys=False, default=str)) + "\n")
+
+
+def _profile(args: argparse.Namespace) -> Profile:
+    return load_profile(args.profile, args.profiles_dir)
+
+
+def _pack(args: argparse.Namespace, profile: Profile) -> InterfacePack:
+    where = args.interface_pack or profile.wiring("interface_pack") or None
+    return load_interface_pack(where)
+
+
+def _root(args: argparse.Namespace, profile: Profile) -> str:
+    root: str | None = args.root or profile.wiring("oracle_root") or None
+    if not root:
+        raise UsageError("no ROOT given and the profile has no oracle_root")
+    return root
+
+
+def _with_progress(label: str, enabled: bool,
+                   job: Callable[[Callable[[int, int], None]], Any]) -> Any:
+    """Run ``job(progress)`` under a Rich progress bar on stderr when it is a terminal."""
+    console = _err()
+    if not enabled or not console.is_terminal:
+        return job(lambda done, total: None)
+    with Progress(TextColumn(label), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeRemainingColumn(), console=console, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return job(update)
+
+
+def _confirm(question: str, assume_yes: bool) -> None:
+    if assume_yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError("refusing to write without confirmation: stdin is not a terminal; "
+                         "pass --yes")
+    answer = input(f"{question} [y/N] ").strip().lower()
+    if answer not in ("y", "yes"):
+        raise UsageError("not confirmed; nothing was written")
+
+
+# -- commands -----------------------------------------------------------------------------
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from oracle_tui.core.check import run_check
+
+    profile = _profile(args)
+    root = _root(args, profile)
+    pack = _pack(args, profile)
+    report = _with_progress(
+        "hashing", args.verify_digests and not args.json,
+        lambda progress: run_check(
+            root, profile=profile, scenario_id=args.scenario_id,
+            strict_seal=True if args.strict_seal else None,
+            output_ids=args.output_id or None, verify_digests=args.verify_digests,
+            interface_pack=pack, threads=args.threads, progress=progress))
+    if args.json:
+        _emit_json(report.model_dump(mode="json"))
+    else:
+        _out().print(cli_render.check_report(report))
+    code: int = report.exit_code
+    return code
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    if args.all:
+        for code in CODES:
+            _out().print(cli_render.explain(code_info(code)))
+        return EXIT_OK
+    if not args.code:
+        raise UsageError("name a reason code, or pass --all")
+    code = args.code.strip().upper()
+    if code not in CODES:
+        raise UsageError(f"unknown reason code {args.code!r} (try `oracle-tui explain --all`)")
+    info = code_info(code)
+    if args.json:
+        _emit_json(info.model_dump(mode="json"))
+    else:
+        _out().print(cli_render.explain(info))
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from oracle_tui.core.demo import generate_demo_world
+
+    world = _with_progress("generating", True, lambda progress: generate_demo_world(
+        args.out, events=args.events, seed=args.seed, scenario_id=args.scenario_id,
+        progress=progress))
+    _err().print(f"demo world: {world.events:,} events per output, {world.files} files, "
+                 f"{world.bytes:,} bytes, scenario_id={world.world_key.scenario_id}")
+    print(world.root)
+    if args.open:
+        return _run_tui(world.root, args.profile, args.profiles_dir, None,
+                        world.world_key.scenario_id, read_only=False)
+    return EXIT_OK
+
+
+def cmd_seal(args: argparse.Namespace) -> int:
+    from oracle_tui.core.seal import plan_seal, seal_pack
+
+    profile = _profile(args)
+    root = _root(args, profile)
+    pack = _pack(args, profile)
+    plan, _ = plan_seal(root, scenario_id=args.scenario_id, engine_release=args.engine_release,
+                        profile=profile, interface_pack=pack)
+    if not args.json:
+        _err().print(cli_render.seal_plan(plan))
+    if plan.refused:
+        code, _, rest = plan.blocking[0].partition(" ")
+        raise OracleError(code, f"seal refused: {rest}", root)
+    if plan.files_to_write:
+        _confirm(f"Write {', '.join(plan.files_to_write)} under {root}?", args.yes)
+    result = _with_progress("sealing", not args.json, lambda progress: seal_pack(
+        root, scenario_id=args.scenario_id, engine_release=args.engine_release,
+        profile=profile, interface_pack=pack, threads=args.threads, progress=progress))
+    if args.json:
+        _emit_json(result.model_dump(mode="json"))
+    else:
+        _out().print(f"{result.status} {result.oracle_pack_id} "
+                     f"(wrote: {', '.join(result.written) or 'nothing'})")
+    return EXIT_OK
+
+
+def cmd_tombstone(args: argparse.Namespace) -> int:
+    from oracle_tui.core.tombstone import tombstone_pack
+
+    profile = _profile(args)
+    root = _root(args, profile)
+    _confirm(f"Tombstone {root} for good (reason: {args.reason!r})?", args.yes)
+    result = tombstone_pack(root, reason=args.reason, authority=args.authority,
+                            replacement_root=args.replacement)
+    if args.json:
+        _emit_json(result.model_dump(mode="json"))
+    else:
+        _out().print(f"{result.status} {root} (pack id: {result.oracle_pack_id or 'unsealed'})")
+    return EXIT_OK
+
+
+def _run_tui(root: str, profile: str, profiles_dir: str | None, interface_pack: str | None,
+             scenario_id: str | None, read_only: bool) -> int:
+    from oracle_tui.tui.app import make_app
+
+    app = make_app(root, profile=profile, profiles_dir=profiles_dir,
+                   interface_pack=interface_pack, scenario_id=scenario_id, read_only=read_only)
+    app.run()
+    return EXIT_OK
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    profile = _profile(args)
+    root = _root(args, profile)
+    return _run_tui(root, args.profile, args.profiles_dir, args.interface_pack,
+                    args.scenario_id, args.read_only)
+
+
+# -- parser -------------------------------------------------------------------------------
+
+def _common(p: argparse.ArgumentParser, root: bool = True) -> None:
+    if root:
+        p.add_argument("root", nargs="?", metavar="ROOT",
+                       help="pack root: a folder or s3://bucket/prefix/ (default: the "
+                            "profile's oracle_root)")
+    p.add_argument("--profile", default="local", help="local | dev | prod (default: local)")
+    p.add_argument("--profiles-dir", default=None, help="folder holding <profile>.yaml")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="oracle-tui", description="Check, seal and inspect Oracle Store packs.")
+    parser.add_argument("--version", action="version", version=f"oracle-tui {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("check", help="verify a pack: gates, outputs, seal, content digests")
+    _common(p)
+    p.add_argument("--interface-pack", metavar="DIR", help="folder with the catalogue + gate map")
+    p.add_argument("--scenario-id")
+    p.add_argument("--strict-seal", action="store_true", help="a missing seal is FAIL")
+    p.add_argument("--output-id", action="append", metavar="ID", help="check only these outputs")
+    p.add_argument("--verify-digests", action="store_true", help="re-hash every sealed file")
+    p.add_argument("--threads", type=_positive_int, default=2)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("seal", help="write content index, manifest and seal (write-once)")
+    _common(p)
+    p.add_argument("--interface-pack", metavar="DIR")
+    p.add_argument("--scenario-id", required=True)
+    p.add_argument("--engine-release", required=True)
+    p.add_argument("--threads", type=_positive_int, default=2)
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_seal)
+
+    p = sub.add_parser("tombstone", help="withdraw a pack for good (create-if-absent)")
+    _common(p)
+    p.add_argument("--reason", required=True)
+    p.add_argument("--authority", required=True)
+    p.add_argument("--replacement", metavar="ROOT", help="the pack that replaces this one")
+    p.add_argument("--yes", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_tombstone)
+
+    p = sub.add_parser("explain", help="what a reason code means and what to do")
+    p.add_argument("code", nargs="?")
+    p.add_argument("--all", action="store_true", help="every code")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("demo", help="generate a realistic demo world")
+    p.add_argument("--out", default="runs/demo-world", help="new folder for the engine run root")
+    p.add_argument("--events", type=_positive_int, default=20_000, help="rows per output")
+    p.add_argument("--seed", type=_seed, default=42)
+    p.add_argument("--scenario-id", default="baseline_v1")
+    p.add_argument("--open", action="store_true", help="open the inspector on it")
+    p.add_argument("--profile", default="local")
+    p.add_argument("--profiles-dir", default=None)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("inspect", help="open the inspector TUI on one pack")
+    _common(p)
+    p.add_argument("--interface-pack", metavar="DIR")
+    p.add_argument("--scenario-id")
+    p.add_argument("--read-only", action="store_true", help="hide every write action")
+    p.set_defaults(func=cmd_inspect)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        rc: int = args.func(args)
+        return rc
+    except UsageError as exc:
+        sys.stderr.write(redact(f"oracle-tui: {exc}") + "\n")
+        return EXIT_USAGE
+    except OracleError as exc:
+        sys.stderr.write(redact(f"oracle-tui: {exc.code}: {exc.message}") + "\n")
+        return exit_code_for(exc)
+    except KeyboardInterrupt:
+        sys.stderr.write("oracle-tui: interrupted\n")
+        return 130
+    except Exception as exc:
+        sys.stderr.write(redact(f"oracle-tui: INTERNAL_ERROR: {type(exc).__name__}: {exc}")
+                         + "\n")
+        return EXIT_FAIL
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

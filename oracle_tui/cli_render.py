@@ -1,0 +1,93 @@
+"""Rich rendering of core results for the CLI (the TUI has its own widgets)."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from oracle_tui.core.codes import CodeInfo
+from oracle_tui.core.report import CheckReport
+from oracle_tui.core.seal import SealPlan
+
+VERDICT_STYLE = {"PASS": "bold green", "WARN": "bold yellow", "FAIL": "bold red"}
+SEV_STYLE = {"FAIL": "red", "WARN": "yellow", "INFO": "cyan"}
+
+
+def check_report(report: CheckReport) -> RenderableType:
+    parts: list[RenderableType] = []
+    head = Text()
+    head.append(f" {report.verdict} ", style="reverse " + VERDICT_STYLE[report.verdict])
+    head.append(f"  {report.root}")
+    c = report.counts()
+    head.append(f"   {c['FAIL']} fail · {c['WARN']} warn · {c['INFO']} info", style="dim")
+    parts.append(head)
+    wk = report.world_key
+    meta = Table.grid(padding=(0, 2))
+    strict = "on" if report.strict_seal else "off"
+    meta.add_row("profile", f"{report.profile} (strict seal: {strict})")
+    meta.add_row("lifecycle", report.seal.lifecycle)
+    if wk is not None:
+        meta.add_row("world key", f"mf={wk.manifest_fingerprint[:16]}… "
+                                  f"ph={wk.parameter_hash[:16]}… "
+                                  f"scenario={wk.scenario_id} seed={wk.seed}")
+    if report.seal.oracle_pack_id:
+        meta.add_row("pack id", report.seal.oracle_pack_id)
+    if report.seal.digests_verified:
+        meta.add_row("digests", f"{report.seal.files_hashed} files re-hashed")
+    parts.append(meta)
+    if report.gates:
+        t = Table(title="Gates", title_justify="left", expand=False)
+        for col in ("gate", "method", "status", "recomputed digest"):
+            t.add_column(col)
+        for g in report.gates:
+            t.add_row(g.gate_id, g.method, Text(g.status, style="green" if g.status == "PASS"
+                                                 else "red"),
+                      (g.recomputed_digest or "—")[:16] + "…")
+        parts.append(t)
+    if report.outputs:
+        t = Table(title="Outputs", title_justify="left")
+        for col in ("output", "status", "parts", "bytes", "blocked by"):
+            t.add_column(col)
+        for o in report.outputs:
+            style = "green" if o.status == "READABLE" else "red"
+            t.add_row(o.output_id, Text(o.status, style=style), str(o.parts), f"{o.bytes:,}",
+                      ", ".join(o.blocked_by) or "—")
+        parts.append(t)
+    if report.findings:
+        t = Table(title="Findings", title_justify="left")
+        for col in ("severity", "code", "subject", "detail"):
+            t.add_column(col, overflow="fold")
+        for f in report.findings:
+            t.add_row(Text(f.severity.value, style=SEV_STYLE[f.severity.value]), f.code,
+                      f.subject, f.detail)
+        parts.append(t)
+    return Group(*parts)
+
+
+def explain(info: CodeInfo) -> RenderableType:
+    t = Table.grid(padding=(0, 2))
+    t.add_row(Text(info.code, style="bold"), Text(f"{info.severity.value} · {info.retry.value} "
+                                                  f"· {info.code_class}", style="dim"))
+    t.add_row("means", info.meaning)
+    t.add_row("do", info.action)
+    return t
+
+
+def seal_plan(plan: SealPlan) -> RenderableType:
+    t = Table.grid(padding=(0, 2))
+    t.add_row("root", plan.root)
+    wk = plan.world_key
+    t.add_row("world key", f"manifest_fingerprint={wk.manifest_fingerprint}")
+    t.add_row("", f"parameter_hash={wk.parameter_hash}")
+    t.add_row("", f"scenario_id={wk.scenario_id}  seed={wk.seed}")
+    t.add_row("engine release", plan.engine_release)
+    t.add_row("oracle_pack_id", plan.oracle_pack_id)
+    t.add_row("content", f"{plan.content_files} files, {plan.content_bytes:,} bytes "
+                         "(hashed into the content index)")
+    t.add_row("will write", ", ".join(plan.files_to_write) or "nothing (already sealed)")
+    if plan.already_present:
+        t.add_row("present", ", ".join(plan.already_present) + " (compared, never rewritten)")
+    for line in plan.blocking:
+        t.add_row(Text("refused", style="red"), line)
+    return t

@@ -1,0 +1,276 @@
+"""`check`: prove a pack readable, or say exactly why not (SPEC §6). Fails closed.
+
+Every step runs under :func:`_step`, so an unexpected exception becomes an INTERNAL_ERROR
+finding naming the step (a FAIL), never a traceback and never a PASS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from oracle_tui.core.codes import Severity
+from oracle_tui.core.errors import OracleError
+from oracle_tui.core.findings import Finding, finding_from_error, make_finding, sorted_findings
+from oracle_tui.core.gates import GateResult, verify_gate
+from oracle_tui.core.hashing import DEFAULT_THREADS, hash_objects, sha256_bytes
+from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack, render_template
+from oracle_tui.core.jobs import Cancelled, Progress, no_progress
+from oracle_tui.core.listing import Listing
+from oracle_tui.core.pack_files import (
+    CONTENT_INDEX,
+    MANIFEST,
+    SEAL,
+    TOMBSTONE,
+    ContentIndex,
+    Manifest,
+    Seal,
+    Tombstone,
+    is_pack_content,
+    read_model,
+)
+from oracle_tui.core.profiles import Profile, load_profile
+from oracle_tui.core.report import CheckReport, OutputResult, verdict_of
+from oracle_tui.core.storage import Store, open_store
+from oracle_tui.core.world import RunReceipt, read_run_receipt, resolve_world_key
+
+
+@dataclass
+class _Ctx:
+    store: Store
+    report: CheckReport
+    pack: InterfacePack
+    findings: list[Finding] = field(default_factory=list)
+
+    def add(self, code: str, subject: str, detail: str, severity: Severity | None = None) -> None:
+        self.findings.append(make_finding(code, subject, detail, severity))
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        try:
+            yield
+        except OracleError as exc:
+            self.findings.append(finding_from_error(exc, name))
+        except Cancelled:
+            raise
+        except Exception as exc:
+            self.report.steps_failed.append(name)
+            self.add("INTERNAL_ERROR", name,
+                     f"step '{name}' raised {type(exc).__name__}: {str(exc)[:200]}")
+
+
+def run_check(
+    root: str,
+    *,
+    profile: Profile | None = None,
+    scenario_id: str | None = None,
+    strict_seal: bool | None = None,
+    output_ids: Sequence[str] | None = None,
+    verify_digests: bool = False,
+    interface_pack: InterfacePack | None = None,
+    threads: int = DEFAULT_THREADS,
+    progress: Progress = no_progress,
+    cancel: threading.Event | None = None,
+) -> CheckReport:
+    """Check one explicitly given root. Never raises OracleError: it becomes a finding."""
+    profile = profile or load_profile("local")
+    strict = profile.strict_seal if strict_seal is None else strict_seal
+    report = CheckReport(root=root, profile=profile.name, strict_seal=strict)
+    findings: list[Finding] = []
+    try:
+        pack = interface_pack or _pack_from_profile(profile)
+        report.interface_pack = pack.source
+        store = open_store(root)
+    except OracleError as exc:
+        findings.append(finding_from_error(exc, "setup"))
+        return _finish(report, findings)
+    ctx = _Ctx(store=store, report=report, pack=pack, findings=findings)
+    _run_steps(ctx, profile, scenario_id, strict, output_ids, verify_digests, threads, progress,
+               cancel)
+    return _finish(report, ctx.findings)
+
+
+def _pack_from_profile(profile: Profile) -> InterfacePack:
+    where = profile.wiring("interface_pack")
+    return load_interface_pack(where or None)
+
+
+def _finish(report: CheckReport, findings: list[Finding]) -> CheckReport:
+    report.findings = sorted_findings(findings)
+    report.verdict = verdict_of(report.findings)
+    return report
+
+
+def _run_steps(ctx: _Ctx, profile: Profile, scenario_id: str | None, strict: bool,
+               output_ids: Sequence[str] | None, verify_digests: bool, threads: int,
+               progress: Progress, cancel: threading.Event | None) -> None:
+    store, report = ctx.store, ctx.report
+    with ctx.step("root"):
+        if not store.root_exists():
+            raise OracleError("PACK_NOT_FOUND", f"no pack at {store.root_uri}", store.root_uri)
+    if ctx.findings:
+        return
+    listing = Listing([])
+    with ctx.step("listing"):
+        listing = Listing.of(store)
+        report.files_listed = len(listing.objects)
+        for obj in listing.objects:
+            if obj.kind != "file":
+                ctx.add("PATH_UNSAFE", obj.key, f"{obj.kind} under the root is never followed")
+    receipt: RunReceipt | None = None
+    with ctx.step("run_receipt"):
+        receipt = read_run_receipt(store)
+        report.run_receipt = receipt.model_dump()
+    with ctx.step("lifecycle"):
+        _check_lifecycle(ctx, listing, strict, verify_digests, threads, progress, cancel)
+    if receipt is None:
+        return
+    with ctx.step("world_key"):
+        sid = scenario_id or profile.wiring("scenario_id") or None
+        report.world_key = resolve_world_key(receipt, sid, ctx.pack, listing.keys)
+    if report.world_key is None:
+        return
+    with ctx.step("manifest_world_key"):
+        manifest = report.seal.manifest
+        if manifest is not None and manifest.get("world_key") != report.world_key.model_dump():
+            ctx.add("WORLD_KEY_MISMATCH", MANIFEST,
+                    f"manifest world key {manifest.get('world_key')} differs from "
+                    f"{report.world_key.model_dump()}")
+    with ctx.step("outputs_and_gates"):
+        _check_outputs_and_gates(ctx, listing, receipt, output_ids, cancel)
+
+
+def _check_outputs_and_gates(ctx: _Ctx, listing: Listing, receipt: RunReceipt,
+                             output_ids: Sequence[str] | None,
+                             cancel: threading.Event | None) -> None:
+    pack, report = ctx.pack, ctx.report
+    assert report.world_key is not None
+    tokens = report.world_key.tokens(receipt.run_id)
+    selected: list[str] = []
+    for oid in (output_ids or sorted(pack.outputs)):
+        if oid not in pack.outputs:
+            ctx.add("OUTPUT_UNKNOWN", oid, f"{oid} is not in the catalogue ({pack.source})")
+        elif oid not in selected:
+            selected.append(oid)
+    needed = pack.gate_closure(g for oid in selected for g in pack.outputs[oid].read_requires_gates)
+    results: dict[str, GateResult] = {}
+    for gid in needed:
+        spec = pack.gates.get(gid)
+        if spec is None:
+            continue
+        with ctx.step(f"gate {gid}"):
+            results[gid] = verify_gate(ctx.store, spec, report.world_key, listing, cancel)
+            ctx.findings.extend(results[gid].findings)
+            report.gates.append(results[gid])
+            report.gate_receipts.append(results[gid].receipt(report.world_key))
+    for oid in selected:
+        spec_o = pack.outputs[oid]
+        rendered = render_template(spec_o.path_template, tokens)
+        files = listing.match(rendered)
+        closure = pack.gate_closure(spec_o.read_requires_gates)
+        blocked = [g for g in closure if g not in results or results[g].status != "PASS"]
+        out = OutputResult(output_id=oid, path=rendered, parts=len(files),
+                           bytes=sum(f.size for f in files), required_gates=closure,
+                           blocked_by=blocked)
+        if not files:
+            out.status = "MISSING"
+            ctx.add("OUTPUT_MISSING", oid, f"no files match {rendered}")
+        elif blocked:
+            out.status = "BLOCKED"
+        else:
+            out.status = "READABLE"
+        for g in blocked:
+            why = "not in the gate map" if g not in pack.gates else "did not PASS"
+            ctx.add("REQUIRED_GATE_NOT_PASS", oid, f"requires {g}, which {why}")
+        report.outputs.append(out)
+
+
+def _check_lifecycle(ctx: _Ctx, listing: Listing, strict: bool, verify_digests: bool,
+                     threads: int, progress: Progress, cancel: threading.Event | None) -> None:
+    store, seal_sec = ctx.store, ctx.report.seal
+    if TOMBSTONE in listing.by_key:
+        seal_sec.lifecycle = "TOMBSTONED"
+        detail = "the pack was tombstoned"
+        with ctx.step("tombstone"):
+            tomb, _ = read_model(store, TOMBSTONE, Tombstone, "PACK_TOMBSTONED")
+            seal_sec.tombstone = tomb.model_dump(by_alias=True)
+            detail = f"tombstoned by {tomb.authority}: {tomb.reason}"
+        ctx.add("PACK_TOMBSTONED", TOMBSTONE, detail)
+    has_seal = SEAL in listing.by_key
+    has_manifest = MANIFEST in listing.by_key
+    manifest: Manifest | None = None
+    manifest_raw = b""
+    if has_manifest:
+        with ctx.step("manifest"):
+            manifest, manifest_raw = read_model(store, MANIFEST, Manifest, "PACK_MANIFEST_INVALID")
+            seal_sec.manifest = manifest.model_dump(by_alias=True)
+            seal_sec.oracle_pack_id = manifest.oracle_pack_id
+    if not has_seal:
+        sev = Severity.FAIL if strict else Severity.WARN
+        ctx.add("PACK_NOT_SEALED", SEAL, "no _SEALED.json: the pack is staging"
+                + (" (strict seal)" if strict else ""), sev)
+        return
+    seal, _ = read_model(store, SEAL, Seal, "SEAL_MISMATCH")
+    seal_sec.seal = seal.model_dump(by_alias=True)
+    if seal_sec.lifecycle != "TOMBSTONED":
+        seal_sec.lifecycle = seal.seal_status
+    if seal.seal_status == "SEALED_FAILED":
+        ctx.add("PACK_SEALED_FAILED", SEAL, "seal_status is SEALED_FAILED")
+    if not has_manifest:
+        ctx.add("PACK_MANIFEST_MISSING", MANIFEST, "sealed, but the manifest is absent")
+        return
+    if manifest is None:
+        return  # PACK_MANIFEST_INVALID already reported
+    if seal.oracle_pack_id != manifest.oracle_pack_id:
+        ctx.add("SEAL_MISMATCH", SEAL, f"seal names pack {seal.oracle_pack_id}, manifest "
+                                       f"{manifest.oracle_pack_id}")
+    if seal.ext.manifest_sha256 != sha256_bytes(manifest_raw):
+        ctx.add("SEAL_MISMATCH", SEAL, "the manifest's bytes do not match the seal's digest")
+    with ctx.step("content_index"):
+        _check_content(ctx, listing, manifest, verify_digests, threads, progress, cancel)
+
+
+def _check_content(ctx: _Ctx, listing: Listing, manifest: Manifest, verify_digests: bool,
+                   threads: int, progress: Progress, cancel: threading.Event | None) -> None:
+    store, seal_sec = ctx.store, ctx.report.seal
+    ref = manifest.ext.content_index
+    if CONTENT_INDEX not in listing.by_key:
+        ctx.add("CONTENT_DIGEST_MISSING", CONTENT_INDEX, "the content index is absent")
+        return
+    index, raw = read_model(store, CONTENT_INDEX, ContentIndex, "CONTENT_DIGEST_MISSING")
+    if sha256_bytes(raw) != ref.sha256:
+        ctx.add("DIGEST_MISMATCH", CONTENT_INDEX,
+                "the content index's bytes do not match the manifest's digest")
+        return
+    paths = [e.path for e in index.files]
+    if len(set(paths)) != len(paths) or paths != sorted(paths):
+        ctx.add("CONTENT_DIGEST_MISSING", CONTENT_INDEX,
+                "content index entries are duplicated or not sorted")
+        return
+    seal_sec.content_index_files = len(index.files)
+    seal_sec.content_index_bytes = sum(e.size for e in index.files)
+    listed = {e.path: e for e in index.files}
+    present: list[str] = []
+    for entry in index.files:
+        obj = listing.by_key.get(entry.path)
+        if obj is None:
+            ctx.add("OBJECT_MISSING", entry.path, "listed in the content index, absent")
+        elif obj.size != entry.size:
+            ctx.add("DIGEST_MISMATCH", entry.path, f"size {obj.size}, sealed as {entry.size}")
+        elif obj.kind == "file":
+            present.append(entry.path)
+    for obj in listing.objects:
+        if is_pack_content(obj.key) and obj.key not in listed:
+            ctx.add("UNEXPECTED_FILE", obj.key, "not in the content index")
+    if not verify_digests:
+        return
+    hashed = hash_objects(store, present, threads=threads, progress=progress, cancel=cancel)
+    seal_sec.digests_verified = True
+    seal_sec.files_hashed = len(hashed)
+    for key, res in hashed.items():
+        if isinstance(res, OracleError):
+            ctx.findings.append(finding_from_error(res, key))
+        elif res[1] != listed[key].sha256 or res[0] != listed[key].size:
+            ctx.add("DIGEST_MISMATCH", key, f"sha256 {res[1]}, sealed as {listed[key].sha256}")

@@ -1,0 +1,204 @@
+"""The reason-code registry: every stable code the tool can report, with operator guidance.
+
+Codes are part of the public contract (scripts match on them), so a code is never renamed or
+reused; new codes are only ever added.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Severity(StrEnum):
+    FAIL = "FAIL"
+    WARN = "WARN"
+    INFO = "INFO"
+
+
+class Retry(StrEnum):
+    RETRYABLE = "retryable"
+    TERMINAL = "terminal"
+
+
+class CodeInfo(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    code_class: str
+    severity: Severity
+    retry: Retry
+    meaning: str
+    action: str
+
+
+def _c(code: str, cls: str, sev: Severity, retry: Retry, meaning: str, action: str) -> CodeInfo:
+    return CodeInfo(
+        code=code, code_class=cls, severity=sev, retry=retry, meaning=meaning, action=action
+    )
+
+
+F, W, I_ = Severity.FAIL, Severity.WARN, Severity.INFO
+R, T = Retry.RETRYABLE, Retry.TERMINAL
+
+_ALL: tuple[CodeInfo, ...] = (
+    # readability
+    _c("PACK_NOT_FOUND", "readability", F, T,
+       "The given root does not exist or holds no objects.",
+       "Check the path or s3:// URI for typos; the tool never searches for a 'latest' world."),
+    _c("PACK_NOT_SEALED", "readability", W, T,
+       "The pack has no _SEALED.json: it is still staging. WARN on local, FAIL under strict seal.",
+       "Once gates PASS, seal it: `oracle-tui seal ROOT --scenario-id ID --engine-release REL`."),
+    _c("PACK_SEALED_FAILED", "readability", F, T,
+       "The seal records seal_status SEALED_FAILED: the packer gave up on this pack.",
+       "Do not read it. Re-run the engine into a new root and seal that one."),
+    _c("PACK_TOMBSTONED", "readability", F, T,
+       "_TOMBSTONE.json exists: the pack was withdrawn on purpose.",
+       "Do not read it. The tombstone names the authority, the reason and any replacement."),
+    _c("RUN_RECEIPT_MISSING", "readability", F, T,
+       "run_receipt.json is absent from the root.",
+       "Point the tool at the engine run root itself (the folder holding run_receipt.json)."),
+    _c("RUN_RECEIPT_INVALID", "readability", F, T,
+       "run_receipt.json is not valid JSON or lacks run_id/seed/parameter_hash/"
+       "manifest_fingerprint in the required form.",
+       "The engine run did not finish cleanly; re-run the engine. Never edit the receipt."),
+    # identity
+    _c("SCENARIO_ID_MISSING", "identity", F, T,
+       "No scenario_id was given and no scenario_id= partition exists under catalogued outputs.",
+       "Pass --scenario-id (or set it in the profile)."),
+    _c("SCENARIO_ID_AMBIGUOUS", "identity", F, T,
+       "No scenario_id was given and several scenario_id= partitions exist.",
+       "Pass --scenario-id explicitly to say which world you mean."),
+    _c("WORLD_KEY_MISMATCH", "identity", F, T,
+       "The world key derived from run_receipt.json and scenario_id differs from the manifest's.",
+       "Check --scenario-id; if it is right, the pack was sealed for another world: do not read."),
+    # addressability
+    _c("OUTPUT_UNKNOWN", "addressability", F, T,
+       "The output_id is not in the interface pack's catalogue.",
+       "Check the spelling, or pass the --interface-pack that describes this world."),
+    _c("OUTPUT_MISSING", "addressability", F, T,
+       "A catalogued output has no files at its rendered path.",
+       "The engine did not write it: the world is incomplete. Re-run the engine."),
+    _c("OBJECT_MISSING", "addressability", F, T,
+       "A file listed in the content index (or a gate index) is absent.",
+       "The pack was changed after sealing or copied incompletely; restore from the source."),
+    _c("ACCESS_DENIED", "addressability", F, T,
+       "The store refused access (403).",
+       "Check the role's Get/List permissions on the pack prefix; credentials come from the "
+       "standard AWS chain."),
+    _c("STORAGE_TIMEOUT", "addressability", F, R,
+       "The store did not answer in time, or the endpoint is unreachable.",
+       "Retry later; check the endpoint and network path."),
+    _c("STORAGE_THROTTLED", "addressability", F, R,
+       "The store throttled requests (503 SlowDown / 429).",
+       "Retry later with lower concurrency."),
+    _c("LOCATOR_INVALID", "addressability", F, T,
+       "A locator is malformed or points outside the pack root.",
+       "Fix the locator; readers only follow locators inside the given root."),
+    _c("PATH_UNSAFE", "addressability", F, T,
+       "A path leaves the root (.., absolute, ~, backslash, control characters) or is a "
+       "symlink, FIFO or other non-regular file.",
+       "Never follow it. Remove the link or fix the manifest/index that names it."),
+    # integrity
+    _c("DIGEST_MISMATCH", "integrity", F, T,
+       "A file's size or sha256 differs from the content index.",
+       "The bytes changed after sealing: treat the pack as corrupt and restore it."),
+    _c("GATE_EVIDENCE_MISMATCH", "integrity", F, T,
+       "A gate's recomputed digest differs from its _passed.flag, a bundle member's digest "
+       "differs from its bytes, or the flag/index is malformed.",
+       "The validation bundle does not prove the data; do not read. Re-run the engine segment."),
+    _c("UNEXPECTED_FILE", "integrity", F, T,
+       "A file exists under the sealed pack that the content index does not list.",
+       "Something was added after sealing. Find out who wrote it; never 'fix' a sealed pack."),
+    _c("MANIFEST_MISMATCH", "integrity", F, T,
+       "An existing manifest differs from the one these inputs would produce.",
+       "The pack was sealed with other inputs; check --scenario-id/--engine-release."),
+    _c("SEAL_MISMATCH", "integrity", F, T,
+       "The seal is malformed, names another pack id, or its manifest digest does not match.",
+       "Treat the pack as tampered; do not read."),
+    # evidence
+    _c("GATE_RECEIPT_MISSING", "evidence", F, T,
+       "A gate's _passed.flag, bundle or index is absent.",
+       "The engine segment did not validate; re-run it."),
+    _c("REQUIRED_GATE_NOT_PASS", "evidence", F, T,
+       "An output's required gate (or one it depends on) did not PASS: no PASS, no read.",
+       "Look at the gate's own finding for the cause."),
+    _c("PACK_MANIFEST_MISSING", "evidence", F, T,
+       "_SEALED.json exists but _oracle_pack_manifest.json does not.",
+       "The pack is inconsistent; do not read it."),
+    _c("PACK_MANIFEST_INVALID", "evidence", F, T,
+       "_oracle_pack_manifest.json is not valid JSON or does not match its schema.",
+       "Do not read it; the manifest is the pack's identity."),
+    _c("CONTENT_DIGEST_MISSING", "evidence", F, T,
+       "The sealed pack's content index is absent, malformed, or not referenced by the manifest.",
+       "Without it nothing proves the bytes; do not read."),
+    # stream view
+    _c("STREAM_VIEW_MISSING", "stream view", I_, T,
+       "No stream view exists for this output.",
+       "Build it with `oracle-tui stream-view build ROOT --output-id ID`."),
+    _c("STREAM_RECEIPT_MISSING", "stream view", F, T,
+       "The stream view has no _stream_sort_receipt.json.",
+       "The build did not finish; the view cannot be trusted."),
+    _c("STREAM_RECEIPT_MISMATCH", "stream view", F, T,
+       "The stream view's receipt does not match its parts or its source.",
+       "The view or its source changed; do not read it."),
+    _c("STREAM_VIEW_PARTIAL_EXISTS", "stream view", F, T,
+       "View parts exist without a receipt (an interrupted build).",
+       "Nothing overwrites it: remove the partial view by an explicit operator action, then "
+       "rebuild."),
+    _c("STREAM_ORDER_VIOLATION", "stream view", F, T,
+       "The view's rows are not in sort-key order.",
+       "Do not read it; rebuild into a fresh root."),
+    _c("MISSING_SORT_KEY", "stream view", F, T,
+       "The output lacks its sort-key column.",
+       "Configure a per-output sort key in the interface pack or profile."),
+    # config
+    _c("PROFILE_INVALID", "config", F, T,
+       "The profile is missing, not YAML, or does not match the profile model.",
+       "Fix the profile file; see profiles/local.yaml for the shape."),
+    _c("PLACEHOLDER_UNRESOLVED", "config", F, T,
+       "A required ${VAR} placeholder in the profile has no value in the environment.",
+       "Export the named variable, or use ${VAR:-default} in the profile."),
+    _c("SECRET_IN_CONFIG", "config", F, T,
+       "A profile contains a literal credential.",
+       "Remove it. Credentials come only from the standard AWS chain (env, shared config, role)."),
+    _c("CONDITIONAL_WRITE_UNSUPPORTED", "config", F, T,
+       "The object store ignores If-None-Match, so create-only writes cannot be guaranteed.",
+       "Use an endpoint that honours conditional writes; sealing refuses until then."),
+    _c("TARGET_EXISTS", "config", F, T,
+       "The folder or object to create already exists; the tool never overwrites.",
+       "Choose a new --out, or remove the old one yourself if you really mean to."),
+    # internal
+    _c("INTERNAL_ERROR", "internal", F, T,
+       "A check step raised an unexpected error; the verdict fails closed.",
+       "Report it with the step name shown; the pack is not proven readable."),
+)
+
+CODES: dict[str, CodeInfo] = {c.code: c for c in _ALL}
+
+
+def code_info(code: str) -> CodeInfo:
+    """Return the registry entry; KeyError for an unknown code (callers fail closed)."""
+    return CODES[code]
+
+
+def reason_codes_markdown() -> str:
+    """docs/reason-codes.md, generated from this registry (a test keeps the file in step)."""
+    lines = [
+        "# Reason codes",
+        "",
+        "Generated from `oracle_tui/core/codes.py` by `python scripts/gen_reason_codes.py`; "
+        "`oracle-tui explain CODE` prints the same text.",
+        "",
+        "Severity is the default (PACK_NOT_SEALED becomes FAIL under strict seal; "
+        "STREAM_VIEW_MISSING follows the profile). *retryable* codes make `check` exit 3 "
+        "when they are the only failures: run it again later. *terminal* codes exit 1.",
+        "",
+        "| code | class | severity | retry | what it means | what to do |",
+        "|---|---|---|---|---|---|",
+    ]
+    for c in _ALL:
+        lines.append(f"| `{c.code}` | {c.code_class} | {c.severity.value} | {c.retry.value} "
+                     f"| {c.meaning} | {c.action} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,298 @@
+"""The demo world: a realistic engine run root (SPEC §2) that the reference pack describes.
+
+Deterministic for a seed (byte-identical files), streamed in bounded chunks so that very
+large worlds (tens of millions of events) fit in memory, with ts_utc deliberately unsorted
+within and across parts and with ties.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from pydantic import BaseModel
+
+from oracle_tui.core.errors import OracleError
+from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack, render_template
+from oracle_tui.core.jobs import Progress, check_cancel, no_progress
+from oracle_tui.core.jsonio import canonical_json
+from oracle_tui.core.world import WorldKey
+
+DEFAULT_EVENTS = 20_000
+DEFAULT_SEED = 42
+DEFAULT_SCENARIO = "baseline_v1"
+ROWS_PER_PART_MAX = 1_000_000
+CHUNK_ROWS = 250_000
+WINDOW_START_US = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z
+WINDOW_SECONDS = 7 * 86_400
+CREATED_UTC = "2026-01-08T00:00:00.000000Z"
+TZS = (("Europe/London", 0), ("Europe/Berlin", 3600), ("America/New_York", -18000),
+       ("Asia/Tokyo", 32400))
+EVENT_TYPES = ("AUTH_REQUEST", "AUTH_RESPONSE", "CLEARING", "REFUND")
+
+
+class DemoWorld(BaseModel):
+    root: str
+    world_key: WorldKey
+    run_id: str
+    events: int
+    files: int
+    bytes: int
+
+
+def _hex(label: str, seed: int, n: int = 64) -> str:
+    return hashlib.sha256(f"oracle-tui-demo|{label}|{seed}".encode()).hexdigest()[:n]
+
+
+def _ts_strings(us: np.ndarray[Any, Any], offset_s: np.ndarray[Any, Any] | None = None,
+                zulu: bool = True) -> pa.Array:
+    if offset_s is not None:
+        us = us + offset_s * 1_000_000
+    ts = pa.array(us, type=pa.int64()).cast(pa.timestamp("us"))
+    return pc.strftime(ts, format="%Y-%m-%dT%H:%M:%SZ" if zulu else "%Y-%m-%dT%H:%M:%S")
+
+
+def _timestamps(rng: np.random.Generator, n: int) -> np.ndarray[Any, Any]:
+    # Whole seconds for most rows so that ties are common; some rows carry microseconds.
+    secs = rng.integers(0, WINDOW_SECONDS, size=n, dtype=np.int64)
+    micros = np.where(rng.random(n) < 0.25, rng.integers(0, 1_000_000, size=n), 0)
+    return WINDOW_START_US + secs * 1_000_000 + micros
+
+
+def _const(value: Any, n: int, typ: pa.DataType) -> pa.Array:
+    return pa.array([value], type=typ).take(pa.array(np.zeros(n, dtype=np.int64)))
+
+
+def _common(wk: WorldKey, n: int, with_ph: bool = True) -> dict[str, pa.Array]:
+    cols = {
+        "seed": _const(wk.seed, n, pa.uint64()),
+        "manifest_fingerprint": _const(wk.manifest_fingerprint, n, pa.string()),
+    }
+    if with_ph:
+        cols["parameter_hash"] = _const(wk.parameter_hash, n, pa.string())
+    cols["scenario_id"] = _const(wk.scenario_id, n, pa.string())
+    return cols
+
+
+def _arrivals(rng: np.random.Generator, wk: WorldKey, start: int, n: int) -> pa.Table:
+    ts = _timestamps(rng, n)
+    tz_idx = rng.integers(0, len(TZS), size=n)
+    offsets = np.array([TZS[i][1] for i in range(len(TZS))], dtype=np.int64)[tz_idx]
+    tz_names = pa.array([t[0] for t in TZS]).take(pa.array(tz_idx))
+    cols: dict[str, pa.Array] = {
+        "manifest_fingerprint": _const(wk.manifest_fingerprint, n, pa.string()),
+        "parameter_hash": _const(wk.parameter_hash, n, pa.string()),
+        "seed": _const(wk.seed, n, pa.uint64()),
+        "scenario_id": _const(wk.scenario_id, n, pa.string()),
+        "merchant_id": pa.array(rng.integers(1, 5_000, size=n, dtype=np.int64)),
+        "zone_representation": _const("tzid", n, pa.string()),
+        "channel_group": pa.array(np.array(["card_present", "ecom"])[rng.integers(0, 2, n)]),
+        "bucket_index": pa.array((ts - WINDOW_START_US) // 3_600_000_000),
+        "arrival_seq": pa.array(np.arange(start + 1, start + n + 1, dtype=np.int64)),
+        "ts_utc": _ts_strings(ts),
+        "tzid_primary": tz_names,
+        "ts_local_primary": _ts_strings(ts, offsets, zulu=False),
+        "is_virtual": pa.array(rng.random(n) < 0.1),
+        "lambda_realised": pa.array(rng.gamma(2.0, 1.5, size=n)),
+    }
+    return pa.table(cols)
+
+
+def _events(rng: np.random.Generator, wk: WorldKey, start: int, n: int, fraud: bool) -> pa.Table:
+    rows = np.arange(start, start + n, dtype=np.int64)
+    ts = _timestamps(rng, n)
+    cols: dict[str, pa.Array] = {
+        "flow_id": pa.array(rows // 2 + 1),
+        "event_seq": pa.array(rows % 2),
+        "event_type": pa.array(np.array(EVENT_TYPES)[rng.integers(0, len(EVENT_TYPES), n)]),
+        "ts_utc": _ts_strings(ts),
+        "amount": pa.array(np.round(rng.lognormal(3.0, 1.0, size=n), 2)),
+        **_common(wk, n),
+    }
+    if fraud:
+        flag = rng.random(n) < 0.02
+        cols["fraud_flag"] = pa.array(flag)
+        camp = np.array(["camp_card_testing", "camp_ato"])[rng.integers(0, 2, n)]
+        cols["campaign_id"] = pa.array(camp, type=pa.string(), mask=~flag)
+    return pa.table(cols)
+
+
+def _labels(rng: np.random.Generator, wk: WorldKey, start: int, n: int) -> pa.Table:
+    rows = np.arange(start, start + n, dtype=np.int64)
+    truth = rng.random(n) < 0.02
+    cols: dict[str, pa.Array] = {
+        "flow_id": pa.array(rows // 2 + 1),
+        "event_seq": pa.array(rows % 2),
+        "is_fraud_truth": pa.array(truth),
+        "is_fraud_bank_view": pa.array(truth & (rng.random(n) < 0.7)),
+        **_common(wk, n),
+    }
+    return pa.table(cols)
+
+
+Maker = Callable[[np.random.Generator, WorldKey, int, int], pa.Table]
+MAKERS: dict[str, Maker] = {
+    "arrival_events_5B": _arrivals,
+    "s2_event_stream_baseline_6B": lambda r, w, s, n: _events(r, w, s, n, fraud=False),
+    "s3_event_stream_with_fraud_6B": lambda r, w, s, n: _events(r, w, s, n, fraud=True),
+    "s4_event_labels_6B": _labels,
+}
+
+
+def _write_json(path: Path, obj: Any) -> bytes:
+    data = canonical_json(obj)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return data
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _write_output(root: Path, rel_dir: str, make: Maker, wk: WorldKey, seed: int, out_no: int,
+                  events: int, tick: Callable[[int], None],
+                  cancel: threading.Event | None) -> list[tuple[str, str, int]]:
+    """Write one output's parts; returns (key, sha256, rows) for each part."""
+    nparts = max(1, min(events, max(4, math.ceil(events / ROWS_PER_PART_MAX))))
+    per_part = math.ceil(events / nparts)
+    written: list[tuple[str, str, int]] = []
+    start = 0
+    for part in range(nparts):
+        n_part = min(per_part, events - start)
+        key = f"{rel_dir}/part-{part:05d}.parquet"
+        path = root / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer: pq.ParquetWriter | None = None
+        done = 0
+        try:
+            while done < n_part:
+                check_cancel(cancel)
+                n = min(CHUNK_ROWS, n_part - done)
+                rng = np.random.default_rng([seed, out_no, part, done])
+                table = make(rng, wk, start + done, n)
+                if writer is None:
+                    writer = pq.ParquetWriter(path, table.schema, compression="zstd")
+                writer.write_table(table)
+                done += n
+                tick(n)
+        finally:
+            if writer is not None:
+                writer.close()
+        start += n_part
+        written.append((key, _sha(path.read_bytes()), n_part))
+    return written
+
+
+def generate_demo_world(out: str | Path, *, events: int = DEFAULT_EVENTS, seed: int = DEFAULT_SEED,
+                        scenario_id: str = DEFAULT_SCENARIO, pack: InterfacePack | None = None,
+                        progress: Progress = no_progress,
+                        cancel: threading.Event | None = None) -> DemoWorld:
+    if events < 1:
+        raise ValueError("events must be at least 1")
+    root = Path(out).absolute()
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise OracleError("TARGET_EXISTS", f"{root} exists and is not an empty folder; "
+                                           "the demo never overwrites", str(root))
+    pack = pack or load_interface_pack()
+    wk = WorldKey(manifest_fingerprint=_hex("mf", seed), parameter_hash=_hex("ph", seed),
+                  scenario_id=scenario_id, seed=seed)
+    run_id = _hex("run", seed, 32)
+    root.mkdir(parents=True, exist_ok=True)
+    _write_json(root / "run_receipt.json", {
+        "run_id": run_id, "seed": seed, "parameter_hash": wk.parameter_hash,
+        "manifest_fingerprint": wk.manifest_fingerprint, "created_utc": CREATED_UTC,
+        "engine": "oracle-tui demo generator", "contracts_layout": "interface_pack_v1",
+    })
+    total = events * len(MAKERS)
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        progress(done, total)
+
+    tokens = wk.tokens(run_id)
+    parts: dict[str, list[tuple[str, str, int]]] = {}
+    for out_no, (output_id, make) in enumerate(MAKERS.items()):
+        rendered = render_template(pack.outputs[output_id].path_template, tokens)
+        rel_dir = rendered.rsplit("/", 1)[0]
+        parts[output_id] = _write_output(root, rel_dir, make, wk, seed, out_no, events, tick,
+                                         cancel)
+    _write_bundles(root, pack, wk, parts)
+    (root / "logs").mkdir(exist_ok=True)
+    (root / "logs" / "engine.log").write_text(
+        f"run {run_id} seed={seed} scenario={scenario_id} events={events}: completed\n")
+    _write_json(root / "reports" / "run_summary.json", {
+        "run_id": run_id, "outputs": {k: sum(p[2] for p in v) for k, v in parts.items()}})
+    files = [p for p in root.rglob("*") if p.is_file()]
+    return DemoWorld(root=str(root), world_key=wk, run_id=run_id, events=events,
+                     files=len(files), bytes=sum(p.stat().st_size for p in files))
+
+
+def _parts_doc(parts: list[tuple[str, str, int]]) -> list[dict[str, Any]]:
+    return [{"path": k, "sha256_hex": s, "rows": r} for k, s, r in parts]
+
+
+def _write_bundles(root: Path, pack: InterfacePack, wk: WorldKey,
+                   parts: dict[str, list[tuple[str, str, int]]]) -> None:
+    tokens = wk.tokens()
+    base = {"manifest_fingerprint": wk.manifest_fingerprint, "status": "PASS"}
+
+    def bundle_dir(gate_id: str) -> Path:
+        return root / render_template(pack.gates[gate_id].bundle_root_template, tokens)
+
+    # 1A: sha256_bundle_digest over every bundle file but the flag (index.json included).
+    d = bundle_dir("gate.layer1.1A.validation")
+    files = {
+        "s0_gate_receipt.json": _write_json(d / "s0_gate_receipt.json", {**base, "segment": "1A"}),
+        "validation_report.json": _write_json(d / "validation_report.json",
+                                              {**base, "checks": ["schema", "rng_budget"]}),
+        "checks/schema.json": _write_json(d / "checks" / "schema.json", {"tables_checked": 12}),
+    }
+    index = [{"path": p, "sha256_hex": _sha(b)} for p, b in sorted(files.items())]
+    files["index.json"] = _write_json(d / "index.json", index)
+    digest = hashlib.sha256(b"".join(files[p] for p in sorted(files))).hexdigest()
+    (d / "_passed.flag").write_text(f"sha256_hex = {digest}\n")
+
+    # 3A: sha256_member_digest_concat, index object with `members`, not in path order.
+    d = bundle_dir("gate.layer1.3A.validation")
+    names = ["zone_alloc_summary.json", "validation_report.json", "s0_gate_receipt.json"]
+    members = [{"path": n, "sha256_hex": _sha(_write_json(d / n, {**base, "file": n}))}
+               for n in names]
+    _write_json(d / "index.json", {"version": "1.0", "members": members})
+    digest = hashlib.sha256("".join(m["sha256_hex"] for m in members).encode()).hexdigest()
+    (d / "_passed.flag").write_text(f"sha256_hex = {digest}\n")
+
+    # 5B: raw bytes of the members in ASCII-lex order, JSON flag, index under `entries`.
+    d = bundle_dir("gate.layer2.5B.validation")
+    files = {
+        "validation_report_5B.json": _write_json(d / "validation_report_5B.json", base),
+        "arrival_parts.json": _write_json(d / "arrival_parts.json",
+                                          _parts_doc(parts["arrival_events_5B"])),
+    }
+    _write_json(d / "index.json", {"entries": [{"path": p, "sha256_hex": _sha(b)}
+                                               for p, b in files.items()]})
+    digest = hashlib.sha256(b"".join(files[p] for p in sorted(files))).hexdigest()
+    _write_json(d / "_passed.flag", {"manifest_fingerprint": wk.manifest_fingerprint,
+                                     "bundle_digest_sha256": digest})
+
+    # 6B: raw bytes, bare-array index, index.json excluded from the hashed members.
+    d = bundle_dir("gate.layer3.6B.validation")
+    files = {
+        "s5_validation_report_6B.json": _write_json(d / "s5_validation_report_6B.json", base),
+        "parts/event_streams.json": _write_json(d / "parts" / "event_streams.json", {
+            k: _parts_doc(v) for k, v in parts.items() if k.endswith("_6B")}),
+    }
+    _write_json(d / "index.json", [{"path": p, "sha256_hex": _sha(b)}
+                                   for p, b in sorted(files.items())])
+    digest = hashlib.sha256(b"".join(files[p] for p in sorted(files))).hexdigest()
+    (d / "_passed.flag").write_text(f"sha256_hex = {digest}\n")

@@ -1,0 +1,76 @@
+"""sha256 of stored objects: large buffers, threads (hashlib releases the GIL)."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from oracle_tui.core.errors import OracleError
+from oracle_tui.core.jobs import Progress, check_cancel, no_progress
+from oracle_tui.core.storage.base import Store
+
+CHUNK = 4 * 1024 * 1024
+DEFAULT_THREADS = 2
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def iter_chunks(store: Store, key: str, cancel: threading.Event | None = None
+                ) -> Iterator[memoryview]:
+    """Stream an object in large chunks. Each view is valid until the next one is yielded."""
+    view = memoryview(bytearray(CHUNK))
+    with store.open_read(key) as fh:
+        while True:
+            check_cancel(cancel)
+            n = fh.readinto(view)
+            if not n:
+                return
+            yield view[:n]
+
+
+def hash_object(store: Store, key: str, cancel: threading.Event | None = None
+                ) -> tuple[int, str]:
+    """(size, sha256 hex) of one object."""
+    h = hashlib.sha256()
+    size = 0
+    for chunk in iter_chunks(store, key, cancel):
+        h.update(chunk)
+        size += len(chunk)
+    return size, h.hexdigest()
+
+
+def hash_objects(
+    store: Store,
+    keys: Sequence[str],
+    *,
+    threads: int = DEFAULT_THREADS,
+    progress: Progress = no_progress,
+    cancel: threading.Event | None = None,
+) -> dict[str, tuple[int, str] | OracleError]:
+    """Hash every key; a per-key OracleError is returned in place of its digest."""
+    results: dict[str, tuple[int, str] | OracleError] = {}
+    total = len(keys)
+    done = 0
+    lock = threading.Lock()
+
+    def one(key: str) -> None:
+        nonlocal done
+        try:
+            res: tuple[int, str] | OracleError = hash_object(store, key, cancel)
+        except OracleError as exc:
+            res = exc
+        with lock:
+            results[key] = res
+            done += 1
+            progress(done, total)
+
+    progress(0, total)
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        for fut in [pool.submit(one, k) for k in keys]:
+            fut.result()
+    check_cancel(cancel)
+    return results

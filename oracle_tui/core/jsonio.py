@@ -1,0 +1,43 @@
+"""Strict JSON reading and canonical JSON writing for the files the tool owns."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from oracle_tui.core.errors import OracleError
+
+# Receipts, manifests and indexes are small; a larger file is refused, never loaded blindly.
+MAX_JSON_BYTES = 64 * 1024 * 1024
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"non-standard JSON constant {name}")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(f"duplicate key {k!r}")
+        out[k] = v
+    return out
+
+
+def parse_json(data: bytes, code: str, subject: str) -> Any:
+    """Parse UTF-8 JSON strictly (no BOM, no NaN, no duplicate keys) or raise ``code``."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise OracleError(code, f"{subject} starts with a byte-order mark", subject)
+    try:
+        text = data.decode("utf-8")
+        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_reject_constant)
+    except UnicodeDecodeError as exc:
+        raise OracleError(code, f"{subject} is not UTF-8", subject) from exc
+    except ValueError as exc:
+        msg = str(exc).splitlines()[0][:120]
+        raise OracleError(code, f"{subject} is not valid JSON ({msg})", subject) from exc
+
+
+def canonical_json(obj: Any) -> bytes:
+    """Deterministic bytes: sorted keys, two-space indent, UTF-8, trailing newline."""
+    return (json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8")

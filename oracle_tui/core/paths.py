@@ -1,0 +1,47 @@
+"""Key (relative path) safety: the one place that decides whether a path may be followed."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from oracle_tui.core.errors import OracleError
+
+_FORBIDDEN_CHARS = {"\\", "\x00", "\n", "\r"}
+
+
+def unsafe_reason(key: str) -> str | None:
+    """Why ``key`` (a '/'-separated path relative to a root) must not be followed, or None."""
+    if not key:
+        return "empty path"
+    if any(ch in key for ch in _FORBIDDEN_CHARS) or any(ord(ch) < 0x20 for ch in key):
+        return "control character or backslash in path"
+    if key.startswith("/"):
+        return "absolute path"
+    if key.startswith("~"):
+        return "home-relative path"
+    if len(key) >= 2 and key[1] == ":":
+        return "drive-qualified path"
+    parts = key.split("/")
+    if any(p in ("..", ".") for p in parts):
+        return "'.' or '..' segment"
+    if any(p == "" for p in parts[:-1]):
+        return "empty path segment"
+    return None
+
+
+def require_safe_key(key: str, subject: str = "") -> str:
+    """Return ``key`` unchanged, or raise PATH_UNSAFE."""
+    reason = unsafe_reason(key)
+    if reason is not None:
+        raise OracleError("PATH_UNSAFE", f"{reason}: {key!r}", subject or key)
+    return key
+
+
+def join_key(base: str, rel: str) -> str:
+    """Join a directory key and a relative key (both '/'-separated, no leading '/')."""
+    base = base.strip("/")
+    return f"{base}/{rel}" if base else rel
+
+
+def nfc(key: str) -> str:
+    return unicodedata.normalize("NFC", key)

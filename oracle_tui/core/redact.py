@@ -1,0 +1,34 @@
+"""Redaction: whatever the tool prints passes through here, so no secret ever leaves."""
+
+from __future__ import annotations
+
+import os
+import re
+
+# Environment variables whose values are credentials, whatever their length.
+SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+              "AWS_ACCESS_KEY_ID", "AWS_WEB_IDENTITY_TOKEN")
+_PATTERNS = (
+    re.compile(r"(?i)(X-Amz-(?:Signature|Credential|Security-Token))=[^&\s\"']+"),
+    re.compile(r"(?i)(Signature|AWSAccessKeyId)=[^&\s\"']+"),
+    re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+)
+MASK = "***"
+
+
+def _secret_values() -> list[str]:
+    values = []
+    for name, value in os.environ.items():
+        upper = name.upper()
+        if (name in SECRET_ENV or any(w in upper for w in ("SECRET", "TOKEN", "PASSWORD"))) \
+                and len(value) >= 4:
+            values.append(value)
+    return sorted(values, key=len, reverse=True)
+
+
+def redact(text: str) -> str:
+    for value in _secret_values():
+        text = text.replace(value, MASK)
+    for rx in _PATTERNS:
+        text = rx.sub(lambda m: (m.group(1) + "=" + MASK) if m.groups() else MASK, text)
+    return text

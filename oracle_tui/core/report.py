@@ -1,0 +1,87 @@
+"""The check report: one pydantic model that the CLI prints and the TUI shows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from oracle_tui.core.codes import Retry, Severity
+from oracle_tui.core.findings import Finding
+from oracle_tui.core.gates import GateResult
+from oracle_tui.core.world import WorldKey
+
+
+class OutputResult(BaseModel):
+    output_id: str
+    path: str
+    parts: int = 0
+    bytes: int = 0
+    required_gates: list[str] = Field(default_factory=list)
+    blocked_by: list[str] = Field(default_factory=list)
+    status: str = "UNKNOWN"  # READABLE | MISSING | BLOCKED | UNKNOWN
+
+    @property
+    def readable(self) -> bool:
+        return self.status == "READABLE"
+
+
+class SealSection(BaseModel):
+    lifecycle: str = "STAGING"  # STAGING | SEALED_OK | SEALED_FAILED | TOMBSTONED
+    oracle_pack_id: str | None = None
+    manifest: dict[str, Any] | None = None
+    seal: dict[str, Any] | None = None
+    tombstone: dict[str, Any] | None = None
+    content_index_files: int | None = None
+    content_index_bytes: int | None = None
+    digests_verified: bool = False
+    files_hashed: int = 0
+
+
+class StreamViewSection(BaseModel):
+    output_id: str
+    state: str  # MISSING | VALID | INVALID | PARTIAL
+    receipt: dict[str, Any] | None = None
+
+
+class CheckReport(BaseModel):
+    verdict: str = "FAIL"
+    root: str
+    profile: str
+    strict_seal: bool
+    interface_pack: str = ""
+    world_key: WorldKey | None = None
+    run_receipt: dict[str, Any] | None = None
+    findings: list[Finding] = Field(default_factory=list)
+    gates: list[GateResult] = Field(default_factory=list)
+    gate_receipts: list[dict[str, Any]] = Field(default_factory=list)
+    outputs: list[OutputResult] = Field(default_factory=list)
+    seal: SealSection = Field(default_factory=SealSection)
+    stream_views: list[StreamViewSection] = Field(default_factory=list)
+    files_listed: int = 0
+    steps_failed: list[str] = Field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        out = {s.value: 0 for s in Severity}
+        for f in self.findings:
+            out[f.severity.value] += 1
+        return out
+
+    @property
+    def exit_code(self) -> int:
+        """0 PASS/WARN · 1 FAIL (terminal) · 3 FAIL that only retryable findings caused."""
+        if self.verdict != "FAIL":
+            return 0
+        fails = [f for f in self.findings if f.severity is Severity.FAIL]
+        if fails and all(f.retry is Retry.RETRYABLE for f in fails):
+            return 3
+        return 1
+
+
+def verdict_of(findings: list[Finding]) -> str:
+    sev = {f.severity for f in findings}
+    if Severity.FAIL in sev:
+        return "FAIL"
+    if Severity.WARN in sev:
+        return "WARN"
+    return "PASS"

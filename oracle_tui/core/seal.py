@@ -1,0 +1,241 @@
+"""`seal`: write-once content index → manifest → seal, the seal last (SPEC §5).
+
+Each file is created only if absent. A file that already exists is compared with what these
+inputs produce (timestamps aside): equal → idempotent success, different → MISMATCH and
+nothing is written. A crash between writes leaves a prefix of the sequence, which a re-run
+with the same inputs completes; racing sealers converge on the first writer's files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from oracle_tui.core.check import run_check
+from oracle_tui.core.codes import Severity
+from oracle_tui.core.errors import OracleError
+from oracle_tui.core.hashing import DEFAULT_THREADS, hash_objects, sha256_bytes
+from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack
+from oracle_tui.core.jobs import Progress, check_cancel, no_progress
+from oracle_tui.core.jsonio import canonical_json, parse_json
+from oracle_tui.core.listing import Listing
+from oracle_tui.core.pack_files import (
+    CONTENT_INDEX,
+    CONTENT_INDEX_SCHEMA,
+    MANIFEST,
+    MANIFEST_EXT_SCHEMA,
+    MANIFEST_VERSION,
+    SEAL,
+    SEAL_EXT_SCHEMA,
+    SEAL_VERSION,
+    TOMBSTONE,
+    Manifest,
+    Seal,
+    is_pack_content,
+    read_model,
+)
+from oracle_tui.core.profiles import Profile, load_profile
+from oracle_tui.core.report import CheckReport
+from oracle_tui.core.storage import Store, open_store
+from oracle_tui.core.storage.local import LocalStore
+from oracle_tui.core.timeutil import utc_now
+from oracle_tui.core.world import WorldKey, read_run_receipt, validate_scenario_id
+
+# Findings of the pre-seal check that do not stop sealing: the pack not being sealed yet is
+# the point, and a manifest for another world is reported by the write step as a mismatch.
+_NOT_BLOCKING = {"PACK_NOT_SEALED", "WORLD_KEY_MISMATCH"}
+
+
+def oracle_pack_id(wk: WorldKey, engine_release: str, catalogue_digest: str,
+                   gate_map_digest: str) -> str:
+    text = (f"{wk.manifest_fingerprint}|{wk.parameter_hash}|{wk.scenario_id}|{wk.seed}|"
+            f"{engine_release}|{catalogue_digest}|{gate_map_digest}")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class SealPlan(BaseModel):
+    root: str
+    world_key: WorldKey
+    run_id: str
+    engine_release: str
+    oracle_pack_id: str
+    catalogue_digest: str
+    gate_map_digest: str
+    files_to_write: list[str] = Field(default_factory=lambda: [CONTENT_INDEX, MANIFEST, SEAL])
+    already_present: list[str] = Field(default_factory=list)
+    content_files: int = 0
+    content_bytes: int = 0
+    gates: dict[str, str] = Field(default_factory=dict)
+    blocking: list[str] = Field(default_factory=list)  # "CODE subject: detail" lines
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.blocking)
+
+
+class SealResult(BaseModel):
+    oracle_pack_id: str
+    status: str  # SEALED | ALREADY_SEALED
+    written: list[str]
+    already_present: list[str]
+    content_files: int
+    content_bytes: int
+
+
+def plan_seal(root: str, *, scenario_id: str, engine_release: str,
+              profile: Profile | None = None, interface_pack: InterfacePack | None = None,
+              cancel: threading.Event | None = None) -> tuple[SealPlan, CheckReport]:
+    """What sealing would write, and whether it may (gates must PASS). Writes nothing."""
+    profile = profile or load_profile("local")
+    pack = interface_pack or load_interface_pack(profile.wiring("interface_pack") or None)
+    if not engine_release.strip():
+        raise OracleError("PROFILE_INVALID", "--engine-release must not be empty")
+    validate_scenario_id(scenario_id)
+    report = run_check(root, profile=profile, scenario_id=scenario_id, strict_seal=False,
+                       interface_pack=pack, cancel=cancel)
+    store = open_store(root)
+    first_fail = next((f for f in report.findings if f.severity is Severity.FAIL), None)
+    if report.world_key is None or report.run_receipt is None:
+        assert first_fail is not None
+        raise OracleError(first_fail.code, first_fail.detail, first_fail.subject)
+    if any(f.code == "PACK_TOMBSTONED" for f in report.findings):
+        raise OracleError("PACK_TOMBSTONED", "a tombstoned pack is never sealed", TOMBSTONE)
+    wk = report.world_key
+    plan = SealPlan(
+        root=root, world_key=wk, run_id=str(report.run_receipt["run_id"]),
+        engine_release=engine_release,
+        oracle_pack_id=oracle_pack_id(wk, engine_release, pack.catalogue_digest,
+                                      pack.gate_map_digest),
+        catalogue_digest=pack.catalogue_digest, gate_map_digest=pack.gate_map_digest,
+        gates={g.gate_id: g.recomputed_digest or "" for g in report.gates if g.status == "PASS"},
+        blocking=[f"{f.code} {f.subject}: {f.detail}" for f in report.findings
+                  if f.severity is Severity.FAIL and f.code not in _NOT_BLOCKING],
+    )
+    listing = Listing.of(store)
+    plan.already_present = [k for k in (CONTENT_INDEX, MANIFEST, SEAL) if k in listing.by_key]
+    plan.files_to_write = [k for k in (CONTENT_INDEX, MANIFEST, SEAL)
+                           if k not in plan.already_present]
+    content = [o for o in listing.objects if is_pack_content(o.key)]
+    plan.content_files = len(content)
+    plan.content_bytes = sum(o.size for o in content)
+    return plan, report
+
+
+def seal_pack(root: str, *, scenario_id: str, engine_release: str,
+              profile: Profile | None = None, interface_pack: InterfacePack | None = None,
+              threads: int = DEFAULT_THREADS, progress: Progress = no_progress,
+              cancel: threading.Event | None = None) -> SealResult:
+    """Seal ``root``; raises OracleError with the reason code when it may not or cannot."""
+    profile = profile or load_profile("local")
+    pack = interface_pack or load_interface_pack(profile.wiring("interface_pack") or None)
+    plan, _ = plan_seal(root, scenario_id=scenario_id, engine_release=engine_release,
+                        profile=profile, interface_pack=pack, cancel=cancel)
+    if plan.refused:
+        code, _, rest = plan.blocking[0].partition(" ")
+        more = f" (+{len(plan.blocking) - 1} more)" if len(plan.blocking) > 1 else ""
+        raise OracleError(code, f"seal refused: {rest}{more}", root)
+    store = open_store(root)
+    if isinstance(store, LocalStore):
+        store.remove_stale_temps()
+    receipt = read_run_receipt(store)
+    if receipt.run_id != plan.run_id:
+        raise OracleError("RUN_RECEIPT_INVALID", "run_receipt.json changed during sealing")
+    written: list[str] = []
+
+    index_bytes, files, total = _content_index(store, threads, progress, cancel)
+    check_cancel(cancel)
+    if _put_or_compare(store, CONTENT_INDEX, index_bytes, _same_bytes, "MANIFEST_MISMATCH"):
+        written.append(CONTENT_INDEX)
+
+    manifest_doc = {
+        "version": MANIFEST_VERSION,
+        "oracle_pack_id": plan.oracle_pack_id,
+        "world_key": plan.world_key.model_dump(),
+        "engine_release": engine_release,
+        "catalogue_digest": pack.catalogue_digest,
+        "gate_map_digest": pack.gate_map_digest,
+        "created_at_utc": utc_now(),
+        "extensions": {"oracle_tui": {
+            "schema": MANIFEST_EXT_SCHEMA,
+            "run_id": plan.run_id,
+            "content_index": {"path": CONTENT_INDEX, "sha256": sha256_bytes(index_bytes),
+                              "file_count": files, "total_bytes": total},
+            "gates": plan.gates,
+        }},
+    }
+    Manifest.model_validate(manifest_doc)
+    if _put_or_compare(store, MANIFEST, canonical_json(manifest_doc),
+                       _same_except("created_at_utc"), "MANIFEST_MISMATCH"):
+        written.append(MANIFEST)
+    _, manifest_raw = read_model(store, MANIFEST, Manifest, "PACK_MANIFEST_INVALID")
+
+    seal_doc = {
+        "version": SEAL_VERSION,
+        "oracle_pack_id": plan.oracle_pack_id,
+        "seal_status": "SEALED_OK",
+        "sealed_at_utc": utc_now(),
+        "extensions": {"oracle_tui": {"schema": SEAL_EXT_SCHEMA,
+                                      "manifest_sha256": sha256_bytes(manifest_raw)}},
+    }
+    Seal.model_validate(seal_doc)
+    if _put_or_compare(store, SEAL, canonical_json(seal_doc), _same_except("sealed_at_utc"),
+                       "SEAL_MISMATCH"):
+        written.append(SEAL)
+    return SealResult(oracle_pack_id=plan.oracle_pack_id,
+                      status="SEALED" if SEAL in written else "ALREADY_SEALED",
+                      written=written, already_present=plan.already_present,
+                      content_files=files, content_bytes=total)
+
+
+def _content_index(store: Store, threads: int, progress: Progress,
+                   cancel: threading.Event | None) -> tuple[bytes, int, int]:
+    listing = Listing.of(store)
+    keys = [o.key for o in listing.objects if is_pack_content(o.key)]
+    for key in keys:
+        if listing.by_key[key].kind != "file":
+            raise OracleError("PATH_UNSAFE", f"{key} is a {listing.by_key[key].kind}", key)
+    hashed = hash_objects(store, keys, threads=threads, progress=progress, cancel=cancel)
+    entries: list[dict[str, Any]] = []
+    for key in keys:
+        res = hashed[key]
+        if isinstance(res, OracleError):
+            raise res
+        entries.append({"path": key, "size": res[0], "sha256": res[1]})
+    total = sum(e["size"] for e in entries)
+    doc = {"schema": CONTENT_INDEX_SCHEMA, "file_count": len(entries), "total_bytes": total,
+           "files": entries}
+    return canonical_json(doc), len(entries), total
+
+
+def _same_bytes(existing: bytes, wanted: bytes) -> bool:
+    return existing == wanted
+
+
+def _same_except(field: str) -> Any:
+    def same(existing: bytes, wanted: bytes) -> bool:
+        try:
+            old = parse_json(existing, "MANIFEST_MISMATCH", "existing")
+        except OracleError:
+            return False
+        new = parse_json(wanted, "MANIFEST_MISMATCH", "wanted")
+        if not isinstance(old, dict):
+            return False
+        old.pop(field, None)
+        new.pop(field, None)
+        return bool(old == new)
+
+    return same
+
+
+def _put_or_compare(store: Store, key: str, data: bytes, same: Any, code: str) -> bool:
+    """Create ``key``; if it exists, it must match. True if this call wrote it."""
+    if store.put_if_absent(key, data):
+        return True
+    existing = store.read_bytes(key)
+    if not same(existing, data):
+        raise OracleError(code, f"{key} exists and differs from what these inputs produce; "
+                                "nothing was changed", key)
+    return False

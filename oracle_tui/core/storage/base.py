@@ -1,0 +1,58 @@
+"""The storage protocol: the only thing in the core that knows where bytes live."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """One object under a root. ``key`` is '/'-separated and relative to the root."""
+
+    key: str
+    size: int
+    etag: str | None = None
+    # "file" for a regular file/object; anything else (symlink, fifo, dir...) is never read.
+    kind: str = "file"
+
+
+class ReadStream(Protocol):
+    """What reading an object yields: a binary stream that fills caller-owned buffers."""
+
+    def readinto(self, buffer: bytearray | memoryview, /) -> int | None: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> ReadStream: ...
+
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None,
+                 tb: TracebackType | None, /) -> None: ...
+
+
+class Store(Protocol):
+    """A pack root. Keys are relative to it; nothing outside it is ever listed or read."""
+
+    root_uri: str
+
+    def root_exists(self) -> bool: ...
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Every object whose key starts with ``prefix``, in ascending key order."""
+        ...
+
+    def head(self, key: str) -> ObjectInfo | None: ...
+
+    def read_bytes(self, key: str, max_bytes: int | None = None) -> bytes:
+        """Whole object; OracleError(OBJECT_MISSING) if absent, PATH_UNSAFE if not a file."""
+        ...
+
+    def open_read(self, key: str) -> ReadStream: ...
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        """Create ``key`` with ``data`` unless it exists. True if this call created it."""
+        ...
+
+    def uri(self, key: str) -> str: ...

@@ -1,0 +1,196 @@
+"""Local-disk store: never follows a symlink, never opens a FIFO, never leaves the root."""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import io
+import os
+import re
+import stat
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from oracle_tui.core.errors import OracleError
+from oracle_tui.core.paths import require_safe_key
+from oracle_tui.core.storage.base import ObjectInfo
+
+# Temporary files of create-if-absent writes. They are never part of a pack's content.
+TEMP_PREFIX = ".oracle-tui-tmp-"
+TEMP_RE = re.compile(r"^\.oracle-tui-tmp-(\d+)-[0-9a-f]{32}$")
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISLNK(mode):
+        return "symlink"
+    if stat.S_ISDIR(mode):
+        return "dir"
+    if stat.S_ISFIFO(mode):
+        return "fifo"
+    return "special"
+
+
+class LocalStore:
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).absolute()
+        self.root_uri = str(self.root)
+
+    # -- reading ---------------------------------------------------------------------------
+    def root_exists(self) -> bool:
+        try:
+            return stat.S_ISDIR(os.lstat(self.root).st_mode) or self.root.is_dir()
+        except OSError:
+            return False
+
+    def _path(self, key: str) -> Path:
+        require_safe_key(key)
+        return self.root / key
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        out: builtins.list[ObjectInfo] = []
+        start = self.root
+        # Descend only into the directory that can hold the prefix, then filter.
+        head, _, _ = prefix.rpartition("/")
+        if head:
+            require_safe_key(head)
+            start = self.root / head
+            try:
+                st = os.lstat(start)
+            except OSError:
+                return iter(())
+            if not stat.S_ISDIR(st.st_mode):
+                return iter(())
+        self._walk(start, out)
+        out.sort(key=lambda o: o.key)
+        return (o for o in out if o.key.startswith(prefix))
+
+    def _walk(self, directory: Path, out: builtins.list[ObjectInfo]) -> None:
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            return
+        for entry in entries:
+            st = entry.stat(follow_symlinks=False)
+            key = Path(entry.path).relative_to(self.root).as_posix()
+            if stat.S_ISDIR(st.st_mode):
+                self._walk(Path(entry.path), out)
+            else:
+                out.append(ObjectInfo(key=key, size=st.st_size, kind=_kind(st.st_mode)))
+
+    def head(self, key: str) -> ObjectInfo | None:
+        path = self._path(key)
+        try:
+            st = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if stat.S_ISDIR(st.st_mode):
+            return None
+        return ObjectInfo(key=key, size=st.st_size, kind=_kind(st.st_mode))
+
+    def _open_fd(self, key: str) -> int:
+        path = self._path(key)
+        # An intermediate symlinked directory could lead out of the root: refuse it.
+        real_parent = os.path.realpath(path.parent)
+        real_root = os.path.realpath(self.root)
+        if real_parent != real_root and not real_parent.startswith(real_root + os.sep):
+            raise OracleError("PATH_UNSAFE", f"path leaves the root via a link: {key!r}", key)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except FileNotFoundError as exc:
+            raise OracleError("OBJECT_MISSING", f"no such object: {key}", key) from exc
+        except NotADirectoryError as exc:
+            raise OracleError("OBJECT_MISSING", f"no such object: {key}", key) from exc
+        except OSError as exc:
+            if exc.errno == 40:  # ELOOP: the final component is a symlink
+                raise OracleError("PATH_UNSAFE", f"symlink refused: {key!r}", key) from exc
+            if exc.errno == 13:
+                raise OracleError("ACCESS_DENIED", f"permission denied: {key}", key) from exc
+            raise OracleError("OBJECT_MISSING", f"cannot open {key}: {exc.strerror}", key) from exc
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            raise OracleError("PATH_UNSAFE", f"not a regular file ({_kind(st.st_mode)}): {key!r}",
+                              key)
+        os.set_blocking(fd, True)
+        return fd
+
+    def read_bytes(self, key: str, max_bytes: int | None = None) -> bytes:
+        fd = self._open_fd(key)
+        with os.fdopen(fd, "rb") as fh:
+            if max_bytes is None:
+                return fh.read()
+            data = fh.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise OracleError("PATH_UNSAFE", f"{key} is larger than {max_bytes} bytes", key)
+        return data
+
+    def open_read(self, key: str) -> io.FileIO:
+        return io.FileIO(self._open_fd(key), "rb", closefd=True)
+
+    def local_path(self, key: str) -> Path:
+        return self._path(key)
+
+    def uri(self, key: str) -> str:
+        return str(self._path(key)) if key else self.root_uri
+
+    # -- writing ---------------------------------------------------------------------------
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        """Temp file + fsync + link(): link() never replaces an existing file."""
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.parent / f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:
+                os.link(tmp, path)
+                created = True
+            except FileExistsError:
+                created = False
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        if created:
+            dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+        return created
+
+    def remove_stale_temps(self, directory_key: str = "") -> builtins.list[str]:
+        """Delete our own temp files left by dead writers (crash recovery); returns their keys."""
+        directory = self._path(directory_key) if directory_key else self.root
+        removed: builtins.list[str] = []
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            return removed
+        for entry in entries:
+            m = TEMP_RE.match(entry.name)
+            if not m or not entry.is_file(follow_symlinks=False):
+                continue
+            if _pid_alive(int(m.group(1))):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path).relative_to(self.root).as_posix())
+        return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,55 @@
+"""`tombstone`: withdraw a pack for good (SPEC §8). Create-if-absent; nothing ever goes back."""
+
+from __future__ import annotations
+
+import getpass
+
+from pydantic import BaseModel
+
+from oracle_tui.core.errors import OracleError
+from oracle_tui.core.jsonio import canonical_json, parse_json
+from oracle_tui.core.pack_files import MANIFEST, TOMBSTONE, TOMBSTONE_SCHEMA, Manifest, read_model
+from oracle_tui.core.storage import open_store
+from oracle_tui.core.timeutil import utc_now
+
+
+class TombstoneResult(BaseModel):
+    status: str  # TOMBSTONED | ALREADY_TOMBSTONED
+    oracle_pack_id: str | None
+    record: dict[str, object]
+
+
+def tombstone_pack(root: str, *, reason: str, authority: str,
+                   replacement_root: str | None = None) -> TombstoneResult:
+    if not reason.strip() or not authority.strip():
+        raise OracleError("PROFILE_INVALID", "--reason and --authority must not be empty")
+    store = open_store(root)
+    if not store.root_exists():
+        raise OracleError("PACK_NOT_FOUND", f"no pack at {store.root_uri}", store.root_uri)
+    pack_id: str | None = None
+    if store.head(MANIFEST) is not None:
+        try:
+            manifest, _ = read_model(store, MANIFEST, Manifest, "PACK_MANIFEST_INVALID")
+            pack_id = manifest.oracle_pack_id
+        except OracleError:
+            pack_id = None  # a broken pack can still be withdrawn
+    record: dict[str, object] = {
+        "schema": TOMBSTONE_SCHEMA,
+        "oracle_pack_id": pack_id,
+        "reason": reason,
+        "authority": authority,
+        "tombstoned_by": getpass.getuser(),
+        "tombstoned_at_utc": utc_now(),
+        "replacement_root": replacement_root,
+    }
+    if store.put_if_absent(TOMBSTONE, canonical_json(record)):
+        return TombstoneResult(status="TOMBSTONED", oracle_pack_id=pack_id, record=record)
+    existing = parse_json(store.read_bytes(TOMBSTONE, 1024 * 1024), "PACK_TOMBSTONED", TOMBSTONE)
+    if not isinstance(existing, dict):
+        raise OracleError("PACK_TOMBSTONED", "already tombstoned (record unreadable)", TOMBSTONE)
+    same = all(existing.get(k) == record[k] for k in ("reason", "authority", "replacement_root"))
+    if not same:
+        raise OracleError("PACK_TOMBSTONED",
+                          f"already tombstoned by {existing.get('authority')}: "
+                          f"{existing.get('reason')}; the record is never changed", TOMBSTONE)
+    return TombstoneResult(status="ALREADY_TOMBSTONED", oracle_pack_id=pack_id, record=existing)

@@ -1,0 +1,1 @@
+"""The Textual inspector: a thin face over oracle_tui.core."""

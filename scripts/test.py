@@ -1,0 +1,26 @@
+"""`python3 scripts/test.py`: set up, then lint (ruff), type-check (mypy) and run pytest."""
+
+from __future__ import annotations
+
+import sys
+
+from bootstrap import ensure_env, run
+
+
+def main() -> int:
+    py = str(ensure_env())
+    steps = [
+        [py, "-m", "ruff", "check", "oracle_tui", "tests", "benchmarks", "scripts"],
+        [py, "-m", "mypy"],
+        [py, "-m", "pytest", "-n", "2", "-q", *sys.argv[1:]],
+    ]
+    for step in steps:
+        print("+", " ".join(step[1:]), file=sys.stderr, flush=True)
+        rc = run(step)
+        if rc:
+            return rc
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

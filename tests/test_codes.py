@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from oracle_tui.core.codes import CODES, reason_codes_markdown
+
+REPO = Path(__file__).resolve().parent.parent
+SPEC_CODES = ["PACK_NOT_FOUND", "PACK_NOT_SEALED", "PACK_SEALED_FAILED", "PACK_TOMBSTONED", "RUN_RECEIPT_MISSING", "RUN_RECEIPT_INVALID", "SCENARIO_ID_MISSING", "SCENARIO_ID_AMBIGUOUS", "WORLD_KEY_MISMATCH", "OUTPUT_UNKNOWN", "OUTPUT_MISSING", "OBJECT_MISSING", "ACCESS_DENIED", "STORAGE_TIMEOUT", "STORAGE_THROTTLED", "LOCATOR_INVALID", "PATH_UNSAFE", "DIGEST_MISMATCH", "GATE_EVIDENCE_MISMATCH", "UNEXPECTED_FILE", "MANIFEST_MISMATCH", "SEAL_MISMATCH", "GATE_RECEIPT_MISSING", "REQUIRED_GATE_NOT_PASS", "PACK_MANIFEST_MISSING", "PACK_MANIFEST_INVALID", "CONTENT_DIGEST_MISSING", "STREAM_VIEW_MISSING", "STREAM_RECEIPT_MISSING", "STREAM_RECEIPT_MISMATCH", "STREAM_VIEW_PARTIAL_EXISTS", "STREAM_ORDER_VIOLATION", "MISSING_SORT_KEY", "PROFILE_INVALID", "PLACEHOLDER_UNRESOLVED", "SECRET_IN_CONFIG", "CONDITIONAL_WRITE_UNSUPPORTED"]
+
+
+def test_every_spec_code_is_registered_with_guidance() -> None:
+    assert len(SPEC_CODES) == 37
+    assert set(SPEC_CODES) <= set(CODES)
+    for info in CODES.values():
+        assert info.meaning.endswith(".") and info.action.endswith(".")
+    retryable = {c for c, i in CODES.items() if i.retry.value == "retryable"}
+    assert retryable == {"STORAGE_TIMEOUT", "STORAGE_THROTTLED"}
+
+
+def test_explain_prints_every_code(cli) -> None:  # type: ignore[no-untyped-def]
+    for code in CODES:
+        res = cli("explain", code.lower(), "--json")
+        assert res.code == 0
+        doc = json.loads(res.out)
+        assert doc["code"] == code
+        assert doc["action"] == CODES[code].action
+    res = cli("explain", "GATE_EVIDENCE_MISMATCH")
+    assert "GATE_EVIDENCE_MISMATCH" in res.out and "terminal" in res.out
+
+
+def test_unknown_code_exits_2(cli) -> None:  # type: ignore[no-untyped-def]
+    res = cli("explain", "NOT_A_CODE")
+    assert res.code == 2
+    assert res.err == "oracle-tui: unknown reason code 'NOT_A_CODE' (try `oracle-tui explain --all`)\n"
+
+
+def test_reason_codes_doc_is_generated_from_the_registry() -> None:
+    text = (REPO / "docs" / "reason-codes.md").read_text(encoding="utf-8")
+    assert text == reason_codes_markdown(), "run scripts/gen_reason_codes.py"
+    for code in CODES:
+        assert f"`{code}`" in text
