@@ -11,17 +11,20 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-from oracle_tui import __version__, cli_render
+from oracle_tui import __version__
 from oracle_tui.core.codes import CODES, code_info
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack
 from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.redact import redact
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# Rich and the renderers load only when something is rendered: `--json` and error paths
+# stay fast to start (this matters for scripted checks and the digest benchmark).
 
 CONFIG_CODES = {"PROFILE_INVALID", "PLACEHOLDER_UNRESOLVED", "SECRET_IN_CONFIG", "TARGET_EXISTS"}
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_RETRY = 0, 1, 2, 3
@@ -63,10 +66,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _out() -> Console:
+    from rich.console import Console
+
     return Console(soft_wrap=False)
 
 
 def _err() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True)
 
 
@@ -93,9 +100,11 @@ def _root(args: argparse.Namespace, profile: Profile) -> str:
 def _with_progress(label: str, enabled: bool,
                    job: Callable[[Callable[[int, int], None]], Any]) -> Any:
     """Run ``job(progress)`` under a Rich progress bar on stderr when it is a terminal."""
-    console = _err()
-    if not enabled or not console.is_terminal:
+    if not enabled or not sys.stderr.isatty():
         return job(lambda done, total: None)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    console = _err()
     with Progress(TextColumn(label), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeRemainingColumn(), console=console, transient=True) as bar:
         task = bar.add_task(label, total=None)
@@ -135,12 +144,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.json:
         _emit_json(report.model_dump(mode="json"))
     else:
+        from oracle_tui import cli_render
+
         _out().print(cli_render.check_report(report))
     code: int = report.exit_code
     return code
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    from oracle_tui import cli_render
+
     if args.all:
         for code in CODES:
             _out().print(cli_render.explain(code_info(code)))
@@ -182,6 +195,8 @@ def cmd_seal(args: argparse.Namespace) -> int:
     plan, _ = plan_seal(root, scenario_id=args.scenario_id, engine_release=args.engine_release,
                         profile=profile, interface_pack=pack)
     if not args.json:
+        from oracle_tui import cli_render
+
         _err().print(cli_render.seal_plan(plan))
     if plan.refused:
         code, _, rest = plan.blocking[0].partition(" ")

@@ -112,13 +112,15 @@ def _run_steps(ctx: _Ctx, profile: Profile, scenario_id: str | None, strict: boo
             raise OracleError("PACK_NOT_FOUND", f"no pack at {store.root_uri}", store.root_uri)
     if ctx.findings:
         return
-    listing = Listing([])
+    listing: Listing | None = None
     with ctx.step("listing"):
         listing = Listing.of(store)
         report.files_listed = len(listing.objects)
         for obj in listing.objects:
             if obj.kind != "file":
                 ctx.add("PATH_UNSAFE", obj.key, f"{obj.kind} under the root is never followed")
+    if listing is None:
+        return  # nothing below can be judged without the listing
     receipt: RunReceipt | None = None
     with ctx.step("run_receipt"):
         receipt = read_run_receipt(store)

@@ -73,7 +73,10 @@ class LocalStore:
         except OSError:
             return
         for entry in entries:
-            st = entry.stat(follow_symlinks=False)
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue  # removed while listing (another writer's temp file)
             key = Path(entry.path).relative_to(self.root).as_posix()
             if stat.S_ISDIR(st.st_mode):
                 self._walk(Path(entry.path), out)
