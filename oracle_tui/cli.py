@@ -172,10 +172,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from oracle_tui.core.demo import generate_demo_world
+    from oracle_tui.core.demo import generate_demo_world_to
 
-    world = _with_progress("generating", True, lambda progress: generate_demo_world(
-        args.out, events=args.events, seed=args.seed, scenario_id=args.scenario_id,
+    profile = _profile(args)
+    store = profile.open_store(args.out)
+    world = _with_progress("generating", True, lambda progress: generate_demo_world_to(
+        args.out, store, events=args.events, seed=args.seed, scenario_id=args.scenario_id,
         progress=progress))
     _err().print(f"demo world: {world.events:,} events per output, {world.files} files, "
                  f"{world.bytes:,} bytes, scenario_id={world.world_key.scenario_id}")
@@ -221,11 +223,45 @@ def cmd_tombstone(args: argparse.Namespace) -> int:
     root = _root(args, profile)
     _confirm(f"Tombstone {root} for good (reason: {args.reason!r})?", args.yes)
     result = tombstone_pack(root, reason=args.reason, authority=args.authority,
-                            replacement_root=args.replacement)
+                            replacement_root=args.replacement, profile=profile)
     if args.json:
         _emit_json(result.model_dump(mode="json"))
     else:
         _out().print(f"{result.status} {root} (pack id: {result.oracle_pack_id or 'unsealed'})")
+    return EXIT_OK
+
+
+def cmd_locate(args: argparse.Namespace) -> int:
+    from oracle_tui.core.jsonio import parse_json
+    from oracle_tui.core.listing import Listing
+    from oracle_tui.core.locators import locator_for, validate_locator
+    from oracle_tui.core.world import read_run_receipt, resolve_world_key
+
+    profile = _profile(args)
+    root = _root(args, profile)
+    pack = _pack(args, profile)
+    store = profile.open_store(root)
+    if not store.root_exists():
+        raise OracleError("PACK_NOT_FOUND", f"no pack at {root}", root)
+    listing = Listing.of(store)
+    receipt = read_run_receipt(store)
+    sid = args.scenario_id or profile.wiring("scenario_id") or None
+    wk = resolve_world_key(receipt, sid, pack, listing.keys)
+    if args.verify:
+        try:
+            with open(args.verify, "rb") as fh:
+                raw = fh.read(1024 * 1024 + 1)
+        except OSError as exc:
+            raise UsageError(f"cannot read {args.verify}: {exc.strerror}") from exc
+        locator = parse_json(raw, "LOCATOR_INVALID", args.verify)
+    elif args.output_id:
+        if args.output_id not in pack.outputs:
+            raise OracleError("OUTPUT_UNKNOWN", f"{args.output_id} is not in the catalogue")
+        locator = locator_for(pack, wk, args.output_id, receipt.run_id)
+    else:
+        raise UsageError("pass --output-id ID (print a locator) or --verify FILE (check one)")
+    result = validate_locator(store, pack, wk, locator, listing)
+    _emit_json({"locator": locator, "resolved": result.model_dump()})
     return EXIT_OK
 
 
@@ -291,6 +327,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_tombstone)
+
+    p = sub.add_parser("locate", help="print or verify an output locator inside ROOT")
+    _common(p)
+    p.add_argument("--interface-pack", metavar="DIR")
+    p.add_argument("--scenario-id")
+    p.add_argument("--output-id", help="print this output's locator, expanded")
+    p.add_argument("--verify", metavar="FILE", help="verify a locator JSON file")
+    p.set_defaults(func=cmd_locate)
 
     p = sub.add_parser("explain", help="what a reason code means and what to do")
     p.add_argument("code", nargs="?")

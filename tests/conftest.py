@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,3 +88,84 @@ def run_cli_process(*args: str, env: dict[str, str] | None = None,
     proc = subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout,
                           stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+# -- S3: a real HTTP endpoint on loopback (or any endpoint given by the environment) -------
+
+DUMMY_KEY_ID = "AKIDTESTONLY0000DUMMY"
+DUMMY_SECRET = "dummy-secret-for-tests-only-9f3b2c"
+
+
+@dataclass
+class S3Env:
+    endpoint: str
+    ignoring_endpoint: str | None
+    server: object | None
+    fault_endpoints: dict[int, str] | None = None
+
+    def bulk_put(self, bucket: str, items: dict[str, bytes]) -> None:
+        """Seed many objects fast: straight into the in-process moto backend when it is ours
+        (the code under test still reads them over HTTP), else through the client."""
+        if self.server is not None:
+            from moto.core import DEFAULT_ACCOUNT_ID
+            from moto.s3.models import s3_backends
+
+            backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+            for key, body in items.items():
+                backend.put_object(bucket, key, body)
+            return
+        client: Any = self.client()
+        for key, body in items.items():
+            client.put_object(Bucket=bucket, Key=key, Body=body)
+
+    def client(self, endpoint: str | None = None) -> object:
+        import boto3
+
+        return boto3.session.Session().client("s3", endpoint_url=endpoint or self.endpoint,
+                                              region_name="us-east-1")
+
+
+@pytest.fixture(scope="session")
+def s3env() -> Iterator[S3Env]:
+    """ORACLE_TEST_S3_ENDPOINT (with credentials in the usual variables) runs the same tests
+    against MinIO or AWS; otherwise a moto server is started on loopback for this worker."""
+    external = os.environ.get("ORACLE_TEST_S3_ENDPOINT")
+    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                            "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL")}
+    if external:
+        yield S3Env(external, None, None)
+        return
+    from tests.s3server import LoopbackS3
+
+    server = LoopbackS3().start()
+    os.environ.update({"AWS_ACCESS_KEY_ID": DUMMY_KEY_ID, "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET,
+                       "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": server.endpoint})
+    try:
+        yield S3Env(server.endpoint, server.ignoring_endpoint, server, server.fault_endpoints)
+    finally:
+        server.stop()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture
+def s3_bucket(s3env: S3Env) -> str:
+    import uuid
+
+    name = f"oracle-test-{uuid.uuid4().hex[:12]}"
+    s3env.client().create_bucket(Bucket=name)  # type: ignore[attr-defined]
+    return name
+
+
+@pytest.fixture
+def s3_world(s3env: S3Env, s3_bucket: str, _pristine_world: DemoWorld) -> DemoWorld:
+    """The small demo world uploaded to s3://<fresh bucket>/worlds/w1/."""
+    from oracle_tui.core.demo import upload_tree
+    from oracle_tui.core.storage.s3 import S3Store
+
+    root = f"s3://{s3_bucket}/worlds/w1/"
+    upload_tree(Path(_pristine_world.root), S3Store.from_uri(root))
+    return _pristine_world.model_copy(update={"root": root})

@@ -33,7 +33,7 @@ from oracle_tui.core.pack_files import (
 )
 from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.report import CheckReport, OutputResult, verdict_of
-from oracle_tui.core.storage import Store, open_store
+from oracle_tui.core.storage import Store
 from oracle_tui.core.world import RunReceipt, read_run_receipt, resolve_world_key
 
 
@@ -82,7 +82,7 @@ def run_check(
     try:
         pack = interface_pack or _pack_from_profile(profile)
         report.interface_pack = pack.source
-        store = open_store(root)
+        store = profile.open_store(root)
     except OracleError as exc:
         findings.append(finding_from_error(exc, "setup"))
         return _finish(report, findings)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import math
+import tempfile
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from oracle_tui.core.errors import OracleError
 from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack, render_template
 from oracle_tui.core.jobs import Progress, check_cancel, no_progress
 from oracle_tui.core.jsonio import canonical_json
+from oracle_tui.core.storage import LocalStore, Store
 from oracle_tui.core.world import WorldKey
 
 DEFAULT_EVENTS = 20_000
@@ -190,6 +193,34 @@ def _write_output(root: Path, rel_dir: str, make: Maker, wk: WorldKey, seed: int
         start += n_part
         written.append((key, _sha(path.read_bytes()), n_part))
     return written
+
+
+def generate_demo_world_to(out: str, store: Store | None = None, **kwargs: Any) -> DemoWorld:
+    """Generate into ``out``: a local folder, or an s3:// root (built in a temporary folder,
+    then uploaded create-only into an empty prefix)."""
+    if store is None or isinstance(store, LocalStore):
+        return generate_demo_world(out, **kwargs)
+    if next(iter(store.list("")), None) is not None:
+        raise OracleError("TARGET_EXISTS", f"{out} already holds objects; the demo never "
+                                           "overwrites", out)
+    with tempfile.TemporaryDirectory(prefix="oracle-tui-demo-") as tmp:
+        world = generate_demo_world(Path(tmp) / "world", **kwargs)
+        upload_tree(Path(world.root), store)
+    return world.model_copy(update={"root": out})
+
+
+def upload_tree(local_root: Path, store: Store, threads: int = 8) -> int:
+    """Copy every file under ``local_root`` into ``store``, create-only; returns the count."""
+    files = [p for p in sorted(local_root.rglob("*")) if p.is_file()]
+
+    def put(path: Path) -> None:
+        key = path.relative_to(local_root).as_posix()
+        if not store.put_if_absent(key, path.read_bytes()):
+            raise OracleError("TARGET_EXISTS", f"{store.uri(key)} already exists", key)
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(put, files))
+    return len(files)
 
 
 def generate_demo_world(out: str | Path, *, events: int = DEFAULT_EVENTS, seed: int = DEFAULT_SEED,

@@ -21,7 +21,7 @@ from pydantic import (
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.jsonio import MAX_JSON_BYTES, parse_json
 from oracle_tui.core.paths import unsafe_reason
-from oracle_tui.core.storage.base import Store
+from oracle_tui.core.storage.base import PROBE_PREFIX, Store
 from oracle_tui.core.storage.local import TEMP_RE
 from oracle_tui.core.world import WorldKey
 
@@ -45,9 +45,9 @@ def is_pack_content(key: str) -> bool:
     """Whether a key belongs to the sealed content (what the content index must list).
 
     Not content: the pack's control files, derived stream views (proven by their own
-    receipts) and oracle-tui's own in-flight temporary files.
+    receipts), conditional-write probes and oracle-tui's own in-flight temporary files.
     """
-    if key in PACK_CONTROL_FILES or key.startswith(STREAM_VIEW_PREFIX):
+    if key in PACK_CONTROL_FILES or key.startswith((STREAM_VIEW_PREFIX, PROBE_PREFIX)):
         return False
     return not TEMP_RE.match(key.rsplit("/", 1)[-1])
 

@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from oracle_tui.core.codes import Severity
 from oracle_tui.core.errors import OracleError
+from oracle_tui.core.storage import Store, open_store
+from oracle_tui.core.storage.settings import S3Settings
 
 PROFILE_NAMES = ("local", "dev", "prod")
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -36,6 +38,9 @@ class ObjectStoreWiring(BaseModel):
     endpoint: str = ""
     region: str = ""
     path_style: bool | str = True
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    connect_timeout: float = Field(default=5.0, gt=0, le=300)
+    read_timeout: float = Field(default=30.0, gt=0, le=600)
 
 
 class Wiring(BaseModel):
@@ -104,6 +109,18 @@ class Profile:
         for part in field.split("."):
             obj = getattr(obj, part)
         return self.resolve(str(obj), f"wiring.{field}")
+
+    def open_store(self, root: str) -> Store:
+        """The store for ``root``, wired by this profile when it is an s3:// root."""
+        return open_store(root, self.s3_settings() if root.startswith("s3://") else None)
+
+    def s3_settings(self) -> S3Settings:
+        wiring = self.spec.wiring.object_store
+        return S3Settings(endpoint=self.wiring("object_store.endpoint"),
+                          region=self.wiring("object_store.region"),
+                          path_style=self.path_style(), max_attempts=wiring.max_attempts,
+                          connect_timeout=wiring.connect_timeout,
+                          read_timeout=wiring.read_timeout)
 
     def path_style(self) -> bool:
         raw = self.spec.wiring.object_store.path_style

@@ -39,7 +39,7 @@ from oracle_tui.core.pack_files import (
 )
 from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.report import CheckReport
-from oracle_tui.core.storage import Store, open_store
+from oracle_tui.core.storage import Store
 from oracle_tui.core.storage.local import LocalStore
 from oracle_tui.core.timeutil import utc_now
 from oracle_tui.core.world import WorldKey, read_run_receipt, validate_scenario_id
@@ -96,7 +96,7 @@ def plan_seal(root: str, *, scenario_id: str, engine_release: str,
     validate_scenario_id(scenario_id)
     report = run_check(root, profile=profile, scenario_id=scenario_id, strict_seal=False,
                        interface_pack=pack, cancel=cancel)
-    store = open_store(root)
+    store = profile.open_store(root)
     first_fail = next((f for f in report.findings if f.severity is Severity.FAIL), None)
     if report.world_key is None or report.run_receipt is None:
         assert first_fail is not None
@@ -137,9 +137,10 @@ def seal_pack(root: str, *, scenario_id: str, engine_release: str,
         code, _, rest = plan.blocking[0].partition(" ")
         more = f" (+{len(plan.blocking) - 1} more)" if len(plan.blocking) > 1 else ""
         raise OracleError(code, f"seal refused: {rest}{more}", root)
-    store = open_store(root)
+    store = profile.open_store(root)
     if isinstance(store, LocalStore):
         store.remove_stale_temps()
+    store.ensure_conditional_writes()
     receipt = read_run_receipt(store)
     if receipt.run_id != plan.run_id:
         raise OracleError("RUN_RECEIPT_INVALID", "run_receipt.json changed during sealing")

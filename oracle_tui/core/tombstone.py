@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.jsonio import canonical_json, parse_json
 from oracle_tui.core.pack_files import MANIFEST, TOMBSTONE, TOMBSTONE_SCHEMA, Manifest, read_model
-from oracle_tui.core.storage import open_store
+from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.timeutil import utc_now
 
 
@@ -20,10 +20,11 @@ class TombstoneResult(BaseModel):
 
 
 def tombstone_pack(root: str, *, reason: str, authority: str,
-                   replacement_root: str | None = None) -> TombstoneResult:
+                   replacement_root: str | None = None,
+                   profile: Profile | None = None) -> TombstoneResult:
     if not reason.strip() or not authority.strip():
         raise OracleError("PROFILE_INVALID", "--reason and --authority must not be empty")
-    store = open_store(root)
+    store = (profile or load_profile("local")).open_store(root)
     if not store.root_exists():
         raise OracleError("PACK_NOT_FOUND", f"no pack at {store.root_uri}", store.root_uri)
     pack_id: str | None = None
@@ -42,6 +43,7 @@ def tombstone_pack(root: str, *, reason: str, authority: str,
         "tombstoned_at_utc": utc_now(),
         "replacement_root": replacement_root,
     }
+    store.ensure_conditional_writes()
     if store.put_if_absent(TOMBSTONE, canonical_json(record)):
         return TombstoneResult(status="TOMBSTONED", oracle_pack_id=pack_id, record=record)
     existing = parse_json(store.read_bytes(TOMBSTONE, 1024 * 1024), "PACK_TOMBSTONED", TOMBSTONE)

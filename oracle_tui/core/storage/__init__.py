@@ -5,12 +5,17 @@ from __future__ import annotations
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.storage.base import ObjectInfo, Store
 from oracle_tui.core.storage.local import LocalStore
+from oracle_tui.core.storage.settings import S3Settings
 
-__all__ = ["LocalStore", "ObjectInfo", "Store", "open_store"]
+__all__ = ["LocalStore", "ObjectInfo", "S3Settings", "Store", "open_store"]
 
 
-def open_store(root: str) -> Store:
-    """The store for ``root``: ``s3://bucket/prefix`` or a local path."""
+def open_store(root: str, s3: S3Settings | None = None) -> Store:
+    """The store for ``root``: ``s3://bucket/prefix`` (wired by ``s3``) or a local path."""
     if root.startswith("s3://"):
-        raise OracleError("LOCATOR_INVALID", f"s3:// roots are not supported in this build: {root}")
+        from oracle_tui.core.storage.s3 import S3Store  # boto3 loads only when needed
+
+        return S3Store.from_uri(root, s3)
+    if "://" in root:
+        raise OracleError("LOCATOR_INVALID", f"unsupported root scheme: {root}", root)
     return LocalStore(root)

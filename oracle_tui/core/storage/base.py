@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol
 
+# Keys under this prefix are conditional-write probes (S3), never part of a pack's content.
+PROBE_PREFIX = "_oracle_write_probe/"
+
 
 @dataclass(frozen=True, slots=True)
 class ObjectInfo:
@@ -53,6 +56,10 @@ class Store(Protocol):
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         """Create ``key`` with ``data`` unless it exists. True if this call created it."""
+        ...
+
+    def ensure_conditional_writes(self) -> None:
+        """Raise CONDITIONAL_WRITE_UNSUPPORTED unless put_if_absent is really create-only."""
         ...
 
     def uri(self, key: str) -> str: ...

@@ -167,6 +167,10 @@ class LocalStore:
                 os.close(dfd)
         return created
 
+    def ensure_conditional_writes(self) -> None:
+        """link() refuses an existing name on every local filesystem: nothing to prove."""
+        return None
+
     def remove_stale_temps(self, directory_key: str = "") -> builtins.list[str]:
         """Delete our own temp files left by dead writers (crash recovery); returns their keys."""
         directory = self._path(directory_key) if directory_key else self.root

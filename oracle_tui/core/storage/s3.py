@@ -1,0 +1,255 @@
+"""S3-compatible store on boto3 (AWS, MinIO, moto): same protocol as the local store.
+
+One LIST page per 1,000 keys, no HEAD per object (LIST gives size and ETag), streamed GETs,
+and `PutObject(IfNoneMatch='*')` for every create-if-absent write. Errors map to stable
+reason codes; credentials come only from the standard AWS chain and are never printed.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import Any, TypeVar
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
+
+from oracle_tui.core.errors import OracleError
+from oracle_tui.core.paths import require_safe_key
+from oracle_tui.core.storage.base import PROBE_PREFIX, ObjectInfo
+from oracle_tui.core.storage.settings import S3Settings
+
+BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+T = TypeVar("T")
+
+_THROTTLE = {"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded",
+             "TooManyRequests", "RequestThrottled"}
+_DENIED = {"AccessDenied", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch",
+           "AllAccessDisabled", "ExpiredToken", "InvalidToken", "403"}
+_MISSING = {"NoSuchKey", "NotFound", "404"}
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """(bucket, prefix ending in '/' or empty) of an ``s3://bucket/prefix`` root."""
+    if not uri.startswith("s3://"):
+        raise OracleError("LOCATOR_INVALID", f"not an s3:// URI: {uri!r}", uri)
+    bucket, _, prefix = uri[5:].partition("/")
+    if not BUCKET_RE.match(bucket):
+        raise OracleError("LOCATOR_INVALID", f"bad bucket name in {uri!r}", uri)
+    prefix = prefix.strip("/")
+    if prefix:
+        require_safe_key(prefix, uri)
+        prefix += "/"
+    return bucket, prefix
+
+
+def map_error(exc: BaseException, key: str) -> OracleError:
+    """The reason code for a boto3/botocore failure; the message never carries credentials."""
+    if isinstance(exc, OracleError):
+        return exc
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code", ""))
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        if code in _THROTTLE or status in (429, 503):
+            return OracleError("STORAGE_THROTTLED", f"throttled ({code or status}) on {key}", key)
+        if code in _DENIED or status == 403:
+            return OracleError("ACCESS_DENIED", f"access denied ({code or status}) on {key}", key)
+        if code == "NoSuchBucket":
+            return OracleError("PACK_NOT_FOUND", f"no such bucket for {key}", key)
+        if code in _MISSING or status == 404:
+            return OracleError("OBJECT_MISSING", f"no such object: {key}", key)
+        if status >= 500:
+            return OracleError("STORAGE_TIMEOUT", f"server error ({code or status}) on {key}", key)
+        return OracleError("LOCATOR_INVALID", f"request refused ({code or status}) on {key}", key)
+    if isinstance(exc, NoCredentialsError):
+        return OracleError("ACCESS_DENIED", "no credentials found in the AWS credential chain",
+                           key)
+    if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError)):
+        return OracleError("STORAGE_TIMEOUT", f"endpoint unreachable or timed out ({key})", key)
+    if isinstance(exc, (BotoCoreError, OSError)):
+        return OracleError("STORAGE_TIMEOUT", f"{type(exc).__name__} while reading {key}", key)
+    raise exc
+
+
+class _S3Stream:
+    """A GetObject body that fills caller-owned buffers (the ReadStream protocol)."""
+
+    def __init__(self, body: Any, key: str) -> None:
+        self._body = body
+        self._key = key
+
+    def readinto(self, buffer: bytearray | memoryview, /) -> int:
+        try:
+            data = self._body.read(len(buffer))
+        except Exception as exc:
+            raise map_error(exc, self._key) from exc
+        n = len(data)
+        buffer[:n] = data
+        return n
+
+    def close(self) -> None:
+        self._body.close()
+
+    def __enter__(self) -> _S3Stream:
+        return self
+
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None,
+                 tb: TracebackType | None, /) -> None:
+        self.close()
+
+
+class S3Store:
+    def __init__(self, bucket: str, prefix: str, settings: S3Settings | None = None,
+                 client: Any = None) -> None:
+        self.bucket = bucket
+        self.prefix = prefix
+        self.settings = settings or S3Settings()
+        self.root_uri = f"s3://{bucket}/{prefix}"
+        self.client = client or self._make_client()
+        self._probe_lock = threading.Lock()
+        self._probed = False
+
+    @classmethod
+    def from_uri(cls, uri: str, settings: S3Settings | None = None) -> S3Store:
+        bucket, prefix = parse_s3_uri(uri)
+        return cls(bucket, prefix, settings)
+
+    def _make_client(self) -> Any:
+        s = self.settings
+        config = Config(
+            retries={"max_attempts": s.max_attempts, "mode": "standard"},
+            connect_timeout=s.connect_timeout,
+            read_timeout=s.read_timeout,
+            max_pool_connections=16,
+            s3={"addressing_style": "path" if s.path_style else "virtual"},
+        )
+        kwargs: dict[str, Any] = {"config": config}
+        if s.endpoint:
+            kwargs["endpoint_url"] = s.endpoint
+        if s.region:
+            kwargs["region_name"] = s.region
+        return boto3.session.Session().client("s3", **kwargs)
+
+    def _call(self, key: str, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except OracleError:
+            raise
+        except Exception as exc:
+            raise map_error(exc, self.uri(key)) from exc
+
+    def _key(self, key: str) -> str:
+        require_safe_key(key)
+        return self.prefix + key
+
+    # -- reading ---------------------------------------------------------------------------
+    def root_exists(self) -> bool:
+        try:
+            resp = self._call("", lambda: self.client.list_objects_v2(
+                Bucket=self.bucket, Prefix=self.prefix, MaxKeys=1))
+        except OracleError as exc:
+            if exc.code == "PACK_NOT_FOUND":
+                return False
+            raise
+        return bool(resp.get("KeyCount", 0))
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        full = self.prefix + prefix
+        paginator = self.client.get_paginator("list_objects_v2")
+        pages = paginator.paginate(Bucket=self.bucket, Prefix=full,
+                                   PaginationConfig={"PageSize": 1000})
+        out: list[ObjectInfo] = []
+        it = iter(pages)
+        while True:
+            page = self._call(prefix, lambda: next(it, None))
+            if page is None:
+                break
+            for obj in page.get("Contents", []):
+                rel = obj["Key"][len(self.prefix):]
+                if not rel or rel.endswith("/"):
+                    continue  # folder markers are not objects of the pack
+                out.append(ObjectInfo(key=rel, size=int(obj["Size"]),
+                                      etag=str(obj.get("ETag", "")).strip('"') or None))
+        out.sort(key=lambda o: o.key)
+        return iter(out)
+
+    def head(self, key: str) -> ObjectInfo | None:
+        full = self._key(key)
+        try:
+            resp = self._call(key, lambda: self.client.head_object(Bucket=self.bucket, Key=full))
+        except OracleError as exc:
+            if exc.code == "OBJECT_MISSING":
+                return None
+            raise
+        return ObjectInfo(key=key, size=int(resp["ContentLength"]),
+                          etag=str(resp.get("ETag", "")).strip('"') or None)
+
+    def open_read(self, key: str) -> _S3Stream:
+        full = self._key(key)
+        resp = self._call(key, lambda: self.client.get_object(Bucket=self.bucket, Key=full))
+        return _S3Stream(resp["Body"], self.uri(key))
+
+    def read_bytes(self, key: str, max_bytes: int | None = None) -> bytes:
+        full = self._key(key)
+        resp = self._call(key, lambda: self.client.get_object(Bucket=self.bucket, Key=full))
+        body = resp["Body"]
+        try:
+            if max_bytes is not None and int(resp.get("ContentLength", 0)) > max_bytes:
+                raise OracleError("PATH_UNSAFE", f"{key} is larger than {max_bytes} bytes", key)
+            data: bytes = self._call(key, body.read)
+            return data
+        finally:
+            body.close()
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self.prefix}{key}"
+
+    # -- writing ---------------------------------------------------------------------------
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        """PutObject with If-None-Match: 412 → it exists; 409 → re-read, then decide."""
+        full = self._key(key)
+        for _ in range(5):
+            try:
+                self.client.put_object(Bucket=self.bucket, Key=full, Body=data,
+                                       IfNoneMatch="*")
+                return True
+            except ClientError as exc:
+                status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+                code = str(exc.response.get("Error", {}).get("Code", ""))
+                if status == 412 or code == "PreconditionFailed":
+                    return False
+                if status == 409 or code == "ConditionalRequestConflict":
+                    if self.head(key) is not None:
+                        return False
+                    continue  # the competing write failed: try again
+                raise map_error(exc, self.uri(key)) from exc
+            except Exception as exc:
+                raise map_error(exc, self.uri(key)) from exc
+        raise OracleError("STORAGE_THROTTLED", f"conflicting writes kept failing on {key}", key)
+
+    def ensure_conditional_writes(self) -> None:
+        """Prove the endpoint refuses a second create-only put before relying on it."""
+        with self._probe_lock:
+            if self._probed:
+                return
+            key = f"{PROBE_PREFIX}{uuid.uuid4().hex}"
+            if not self.put_if_absent(key, b"oracle-tui conditional-write probe\n"):
+                raise OracleError("CONDITIONAL_WRITE_UNSUPPORTED",
+                                  "a fresh probe key already existed", key)
+            if self.put_if_absent(key, b"second write must be refused\n"):
+                raise OracleError("CONDITIONAL_WRITE_UNSUPPORTED",
+                                  f"{self.root_uri}: the endpoint accepted a second "
+                                  "If-None-Match put; create-only writes cannot be trusted", key)
+            self._probed = True
