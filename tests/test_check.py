@@ -23,8 +23,13 @@ def _check(cli: Any, root: str, *args: str) -> tuple[int, dict[str, Any]]:
     return res.code, json.loads(res.out)
 
 
+def _actionable(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Findings that are not INFO (STREAM_VIEW_MISSING is INFO on the local profile)."""
+    return [f for f in doc["findings"] if f["severity"] != "INFO"]
+
+
 def _codes(doc: dict[str, Any], severity: str | None = None) -> set[str]:
-    return {f["code"] for f in doc["findings"] if severity is None or f["severity"] == severity}
+    return {f["code"] for f in _actionable(doc) if severity is None or f["severity"] == severity}
 
 
 def _part(root: str, output: str = "s3_event_stream_with_fraud_6B") -> Path:
@@ -35,8 +40,15 @@ def test_fresh_world_passes_with_warn_and_json_shape(cli, world) -> None:  # typ
     code, doc = _check(cli, world.root)
     assert code == 0
     assert doc["verdict"] == "WARN"
-    assert [(f["code"], f["severity"], f["retry"]) for f in doc["findings"]] == [
-        ("PACK_NOT_SEALED", "WARN", "terminal")]
+    assert [(f["code"], f["severity"], f["subject"]) for f in doc["findings"]] == [
+        ("PACK_NOT_SEALED", "WARN", "_SEALED.json"),
+        ("STREAM_VIEW_MISSING", "INFO", "arrival_events_5B"),
+        ("STREAM_VIEW_MISSING", "INFO", "s2_event_stream_baseline_6B"),
+        ("STREAM_VIEW_MISSING", "INFO", "s3_event_stream_with_fraud_6B"),
+        ("STREAM_VIEW_MISSING", "INFO", "s4_event_labels_6B")]
+    assert {s["output_id"]: s["state"] for s in doc["stream_views"]} == {
+        "arrival_events_5B": "MISSING", "s2_event_stream_baseline_6B": "MISSING",
+        "s3_event_stream_with_fraud_6B": "MISSING", "s4_event_labels_6B": "MISSING"}
     assert set(doc) >= {"verdict", "root", "profile", "strict_seal", "world_key", "findings",
                         "gates", "outputs", "seal", "stream_views"}
     assert doc["profile"] == "local" and doc["strict_seal"] is False
@@ -59,7 +71,7 @@ def test_strict_seal_turns_missing_seal_into_fail(cli, world) -> None:  # type: 
 
 def test_sealed_world_passes_strict_with_digests(cli, sealed_world) -> None:  # type: ignore[no-untyped-def]
     code, doc = _check(cli, sealed_world.root, "--strict-seal", "--verify-digests")
-    assert (code, doc["verdict"], doc["findings"]) == (0, "PASS", [])
+    assert (code, doc["verdict"], _actionable(doc)) == (0, "PASS", [])
     assert doc["seal"]["lifecycle"] == "SEALED_OK"
     assert doc["seal"]["files_hashed"] == 37
 
@@ -74,7 +86,7 @@ def test_flipped_byte_same_size_is_caught_only_by_verify_digests(cli, sealed_wor
     code, doc = _check(cli, sealed_world.root, "--strict-seal", "--verify-digests")
     assert code == 1
     rel = part.relative_to(sealed_world.root).as_posix()
-    assert [(f["code"], f["subject"]) for f in doc["findings"]] == [("DIGEST_MISMATCH", rel)]
+    assert [(f["code"], f["subject"]) for f in _actionable(doc)] == [("DIGEST_MISMATCH", rel)]
 
 
 def test_truncated_part_is_digest_mismatch_by_size(cli, sealed_world) -> None:  # type: ignore[no-untyped-def]
@@ -82,7 +94,7 @@ def test_truncated_part_is_digest_mismatch_by_size(cli, sealed_world) -> None:  
     part.write_bytes(part.read_bytes()[:-1])
     code, doc = _check(cli, sealed_world.root)
     assert code == 1
-    assert [f["code"] for f in doc["findings"]] == ["DIGEST_MISMATCH"]
+    assert [f["code"] for f in _actionable(doc)] == ["DIGEST_MISMATCH"]
 
 
 def test_deleted_part_is_object_missing(cli, sealed_world) -> None:  # type: ignore[no-untyped-def]
@@ -102,7 +114,7 @@ def test_file_added_after_sealing_is_unexpected(cli, sealed_world, name: str) ->
     code, doc = _check(cli, sealed_world.root)
     assert code == 1
     rel = target.relative_to(sealed_world.root).as_posix()
-    assert [(f["code"], f["subject"]) for f in doc["findings"]] == [("UNEXPECTED_FILE", rel)]
+    assert [(f["code"], f["subject"]) for f in _actionable(doc)] == [("UNEXPECTED_FILE", rel)]
 
 
 def test_tampered_flag_fails_gate_and_blocks_outputs(cli, world) -> None:  # type: ignore[no-untyped-def]
@@ -112,7 +124,7 @@ def test_tampered_flag_fails_gate_and_blocks_outputs(cli, world) -> None:  # typ
     flag.write_bytes(canonical_json(doc0))
     code, doc = _check(cli, world.root)
     assert code == 1
-    fails = {(f["code"], f["subject"]) for f in doc["findings"] if f["severity"] == "FAIL"}
+    fails = {(f["code"], f["subject"]) for f in _actionable(doc) if f["severity"] == "FAIL"}
     assert fails == {
         ("GATE_EVIDENCE_MISMATCH", "gate.layer2.5B.validation"),
         ("REQUIRED_GATE_NOT_PASS", "arrival_events_5B"),
@@ -186,7 +198,7 @@ def test_symlink_leaving_the_root_is_path_unsafe(cli, world, tmp_path: Path) -> 
     os.symlink(tmp_path, Path(world.root) / "logs" / "dirlink")
     code, doc = _check(cli, world.root)
     assert code == 1
-    assert {(f["code"], f["subject"]) for f in doc["findings"] if f["severity"] == "FAIL"} == {
+    assert {(f["code"], f["subject"]) for f in _actionable(doc) if f["severity"] == "FAIL"} == {
         ("PATH_UNSAFE", "data/escape.txt"), ("PATH_UNSAFE", "logs/dirlink")}
 
 
@@ -235,7 +247,7 @@ def test_scenario_id_discovery(cli, world) -> None:  # type: ignore[no-untyped-d
     other.mkdir(parents=True)
     (other / "part-00000.parquet").write_bytes(b"x")
     code, doc = _check(cli, world.root)
-    assert code == 1 and next(f["code"] for f in doc["findings"]) == "SCENARIO_ID_AMBIGUOUS"
+    assert code == 1 and next(f["code"] for f in _actionable(doc)) == "SCENARIO_ID_AMBIGUOUS"
     code, doc = _check(cli, world.root, "--scenario-id", "baseline_v1")
     assert code == 0
 
@@ -258,7 +270,7 @@ def test_unknown_and_missing_outputs(cli, world) -> None:  # type: ignore[no-unt
         p.unlink()
     code, doc = _check(cli, world.root, "--output-id", "s4_event_labels_6B")
     assert code == 1
-    assert [(f["code"], f["subject"]) for f in doc["findings"] if f["severity"] == "FAIL"] == [
+    assert [(f["code"], f["subject"]) for f in _actionable(doc) if f["severity"] == "FAIL"] == [
         ("OUTPUT_MISSING", "s4_event_labels_6B")]
 
 
@@ -304,7 +316,7 @@ def test_content_index_missing_or_edited(cli, sealed_world) -> None:  # type: ig
     index.write_bytes(raw.replace(b'"size": ', b'"size":  ', 1))
     code, doc = _check(cli, sealed_world.root)
     assert code == 1
-    assert [(f["code"], f["subject"]) for f in doc["findings"]] == [
+    assert [(f["code"], f["subject"]) for f in _actionable(doc)] == [
         ("DIGEST_MISMATCH", "_oracle_content_index.json")]
     index.unlink()
     code, doc = _check(cli, sealed_world.root)
@@ -352,4 +364,4 @@ def test_findings_do_not_depend_on_listing_order_or_threads(sealed_world, monkey
     monkeypatch.setattr(LocalStore, "list", reversed_list)
     other = run_check(str(root), verify_digests=True, threads=4)
     assert [f.model_dump() for f in base.findings] == [f.model_dump() for f in other.findings]
-    assert len(base.findings) == 9
+    assert len(base.actionable()) == 9

@@ -77,7 +77,7 @@ def test_seal_writes_schema_valid_files_with_the_spec_pack_id(world, upstream_pa
         (root / "run_receipt.json").read_bytes()).hexdigest()
     assert not any(p.startswith("_") for p in files)
     report = run_check(world.root, strict_seal=True, verify_digests=True)
-    assert (report.verdict, report.findings) == ("PASS", [])
+    assert (report.verdict, report.actionable()) == ("PASS", [])
 
 
 def test_reseal_same_inputs_is_a_noop(sealed_world) -> None:  # type: ignore[no-untyped-def]
@@ -192,7 +192,7 @@ def test_killed_sealer_leaves_a_state_a_rerun_completes(world, point: str, n: in
     assert res.code == 0, res.err
     assert json.loads(res.out)["written"] == [c for c in CONTROL if c not in left]
     final = run_check(world.root, strict_seal=True, verify_digests=True)
-    assert (final.verdict, final.findings) == ("PASS", [])
+    assert (final.verdict, final.actionable()) == ("PASS", [])
     assert not list(Path(world.root).rglob(".oracle-tui-tmp-*"))
 
 
@@ -214,7 +214,7 @@ def test_eight_racing_sealers_same_inputs(world) -> None:  # type: ignore[no-unt
     statuses = sorted(json.loads(r.stdout)["status"] for r in results)
     assert statuses.count("SEALED") == 1
     final = run_check(world.root, strict_seal=True, verify_digests=True)
-    assert (final.verdict, final.findings) == ("PASS", [])
+    assert (final.verdict, final.actionable()) == ("PASS", [])
 
 
 def test_eight_racing_sealers_different_inputs(world) -> None:  # type: ignore[no-untyped-def]
@@ -228,7 +228,7 @@ def test_eight_racing_sealers_different_inputs(world) -> None:  # type: ignore[n
             assert r.returncode == 1
             assert "MANIFEST_MISMATCH" in r.stderr
     final = run_check(world.root, strict_seal=True, verify_digests=True)
-    assert (final.verdict, final.findings) == ("PASS", [])
+    assert (final.verdict, final.actionable()) == ("PASS", [])
     assert sorted(p.name for p in Path(world.root).glob("_*.json")) == sorted(CONTROL)
 
 

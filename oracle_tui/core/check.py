@@ -32,7 +32,7 @@ from oracle_tui.core.pack_files import (
     read_model,
 )
 from oracle_tui.core.profiles import Profile, load_profile
-from oracle_tui.core.report import CheckReport, OutputResult, verdict_of
+from oracle_tui.core.report import CheckReport, OutputResult, StreamViewSection, verdict_of
 from oracle_tui.core.storage import Store
 from oracle_tui.core.world import RunReceipt, read_run_receipt, resolve_world_key
 
@@ -42,6 +42,7 @@ class _Ctx:
     store: Store
     report: CheckReport
     pack: InterfacePack
+    profile: Profile
     findings: list[Finding] = field(default_factory=list)
 
     def add(self, code: str, subject: str, detail: str, severity: Severity | None = None) -> None:
@@ -86,7 +87,7 @@ def run_check(
     except OracleError as exc:
         findings.append(finding_from_error(exc, "setup"))
         return _finish(report, findings)
-    ctx = _Ctx(store=store, report=report, pack=pack, findings=findings)
+    ctx = _Ctx(store=store, report=report, pack=pack, profile=profile, findings=findings)
     _run_steps(ctx, profile, scenario_id, strict, output_ids, verify_digests, threads, progress,
                cancel)
     return _finish(report, ctx.findings)
@@ -140,13 +141,42 @@ def _run_steps(ctx: _Ctx, profile: Profile, scenario_id: str | None, strict: boo
             ctx.add("WORLD_KEY_MISMATCH", MANIFEST,
                     f"manifest world key {manifest.get('world_key')} differs from "
                     f"{report.world_key.model_dump()}")
+    sources: dict[str, list[str]] = {}
     with ctx.step("outputs_and_gates"):
-        _check_outputs_and_gates(ctx, listing, receipt, output_ids, cancel)
+        sources = _check_outputs_and_gates(ctx, listing, receipt, output_ids, cancel)
+    with ctx.step("stream_views"):
+        _check_stream_views(ctx, listing, sources)
+
+
+def _check_stream_views(ctx: _Ctx, listing: Listing, sources: dict[str, list[str]]) -> None:
+    from oracle_tui.core.stream_view import (
+        is_stream_eligible,
+        stream_states_for_check,
+        view_location,
+    )
+
+    eligible = {oid: keys for oid, keys in sources.items()
+                if is_stream_eligible(ctx.pack.outputs[oid].path_template)}
+    if not eligible:
+        return
+    view_store, _ = view_location(ctx.profile, ctx.report.root, ctx.store, "x")
+    prefixes = {oid: view_location(ctx.profile, ctx.report.root, ctx.store, oid)[1]
+                for oid in eligible}
+    objects = listing.objects if view_store is ctx.store else list(view_store.list("ts_utc/"))
+    for state in stream_states_for_check(view_store, prefixes, eligible, objects):
+        if state.state == "MISSING":
+            ctx.add("STREAM_VIEW_MISSING", state.output_id, f"no stream view at {state.location}",
+                    ctx.profile.policy.stream_view_missing)
+        ctx.findings.extend(state.findings)
+        ctx.report.stream_views.append(StreamViewSection(
+            output_id=state.output_id, state=state.state, location=state.location,
+            receipt=state.receipt))
 
 
 def _check_outputs_and_gates(ctx: _Ctx, listing: Listing, receipt: RunReceipt,
                              output_ids: Sequence[str] | None,
-                             cancel: threading.Event | None) -> None:
+                             cancel: threading.Event | None) -> dict[str, list[str]]:
+    """Verify the gates the selected outputs need; returns each present output's part keys."""
     pack, report = ctx.pack, ctx.report
     assert report.world_key is not None
     tokens = report.world_key.tokens(receipt.run_id)
@@ -158,6 +188,7 @@ def _check_outputs_and_gates(ctx: _Ctx, listing: Listing, receipt: RunReceipt,
             selected.append(oid)
     needed = pack.gate_closure(g for oid in selected for g in pack.outputs[oid].read_requires_gates)
     results: dict[str, GateResult] = {}
+    sources: dict[str, list[str]] = {}
     for gid in needed:
         spec = pack.gates.get(gid)
         if spec is None:
@@ -187,6 +218,9 @@ def _check_outputs_and_gates(ctx: _Ctx, listing: Listing, receipt: RunReceipt,
             why = "not in the gate map" if g not in pack.gates else "did not PASS"
             ctx.add("REQUIRED_GATE_NOT_PASS", oid, f"requires {g}, which {why}")
         report.outputs.append(out)
+        if files:
+            sources[oid] = [f.key for f in files]
+    return sources
 
 
 def _check_lifecycle(ctx: _Ctx, listing: Listing, strict: bool, verify_digests: bool,

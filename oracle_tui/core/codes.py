@@ -150,6 +150,10 @@ _ALL: tuple[CodeInfo, ...] = (
     _c("STREAM_ORDER_VIOLATION", "stream view", F, T,
        "The view's rows are not in sort-key order.",
        "Do not read it; rebuild into a fresh root."),
+    _c("STREAM_RECEIPT_ENGINE_MISMATCH", "stream view", W, T,
+       "The receipt's row-hash sums were made by another DuckDB version and cannot be "
+       "re-derived here; counts, key ranges, order and part digests were still verified.",
+       "Verify with the DuckDB version the receipt names, or rebuild the view into a new root."),
     _c("MISSING_SORT_KEY", "stream view", F, T,
        "The output lacks its sort-key column.",
        "Configure a per-output sort key in the interface pack or profile."),

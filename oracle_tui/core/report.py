@@ -41,6 +41,7 @@ class SealSection(BaseModel):
 class StreamViewSection(BaseModel):
     output_id: str
     state: str  # MISSING | VALID | INVALID | PARTIAL
+    location: str = ""
     receipt: dict[str, Any] | None = None
 
 
@@ -60,6 +61,10 @@ class CheckReport(BaseModel):
     stream_views: list[StreamViewSection] = Field(default_factory=list)
     files_listed: int = 0
     steps_failed: list[str] = Field(default_factory=list)
+
+    def actionable(self) -> list[Finding]:
+        """Findings that are FAIL or WARN (INFO notes need no action)."""
+        return [f for f in self.findings if f.severity is not Severity.INFO]
 
     def counts(self) -> dict[str, int]:
         out = {s.value: 0 for s in Severity}

@@ -58,6 +58,10 @@ class Store(Protocol):
         """Create ``key`` with ``data`` unless it exists. True if this call created it."""
         ...
 
+    def put_file_if_absent(self, key: str, path: str) -> bool:
+        """put_if_absent for a finished local file (large view parts)."""
+        ...
+
     def ensure_conditional_writes(self) -> None:
         """Raise CONDITIONAL_WRITE_UNSUPPORTED unless put_if_absent is really create-only."""
         ...

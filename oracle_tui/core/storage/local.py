@@ -167,6 +167,26 @@ class LocalStore:
                 os.close(dfd)
         return created
 
+    def put_file_if_absent(self, key: str, path: str) -> bool:
+        """Publish a finished local file under ``key`` without ever replacing one."""
+        dest = self._path(key)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(path, dest)
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            if exc.errno != 18:  # EXDEV: another filesystem, copy instead
+                raise
+            with open(path, "rb") as fh:
+                return self.put_if_absent(key, fh.read())
+        dfd = os.open(dest.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+        return True
+
     def ensure_conditional_writes(self) -> None:
         """link() refuses an existing name on every local filesystem: nothing to prove."""
         return None

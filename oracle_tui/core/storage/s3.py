@@ -140,7 +140,14 @@ class S3Store:
             kwargs["endpoint_url"] = s.endpoint
         if s.region:
             kwargs["region_name"] = s.region
-        return boto3.session.Session().client("s3", **kwargs)
+        self.session = boto3.session.Session()
+        return self.session.client("s3", **kwargs)
+
+    def frozen_credentials(self) -> Any:
+        """The credentials the AWS chain resolved (for DuckDB's secret), or None."""
+        session = getattr(self, "session", None) or boto3.session.Session()
+        creds = session.get_credentials()
+        return None if creds is None else creds.get_frozen_credentials()
 
     def _call(self, key: str, fn: Callable[[], T]) -> T:
         try:
@@ -238,6 +245,21 @@ class S3Store:
             except Exception as exc:
                 raise map_error(exc, self.uri(key)) from exc
         raise OracleError("STORAGE_THROTTLED", f"conflicting writes kept failing on {key}", key)
+
+    def put_file_if_absent(self, key: str, path: str) -> bool:
+        """put_if_absent for a large local file, streamed from disk."""
+        full = self._key(key)
+        with open(path, "rb") as fh:
+            try:
+                self.client.put_object(Bucket=self.bucket, Key=full, Body=fh, IfNoneMatch="*")
+                return True
+            except ClientError as exc:
+                status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+                if status == 412:
+                    return False
+                raise map_error(exc, self.uri(key)) from exc
+            except Exception as exc:  # noqa: BLE001
+                raise map_error(exc, self.uri(key)) from exc
 
     def ensure_conditional_writes(self) -> None:
         """Prove the endpoint refuses a second create-only put before relying on it."""

@@ -1,0 +1,103 @@
+"""DuckDB wiring: one connection per job, disk-backed, reading local files or S3 directly.
+
+S3 goes through the httpfs extension shipped by the `duckdb-extension-httpfs` package (no
+download at run time; DuckDB's own install/autoload is the fallback) and a temporary secret
+built from the same wiring as the boto3 store: endpoint, region, URL style, SSL, and
+credentials from the standard AWS chain. The secret lives only inside the connection.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import duckdb
+
+from oracle_tui.core.errors import OracleError
+from oracle_tui.core.storage.base import Store
+from oracle_tui.core.storage.local import LocalStore
+
+DUCKDB_VERSION = duckdb.__version__
+
+
+def sql_str(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def sql_list(values: list[str]) -> str:
+    return "[" + ", ".join(sql_str(v) for v in values) + "]"
+
+
+def object_uri(store: Store, key: str) -> str:
+    """What DuckDB reads for ``key``: an absolute local path or an s3:// URI."""
+    if isinstance(store, LocalStore):
+        return str(store.local_path(key))
+    return store.uri(key)
+
+
+def _httpfs_path() -> Path | None:
+    try:
+        import duckdb_extension_httpfs
+    except ImportError:
+        return None
+    base = Path(duckdb_extension_httpfs.__file__).parent / "extensions"
+    found = sorted(base.glob(f"v{DUCKDB_VERSION}/httpfs.duckdb_extension"))
+    return found[0] if found else None
+
+
+def load_httpfs(con: duckdb.DuckDBPyConnection) -> None:
+    path = _httpfs_path()
+    try:
+        if path is not None:
+            con.execute(f"LOAD {sql_str(str(path))}")
+        else:
+            con.execute("INSTALL httpfs")
+            con.execute("LOAD httpfs")
+    except duckdb.Error as exc:
+        raise OracleError("STORAGE_TIMEOUT", "cannot load DuckDB's httpfs extension: "
+                                             f"{str(exc).splitlines()[0][:160]}") from exc
+
+
+def _s3_secret(con: duckdb.DuckDBPyConnection, store: Any) -> None:
+    settings = store.settings
+    frozen = store.frozen_credentials()
+    parts = ["TYPE s3"]
+    if frozen is not None:
+        parts += [f"KEY_ID {sql_str(frozen.access_key)}", f"SECRET {sql_str(frozen.secret_key)}"]
+        if frozen.token:
+            parts.append(f"SESSION_TOKEN {sql_str(frozen.token)}")
+    endpoint = settings.endpoint or os.environ.get("AWS_ENDPOINT_URL", "")
+    if endpoint:
+        url = urlparse(endpoint if "://" in endpoint else f"https://{endpoint}")
+        parts.append(f"ENDPOINT {sql_str(url.netloc)}")
+        parts.append(f"USE_SSL {'true' if url.scheme == 'https' else 'false'}")
+    region = settings.region or store.client.meta.region_name or "us-east-1"
+    parts.append(f"REGION {sql_str(region)}")
+    parts.append(f"URL_STYLE {sql_str('path' if settings.path_style else 'vhost')}")
+    con.execute(f"CREATE OR REPLACE TEMPORARY SECRET oracle_tui_s3 ({', '.join(parts)})")
+
+
+def connect(*, stores: list[Store], memory_limit: str = "2GB", temp_dir: str | None = None,
+            threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """A fresh in-memory connection that spills to ``temp_dir`` and can read ``stores``."""
+    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
+                                            "autoload_known_extensions": False})
+    try:
+        con.execute(f"SET memory_limit = {sql_str(memory_limit)}")
+        if temp_dir:
+            Path(temp_dir).mkdir(parents=True, exist_ok=True)
+            con.execute(f"SET temp_directory = {sql_str(temp_dir)}")
+        if threads:
+            con.execute(f"SET threads = {int(threads)}")
+        con.execute("SET preserve_insertion_order = true")
+    except duckdb.Error as exc:
+        raise OracleError("PROFILE_INVALID", f"bad DuckDB setting: {str(exc).splitlines()[0]}"
+                          ) from exc
+    s3_stores = [s for s in stores if not isinstance(s, LocalStore)]
+    if s3_stores:
+        load_httpfs(con)
+        _s3_secret(con, s3_stores[0])
+    return con

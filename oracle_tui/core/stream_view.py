@@ -1,0 +1,684 @@
+"""Stream views (SPEC §7): one ts_utc-sorted copy of an output, and a receipt proving it.
+
+Build = three DuckDB passes: source stats (row count, min/max key, two order-invariant sums
+of 64-bit row hashes), one external sort streamed into ordered parts, view stats over the
+parts. The receipt is written last and create-if-absent; parts are published create-only
+before it, so a view without a receipt is never valid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from oracle_tui.core.codes import Severity
+from oracle_tui.core.duck import DUCKDB_VERSION, connect, object_uri, sql_list, sql_str
+from oracle_tui.core.errors import OracleError
+from oracle_tui.core.findings import Finding, finding_from_error, make_finding
+from oracle_tui.core.hashing import sha256_bytes
+from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack, render_template
+from oracle_tui.core.jobs import Progress, check_cancel, no_progress
+from oracle_tui.core.jsonio import MAX_JSON_BYTES, canonical_json, parse_json
+from oracle_tui.core.listing import Listing
+from oracle_tui.core.profiles import Profile, load_profile
+from oracle_tui.core.storage.base import ObjectInfo, Store
+from oracle_tui.core.storage.local import TEMP_PREFIX, TEMP_RE, LocalStore
+from oracle_tui.core.timeutil import utc_now
+from oracle_tui.core.world import read_run_receipt, resolve_world_key
+
+RECEIPT = "_stream_sort_receipt.json"
+RECEIPT_SCHEMA = "oracle-tui.stream-sort-receipt/1"
+HASH_FUNCTION = "duckdb hash(row) and hash(row, 'oracle-tui'), summed as HUGEINT"
+TIE_BREAK = ["filename", "file_row_number"]
+DEFAULT_ROWS_PER_PART = 1_000_000
+TEMPORAL_TYPES = ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS",
+                  "TIMESTAMP_S", "DATE")
+
+
+class Stats(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    row_count: int
+    min_ts: str | None
+    max_ts: str | None
+    hash_sum: str
+    hash_sum_salted: str
+
+
+class PartEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    size: int
+    sha256: str
+    row_count: int
+
+
+class HashInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    function: str
+    engine: Literal["duckdb"]
+    engine_version: str
+
+
+class Receipt(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    schema_version: Literal["oracle-tui.stream-sort-receipt/1"] = Field(alias="schema")
+    output_id: str
+    sort_keys: list[str]
+    partitioning: dict[str, Any]
+    source_locator_digest: str
+    source_parts: int
+    source: Stats
+    view: Stats
+    hash: HashInfo
+    parts: list[PartEntry]
+    built_at_utc: str
+
+
+class ViewState(BaseModel):
+    output_id: str
+    state: str  # MISSING | PARTIAL | INVALID | VALID
+    location: str
+    receipt: dict[str, Any] | None = None
+    findings: list[Finding] = Field(default_factory=list)
+
+
+class BuildResult(BaseModel):
+    status: str  # BUILT | ALREADY_VALID
+    output_id: str
+    location: str
+    receipt: dict[str, Any]
+
+
+# -- where views live -------------------------------------------------------------------------
+
+def view_location(profile: Profile, root: str, store: Store, output_id: str
+                  ) -> tuple[Store, str]:
+    """(store, prefix) of an output's view: <root>/stream_view/... or stream_view_root."""
+    svr = profile.wiring("stream_view_root")
+    leaf = f"ts_utc/output_id={output_id}/"
+    if svr:
+        return profile.open_store(svr), leaf
+    return store, f"stream_view/{leaf}"
+
+
+def _sort_keys(pack: InterfacePack, output_id: str) -> list[str]:
+    return list(pack.outputs[output_id].stream_sort_keys or ["ts_utc"])
+
+
+def _source_digest(keys: list[str]) -> str:
+    """sha256 of the sorted source part locations, relative to the pack root (so a pack
+    copied between disk and S3 keeps its receipts)."""
+    return sha256_bytes("\n".join(sorted(keys)).encode("utf-8"))
+
+
+def _is_view_file(obj: ObjectInfo, prefix: str) -> bool:
+    return obj.key.startswith(prefix)
+
+
+# -- stats ------------------------------------------------------------------------------------
+
+def _key_exprs(con: duckdb.DuckDBPyConnection, scan: str, keys: list[str]) -> list[str]:
+    cols = {row[0]: str(row[1]).upper() for row in con.execute(f"DESCRIBE SELECT * FROM {scan}"
+                                                                ).fetchall()}
+    exprs = []
+    for key in keys:
+        if key not in cols:
+            raise OracleError("MISSING_SORT_KEY", f"column {key!r} is not in the output "
+                                                  f"(columns: {', '.join(sorted(cols))})", key)
+        typ = cols[key]
+        quoted = '"' + key.replace('"', '""') + '"'
+        if typ == "VARCHAR":
+            # RFC 3339 strings, possibly with offsets: order by the instant they denote.
+            exprs.append(f"CAST({quoted} AS TIMESTAMPTZ)")
+        else:
+            exprs.append(quoted)
+    return exprs
+
+
+def _is_temporal(con: duckdb.DuckDBPyConnection, scan: str, expr: str) -> bool:
+    row = con.execute(f"SELECT typeof({expr}) FROM {scan} LIMIT 1").fetchone()
+    return row is not None and str(row[0]).upper().startswith(TEMPORAL_TYPES)
+
+
+def _stats(con: duckdb.DuckDBPyConnection, scan: str, first_key: str, temporal: bool) -> Stats:
+    lo_sql = f"epoch_us(min({first_key}))" if temporal else f"CAST(min({first_key}) AS VARCHAR)"
+    hi_sql = f"epoch_us(max({first_key}))" if temporal else f"CAST(max({first_key}) AS VARCHAR)"
+    try:
+        row = con.execute(
+            f"SELECT count(*), {lo_sql}, {hi_sql}, "
+            f"CAST(coalesce(sum(CAST(hash(t) AS HUGEINT)), 0) AS VARCHAR), "
+            f"CAST(coalesce(sum(CAST(hash(t, 'oracle-tui') AS HUGEINT)), 0) AS VARCHAR) "
+            f"FROM (SELECT * FROM {scan}) t").fetchone()
+    except duckdb.ConversionException as exc:
+        raise OracleError("MISSING_SORT_KEY", f"sort key is not a valid timestamp: "
+                                              f"{str(exc).splitlines()[0][:160]}") from exc
+    assert row is not None
+    lo, hi = row[1], row[2]
+    if temporal:
+        lo, hi = _iso(lo), _iso(hi)
+    return Stats(row_count=int(row[0]), min_ts=None if lo is None else str(lo),
+                 max_ts=None if hi is None else str(hi), hash_sum=row[3], hash_sum_salted=row[4])
+
+
+def _iso(epoch_us: int | None) -> str | None:
+    if epoch_us is None:
+        return None
+    import datetime as dt
+
+    return (dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=epoch_us)
+            ).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _scan(uris: list[str], extra: str = "") -> str:
+    # hive_partitioning off: engine paths carry seed=/scenario_id=/output_id= segments, and
+    # DuckDB would otherwise add or override columns from them (the view must hold exactly
+    # the file's own columns and values).
+    return f"read_parquet({sql_list(uris)}, hive_partitioning=false{extra})"
+
+
+def _duck_error(exc: duckdb.Error) -> OracleError:
+    text = str(exc).splitlines()[0][:200]
+    if "HTTP 403" in text or "Forbidden" in text:
+        return OracleError("ACCESS_DENIED", f"DuckDB: {text}")
+    if "HTTP" in text or "timeout" in text.lower() or "Connection" in text:
+        return OracleError("STORAGE_TIMEOUT", f"DuckDB: {text}")
+    if isinstance(exc, duckdb.ConversionException):
+        return OracleError("MISSING_SORT_KEY", f"DuckDB: {text}")
+    return OracleError("STREAM_RECEIPT_MISMATCH", f"DuckDB: {text}")
+
+
+# -- state and validation -----------------------------------------------------------------------
+
+def read_view_state(store: Store, prefix: str, output_id: str, source_keys: list[str],
+                    view_objects: list[ObjectInfo] | None = None) -> ViewState:
+    """Cheap validation (no re-hash): receipt shape, parts present with their sizes, source
+    unchanged. What `check` reports, and what a rebuild decides on."""
+    objs = view_objects if view_objects is not None else list(store.list(prefix))
+    location = store.uri(prefix)
+    state = ViewState(output_id=output_id, state="MISSING", location=location)
+    names = {o.key[len(prefix):]: o for o in objs}
+    if RECEIPT not in names:
+        if names:
+            state.state = "PARTIAL"
+            state.findings.append(make_finding(
+                "STREAM_VIEW_PARTIAL_EXISTS", output_id,
+                f"{len(names)} file(s) under {location} without {RECEIPT}"))
+        return state
+    try:
+        receipt = _read_receipt(store, prefix + RECEIPT)
+    except OracleError as exc:
+        state.state = "INVALID"
+        state.findings.append(finding_from_error(exc, output_id))
+        return state
+    state.receipt = receipt.model_dump(by_alias=True)
+    problems = _receipt_problems(receipt, names, output_id, source_keys)
+    if problems:
+        state.state = "INVALID"
+        state.findings.extend(make_finding("STREAM_RECEIPT_MISMATCH", output_id, p)
+                              for p in problems)
+    else:
+        state.state = "VALID"
+    return state
+
+
+def _read_receipt(store: Store, key: str) -> Receipt:
+    data = parse_json(store.read_bytes(key, MAX_JSON_BYTES), "STREAM_RECEIPT_MISMATCH", key)
+    try:
+        return Receipt.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "receipt"
+        raise OracleError("STREAM_RECEIPT_MISMATCH", f"{key}: {where}: {err['msg']}", key
+                          ) from exc
+
+
+def _receipt_problems(receipt: Receipt, names: dict[str, ObjectInfo], output_id: str,
+                      source_keys: list[str]) -> list[str]:
+    problems = []
+    if receipt.output_id != output_id:
+        problems.append(f"receipt is for {receipt.output_id}")
+    listed = {p.path: p for p in receipt.parts}
+    present = {n: o for n, o in names.items() if n != RECEIPT}
+    for name in sorted(set(listed) - set(present)):
+        problems.append(f"part {name} is missing")
+    for name in sorted(set(present) - set(listed)):
+        problems.append(f"{name} is not in the receipt")
+    for name in sorted(set(listed) & set(present)):
+        if present[name].size != listed[name].size:
+            problems.append(f"part {name} is {present[name].size} bytes, receipt says "
+                            f"{listed[name].size}")
+    if receipt.source_locator_digest != _source_digest(source_keys):
+        problems.append("the source parts differ from those the view was built from")
+    if receipt.source.row_count != receipt.view.row_count or \
+            receipt.source.hash_sum != receipt.view.hash_sum or \
+            receipt.source.hash_sum_salted != receipt.view.hash_sum_salted:
+        problems.append("the receipt's own source and view stats disagree")
+    if sum(p.row_count for p in receipt.parts) != receipt.view.row_count:
+        problems.append("part row counts do not add up to the view's")
+    return problems
+
+
+# -- resolving an output ------------------------------------------------------------------------
+
+class _Target(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    store: Any
+    view_store: Any
+    prefix: str
+    source_keys: list[str]
+    sort_keys: list[str]
+
+
+def _resolve(root: str, output_id: str, profile: Profile, pack: InterfacePack,
+             scenario_id: str | None) -> _Target:
+    store = profile.open_store(root)
+    if not store.root_exists():
+        raise OracleError("PACK_NOT_FOUND", f"no pack at {store.root_uri}", store.root_uri)
+    if output_id not in pack.outputs:
+        raise OracleError("OUTPUT_UNKNOWN", f"{output_id} is not in the catalogue", output_id)
+    listing = Listing.of(store)
+    receipt = read_run_receipt(store)
+    wk = resolve_world_key(receipt, scenario_id or profile.wiring("scenario_id") or None, pack,
+                           listing.keys)
+    rendered = render_template(pack.outputs[output_id].path_template, wk.tokens(receipt.run_id))
+    sources = [o.key for o in listing.match(rendered)]
+    view_store, prefix = view_location(profile, root, store, output_id)
+    return _Target(store=store, view_store=view_store, prefix=prefix, source_keys=sources,
+                   sort_keys=_sort_keys(pack, output_id))
+
+
+# -- build --------------------------------------------------------------------------------------
+
+def build_stream_view(
+    root: str,
+    output_id: str,
+    *,
+    profile: Profile | None = None,
+    interface_pack: InterfacePack | None = None,
+    scenario_id: str | None = None,
+    memory_limit: str = "2GB",
+    temp_dir: str | None = None,
+    threads: int | None = None,
+    rows_per_part: int = DEFAULT_ROWS_PER_PART,
+    progress: Progress = no_progress,
+    cancel: threading.Event | None = None,
+) -> BuildResult:
+    from oracle_tui.core.check import run_check
+
+    profile = profile or load_profile("local")
+    pack = interface_pack or load_interface_pack(profile.wiring("interface_pack") or None)
+    target = _resolve(root, output_id, profile, pack, scenario_id)
+    location = target.view_store.uri(target.prefix)
+    if isinstance(target.view_store, LocalStore):
+        target.view_store.remove_stale_temps(target.prefix.rstrip("/"))
+    state = read_view_state(target.view_store, target.prefix, output_id, target.source_keys)
+    if state.state == "VALID":
+        assert state.receipt is not None
+        return BuildResult(status="ALREADY_VALID", output_id=output_id, location=location,
+                           receipt=state.receipt)
+    if state.findings:
+        first = state.findings[0]
+        raise OracleError(first.code, f"{first.detail}; nothing was overwritten", output_id)
+    # No PASS, no read: the output must be readable under this profile's policy.
+    report = run_check(root, profile=profile, scenario_id=scenario_id, output_ids=[output_id],
+                       interface_pack=pack, cancel=cancel)
+    blocking = [f for f in report.findings if f.severity is Severity.FAIL
+                and not f.code.startswith("STREAM_")]
+    if blocking:
+        raise OracleError(blocking[0].code, f"build refused: {blocking[0].subject}: "
+                                            f"{blocking[0].detail}", output_id)
+    if not target.source_keys:
+        raise OracleError("OUTPUT_MISSING", f"{output_id} has no parts", output_id)
+    receipt = _build(target, output_id, memory_limit, temp_dir, threads, rows_per_part,
+                     progress, cancel)
+    return BuildResult(status="BUILT", output_id=output_id, location=location, receipt=receipt)
+
+
+def _build(t: _Target, output_id: str, memory_limit: str, temp_dir: str | None,
+           threads: int | None, rows_per_part: int, progress: Progress,
+           cancel: threading.Event | None) -> dict[str, Any]:
+    uris = [object_uri(t.store, k) for k in t.source_keys]
+    local_view = isinstance(t.view_store, LocalStore)
+    staging = (t.view_store.local_path(t.prefix.rstrip("/")) if local_view
+               else Path(tempfile.mkdtemp(prefix="oracle-tui-view-", dir=temp_dir)))
+    staging.mkdir(parents=True, exist_ok=True)
+    spill = temp_dir or tempfile.mkdtemp(prefix="oracle-tui-spill-")
+    staged: list[tuple[str, Path]] = []
+    try:
+        con = connect(stores=[t.store], memory_limit=memory_limit, temp_dir=spill,
+                      threads=threads)
+        try:
+            receipt = _sort_and_write(con, t, output_id, uris, staging, staged, rows_per_part,
+                                      progress, cancel)
+        except duckdb.Error as exc:
+            raise _duck_error(exc) from exc
+        finally:
+            con.close()
+        check_cancel(cancel)
+        for name, path in staged:
+            if not t.view_store.put_file_if_absent(t.prefix + name, str(path)):
+                raise OracleError("STREAM_VIEW_PARTIAL_EXISTS",
+                                  f"{name} appeared while building; nothing was overwritten",
+                                  output_id)
+        if not t.view_store.put_if_absent(t.prefix + RECEIPT, canonical_json(receipt)):
+            raise OracleError("STREAM_VIEW_PARTIAL_EXISTS", "a receipt appeared while building",
+                              output_id)
+        return receipt
+    finally:
+        for _, path in staged:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        if not local_view:
+            with contextlib.suppress(OSError):
+                staging.rmdir()
+        if temp_dir is None:
+            with contextlib.suppress(OSError):
+                for p in Path(spill).glob("*"):
+                    p.unlink()
+                Path(spill).rmdir()
+
+
+def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, uris: list[str],
+                    staging: Path, staged: list[tuple[str, Path]], rows_per_part: int,
+                    progress: Progress, cancel: threading.Event | None) -> dict[str, Any]:
+    src = _scan(uris)
+    exprs = _key_exprs(con, src, t.sort_keys)
+    temporal = _is_temporal(con, src, exprs[0])
+    source = _stats(con, src, exprs[0], temporal)
+    check_cancel(cancel)
+    order = ", ".join([*exprs, "filename", "file_row_number"])
+    query = (f"SELECT * EXCLUDE (filename, file_row_number) FROM "
+             f"{_scan(uris, ', filename=true, file_row_number=true')} ORDER BY {order}")
+    schema = pq.read_schema(uris[0]) if not uris[0].startswith("s3://") else None
+    reader = con.execute(query).to_arrow_reader(batch_size=min(rows_per_part, 250_000))
+    parts: list[dict[str, Any]] = []
+    writer: pq.ParquetWriter | None = None
+    path: Path | None = None
+    rows_in_part = 0
+    done = 0
+    progress(0, source.row_count)
+
+    def close_part() -> None:
+        nonlocal writer, path, rows_in_part
+        if writer is None or path is None:
+            return
+        writer.close()
+        name = f"part-{len(parts):05d}.parquet"
+        parts.append({"path": name, "size": path.stat().st_size,
+                      "sha256": _file_sha256(path), "row_count": rows_in_part})
+        staged.append((name, path))
+        writer, path, rows_in_part = None, None, 0
+
+    for batch in reader:
+        check_cancel(cancel)
+        offset = 0
+        while offset < batch.num_rows:
+            if writer is None:
+                path = staging / f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
+                writer = pq.ParquetWriter(path, schema or batch.schema, compression="zstd")
+            take = min(batch.num_rows - offset, rows_per_part - rows_in_part)
+            chunk = batch.slice(offset, take)
+            if schema is not None and chunk.schema != schema:
+                chunk = pa.RecordBatch.from_arrays(chunk.columns, schema=schema)
+            writer.write_batch(chunk)
+            offset += take
+            rows_in_part += take
+            done += take
+            if rows_in_part >= rows_per_part:
+                close_part()
+        progress(done, source.row_count)
+    close_part()
+    view_scan = _scan([str(p) for _, p in staged]) if staged else None
+    view = (_stats(con, view_scan, _key_exprs(con, view_scan, t.sort_keys)[0], temporal)
+            if view_scan else Stats(row_count=0, min_ts=None, max_ts=None, hash_sum="0",
+                                    hash_sum_salted="0"))
+    if (view.row_count, view.hash_sum, view.hash_sum_salted) != (
+            source.row_count, source.hash_sum, source.hash_sum_salted):
+        raise OracleError("STREAM_RECEIPT_MISMATCH",
+                          f"the sorted view does not hold exactly the source rows "
+                          f"(source {source.row_count} rows, view {view.row_count})", output_id)
+    return {
+        "schema": RECEIPT_SCHEMA,
+        "output_id": output_id,
+        "sort_keys": [*t.sort_keys, *TIE_BREAK],
+        "partitioning": {"layout": "flat", "prefix": t.prefix, "rows_per_part": rows_per_part,
+                         "ordered_parts": True},
+        "source_locator_digest": _source_digest(t.source_keys),
+        "source_parts": len(t.source_keys),
+        "source": source.model_dump(),
+        "view": view.model_dump(),
+        "hash": {"function": HASH_FUNCTION, "engine": "duckdb", "engine_version": DUCKDB_VERSION},
+        "parts": parts,
+        "built_at_utc": utc_now(),
+    }
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(4 * 1024 * 1024):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# -- verify ---------------------------------------------------------------------------------------
+
+def verify_stream_view(
+    root: str,
+    output_id: str,
+    *,
+    profile: Profile | None = None,
+    interface_pack: InterfacePack | None = None,
+    scenario_id: str | None = None,
+    memory_limit: str = "2GB",
+    temp_dir: str | None = None,
+    threads: int | None = None,
+    progress: Progress = no_progress,
+    cancel: threading.Event | None = None,
+) -> ViewState:
+    """Re-derive everything the receipt claims: part digests, source and view stats, order."""
+    profile = profile or load_profile("local")
+    pack = interface_pack or load_interface_pack(profile.wiring("interface_pack") or None)
+    t = _resolve(root, output_id, profile, pack, scenario_id)
+    state = read_view_state(t.view_store, t.prefix, output_id, t.source_keys)
+    if state.state == "MISSING":
+        state.findings.append(make_finding("STREAM_VIEW_MISSING", output_id,
+                                           f"no view at {state.location}",
+                                           profile.policy.stream_view_missing))
+    if state.state != "VALID":
+        return state
+    receipt = Receipt.model_validate(state.receipt)
+    problems: list[Finding] = []
+
+    def bad(detail: str, code: str = "STREAM_RECEIPT_MISMATCH") -> None:
+        problems.append(make_finding(code, output_id, detail))
+
+    total = len(receipt.parts) + 3
+    for i, part in enumerate(receipt.parts):
+        check_cancel(cancel)
+        digest = sha256_bytes(t.view_store.read_bytes(t.prefix + part.path))
+        if digest != part.sha256:
+            bad(f"part {part.path} hashes to {digest}, receipt says {part.sha256}")
+        progress(i + 1, total)
+    con = connect(stores=[t.store, t.view_store], memory_limit=memory_limit, temp_dir=temp_dir,
+                  threads=threads)
+    try:
+        src = _scan([object_uri(t.store, k) for k in t.source_keys])
+        view_uris = [object_uri(t.view_store, t.prefix + p.path) for p in receipt.parts]
+        key_cols = receipt.sort_keys[: len(receipt.sort_keys) - len(TIE_BREAK)]
+        exprs = _key_exprs(con, src, key_cols)
+        temporal = _is_temporal(con, src, exprs[0])
+        same_engine = receipt.hash.engine_version == DUCKDB_VERSION
+        if not same_engine:
+            bad(f"receipt hashes come from DuckDB {receipt.hash.engine_version}, this is "
+                f"{DUCKDB_VERSION}", "STREAM_RECEIPT_ENGINE_MISMATCH")
+        for label, scan, claimed in (("source", src, receipt.source),
+                                     ("view", _scan(view_uris), receipt.view)):
+            check_cancel(cancel)
+            actual = _stats(con, scan, _key_exprs(con, scan, key_cols)[0], temporal)
+            for what in _stat_differences(actual, claimed, same_engine):
+                bad(f"{label} {what}")
+            progress(total - 2 + (label == "view"), total)
+        violation = _order_violation(con, view_uris, key_cols, cancel)
+        if violation:
+            bad(violation, "STREAM_ORDER_VIOLATION")
+    except duckdb.Error as exc:
+        raise _duck_error(exc) from exc
+    finally:
+        con.close()
+    progress(total, total)
+    state.findings.extend(problems)
+    if any(f.severity is Severity.FAIL for f in problems):
+        state.state = "INVALID"
+    return state
+
+
+def _stat_differences(actual: Stats, claimed: Stats, compare_hashes: bool) -> list[str]:
+    out = []
+    if actual.row_count != claimed.row_count:
+        out.append(f"row_count is {actual.row_count}, receipt says {claimed.row_count}")
+    if (actual.min_ts, actual.max_ts) != (claimed.min_ts, claimed.max_ts):
+        out.append(f"key range is {actual.min_ts}..{actual.max_ts}, receipt says "
+                   f"{claimed.min_ts}..{claimed.max_ts}")
+    if compare_hashes and (actual.hash_sum, actual.hash_sum_salted) != (
+            claimed.hash_sum, claimed.hash_sum_salted):
+        out.append("row-hash sums differ from the receipt (a row was dropped, duplicated or "
+                   "altered)")
+    return out
+
+
+def _order_violation(con: duckdb.DuckDBPyConnection, view_uris: list[str], key_cols: list[str],
+                     cancel: threading.Event | None) -> str | None:
+    """Read every part on its own, in file order, and check the keys never go down."""
+    import numpy as np
+
+    last: tuple[Any, ...] | None = None
+    for part_no, uri in enumerate(view_uris):
+        scan = _scan([uri])
+        exprs = _key_exprs(con, scan, key_cols)
+        cols = ", ".join(f"epoch_us({e})" if "TIMESTAMPTZ" in e else e for e in exprs)
+        reader = con.execute(f"SELECT {cols} FROM {scan}").to_arrow_reader(batch_size=500_000)
+        row_base = 0
+        for batch in reader:
+            check_cancel(cancel)
+            arrays = [np.asarray(c.to_numpy(zero_copy_only=False)) for c in batch.columns]
+            if last is not None and batch.num_rows:
+                first = tuple(a[0] for a in arrays)
+                if first < last:
+                    return f"part {part_no} row {row_base} sorts before the row preceding it"
+            # Lexicographic non-decrease between consecutive rows, vectorised.
+            n = batch.num_rows
+            if n > 1:
+                undecided = np.ones(n - 1, dtype=bool)
+                for a in arrays:
+                    lt = a[1:] < a[:-1]
+                    if np.any(undecided & lt):
+                        idx = int(np.argmax(undecided & lt)) + 1
+                        return f"part {part_no} row {row_base + idx} sorts before its predecessor"
+                    undecided &= a[1:] == a[:-1]
+            if n:
+                last = tuple(a[-1] for a in arrays)
+            row_base += n
+    return None
+
+
+# -- reader API for the stream producer ----------------------------------------------------------
+
+class StreamReader:
+    """Iterate Arrow record batches of a view in order (or of the raw output, on fallback)."""
+
+    def __init__(self, source: str, batches: Iterator[pa.RecordBatch], findings: list[Finding],
+                 receipt: dict[str, Any] | None) -> None:
+        self.source = source  # "stream_view" | "raw_fallback"
+        self.findings = findings
+        self.receipt = receipt
+        self._batches = batches
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        return self._batches
+
+
+def open_stream_view(root: str, output_id: str, *, profile: Profile | None = None,
+                     interface_pack: InterfacePack | None = None,
+                     scenario_id: str | None = None, batch_size: int = 65_536) -> StreamReader:
+    """The view's rows in order. Refuses a view without a valid receipt; only a profile that
+    allows it (local) falls back to the raw, unsorted output when no view exists, with a WARN.
+    Each part's bytes are checked against the receipt's sha256 before any of its rows."""
+    profile = profile or load_profile("local")
+    pack = interface_pack or load_interface_pack(profile.wiring("interface_pack") or None)
+    t = _resolve(root, output_id, profile, pack, scenario_id)
+    state = read_view_state(t.view_store, t.prefix, output_id, t.source_keys)
+    if state.state == "VALID":
+        receipt = Receipt.model_validate(state.receipt)
+        return StreamReader("stream_view", _view_batches(t, receipt, batch_size), [],
+                            state.receipt)
+    if state.state == "MISSING" and profile.policy.allow_raw_fallback:
+        from oracle_tui.core.check import run_check
+
+        report = run_check(root, profile=profile, scenario_id=scenario_id,
+                           output_ids=[output_id], interface_pack=pack)
+        out = report.outputs[0] if report.outputs else None
+        if out is None or not out.readable:
+            blocking = next((f for f in report.findings if f.severity is Severity.FAIL), None)
+            code = blocking.code if blocking else "REQUIRED_GATE_NOT_PASS"
+            raise OracleError(code, f"{output_id} is not readable: no PASS, no read", output_id)
+        warn = make_finding("STREAM_VIEW_MISSING", output_id,
+                            "no stream view: reading the raw output, NOT time-sorted "
+                            f"(profile {profile.name} allows this fallback)", Severity.WARN)
+        return StreamReader("raw_fallback", _raw_batches(t, batch_size), [warn], None)
+    if state.findings:
+        first = state.findings[0]
+        raise OracleError(first.code, f"refusing to read: {first.detail}", output_id)
+    raise OracleError("STREAM_VIEW_MISSING", f"no stream view for {output_id} and profile "
+                                             f"{profile.name} does not fall back to raw output",
+                      output_id)
+
+
+def _view_batches(t: _Target, receipt: Receipt, batch_size: int) -> Iterator[pa.RecordBatch]:
+    for part in receipt.parts:
+        data = t.view_store.read_bytes(t.prefix + part.path)
+        if sha256_bytes(data) != part.sha256:
+            raise OracleError("STREAM_RECEIPT_MISMATCH",
+                              f"part {part.path} does not match its receipt digest",
+                              receipt.output_id)
+        yield from pq.ParquetFile(pa.BufferReader(data)).iter_batches(batch_size=batch_size)
+
+
+def _raw_batches(t: _Target, batch_size: int) -> Iterator[pa.RecordBatch]:
+    for key in t.source_keys:
+        data = t.store.read_bytes(key)
+        yield from pq.ParquetFile(pa.BufferReader(data)).iter_batches(batch_size=batch_size)
+
+
+def is_stream_eligible(path_template: str) -> bool:
+    """Outputs made of Parquet parts can have a stream view; others (JSON, logs) cannot."""
+    return path_template.strip().endswith(".parquet")
+
+
+def stream_states_for_check(store: Store, prefix_of: dict[str, str],
+                            sources: dict[str, list[str]], listing_objects: list[ObjectInfo]
+                            ) -> list[ViewState]:
+    """View states of several outputs from one listing (no extra LIST per output)."""
+    states = []
+    for output_id, prefix in prefix_of.items():
+        objs = [o for o in listing_objects if o.key.startswith(prefix)
+                and not TEMP_RE.match(o.key.rsplit("/", 1)[-1])]
+        states.append(read_view_state(store, prefix, output_id, sources[output_id], objs))
+    return states
