@@ -265,6 +265,41 @@ def cmd_locate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_stream_view(args: argparse.Namespace) -> int:
+    from oracle_tui.core.stream_view import build_stream_view, verify_stream_view
+
+    profile = _profile(args)
+    root = _root(args, profile)
+    pack = _pack(args, profile)
+    common: dict[str, Any] = dict(profile=profile, interface_pack=pack,
+                                  scenario_id=args.scenario_id, memory_limit=args.memory_limit,
+                                  temp_dir=args.temp_dir, threads=args.threads)
+    if args.action == "build":
+        result = _with_progress("sorting", not args.json, lambda progress: build_stream_view(
+            root, args.output_id, rows_per_part=args.rows_per_part, progress=progress,
+            **common))
+        if args.json:
+            _emit_json(result.model_dump(mode="json"))
+        else:
+            view = result.receipt["view"]
+            _out().print(f"{result.status} {result.output_id}: {view['row_count']:,} rows in "
+                         f"{len(result.receipt['parts'])} part(s), {view['min_ts']} .. "
+                         f"{view['max_ts']}\n  {result.location}")
+        return EXIT_OK
+    state = _with_progress("verifying", not args.json, lambda progress: verify_stream_view(
+        root, args.output_id, progress=progress, **common))
+    if args.json:
+        _emit_json(state.model_dump(mode="json"))
+    else:
+        _out().print(f"{state.state} {state.output_id}  {state.location}")
+        for f in state.findings:
+            _out().print(f"  {f.severity.value} {f.code}: {f.detail}")
+    fails = [f for f in state.findings if f.severity.value == "FAIL"]
+    if state.state == "MISSING":
+        return EXIT_FAIL
+    return EXIT_FAIL if fails or state.state != "VALID" else EXIT_OK
+
+
 def _run_tui(root: str, profile: str, profiles_dir: str | None, interface_pack: str | None,
              scenario_id: str | None, read_only: bool) -> int:
     from oracle_tui.tui.app import make_app
@@ -335,6 +370,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-id", help="print this output's locator, expanded")
     p.add_argument("--verify", metavar="FILE", help="verify a locator JSON file")
     p.set_defaults(func=cmd_locate)
+
+    p = sub.add_parser("stream-view", help="build or verify a ts_utc-sorted stream view")
+    svsub = p.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser,
+                             required=True)
+    for action, text in (("build", "sort one output into stream_view/ (write-once)"),
+                         ("verify", "re-derive and compare a view's receipt")):
+        q = svsub.add_parser(action, help=text)
+        _common(q)
+        q.add_argument("--output-id", required=True)
+        q.add_argument("--interface-pack", metavar="DIR")
+        q.add_argument("--scenario-id")
+        q.add_argument("--memory-limit", default="2GB", help="DuckDB memory limit (2GB)")
+        q.add_argument("--temp-dir", help="where DuckDB spills (default: a temporary folder)")
+        q.add_argument("--threads", type=_positive_int, default=None)
+        q.add_argument("--json", action="store_true")
+        if action == "build":
+            q.add_argument("--rows-per-part", type=_positive_int, default=1_000_000)
+        q.set_defaults(func=cmd_stream_view)
 
     p = sub.add_parser("explain", help="what a reason code means and what to do")
     p.add_argument("code", nargs="?")

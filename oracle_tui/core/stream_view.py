@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from oracle_tui.core.codes import Severity
-from oracle_tui.core.duck import DUCKDB_VERSION, connect, object_uri, sql_list, sql_str
+from oracle_tui.core.duck import DUCKDB_VERSION, connect, object_uri, sql_list
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.findings import Finding, finding_from_error, make_finding
 from oracle_tui.core.hashing import sha256_bytes
@@ -206,9 +206,11 @@ def _duck_error(exc: duckdb.Error) -> OracleError:
 # -- state and validation -----------------------------------------------------------------------
 
 def read_view_state(store: Store, prefix: str, output_id: str, source_keys: list[str],
-                    view_objects: list[ObjectInfo] | None = None) -> ViewState:
-    """Cheap validation (no re-hash): receipt shape, parts present with their sizes, source
-    unchanged. What `check` reports, and what a rebuild decides on."""
+                    view_objects: list[ObjectInfo] | None = None,
+                    verify_digests: bool = False) -> ViewState:
+    """Validation without DuckDB: receipt shape, parts present with their sizes (and, with
+    ``verify_digests``, their sha256), source unchanged. What `check` reports (sizes only)
+    and what a rebuild decides on (digests too)."""
     objs = view_objects if view_objects is not None else list(store.list(prefix))
     location = store.uri(prefix)
     state = ViewState(output_id=output_id, state="MISSING", location=location)
@@ -228,6 +230,12 @@ def read_view_state(store: Store, prefix: str, output_id: str, source_keys: list
         return state
     state.receipt = receipt.model_dump(by_alias=True)
     problems = _receipt_problems(receipt, names, output_id, source_keys)
+    if verify_digests and not problems:
+        for part in receipt.parts:
+            digest = sha256_bytes(store.read_bytes(prefix + part.path))
+            if digest != part.sha256:
+                problems.append(f"part {part.path} hashes to {digest}, receipt says "
+                                f"{part.sha256}")
     if problems:
         state.state = "INVALID"
         state.findings.extend(make_finding("STREAM_RECEIPT_MISMATCH", output_id, p)
@@ -328,7 +336,8 @@ def build_stream_view(
     location = target.view_store.uri(target.prefix)
     if isinstance(target.view_store, LocalStore):
         target.view_store.remove_stale_temps(target.prefix.rstrip("/"))
-    state = read_view_state(target.view_store, target.prefix, output_id, target.source_keys)
+    state = read_view_state(target.view_store, target.prefix, output_id, target.source_keys,
+                            verify_digests=True)
     if state.state == "VALID":
         assert state.receipt is not None
         return BuildResult(status="ALREADY_VALID", output_id=output_id, location=location,
@@ -339,8 +348,9 @@ def build_stream_view(
     # No PASS, no read: the output must be readable under this profile's policy.
     report = run_check(root, profile=profile, scenario_id=scenario_id, output_ids=[output_id],
                        interface_pack=pack, cancel=cancel)
-    blocking = [f for f in report.findings if f.severity is Severity.FAIL
-                and not f.code.startswith("STREAM_")]
+    blocking = sorted((f for f in report.findings if f.severity is Severity.FAIL
+                       and not f.code.startswith("STREAM_")),
+                      key=lambda f: f.code != "REQUIRED_GATE_NOT_PASS")
     if blocking:
         raise OracleError(blocking[0].code, f"build refused: {blocking[0].subject}: "
                                             f"{blocking[0].detail}", output_id)

@@ -258,7 +258,7 @@ class S3Store:
                 if status == 412:
                     return False
                 raise map_error(exc, self.uri(key)) from exc
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise map_error(exc, self.uri(key)) from exc
 
     def ensure_conditional_writes(self) -> None:
