@@ -241,7 +241,8 @@ def generate_demo_world(out: str | Path, *, events: int = DEFAULT_EVENTS, seed: 
     _write_json(root / "run_receipt.json", {
         "run_id": run_id, "seed": seed, "parameter_hash": wk.parameter_hash,
         "manifest_fingerprint": wk.manifest_fingerprint, "created_utc": CREATED_UTC,
-        "engine": "oracle-tui demo generator", "contracts_layout": "interface_pack_v1",
+        "engine": "oracle-tui demo generator", "engine_release": "demo-1.0",
+        "contracts_layout": "interface_pack_v1",
     })
     total = events * len(MAKERS)
     done = 0

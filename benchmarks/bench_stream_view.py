@@ -1,0 +1,99 @@
+"""Benchmark `stream-view build` against the bare DuckDB external sort, side by side.
+
+Generates (once) a demo world with --events rows per output, then times, in the same run:
+  ours:     oracle-tui stream-view build ROOT --output-id OUT --memory-limit LIMIT (a process)
+  baseline: COPY (SELECT * EXCLUDE (filename, file_row_number) FROM read_parquet(<parts>,
+            filename=true, file_row_number=true) ORDER BY ts_utc, filename, file_row_number)
+            TO '<one file>'  (a process, same memory limit and threads)
+and prints both times, their ratio, both peak RSS figures and the data size.
+
+    python benchmarks/bench_stream_view.py [--events 20000000] [--memory-limit 1GB]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+OUT = "s3_event_stream_with_fraud_6B"
+
+BASELINE = r"""
+import sys, duckdb, glob
+root, limit, tmp, target = sys.argv[1:5]
+parts = sorted(glob.glob(f"{root}/data/**/{sys.argv[5]}/**/part-*.parquet", recursive=True))
+con = duckdb.connect()
+con.execute(f"SET memory_limit='{limit}'")
+con.execute(f"SET temp_directory='{tmp}'")
+con.execute("SET preserve_insertion_order=true")
+plist = "[" + ",".join("'" + p + "'" for p in parts) + "]"
+con.execute(f"COPY (SELECT * EXCLUDE (filename, file_row_number) FROM read_parquet({plist}, "
+            f"filename=true, file_row_number=true, hive_partitioning=false) "
+            f"ORDER BY ts_utc, filename, file_row_number) TO '{target}'")
+"""
+
+
+def measure_in_fresh_parent(cmd: list[str]) -> tuple[float, int]:
+    helper = ("import json, resource, subprocess, sys, time; t=time.perf_counter(); "
+              "p=subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+              "e=time.perf_counter()-t; "
+              "print(json.dumps({'rc': p.returncode, 's': e, 'err': p.stderr[-1500:], "
+              "'rss': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024}))")
+    out = subprocess.run([sys.executable, "-c", helper, *cmd], capture_output=True, text=True,
+                         check=True).stdout
+    doc = json.loads(out)
+    if doc["rc"]:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{doc['err']}")
+    return doc["s"], doc["rss"]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=20_000_000)
+    ap.add_argument("--memory-limit", default="1GB")
+    ap.add_argument("--workdir", default="/tmp/oracle-bench-sv")
+    ap.add_argument("--keep-world", action="store_true")
+    args = ap.parse_args()
+    work = Path(args.workdir)
+    world = work / f"world-{args.events}"
+    if not (world / "run_receipt.json").exists():
+        shutil.rmtree(world, ignore_errors=True)
+        work.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "oracle_tui.cli", "demo", "--out", str(world),
+                        "--events", str(args.events)], check=True, capture_output=True)
+        print(f"generated {args.events:,} events per output in {time.perf_counter() - t0:.0f} s")
+    data = sum(p.stat().st_size for p in world.glob(f"data/**/{OUT}/**/part-*.parquet"))
+    print(f"{OUT}: {data / 1024**2:.0f} MiB of Parquet, memory limit {args.memory_limit}")
+    shutil.rmtree(world / "stream_view", ignore_errors=True)
+    tmp = work / "spill"
+    tmp.mkdir(exist_ok=True)
+    target = work / "baseline.parquet"
+    target.unlink(missing_ok=True)
+    base_s, base_rss = measure_in_fresh_parent(
+        [sys.executable, "-c", BASELINE, str(world), args.memory_limit, str(tmp), str(target),
+         OUT])
+    ours_s, ours_rss = measure_in_fresh_parent(
+        [sys.executable, "-m", "oracle_tui.cli", "stream-view", "build", str(world),
+         "--output-id", OUT, "--memory-limit", args.memory_limit, "--temp-dir", str(tmp),
+         "--json"])
+    receipt = json.loads((world / "stream_view" / "ts_utc" / f"output_id={OUT}"
+                          / "_stream_sort_receipt.json").read_text())
+    print(f"baseline COPY ... ORDER BY: {base_s:.1f} s, peak RSS {base_rss} MiB")
+    print(f"stream-view build:          {ours_s:.1f} s, peak RSS {ours_rss} MiB "
+          f"({len(receipt['parts'])} parts, {receipt['view']['row_count']:,} rows, receipt "
+          "passes included)")
+    print(f"ratio: {ours_s / base_s:.2f}")
+    target.unlink(missing_ok=True)
+    shutil.rmtree(world / "stream_view", ignore_errors=True)
+    if not args.keep_world:
+        shutil.rmtree(world, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

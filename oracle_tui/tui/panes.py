@@ -1,0 +1,323 @@
+"""The six panes. Each renders a CheckReport (or an overview) handed to it by the app."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Group
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Input, Label, ProgressBar, Static
+
+from oracle_tui.core.codes import CODES
+from oracle_tui.core.findings import Finding
+from oracle_tui.core.overview import PackOverview
+from oracle_tui.core.report import CheckReport
+
+VERDICT_STYLE = {"PASS": "bold white on dark_green", "WARN": "bold black on yellow",
+                 "FAIL": "bold white on red", "…": "bold white on grey37"}
+LIFECYCLE_STYLE = {"STAGING": "yellow", "SEALED_OK": "green", "SEALED_FAILED": "red",
+                   "TOMBSTONED": "red"}
+SEV_STYLE = {"FAIL": "red", "WARN": "yellow", "INFO": "cyan"}
+STATUS_STYLE = {"PASS": "green", "FAIL": "red", "READABLE": "green", "BLOCKED": "red",
+                "MISSING": "red", "VALID": "green", "INVALID": "red", "PARTIAL": "red"}
+
+
+def styled(value: str, table: dict[str, str]) -> Text:
+    return Text(value, style=table.get(value, ""))
+
+
+def preview_cell(value: Any) -> str:
+    """A cell of the view preview: long identifiers (hex digests) shortened."""
+    text = str(value)
+    return text[:12] + "…" if len(text) > 24 else text
+
+
+def short(digest: str | None, n: int = 16) -> str:
+    return "—" if not digest else digest[:n] + "…"
+
+
+class OverviewPane(VerticalScroll):
+    def compose(self) -> ComposeResult:
+        yield Static(id="badge")
+        yield Static(id="overview-body")
+        yield Label("Equivalent CLI commands", classes="section-title")
+        yield Static("(none yet)", id="cli-log")
+
+    def show_overview(self, ov: PackOverview, profile: str, strict: bool) -> None:
+        badge = Text()
+        badge.append("  …  ", style=VERDICT_STYLE["…"])
+        badge.append(f"  {ov.lifecycle}", style="bold " + LIFECYCLE_STYLE.get(ov.lifecycle, ""))
+        badge.append(f"   {ov.root}", style="bold")
+        badge.append("   recomputing gates…", style="dim")
+        self.query_one("#badge", Static).update(badge)
+        grid = Table.grid(padding=(0, 2))
+        grid.add_row("profile", f"{profile} (strict seal {'on' if strict else 'off'})")
+        grid.add_row("files", f"{ov.files:,} ({ov.bytes:,} bytes)")
+        if ov.oracle_pack_id:
+            grid.add_row("pack id", ov.oracle_pack_id)
+        for k, v in sorted((ov.run_receipt or {}).items()):
+            grid.add_row(f"receipt.{k}", str(v))
+        if ov.error:
+            grid.add_row(Text("error", style="red"), ov.error)
+        self.query_one("#overview-body", Static).update(grid)
+
+    def show_report(self, r: CheckReport, cli_log: list[str]) -> None:
+        c = r.counts()
+        badge = Text()
+        badge.append(f"  {r.verdict}  ", style=VERDICT_STYLE[r.verdict])
+        badge.append(f"  {r.seal.lifecycle}", style="bold " + LIFECYCLE_STYLE.get(
+            r.seal.lifecycle, ""))
+        badge.append(f"   {r.root}", style="bold")
+        badge.append(f"   {c['FAIL']} fail", style="red" if c["FAIL"] else "dim")
+        badge.append(f" · {c['WARN']} warn", style="yellow" if c["WARN"] else "dim")
+        badge.append(f" · {c['INFO']} info", style="dim")
+        self.query_one("#badge", Static).update(badge)
+        grid = Table.grid(padding=(0, 2))
+        grid.add_row("profile", f"{r.profile} (strict seal {'on' if r.strict_seal else 'off'})")
+        grid.add_row("readable", self._readable_line(r))
+        if r.world_key is not None:
+            wk = r.world_key
+            grid.add_row("world key", f"manifest_fingerprint {wk.manifest_fingerprint}")
+            grid.add_row("", f"parameter_hash       {wk.parameter_hash}")
+            grid.add_row("", f"scenario_id          {wk.scenario_id}")
+            grid.add_row("", f"seed                 {wk.seed}")
+        if r.seal.oracle_pack_id:
+            grid.add_row("pack id", r.seal.oracle_pack_id)
+        grid.add_row("files", f"{r.files_listed:,} listed"
+                     + (f", {r.seal.files_hashed:,} re-hashed" if r.seal.digests_verified
+                        else ""))
+        gates_ok = sum(g.status == "PASS" for g in r.gates)
+        grid.add_row("gates", f"{gates_ok}/{len(r.gates)} PASS")
+        if r.run_receipt:
+            grid.add_row("run_id", str(r.run_receipt.get("run_id")))
+            grid.add_row("created", str(r.run_receipt.get("created_utc", "—")))
+        worst = [f for f in r.findings if f.severity.value != "INFO"][:3]
+        for f in worst:
+            grid.add_row(Text(f.severity.value, style=SEV_STYLE[f.severity.value]),
+                         f"{f.code}  {f.subject}")
+        self.query_one("#overview-body", Static).update(grid)
+        self.show_cli_log(cli_log)
+
+    @staticmethod
+    def _readable_line(r: CheckReport) -> Text:
+        ok = sum(o.readable for o in r.outputs)
+        t = Text(f"{ok}/{len(r.outputs)} outputs readable",
+                 style="green" if r.outputs and ok == len(r.outputs) else "red")
+        return t
+
+    def show_cli_log(self, cli_log: list[str]) -> None:
+        text = "\n".join(f"$ {c}" for c in cli_log[-6:]) or "(none yet)"
+        self.query_one("#cli-log", Static).update(text)
+
+
+class GatesPane(Vertical):
+    def compose(self) -> ComposeResult:
+        yield DataTable(id="gates-table", cursor_type="row", zebra_stripes=True)
+        yield Label("Index members of the selected gate", classes="section-title")
+        yield DataTable(id="members-table", cursor_type="row")
+
+    def on_mount(self) -> None:
+        self.query_one("#gates-table", DataTable).add_columns(
+            "gate", "method", "status", "flag says", "recomputed", "flag path")
+        self.query_one("#members-table", DataTable).add_columns(
+            "member", "expected sha256", "actual sha256", "bytes", "ok")
+
+    def show_report(self, r: CheckReport) -> None:
+        self.report = r
+        table = self.query_one("#gates-table", DataTable)
+        table.clear()
+        for g in r.gates:
+            table.add_row(g.gate_id, g.method, styled(g.status, STATUS_STYLE),
+                          short(g.expected_digest), short(g.recomputed_digest), g.flag_path,
+                          key=g.gate_id)
+        if r.gates:
+            self.show_members(r.gates[0].gate_id)
+
+    def show_members(self, gate_id: str) -> None:
+        members = self.query_one("#members-table", DataTable)
+        members.clear()
+        gate = next((g for g in self.report.gates if g.gate_id == gate_id), None)
+        if gate is None:
+            return
+        for m in gate.members:
+            members.add_row(m.path, short(m.expected_sha256, 20), short(m.actual_sha256, 20),
+                            "—" if m.size is None else f"{m.size:,}",
+                            Text("yes", style="green") if m.ok else Text("NO", style="red"))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "gates-table" and event.row_key.value:
+            self.show_members(str(event.row_key.value))
+
+
+class OutputsPane(Vertical):
+    def compose(self) -> ComposeResult:
+        yield DataTable(id="outputs-table", cursor_type="row", zebra_stripes=True)
+        with Horizontal(id="digest-bar"):
+            yield Label("digests: not verified in this session (press d)", id="digest-label")
+            yield ProgressBar(id="digest-progress", show_eta=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#outputs-table", DataTable).add_columns(
+            "output", "status", "parts", "bytes", "required gates", "blocked by")
+
+    def show_report(self, r: CheckReport) -> None:
+        table = self.query_one("#outputs-table", DataTable)
+        table.clear()
+        for o in r.outputs:
+            table.add_row(o.output_id, styled(o.status, STATUS_STYLE), str(o.parts),
+                          f"{o.bytes:,}", str(len(o.required_gates)),
+                          ", ".join(g.split(".")[1] + "." + g.split(".")[2] if g.count(".") >= 2
+                                    else g for g in o.blocked_by) or "—", key=o.output_id)
+        label = self.query_one("#digest-label", Label)
+        if r.seal.digests_verified:
+            bad = sum(f.code == "DIGEST_MISMATCH" for f in r.findings)
+            label.update(Text(f"digests: {r.seal.files_hashed:,} files re-hashed, {bad} "
+                              "mismatched", style="red" if bad else "green"))
+        elif r.seal.lifecycle == "STAGING":
+            label.update("digests: nothing to verify against until the pack is sealed")
+
+
+class SealPane(VerticalScroll):
+    def compose(self) -> ComposeResult:
+        yield Static(id="seal-summary")
+        yield Label("_oracle_pack_manifest.json", classes="section-title")
+        yield Static(id="seal-manifest")
+        yield Label("_SEALED.json", classes="section-title")
+        yield Static(id="seal-seal")
+        yield Label("_TOMBSTONE.json", classes="section-title")
+        yield Static(id="seal-tombstone")
+
+    @staticmethod
+    def _json(doc: dict[str, Any] | None) -> Any:
+        if doc is None:
+            return Text("absent", style="dim")
+        return Syntax(json.dumps(doc, indent=2, sort_keys=True), "json", theme="ansi_dark",
+                      word_wrap=True)
+
+    def show_report(self, r: CheckReport) -> None:
+        s = r.seal
+        grid = Table.grid(padding=(0, 2))
+        grid.add_row("lifecycle", styled(s.lifecycle, LIFECYCLE_STYLE))
+        grid.add_row("pack id", s.oracle_pack_id or "— (not sealed)")
+        if s.content_index_files is not None:
+            grid.add_row("content index", f"{s.content_index_files:,} files, "
+                                          f"{s.content_index_bytes:,} bytes")
+        seal_codes = [f for f in r.findings if f.code in (
+            "PACK_NOT_SEALED", "SEAL_MISMATCH", "PACK_MANIFEST_MISSING", "PACK_MANIFEST_INVALID",
+            "CONTENT_DIGEST_MISSING", "PACK_SEALED_FAILED", "PACK_TOMBSTONED")]
+        for f in seal_codes:
+            grid.add_row(Text(f.severity.value, style=SEV_STYLE[f.severity.value]),
+                         f"{f.code}: {f.detail}")
+        self.query_one("#seal-summary", Static).update(grid)
+        self.query_one("#seal-manifest", Static).update(self._json(s.manifest))
+        self.query_one("#seal-seal", Static).update(self._json(s.seal))
+        self.query_one("#seal-tombstone", Static).update(self._json(s.tombstone))
+
+
+class StreamViewsPane(Vertical):
+    def compose(self) -> ComposeResult:
+        yield DataTable(id="views-table", cursor_type="row", zebra_stripes=True)
+        yield Label("First rows of the selected view", classes="section-title")
+        yield DataTable(id="view-rows", cursor_type="row")
+
+    def on_mount(self) -> None:
+        self.query_one("#views-table", DataTable).add_columns(
+            "output", "state", "rows", "min ts", "max ts", "parts", "location")
+
+    def show_report(self, r: CheckReport) -> None:
+        table = self.query_one("#views-table", DataTable)
+        table.clear()
+        for v in r.stream_views:
+            rc = v.receipt or {}
+            view = rc.get("view", {})
+            table.add_row(v.output_id, styled(v.state, STATUS_STYLE),
+                          f"{view.get('row_count', 0):,}" if rc else "—",
+                          view.get("min_ts") or "—", view.get("max_ts") or "—",
+                          str(len(rc.get("parts", []))) if rc else "—", v.location,
+                          key=v.output_id)
+
+    def show_rows(self, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+        table = self.query_one("#view-rows", DataTable)
+        table.clear(columns=True)
+        if not columns:
+            return
+        table.add_columns(*columns)
+        for row in rows:
+            table.add_row(*[preview_cell(v) for v in row])
+
+    def selected_output(self) -> str | None:
+        table = self.query_one("#views-table", DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return str(key) if key else None
+
+
+class FindingsPane(Vertical):
+    COLUMNS = ("severity", "code", "subject", "retry", "detail")
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="filter: code, subject or text (esc clears)", id="findings-filter")
+        yield DataTable(id="findings-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="guidance")
+
+    def on_mount(self) -> None:
+        self.findings: list[Finding] = []
+        self.sort_column = 0
+        self.query_one("#findings-table", DataTable).add_columns(*self.COLUMNS)
+        self.query_one("#findings-filter", Input).display = False
+
+    def show_report(self, r: CheckReport) -> None:
+        self.findings = list(r.findings)
+        self.refresh_rows()
+
+    def visible_findings(self) -> list[Finding]:
+        text = self.query_one("#findings-filter", Input).value.strip().lower()
+        rows = [f for f in self.findings if not text or text in
+                f"{f.severity.value} {f.code} {f.subject} {f.detail}".lower()]
+        if self.sort_column:
+            col = self.COLUMNS[self.sort_column]
+            rows.sort(key=lambda f: str(getattr(f, col) if col != "severity"
+                                        else f.severity.value))
+        return rows
+
+    def refresh_rows(self) -> None:
+        table = self.query_one("#findings-table", DataTable)
+        table.clear()
+        for i, f in enumerate(self.visible_findings()):
+            table.add_row(Text(f.severity.value, style=SEV_STYLE[f.severity.value]), f.code,
+                          f.subject, f.retry.value, f.detail, key=str(i))
+        self.show_guidance()
+
+    def selected(self) -> Finding | None:
+        table = self.query_one("#findings-table", DataTable)
+        rows = self.visible_findings()
+        if not rows or table.row_count == 0:
+            return None
+        return rows[min(table.cursor_row, len(rows) - 1)]
+
+    def show_guidance(self) -> None:
+        f = self.selected()
+        box = self.query_one("#guidance", Static)
+        if f is None:
+            box.update(Text("no findings" if not self.findings else "no match", style="dim"))
+            return
+        info = CODES[f.code]
+        box.update(Group(Text(f"{f.code} · {info.severity.value} by default · {f.retry.value}",
+                              style="bold"),
+                         Text(f"means: {info.meaning}"), Text(f"do:    {info.action}")))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_guidance()
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        self.sort_column = event.column_index
+        self.refresh_rows()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.refresh_rows()

@@ -1,0 +1,179 @@
+"""Modal screens: confirmations (No focused), typed confirmation, errors, help."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from oracle_tui.core.codes import CODES
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Say exactly what will be written; "No" has the focus."""
+
+    BINDINGS = [Binding("escape", "dismiss(False)", "No"), Binding("n", "dismiss(False)", "No")]
+
+    def __init__(self, title: str, body: str, yes_label: str = "Yes, write") -> None:
+        super().__init__()
+        self.title_text, self.body, self.yes_label = title, body, yes_label
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.title_text, classes="dialog-title")
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(self.body, id="confirm-body")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("No", id="no", variant="primary")
+                yield Button(self.yes_label, id="yes", variant="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+
+class InputScreen(ModalScreen[str | None]):
+    """Ask for one value (e.g. the engine release to seal with)."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, title: str, prompt: str, value: str = "") -> None:
+        super().__init__()
+        self.title_text, self.prompt, self.value = title, prompt, value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.title_text, classes="dialog-title")
+            yield Static(self.prompt)
+            yield Input(value=self.value, id="value")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Continue", id="ok", variant="primary")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        value = self.query_one("#value", Input).value.strip()
+        self.dismiss(value or None if event.button.id == "ok" else None)
+
+
+class TombstoneScreen(ModalScreen[tuple[str, str] | None]):
+    """Reason, authority, and the pack id typed back before anything is written."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, root: str, confirm_token: str) -> None:
+        super().__init__()
+        self.root, self.token = root, confirm_token
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Tombstone this pack — for good", classes="dialog-title")
+            yield Static(f"Writes {self.root.rstrip('/')}/_TOMBSTONE.json once. Every later "
+                         "check fails with PACK_TOMBSTONED. There is no undo.")
+            yield Input(placeholder="reason", id="reason")
+            yield Input(placeholder="authority (who decided)", id="authority")
+            yield Static(f"Type [b]{self.token}[/b] to confirm:")
+            yield Input(placeholder=self.token, id="token")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("No", id="no", variant="primary")
+                yield Button("Tombstone", id="yes", variant="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id != "yes":
+            self.dismiss(None)
+            return
+        reason = self.query_one("#reason", Input).value.strip()
+        authority = self.query_one("#authority", Input).value.strip()
+        token = self.query_one("#token", Input).value.strip()
+        if token != self.token or not reason or not authority:
+            self.notify("reason, authority and the exact confirmation are all required",
+                        severity="error")
+            return
+        self.dismiss((reason, authority))
+
+
+class ErrorScreen(ModalScreen[None]):
+    """A failure, its reason code and what to do; `c` copies it."""
+
+    BINDINGS = [Binding("escape", "dismiss", "Close"), Binding("c", "copy", "Copy")]
+
+    def __init__(self, code: str, message: str, cli: str = "") -> None:
+        super().__init__()
+        self.code, self.message, self.cli = code, message, cli
+
+    def compose(self) -> ComposeResult:
+        info = CODES.get(self.code)
+        body = Text()
+        body.append(f"{self.code}\n", style="bold red")
+        body.append(f"{self.message}\n\n")
+        if info is not None:
+            body.append("means  ", style="bold")
+            body.append(f"{info.meaning}\n")
+            body.append("do     ", style="bold")
+            body.append(f"{info.action}\n")
+            body.append(f"({info.retry.value})\n", style="dim")
+        if self.cli:
+            body.append(f"\n$ {self.cli}\n", style="dim")
+        with Vertical(classes="dialog error-dialog"):
+            yield Label("Something went wrong", classes="dialog-title")
+            yield Static(body, id="error-body")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Copy", id="copy")
+                yield Button("Close", id="close", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#close", Button).focus()
+
+    def action_copy(self) -> None:
+        self.app.copy_to_clipboard(f"{self.code}: {self.message}")
+        self.notify("copied")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "copy":
+            self.action_copy()
+        else:
+            self.dismiss()
+
+
+HELP = """\
+[b]oracle-tui inspect[/b] — one pack, proven or refused.
+
+[b]Panes[/b]   1 Overview · 2 Gates · 3 Outputs & digests · 4 Seal · 5 Stream views · 6 Findings
+[b]Keys[/b]
+  r  re-check the pack            d  verify every file's digest
+  s  seal…  (asks, shows what is written)
+  b  build the stream view of the selected output…
+  c  verify the selected stream view
+  T  tombstone… (type the pack id to confirm)
+  /  filter findings               enter  jump to a finding's pane
+  y  copy the selected finding / digest
+  e  export the report as JSON     ctrl+p  command palette
+  esc  cancel the running job      q  quit
+Write actions are hidden with --read-only. After each action the equivalent CLI command
+is shown on the Overview, so it can be scripted.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape", "dismiss", "Close"), Binding("question_mark", "dismiss",
+                                                                "Close")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Help", classes="dialog-title")
+            yield Static(HELP)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Close", id="close", variant="primary")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss()
