@@ -386,7 +386,8 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--threads", type=_positive_int, default=None)
         q.add_argument("--json", action="store_true")
         if action == "build":
-            q.add_argument("--rows-per-part", type=_positive_int, default=1_000_000)
+            q.add_argument("--rows-per-part", type=_positive_int, default=4_000_000,
+                           help="target rows per part (default 4,000,000)")
         q.set_defaults(func=cmd_stream_view)
 
     p = sub.add_parser("explain", help="what a reason code means and what to do")

@@ -163,7 +163,9 @@ def _check_stream_views(ctx: _Ctx, listing: Listing, sources: dict[str, list[str
     prefixes = {oid: view_location(ctx.profile, ctx.report.root, ctx.store, oid)[1]
                 for oid in eligible}
     objects = listing.objects if view_store is ctx.store else list(view_store.list("ts_utc/"))
-    for state in stream_states_for_check(view_store, prefixes, eligible, objects):
+
+    same_store = view_store is ctx.store
+    for state in stream_states_for_check(view_store, prefixes, eligible, objects, same_store):
         if state.state == "MISSING":
             ctx.add("STREAM_VIEW_MISSING", state.output_id, f"no stream view at {state.location}",
                     ctx.profile.policy.stream_view_missing)

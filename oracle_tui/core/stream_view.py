@@ -24,12 +24,12 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from oracle_tui.core.codes import Severity
-from oracle_tui.core.duck import DUCKDB_VERSION, connect, object_uri, sql_list
+from oracle_tui.core.duck import DUCKDB_VERSION, connect, object_uri, sql_list, sql_str
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.findings import Finding, finding_from_error, make_finding
-from oracle_tui.core.hashing import sha256_bytes
+from oracle_tui.core.hashing import hash_object, iter_chunks, sha256_bytes
 from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack, render_template
-from oracle_tui.core.jobs import Progress, check_cancel, no_progress
+from oracle_tui.core.jobs import Cancelled, Progress, check_cancel, no_progress
 from oracle_tui.core.jsonio import MAX_JSON_BYTES, canonical_json, parse_json
 from oracle_tui.core.listing import Listing
 from oracle_tui.core.profiles import Profile, load_profile
@@ -42,7 +42,7 @@ RECEIPT = "_stream_sort_receipt.json"
 RECEIPT_SCHEMA = "oracle-tui.stream-sort-receipt/1"
 HASH_FUNCTION = "duckdb hash(row) and hash(row, 'oracle-tui'), summed as HUGEINT"
 TIE_BREAK = ["filename", "file_row_number"]
-DEFAULT_ROWS_PER_PART = 1_000_000
+DEFAULT_ROWS_PER_PART = 4_000_000
 TEMPORAL_TYPES = ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS",
                   "TIMESTAMP_S", "DATE")
 
@@ -133,10 +133,23 @@ def _is_view_file(obj: ObjectInfo, prefix: str) -> bool:
 
 # -- stats ------------------------------------------------------------------------------------
 
-def _key_exprs(con: duckdb.DuckDBPyConnection, scan: str, keys: list[str]) -> list[str]:
+class SortKey(BaseModel):
+    """How one sort-key column is ordered and shown."""
+
+    column: str
+    expr: str  # the SQL expression ORDER BY uses
+    kind: Literal["iso_string", "epoch", "value"]  # how min/max are shown in receipts
+
+
+# RFC 3339 with microseconds and 'Z', fixed width: byte order is instant order, so such a
+# column sorts as text (cheap) instead of being parsed (costly) on every row.
+CANONICAL_TS_LIKE = "____-__-__T__:__:__.______Z"
+
+
+def _sort_plan(con: duckdb.DuckDBPyConnection, scan: str, keys: list[str]) -> list[SortKey]:
     cols = {row[0]: str(row[1]).upper() for row in con.execute(f"DESCRIBE SELECT * FROM {scan}"
                                                                 ).fetchall()}
-    exprs = []
+    plan = []
     for key in keys:
         if key not in cols:
             raise OracleError("MISSING_SORT_KEY", f"column {key!r} is not in the output "
@@ -144,24 +157,44 @@ def _key_exprs(con: duckdb.DuckDBPyConnection, scan: str, keys: list[str]) -> li
         typ = cols[key]
         quoted = '"' + key.replace('"', '""') + '"'
         if typ == "VARCHAR":
-            # RFC 3339 strings, possibly with offsets: order by the instant they denote.
-            exprs.append(f"CAST({quoted} AS TIMESTAMPTZ)")
+            row = con.execute(f"SELECT bool_and({quoted} LIKE {sql_str(CANONICAL_TS_LIKE)}) "
+                              f"FROM {scan}").fetchone()
+            if row is not None and row[0]:
+                plan.append(SortKey(column=key, expr=quoted, kind="iso_string"))
+            else:
+                # RFC 3339 strings with offsets: order by the instant they denote.
+                plan.append(SortKey(column=key, expr=f"CAST({quoted} AS TIMESTAMPTZ)",
+                                    kind="epoch"))
+        elif typ.startswith(TEMPORAL_TYPES):
+            plan.append(SortKey(column=key, expr=quoted, kind="epoch"))
         else:
-            exprs.append(quoted)
-    return exprs
+            plan.append(SortKey(column=key, expr=quoted, kind="value"))
+    return plan
 
 
-def _is_temporal(con: duckdb.DuckDBPyConnection, scan: str, expr: str) -> bool:
-    row = con.execute(f"SELECT typeof({expr}) FROM {scan} LIMIT 1").fetchone()
-    return row is not None and str(row[0]).upper().startswith(TEMPORAL_TYPES)
+def _bound_sql(key: SortKey, which: str) -> str:
+    if key.kind == "epoch":
+        return f"epoch_us({which}({key.expr}))"
+    return f"CAST({which}({key.expr}) AS VARCHAR)"
 
 
-def _stats(con: duckdb.DuckDBPyConnection, scan: str, first_key: str, temporal: bool) -> Stats:
-    lo_sql = f"epoch_us(min({first_key}))" if temporal else f"CAST(min({first_key}) AS VARCHAR)"
-    hi_sql = f"epoch_us(max({first_key}))" if temporal else f"CAST(max({first_key}) AS VARCHAR)"
+def _shown(key: SortKey, value: Any) -> str | None:
+    if value is None:
+        return None
+    if key.kind == "epoch":
+        return _iso(int(value))
+    if key.kind == "iso_string":
+        import datetime as dt
+
+        instant = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return instant.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return str(value)
+
+
+def _stats(con: duckdb.DuckDBPyConnection, scan: str, key: SortKey) -> Stats:
     try:
         row = con.execute(
-            f"SELECT count(*), {lo_sql}, {hi_sql}, "
+            f"SELECT count(*), {_bound_sql(key, 'min')}, {_bound_sql(key, 'max')}, "
             f"CAST(coalesce(sum(CAST(hash(t) AS HUGEINT)), 0) AS VARCHAR), "
             f"CAST(coalesce(sum(CAST(hash(t, 'oracle-tui') AS HUGEINT)), 0) AS VARCHAR) "
             f"FROM (SELECT * FROM {scan}) t").fetchone()
@@ -169,11 +202,8 @@ def _stats(con: duckdb.DuckDBPyConnection, scan: str, first_key: str, temporal: 
         raise OracleError("MISSING_SORT_KEY", f"sort key is not a valid timestamp: "
                                               f"{str(exc).splitlines()[0][:160]}") from exc
     assert row is not None
-    lo, hi = row[1], row[2]
-    if temporal:
-        lo, hi = _iso(lo), _iso(hi)
-    return Stats(row_count=int(row[0]), min_ts=None if lo is None else str(lo),
-                 max_ts=None if hi is None else str(hi), hash_sum=row[3], hash_sum_salted=row[4])
+    return Stats(row_count=int(row[0]), min_ts=_shown(key, row[1]), max_ts=_shown(key, row[2]),
+                 hash_sum=row[3], hash_sum_salted=row[4])
 
 
 def _iso(epoch_us: int | None) -> str | None:
@@ -207,12 +237,12 @@ def _duck_error(exc: duckdb.Error) -> OracleError:
 
 def read_view_state(store: Store, prefix: str, output_id: str, source_keys: list[str],
                     view_objects: list[ObjectInfo] | None = None,
-                    verify_digests: bool = False) -> ViewState:
+                    verify_digests: bool = False, location: str | None = None) -> ViewState:
     """Validation without DuckDB: receipt shape, parts present with their sizes (and, with
     ``verify_digests``, their sha256), source unchanged. What `check` reports (sizes only)
     and what a rebuild decides on (digests too)."""
     objs = view_objects if view_objects is not None else list(store.list(prefix))
-    location = store.uri(prefix)
+    location = location or store.uri(prefix)
     state = ViewState(output_id=output_id, state="MISSING", location=location)
     names = {o.key[len(prefix):]: o for o in objs}
     if RECEIPT not in names:
@@ -232,7 +262,7 @@ def read_view_state(store: Store, prefix: str, output_id: str, source_keys: list
     problems = _receipt_problems(receipt, names, output_id, source_keys)
     if verify_digests and not problems:
         for part in receipt.parts:
-            digest = sha256_bytes(store.read_bytes(prefix + part.path))
+            _, digest = hash_object(store, prefix + part.path)
             if digest != part.sha256:
                 problems.append(f"part {part.path} hashes to {digest}, receipt says "
                                 f"{part.sha256}")
@@ -374,12 +404,16 @@ def _build(t: _Target, output_id: str, memory_limit: str, temp_dir: str | None,
     try:
         con = connect(stores=[t.store], memory_limit=memory_limit, temp_dir=spill,
                       threads=threads)
+        watcher = _interrupt_on_cancel(con, cancel)
         try:
             receipt = _sort_and_write(con, t, output_id, uris, staging, staged, rows_per_part,
                                       progress, cancel)
+        except duckdb.InterruptException as exc:
+            raise Cancelled() from exc
         except duckdb.Error as exc:
             raise _duck_error(exc) from exc
         finally:
+            watcher.set()
             con.close()
         check_cancel(cancel)
         for name, path in staged:
@@ -405,60 +439,87 @@ def _build(t: _Target, output_id: str, memory_limit: str, temp_dir: str | None,
                 Path(spill).rmdir()
 
 
+def _interrupt_on_cancel(con: duckdb.DuckDBPyConnection, cancel: threading.Event | None
+                         ) -> threading.Event:
+    """Interrupt a running DuckDB statement when ``cancel`` is set; returns a stop event."""
+    stop = threading.Event()
+    if cancel is None:
+        return stop
+
+    def watch() -> None:
+        while not stop.is_set():
+            if cancel.wait(0.1):
+                if not stop.is_set():
+                    with contextlib.suppress(duckdb.Error):  # already closed: nothing runs
+                        con.interrupt()
+                return
+
+    threading.Thread(target=watch, daemon=True, name="oracle-tui-cancel").start()
+    return stop
+
+
+def _range_bounds(con: duckdb.DuckDBPyConnection, src: str, key: SortKey, chunks: int
+                  ) -> list[str]:
+    """Boundaries that cut the first sort key into ``chunks`` ranges of similar size, from a
+    reservoir sample (as text, cast back to the key's type in predicates)."""
+    if chunks <= 1:
+        return []
+    qs = ", ".join(str(i / chunks) for i in range(1, chunks))
+    row = con.execute(
+        f"SELECT CAST(quantile_disc(k, [{qs}]) AS VARCHAR[]) FROM (SELECT {key.expr} AS k "
+        f"FROM {src} WHERE {key.expr} IS NOT NULL USING SAMPLE 200000 ROWS)").fetchone()
+    values = [] if row is None or row[0] is None else list(row[0])
+    return sorted(set(values), key=values.index)
+
+
 def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, uris: list[str],
                     staging: Path, staged: list[tuple[str, Path]], rows_per_part: int,
                     progress: Progress, cancel: threading.Event | None) -> dict[str, Any]:
+    """Range-partitioned external sort: the first key is cut into ranges from a sample; each
+    range is sorted on its own (ties of the first key never straddle two ranges) by one
+    DuckDB COPY into one part, so parts are ordered by construction and every sort is small.
+    """
     src = _scan(uris)
-    exprs = _key_exprs(con, src, t.sort_keys)
-    temporal = _is_temporal(con, src, exprs[0])
-    source = _stats(con, src, exprs[0], temporal)
+    plan = _sort_plan(con, src, t.sort_keys)
+    first = plan[0]
+    source = _stats(con, src, first)
     check_cancel(cancel)
-    order = ", ".join([*exprs, "filename", "file_row_number"])
-    query = (f"SELECT * EXCLUDE (filename, file_row_number) FROM "
-             f"{_scan(uris, ', filename=true, file_row_number=true')} ORDER BY {order}")
-    schema = pq.read_schema(uris[0]) if not uris[0].startswith("s3://") else None
-    reader = con.execute(query).to_arrow_reader(batch_size=min(rows_per_part, 250_000))
+    chunks = max(1, -(-source.row_count // rows_per_part))
+    typ_row = con.execute(f"SELECT typeof({first.expr}) FROM {src} LIMIT 1").fetchone()
+    typ = str(typ_row[0]) if typ_row else "VARCHAR"
+    bounds = [f"CAST({sql_str(b)} AS {typ})" for b in _range_bounds(con, src, first, chunks)]
+    ranges: list[str] = []
+    for i in range(len(bounds) + 1):
+        preds = [f"{first.expr} IS NOT NULL"]
+        if i > 0:
+            preds.append(f"{first.expr} >= {bounds[i - 1]}")
+        if i < len(bounds):
+            preds.append(f"{first.expr} < {bounds[i]}")
+        ranges.append(" AND ".join(preds))
+    ranges.append(f"{first.expr} IS NULL")  # ORDER BY puts NULL keys last
+    order = ", ".join([*(k.expr for k in plan), "filename", "file_row_number"])
+    scan = _scan(uris, ", filename=true, file_row_number=true")
     parts: list[dict[str, Any]] = []
-    writer: pq.ParquetWriter | None = None
-    path: Path | None = None
-    rows_in_part = 0
     done = 0
     progress(0, source.row_count)
-
-    def close_part() -> None:
-        nonlocal writer, path, rows_in_part
-        if writer is None or path is None:
-            return
-        writer.close()
-        name = f"part-{len(parts):05d}.parquet"
-        parts.append({"path": name, "size": path.stat().st_size,
-                      "sha256": _file_sha256(path), "row_count": rows_in_part})
-        staged.append((name, path))
-        writer, path, rows_in_part = None, None, 0
-
-    for batch in reader:
+    for where in ranges:
         check_cancel(cancel)
-        offset = 0
-        while offset < batch.num_rows:
-            if writer is None:
-                path = staging / f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
-                writer = pq.ParquetWriter(path, schema or batch.schema, compression="zstd")
-            take = min(batch.num_rows - offset, rows_per_part - rows_in_part)
-            chunk = batch.slice(offset, take)
-            if schema is not None and chunk.schema != schema:
-                chunk = pa.RecordBatch.from_arrays(chunk.columns, schema=schema)
-            writer.write_batch(chunk)
-            offset += take
-            rows_in_part += take
-            done += take
-            if rows_in_part >= rows_per_part:
-                close_part()
+        path = staging / f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
+        con.execute(f"COPY (SELECT * EXCLUDE (filename, file_row_number) FROM {scan} "
+                    f"WHERE {where} ORDER BY {order}) TO {sql_str(str(path))} "
+                    "(FORMAT parquet, COMPRESSION zstd)")
+        rows = pq.ParquetFile(path).metadata.num_rows
+        if rows == 0:
+            path.unlink()
+            continue
+        name = f"part-{len(parts):05d}.parquet"
+        staged.append((name, path))
+        parts.append({"path": name, "size": path.stat().st_size, "sha256": _file_sha256(path),
+                      "row_count": rows})
+        done += rows
         progress(done, source.row_count)
-    close_part()
-    view_scan = _scan([str(p) for _, p in staged]) if staged else None
-    view = (_stats(con, view_scan, _key_exprs(con, view_scan, t.sort_keys)[0], temporal)
-            if view_scan else Stats(row_count=0, min_ts=None, max_ts=None, hash_sum="0",
-                                    hash_sum_salted="0"))
+    view = (_stats(con, _scan([str(p) for _, p in staged]), first) if staged else
+            Stats(row_count=0, min_ts=None, max_ts=None, hash_sum="0", hash_sum_salted="0"))
     if (view.row_count, view.hash_sum, view.hash_sum_salted) != (
             source.row_count, source.hash_sum, source.hash_sum_salted):
         raise OracleError("STREAM_RECEIPT_MISMATCH",
@@ -469,7 +530,7 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
         "output_id": output_id,
         "sort_keys": [*t.sort_keys, *TIE_BREAK],
         "partitioning": {"layout": "flat", "prefix": t.prefix, "rows_per_part": rows_per_part,
-                         "ordered_parts": True},
+                         "ordered_parts": True, "method": "range-partitioned sort"},
         "source_locator_digest": _source_digest(t.source_keys),
         "source_parts": len(t.source_keys),
         "source": source.model_dump(),
@@ -523,7 +584,7 @@ def verify_stream_view(
     total = len(receipt.parts) + 3
     for i, part in enumerate(receipt.parts):
         check_cancel(cancel)
-        digest = sha256_bytes(t.view_store.read_bytes(t.prefix + part.path))
+        _, digest = hash_object(t.view_store, t.prefix + part.path, cancel)
         if digest != part.sha256:
             bad(f"part {part.path} hashes to {digest}, receipt says {part.sha256}")
         progress(i + 1, total)
@@ -533,8 +594,7 @@ def verify_stream_view(
         src = _scan([object_uri(t.store, k) for k in t.source_keys])
         view_uris = [object_uri(t.view_store, t.prefix + p.path) for p in receipt.parts]
         key_cols = receipt.sort_keys[: len(receipt.sort_keys) - len(TIE_BREAK)]
-        exprs = _key_exprs(con, src, key_cols)
-        temporal = _is_temporal(con, src, exprs[0])
+        plan = _sort_plan(con, src, key_cols)
         same_engine = receipt.hash.engine_version == DUCKDB_VERSION
         if not same_engine:
             bad(f"receipt hashes come from DuckDB {receipt.hash.engine_version}, this is "
@@ -542,11 +602,11 @@ def verify_stream_view(
         for label, scan, claimed in (("source", src, receipt.source),
                                      ("view", _scan(view_uris), receipt.view)):
             check_cancel(cancel)
-            actual = _stats(con, scan, _key_exprs(con, scan, key_cols)[0], temporal)
+            actual = _stats(con, scan, plan[0])
             for what in _stat_differences(actual, claimed, same_engine):
                 bad(f"{label} {what}")
             progress(total - 2 + (label == "view"), total)
-        violation = _order_violation(con, view_uris, key_cols, cancel)
+        violation = _order_violation(con, view_uris, plan, cancel)
         if violation:
             bad(violation, "STREAM_ORDER_VIOLATION")
     except duckdb.Error as exc:
@@ -574,16 +634,15 @@ def _stat_differences(actual: Stats, claimed: Stats, compare_hashes: bool) -> li
     return out
 
 
-def _order_violation(con: duckdb.DuckDBPyConnection, view_uris: list[str], key_cols: list[str],
-                     cancel: threading.Event | None) -> str | None:
+def _order_violation(con: duckdb.DuckDBPyConnection, view_uris: list[str],
+                     plan: list[SortKey], cancel: threading.Event | None) -> str | None:
     """Read every part on its own, in file order, and check the keys never go down."""
     import numpy as np
 
     last: tuple[Any, ...] | None = None
     for part_no, uri in enumerate(view_uris):
         scan = _scan([uri])
-        exprs = _key_exprs(con, scan, key_cols)
-        cols = ", ".join(f"epoch_us({e})" if "TIMESTAMPTZ" in e else e for e in exprs)
+        cols = ", ".join(f"epoch_us({k.expr})" if k.kind == "epoch" else k.expr for k in plan)
         reader = con.execute(f"SELECT {cols} FROM {scan}").to_arrow_reader(batch_size=500_000)
         row_base = 0
         for batch in reader:
@@ -663,12 +722,33 @@ def open_stream_view(root: str, output_id: str, *, profile: Profile | None = Non
 
 def _view_batches(t: _Target, receipt: Receipt, batch_size: int) -> Iterator[pa.RecordBatch]:
     for part in receipt.parts:
-        data = t.view_store.read_bytes(t.prefix + part.path)
-        if sha256_bytes(data) != part.sha256:
+        with _verified_part(t.view_store, t.prefix + part.path, part.sha256,
+                            receipt.output_id) as path:
+            yield from pq.ParquetFile(path).iter_batches(batch_size=batch_size)
+
+
+@contextlib.contextmanager
+def _verified_part(store: Store, key: str, sha256: str, output_id: str) -> Iterator[str]:
+    """A local file holding the part, its digest checked before any row is read. Streams:
+    a local part is hashed in place, a remote one is downloaded while hashed."""
+    if isinstance(store, LocalStore):
+        _, digest = hash_object(store, key)
+        path = str(store.local_path(key))
+        if digest != sha256:
             raise OracleError("STREAM_RECEIPT_MISMATCH",
-                              f"part {part.path} does not match its receipt digest",
-                              receipt.output_id)
-        yield from pq.ParquetFile(pa.BufferReader(data)).iter_batches(batch_size=batch_size)
+                              f"{key} does not match its receipt digest", output_id)
+        yield path
+        return
+    h = hashlib.sha256()
+    with tempfile.NamedTemporaryFile(prefix="oracle-tui-part-", suffix=".parquet") as tmp:
+        for chunk in iter_chunks(store, key):
+            h.update(chunk)
+            tmp.write(chunk)
+        tmp.flush()
+        if h.hexdigest() != sha256:
+            raise OracleError("STREAM_RECEIPT_MISMATCH",
+                              f"{key} does not match its receipt digest", output_id)
+        yield tmp.name
 
 
 def _raw_batches(t: _Target, batch_size: int) -> Iterator[pa.RecordBatch]:
@@ -683,12 +763,14 @@ def is_stream_eligible(path_template: str) -> bool:
 
 
 def stream_states_for_check(store: Store, prefix_of: dict[str, str],
-                            sources: dict[str, list[str]], listing_objects: list[ObjectInfo]
-                            ) -> list[ViewState]:
-    """View states of several outputs from one listing (no extra LIST per output)."""
+                            sources: dict[str, list[str]], listing_objects: list[ObjectInfo],
+                            relative: bool) -> list[ViewState]:
+    """View states of several outputs from one listing (no extra LIST per output).
+    ``relative``: the views live under the pack root, so locations are shown relative."""
     states = []
     for output_id, prefix in prefix_of.items():
         objs = [o for o in listing_objects if o.key.startswith(prefix)
                 and not TEMP_RE.match(o.key.rsplit("/", 1)[-1])]
-        states.append(read_view_state(store, prefix, output_id, sources[output_id], objs))
+        states.append(read_view_state(store, prefix, output_id, sources[output_id], objs,
+                                      location=prefix if relative else None))
     return states

@@ -62,6 +62,8 @@ from oracle_tui.tui.screens import (
 )
 
 PANES = ("overview", "gates", "outputs", "seal", "streams", "findings")
+PANE_FOCUS = {"gates": "#gates-table", "outputs": "#outputs-table",
+              "streams": "#views-table", "findings": "#findings-table"}
 WRITE_ACTIONS = {"seal", "build_view", "tombstone"}
 Job = Callable[[Callable[[int, int], None], threading.Event], tuple[str, Any]]
 
@@ -131,9 +133,8 @@ class InspectorApp(App[None]):
         self.start_check(verify_digests=False, initial=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.read_only and action in WRITE_ACTIONS:
-            return None  # hidden from the footer and the palette, and refused
-        return True
+        # False hides a write action from the footer and refuses it in read-only mode.
+        return not (self.read_only and action in WRITE_ACTIONS)
 
     def get_system_commands(self, screen: Screen[Any]) -> Any:
         yield from super().get_system_commands(screen)
@@ -480,6 +481,13 @@ class InspectorApp(App[None]):
     # -- navigation, copy, export ------------------------------------------------------------------
     def action_pane(self, name: str) -> None:
         self.query_one("#panes", TabbedContent).active = name
+        # Focus the pane's main table, so focus never stays behind in a hidden pane (which
+        # would pull the tabs back to it).
+        target = PANE_FOCUS.get(name)
+        if target:
+            self.query_one(target).focus()
+        else:
+            self.query_one("#panes ContentTabs").focus()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

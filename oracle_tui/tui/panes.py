@@ -10,8 +10,8 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Input, Label, ProgressBar, Static
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import DataTable, Input, Label, Static
 
 from oracle_tui.core.codes import CODES
 from oracle_tui.core.findings import Finding
@@ -34,7 +34,9 @@ def styled(value: str, table: dict[str, str]) -> Text:
 def preview_cell(value: Any) -> str:
     """A cell of the view preview: long identifiers (hex digests) shortened."""
     text = str(value)
-    return text[:12] + "…" if len(text) > 24 else text
+    if len(text) >= 32 and all(c in "0123456789abcdef" for c in text):
+        return text[:12] + "…"
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def short(digest: str | None, n: int = 16) -> str:
@@ -157,9 +159,8 @@ class GatesPane(Vertical):
 class OutputsPane(Vertical):
     def compose(self) -> ComposeResult:
         yield DataTable(id="outputs-table", cursor_type="row", zebra_stripes=True)
-        with Horizontal(id="digest-bar"):
-            yield Label("digests: not verified in this session (press d)", id="digest-label")
-            yield ProgressBar(id="digest-progress", show_eta=True)
+        yield Label("digests: not verified in this session (press d; progress shows below)",
+                    id="digest-label")
 
     def on_mount(self) -> None:
         self.query_one("#outputs-table", DataTable).add_columns(

@@ -1,0 +1,74 @@
+"""Regenerate screenshots/ (SVG from Textual, PNG via cairosvg) of every pane of a demo world.
+
+    .venv/bin/python scripts/screenshots.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from oracle_tui.core.demo import generate_demo_world
+from oracle_tui.core.seal import seal_pack
+from oracle_tui.core.stream_view import build_stream_view
+from oracle_tui.tui.app import make_app
+
+OUT = Path(__file__).resolve().parent.parent / "screenshots"
+SIZE = (140, 44)
+
+
+async def _settle(pilot: Any) -> None:
+    for _ in range(200):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if pilot.app.job_label is None:
+            break
+
+
+async def shoot(root: str, shots: list[tuple[str, list[str]]]) -> None:
+    app = make_app(root)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot)
+        for name, keys in shots:
+            for key in keys:
+                await pilot.press(key)
+            await _settle(pilot)
+            await pilot.pause(0.3)
+            app.save_screenshot(filename=f"{name}.svg", path=str(OUT))
+            print(OUT / f"{name}.svg")
+
+
+def to_png() -> None:
+    try:
+        import cairosvg
+    except ImportError:
+        print("cairosvg not installed: SVG only")
+        return
+    for svg in sorted(OUT.glob("*.svg")):
+        cairosvg.svg2png(url=str(svg), write_to=str(svg.with_suffix(".png")), scale=1.0)
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    for old in OUT.glob("*.*"):
+        old.unlink()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chdir(tmp)
+        world = generate_demo_world(Path(tmp) / "demo-world", events=20_000)
+        root = "demo-world"
+        asyncio.run(shoot(root, [("0-overview-staging", ["1"])]))
+        seal_pack(root, scenario_id=world.world_key.scenario_id, engine_release="demo-1.0")
+        build_stream_view(root, "s3_event_stream_with_fraud_6B", rows_per_part=5_000)
+        asyncio.run(shoot(root, [
+            ("1-overview", ["1"]), ("2-gates", ["2"]), ("3-outputs", ["3", "d"]),
+            ("4-seal", ["4"]), ("5-stream-views", ["5", "down", "down"]),
+            ("6-findings", ["6"]), ("7-help", ["question_mark"]),
+        ]))
+    to_png()
+
+
+if __name__ == "__main__":
+    main()

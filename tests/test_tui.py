@@ -1,0 +1,255 @@
+"""The inspector under Textual's Pilot: every pane, every action, on real packs."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Button, DataTable, Input
+
+from oracle_tui.core import hashing
+from oracle_tui.tui.app import InspectorApp, make_app
+from oracle_tui.tui.messages import CheckReady, JobCancelled
+from oracle_tui.tui.screens import (
+    ConfirmScreen,
+    ErrorScreen,
+    HelpScreen,
+    InputScreen,
+    TombstoneScreen,
+)
+
+SIZE = (130, 42)
+
+
+async def settle(pilot: Any) -> None:
+    """Wait until every worker is done and the UI has caught up."""
+    for _ in range(200):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if getattr(pilot.app, "job_label", None) is None:
+            break
+
+
+def rows(app: InspectorApp, table_id: str) -> list[list[str]]:
+    table = app.query_one(f"#{table_id}", DataTable)
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def test_every_pane_shows_the_pack(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    seen: list[Any] = []
+    app = make_app(world.root, export_dir=str(tmp_path))
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        await settle(pilot)
+        assert any(isinstance(m, CheckReady) for m in seen)
+        assert app.report is not None and app.report.verdict == "WARN"
+        badge = str(app.query_one("#badge").render())
+        assert "WARN" in badge and "STAGING" in badge
+        for key, pane in zip("123456", ("overview", "gates", "outputs", "seal", "streams",
+                                        "findings"), strict=True):
+            await pilot.press(key)
+            assert app.query_one("#panes").active == pane
+        gates = rows(app, "gates-table")
+        assert [r[0] for r in gates] == ["gate.layer1.1A.validation", "gate.layer1.3A.validation",
+                                         "gate.layer2.5B.validation", "gate.layer3.6B.validation"]
+        assert {r[2] for r in gates} == {"PASS"}
+        assert len(rows(app, "members-table")) == 4  # the 1A bundle's files
+        assert [r[1] for r in rows(app, "outputs-table")] == ["READABLE"] * 4
+        assert [r[1] for r in rows(app, "views-table")] == ["MISSING"] * 4
+        assert next(r[1] for r in rows(app, "findings-table")) == "PACK_NOT_SEALED"
+        assert "absent" in str(app.query_one("#seal-manifest").render())
+
+
+async def test_seal_modal_no_is_focused_and_denying_writes_nothing(world) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(world.root)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        assert isinstance(app.screen, InputScreen)
+        assert app.screen.query_one("#value", Input).value == "demo-1.0"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert app.screen.focused is not None and app.screen.focused.id == "no"
+        body = str(app.screen.query_one("#confirm-body").render())
+        assert "_SEALED.json" in body and world.world_key.manifest_fingerprint in body
+        await pilot.press("enter")  # "No"
+        await settle(pilot)
+        assert not isinstance(app.screen, ConfirmScreen)
+    assert not (Path(world.root) / "_SEALED.json").exists()
+    assert not (Path(world.root) / "_oracle_pack_manifest.json").exists()
+
+
+async def test_seal_confirmed_writes_and_rechecks(world) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(world.root)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("s", "enter")
+        await settle(pilot)
+        await pilot.press("tab", "enter")  # move to "Yes, seal"
+        await settle(pilot)
+        assert app.report is not None
+        assert app.report.seal.lifecycle == "SEALED_OK" and app.report.verdict == "PASS"
+        assert app.cli_log[0] == (f"oracle-tui seal {world.root} --scenario-id baseline_v1 "
+                                  "--engine-release demo-1.0 --yes")
+    assert (Path(world.root) / "_SEALED.json").exists()
+
+
+async def test_seal_refused_shows_the_reason(world) -> None:  # type: ignore[no-untyped-def]
+    flag = next(Path(world.root).glob("data/layer3/6B/validation/*/_passed.flag"))
+    flag.write_text("sha256_hex = " + "0" * 64 + "\n")
+    app = make_app(world.root)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("s", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ErrorScreen)
+        assert app.screen.code == "GATE_EVIDENCE_MISMATCH"
+        await pilot.press("c")
+        assert app.clipboard.startswith("GATE_EVIDENCE_MISMATCH: seal refused")
+    assert not (Path(world.root) / "_SEALED.json").exists()
+
+
+async def test_cancel_mid_verification(sealed_world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    real = hashing.hash_object
+
+    def slow(store: Any, key: str, cancel: Any = None) -> Any:
+        time.sleep(0.05)
+        return real(store, key, cancel)
+
+    monkeypatch.setattr(hashing, "hash_object", slow)
+    seen: list[Any] = []
+    app = make_app(sealed_world.root)
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        await settle(pilot)
+        await pilot.press("d")
+        await pilot.pause(0.3)
+        assert app.job_label == "verifying digests"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert any(isinstance(m, JobCancelled) for m in seen)
+        assert app.job_label is None
+        assert app.report is not None and not app.report.seal.digests_verified
+        monkeypatch.setattr(hashing, "hash_object", real)
+        await pilot.press("d")
+        await settle(pilot)
+        assert app.report.seal.digests_verified and app.report.seal.files_hashed == 37
+        assert "37 files re-hashed, 0 mismatched" in str(app.query_one("#digest-label").render())
+
+
+async def test_read_only_hides_and_refuses_write_actions(world) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(world.root, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Re-check the pack" in titles and "Seal the pack…" not in titles
+        for key in ("s", "b", "T"):
+            await pilot.press(key)
+            await settle(pilot)
+            assert not isinstance(app.screen, (InputScreen, ConfirmScreen, TombstoneScreen))
+        footer_keys = set(app.screen.active_bindings)
+        assert "s" not in footer_keys and "T" not in footer_keys and "r" in footer_keys
+    assert sorted(p.name for p in Path(world.root).iterdir()) == [
+        "data", "logs", "reports", "run_receipt.json"]
+
+
+async def test_bad_root_shows_a_clear_screen(tmp_path: Path) -> None:
+    app = make_app(str(tmp_path / "nope"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, ErrorScreen)
+        assert app.screen.code == "PACK_NOT_FOUND"
+        assert app.report is not None and app.report.verdict == "FAIL"
+
+
+async def test_build_and_verify_a_stream_view(world) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(world.root)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("5")
+        table = app.query_one("#views-table", DataTable)
+        table.move_cursor(row=2)  # s3_event_stream_with_fraud_6B
+        await pilot.press("b")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "output_id=s3_event_stream_with_fraud_6B/part-*.parquet" in str(
+            app.screen.query_one("#confirm-body").render())
+        await pilot.press("tab", "enter")
+        await settle(pilot)
+        states = {r[0]: r[1] for r in rows(app, "views-table")}
+        assert states["s3_event_stream_with_fraud_6B"] == "VALID"
+        app.query_one("#views-table", DataTable).move_cursor(row=2)
+        await settle(pilot)
+        preview = app.query_one("#view-rows", DataTable)
+        assert preview.row_count == 20
+        assert str(preview.ordered_columns[0].label) == "ts_utc"
+        await pilot.press("c")
+        await settle(pilot)
+        assert app.cli_log[-1] == (f"oracle-tui stream-view verify {world.root} --output-id "
+                                   "s3_event_stream_with_fraud_6B")
+        assert not isinstance(app.screen, ErrorScreen)
+    receipt = (Path(world.root) / "stream_view/ts_utc/output_id=s3_event_stream_with_fraud_6B"
+               / "_stream_sort_receipt.json")
+    assert json.loads(receipt.read_text())["view"]["row_count"] == 4000
+
+
+async def test_tombstone_needs_the_typed_pack_id(sealed_world) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(sealed_world.root)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        pack_id = app.report.seal.oracle_pack_id  # type: ignore[union-attr]
+        await pilot.press("T")
+        screen = app.screen
+        assert isinstance(screen, TombstoneScreen) and screen.token == pack_id[:12]
+        screen.query_one("#reason", Input).value = "rng defect"
+        screen.query_one("#authority", Input).value = "ops"
+        screen.query_one("#token", Input).value = "wrong"
+        screen.query_one("#yes", Button).press()
+        await settle(pilot)
+        assert isinstance(app.screen, TombstoneScreen)  # refused: still asking
+        assert not (Path(sealed_world.root) / "_TOMBSTONE.json").exists()
+        screen.query_one("#token", Input).value = pack_id[:12]
+        screen.query_one("#yes", Button).press()
+        await settle(pilot)
+        assert app.report.seal.lifecycle == "TOMBSTONED"  # type: ignore[union-attr]
+    assert (Path(sealed_world.root) / "_TOMBSTONE.json").exists()
+
+
+async def test_findings_filter_sort_jump_copy_export(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(world.root, export_dir=str(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        assert app.query_one("#panes").active == "findings"
+        await pilot.press(*"labels")
+        assert [r[2] for r in rows(app, "findings-table")] == ["s4_event_labels_6B"]
+        await pilot.press("enter")  # leave the filter
+        await pilot.press("y")
+        assert app.clipboard.startswith("STREAM_VIEW_MISSING s4_event_labels_6B: no stream view")
+        await pilot.press("enter")  # jump to where the subject lives
+        assert app.query_one("#panes").active == "streams"
+        await pilot.press("6")
+        app.query_one("#findings-filter", Input).value = ""
+        await pilot.pause()
+        pane = app.query_one("FindingsPane")
+        pane.sort_column = 2  # type: ignore[attr-defined]
+        pane.refresh_rows()  # type: ignore[attr-defined]
+        subjects = [r[2] for r in rows(app, "findings-table")]
+        assert subjects == sorted(subjects)
+        await pilot.press("e")
+        exported = list(tmp_path.glob("oracle-tui-report-*.json"))
+        assert len(exported) == 1
+        assert json.loads(exported[0].read_text())["verdict"] == "WARN"
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+
+
+@pytest.mark.s3
+async def test_s3_root(s3_world) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(s3_world.root)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.report is not None and app.report.verdict == "WARN"
+        assert [r[1] for r in rows(app, "outputs-table")] == ["READABLE"] * 4
+        assert app.overview is not None and app.overview.files == 37
