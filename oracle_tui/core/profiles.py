@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from oracle_tui.core.codes import Severity
 from oracle_tui.core.errors import OracleError
+from oracle_tui.core.interface_pack import SAFE_LOADER
 from oracle_tui.core.storage import Store, open_store
 from oracle_tui.core.storage.settings import S3Settings
 
@@ -167,7 +168,7 @@ def load_profile(name: str = "local", profiles_dir: str | Path | None = None,
         raise OracleError("PROFILE_INVALID",
                           f"unknown profile {name!r} (known: {', '.join(known) or 'none'})")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise OracleError("PROFILE_INVALID", f"profile {path} is not valid YAML") from exc
     if not isinstance(data, dict):

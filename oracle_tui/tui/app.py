@@ -18,6 +18,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import (
     DataTable,
@@ -428,9 +429,16 @@ class InspectorApp(App[None]):
         output = str(event.row_key.value)
         state = next((v for v in self.report.stream_views if v.output_id == output), None)
         if state is None or state.state != "VALID":
-            self.query_one(StreamViewsPane).show_rows([], [])
+            self._show_preview([], [])
             return
         self._load_rows(output)
+
+    def _show_preview(self, names: list[str], rows: list[tuple[Any, ...]]) -> None:
+        """On the UI thread only (workers reach it through call_from_thread)."""
+        try:
+            self.query_one(StreamViewsPane).show_rows(names, rows)
+        except NoMatches:
+            return  # the app is closing
 
     @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
     def _load_rows(self, output: str) -> None:
@@ -450,7 +458,7 @@ class InspectorApp(App[None]):
                 if k in batch.schema.names]
         names = keys + [n for n in batch.schema.names if n not in keys]
         rows = list(zip(*[batch.column(n).to_pylist() for n in names], strict=True))
-        self.call_from_thread(self.query_one(StreamViewsPane).show_rows, names, rows)
+        self.call_from_thread(self._show_preview, names, rows)
 
     # -- tombstone -------------------------------------------------------------------------------
     def action_tombstone(self) -> None:

@@ -1,0 +1,68 @@
+"""Time to the inspector's first screen on a big pack, and to the full check.
+
+Builds a demo world plus 20,000 small files, opens it with the upstream 340-output catalogue
+(as an operator would with --interface-pack), and measures, in one process from before the
+app is built: first screen (overview pane filled: listing, receipt, lifecycle) and complete
+check (all panes filled). The baseline named in the issue is a fixed budget: 1.5 s.
+
+    python benchmarks/bench_tui_open.py [--files 20000] [--upstream ../shared/...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from oracle_tui.core.demo import generate_demo_world
+from oracle_tui.tui.app import make_app
+from oracle_tui.tui.messages import CheckReady, OverviewReady
+
+REPO = Path(__file__).resolve().parent.parent
+UPSTREAM = REPO.parent / "shared" / "reference" / "upstream-interface-pack"
+
+
+async def open_once(root: str, pack: str | None) -> tuple[float, float]:
+    t0 = time.perf_counter()
+    marks: dict[str, float] = {}
+
+    def hook(message: Any) -> None:
+        if isinstance(message, OverviewReady) and "first" not in marks:
+            marks["first"] = time.perf_counter() - t0
+        if isinstance(message, CheckReady) and "full" not in marks:
+            marks["full"] = time.perf_counter() - t0
+
+    app = make_app(root, interface_pack=pack)
+    async with app.run_test(size=(140, 44), message_hook=hook) as pilot:
+        while "full" not in marks:
+            await pilot.pause(0.01)
+    return marks["first"], marks["full"]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--files", type=int, default=20_000)
+    ap.add_argument("--upstream", default=str(UPSTREAM))
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        world = generate_demo_world(Path(tmp) / "w", events=20_000)
+        many = Path(world.root) / "reports" / "many"
+        for i in range(args.files):
+            d = many / f"{i // 1000:03d}"
+            d.mkdir(parents=True, exist_ok=True)
+            (d / f"r{i:06d}.json").write_text("{}\n")
+        results = [asyncio.run(open_once(world.root, args.upstream)) for _ in range(args.repeat)]
+    first = statistics.median(r[0] for r in results)
+    full = statistics.median(r[1] for r in results)
+    print(f"pack: {args.files + world.files:,} files, catalogue: upstream (340 outputs)")
+    print(f"first screen: {first:.2f} s (budget 1.5 s)   full check in panes: {full:.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
