@@ -18,6 +18,7 @@ from oracle_tui.core.gates import GateResult, verify_gate
 from oracle_tui.core.hashing import DEFAULT_THREADS, hash_objects, sha256_bytes
 from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack, render_template
 from oracle_tui.core.jobs import Cancelled, Progress, no_progress
+from oracle_tui.core.jsonio import read_json
 from oracle_tui.core.listing import Listing
 from oracle_tui.core.pack_files import (
     CONTENT_INDEX,
@@ -31,6 +32,7 @@ from oracle_tui.core.pack_files import (
     is_pack_content,
     read_model,
 )
+from oracle_tui.core.paths import unsafe_reason
 from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.report import CheckReport, OutputResult, StreamViewSection, verdict_of
 from oracle_tui.core.storage import Store
@@ -277,11 +279,20 @@ def _check_content(ctx: _Ctx, listing: Listing, manifest: Manifest, verify_diges
     if CONTENT_INDEX not in listing.by_key:
         ctx.add("CONTENT_DIGEST_MISSING", CONTENT_INDEX, "the content index is absent")
         return
-    index, raw = read_model(store, CONTENT_INDEX, ContentIndex, "CONTENT_DIGEST_MISSING")
+    doc, raw = read_json(store, CONTENT_INDEX, "CONTENT_DIGEST_MISSING")
     if sha256_bytes(raw) != ref.sha256:
         ctx.add("DIGEST_MISMATCH", CONTENT_INDEX,
                 "the content index's bytes do not match the manifest's digest")
         return
+    entries = doc.get("files") if isinstance(doc, dict) else None
+    unsafe = [e["path"] for e in entries or [] if isinstance(e, dict)
+              and isinstance(e.get("path"), str) and unsafe_reason(e["path"])]
+    if unsafe:
+        for path in unsafe:
+            ctx.add("PATH_UNSAFE", CONTENT_INDEX, f"content index names {path!r} "
+                                                  f"({unsafe_reason(path)}); never followed")
+        return
+    index, _ = read_model(store, CONTENT_INDEX, ContentIndex, "CONTENT_DIGEST_MISSING")
     paths = [e.path for e in index.files]
     if len(set(paths)) != len(paths) or paths != sorted(paths):
         ctx.add("CONTENT_DIGEST_MISSING", CONTENT_INDEX,

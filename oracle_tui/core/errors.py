@@ -22,3 +22,11 @@ class OracleError(Exception):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
+
+
+class TooLarge(OracleError):
+    """An object is larger than its reader allows; it was refused before being read."""
+
+    def __init__(self, key: str, limit: int) -> None:
+        super().__init__("PATH_UNSAFE", f"{key} is larger than {limit} bytes; not loaded", key)
+        self.limit = limit

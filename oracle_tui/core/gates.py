@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from oracle_tui.core.errors import OracleError
+from oracle_tui.core.errors import OracleError, TooLarge
 from oracle_tui.core.findings import Finding, finding_from_error, make_finding
 from oracle_tui.core.hashing import iter_chunks
 from oracle_tui.core.interface_pack import GateSpec, render_template
@@ -124,6 +124,13 @@ def parse_index_members(data: bytes, subject: str) -> list[dict[str, str]]:
     return out
 
 
+def _read_evidence(store: Store, key: str, limit: int) -> bytes:
+    try:
+        return store.read_bytes(key, limit)
+    except TooLarge as exc:
+        raise OracleError("GATE_EVIDENCE_MISMATCH", exc.message, key) from exc
+
+
 def _basename(path: str) -> str:
     return path.rsplit("/", 1)[-1]
 
@@ -159,7 +166,7 @@ def verify_gate(store: Store, spec: GateSpec, world_key: WorldKey, listing: List
         return result
     try:
         result.expected_digest = parse_passed_flag(
-            store.read_bytes(flag_key, MAX_FLAG_BYTES), method.digest_field, flag_key)
+            _read_evidence(store, flag_key, MAX_FLAG_BYTES), method.digest_field, flag_key)
         if method.kind == "sha256_bundle_digest":
             _bundle_digest(store, result, bundle, bundle_root, method.exclude_filenames, cancel)
         else:
@@ -199,7 +206,7 @@ def _bundle_digest(store: Store, result: GateResult, bundle: list[ObjectInfo], b
 def _index_digest(store: Store, result: GateResult, spec: GateSpec, bundle_root: str,
                   index_key: str, cancel: threading.Event | None) -> None:
     method = spec.verification_method
-    members = parse_index_members(store.read_bytes(index_key, MAX_JSON_BYTES), index_key)
+    members = parse_index_members(_read_evidence(store, index_key, MAX_JSON_BYTES), index_key)
     members = [m for m in members if _basename(m["path"]) not in method.exclude_filenames]
     if method.kind == "sha256_index_json_ascii_lex_raw_bytes" and method.ordering != "index_order":
         # ASCII-lex over the path: Python orders str by code point, i.e. by UTF-8 bytes.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from oracle_tui.core.errors import OracleError
+from oracle_tui.core.errors import OracleError, TooLarge
 
 # Receipts, manifests and indexes are small; a larger file is refused, never loaded blindly.
 MAX_JSON_BYTES = 64 * 1024 * 1024
@@ -36,6 +36,15 @@ def parse_json(data: bytes, code: str, subject: str) -> Any:
     except ValueError as exc:
         msg = str(exc).splitlines()[0][:120]
         raise OracleError(code, f"{subject} is not valid JSON ({msg})", subject) from exc
+
+
+def read_json(store: Any, key: str, code: str, max_bytes: int = MAX_JSON_BYTES) -> Any:
+    """Read and parse a small JSON document; oversize or malformed → ``code``."""
+    try:
+        raw = store.read_bytes(key, max_bytes)
+    except TooLarge as exc:
+        raise OracleError(code, exc.message, key) from exc
+    return parse_json(raw, code, key), raw
 
 
 def canonical_json(obj: Any) -> bytes:

@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from oracle_tui.core.errors import OracleError
-from oracle_tui.core.jsonio import MAX_JSON_BYTES, parse_json
+from oracle_tui.core.jsonio import read_json
 from oracle_tui.core.paths import unsafe_reason
 from oracle_tui.core.storage.base import PROBE_PREFIX, Store
 from oracle_tui.core.storage.local import TEMP_RE
@@ -113,7 +113,7 @@ class Manifest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: str
+    version: Literal["1.0"]
     oracle_pack_id: Hex64
     world_key: WorldKey
     engine_release: str = Field(min_length=1, max_length=256)
@@ -145,7 +145,7 @@ class SealExtensions(BaseModel):
 class Seal(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: str
+    version: Literal["1.0"]
     oracle_pack_id: Hex64
     seal_status: Literal["SEALED_OK", "SEALED_FAILED"]
     sealed_at_utc: str = Field(min_length=1)
@@ -177,8 +177,7 @@ def _first_error(exc: ValidationError) -> str:
 
 def read_model(store: Store, key: str, model: type[Any], code: str) -> tuple[Any, bytes]:
     """Read, parse and validate one control file; ``code`` for any malformation."""
-    raw = store.read_bytes(key, max_bytes=MAX_JSON_BYTES)
-    data = parse_json(raw, code, key)
+    data, raw = read_json(store, key, code)
     if not isinstance(data, dict):
         raise OracleError(code, f"{key} is not a JSON object", key)
     try:

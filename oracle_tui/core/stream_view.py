@@ -30,7 +30,7 @@ from oracle_tui.core.findings import Finding, finding_from_error, make_finding
 from oracle_tui.core.hashing import hash_object, iter_chunks, sha256_bytes
 from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack, render_template
 from oracle_tui.core.jobs import Cancelled, Progress, check_cancel, no_progress
-from oracle_tui.core.jsonio import MAX_JSON_BYTES, canonical_json, parse_json
+from oracle_tui.core.jsonio import canonical_json, read_json
 from oracle_tui.core.listing import Listing
 from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.storage.base import ObjectInfo, Store
@@ -276,7 +276,7 @@ def read_view_state(store: Store, prefix: str, output_id: str, source_keys: list
 
 
 def _read_receipt(store: Store, key: str) -> Receipt:
-    data = parse_json(store.read_bytes(key, MAX_JSON_BYTES), "STREAM_RECEIPT_MISMATCH", key)
+    data, _ = read_json(store, key, "STREAM_RECEIPT_MISMATCH")
     try:
         return Receipt.model_validate(data)
     except ValidationError as exc:

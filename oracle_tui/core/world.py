@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.interface_pack import InterfacePack, literal_prefix, render_template
-from oracle_tui.core.jsonio import parse_json
+from oracle_tui.core.jsonio import read_json
 from oracle_tui.core.storage.base import Store
 
 RUN_RECEIPT = "run_receipt.json"
@@ -81,8 +81,7 @@ def read_run_receipt(store: Store) -> RunReceipt:
     if info.kind != "file":
         raise OracleError("PATH_UNSAFE", f"{RUN_RECEIPT} is a {info.kind}, not a file",
                           RUN_RECEIPT)
-    raw = store.read_bytes(RUN_RECEIPT, max_bytes=1024 * 1024)
-    data = parse_json(raw, "RUN_RECEIPT_INVALID", RUN_RECEIPT)
+    data, _ = read_json(store, RUN_RECEIPT, "RUN_RECEIPT_INVALID", max_bytes=1024 * 1024)
     if not isinstance(data, dict):
         raise OracleError("RUN_RECEIPT_INVALID", f"{RUN_RECEIPT} is not a JSON object",
                           RUN_RECEIPT)

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from oracle_tui.core.errors import OracleError
+from oracle_tui.core.errors import OracleError, TooLarge
 from oracle_tui.core.paths import require_safe_key
 from oracle_tui.core.storage.base import ObjectInfo
 
@@ -125,9 +125,11 @@ class LocalStore:
         with os.fdopen(fd, "rb") as fh:
             if max_bytes is None:
                 return fh.read()
+            if os.fstat(fh.fileno()).st_size > max_bytes:
+                raise TooLarge(key, max_bytes)  # refused by size, never read
             data = fh.read(max_bytes + 1)
         if len(data) > max_bytes:
-            raise OracleError("PATH_UNSAFE", f"{key} is larger than {max_bytes} bytes", key)
+            raise TooLarge(key, max_bytes)
         return data
 
     def open_read(self, key: str) -> io.FileIO:

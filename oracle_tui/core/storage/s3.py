@@ -25,7 +25,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from oracle_tui.core.errors import OracleError
+from oracle_tui.core.errors import OracleError, TooLarge
 from oracle_tui.core.paths import require_safe_key
 from oracle_tui.core.storage.base import PROBE_PREFIX, ObjectInfo
 from oracle_tui.core.storage.settings import S3Settings
@@ -214,7 +214,7 @@ class S3Store:
         body = resp["Body"]
         try:
             if max_bytes is not None and int(resp.get("ContentLength", 0)) > max_bytes:
-                raise OracleError("PATH_UNSAFE", f"{key} is larger than {max_bytes} bytes", key)
+                raise TooLarge(key, max_bytes)
             data: bytes = self._call(key, body.read)
             return data
         finally:
