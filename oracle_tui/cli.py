@@ -11,14 +11,14 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn, cast
 
 from oracle_tui import __version__
 from oracle_tui.core.codes import CODES, code_info
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack
 from oracle_tui.core.profiles import Profile, load_profile
-from oracle_tui.core.redact import redact
+from oracle_tui.core.redact import RedactingStream, redact
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -68,13 +68,13 @@ class _Parser(argparse.ArgumentParser):
 def _out() -> Console:
     from rich.console import Console
 
-    return Console(soft_wrap=False)
+    return Console(soft_wrap=False, file=cast("IO[str]", RedactingStream(sys.stdout)))
 
 
 def _err() -> Console:
     from rich.console import Console
 
-    return Console(stderr=True)
+    return Console(file=cast("IO[str]", RedactingStream(sys.stderr)))
 
 
 def _emit_json(obj: Any) -> None:

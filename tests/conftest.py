@@ -102,6 +102,7 @@ class S3Env:
     ignoring_endpoint: str | None
     server: object | None
     fault_endpoints: dict[int, str] | None = None
+    read_fault_endpoints: dict[str, str] | None = None
 
     def bulk_put(self, bucket: str, items: dict[str, bytes]) -> None:
         """Seed many objects fast: straight into the in-process moto backend when it is ours
@@ -141,7 +142,8 @@ def s3env() -> Iterator[S3Env]:
     os.environ.update({"AWS_ACCESS_KEY_ID": DUMMY_KEY_ID, "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET,
                        "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": server.endpoint})
     try:
-        yield S3Env(server.endpoint, server.ignoring_endpoint, server, server.fault_endpoints)
+        yield S3Env(server.endpoint, server.ignoring_endpoint, server, server.fault_endpoints,
+                    server.read_fault_endpoints)
     finally:
         server.stop()
         for k, v in saved.items():

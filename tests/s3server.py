@@ -59,6 +59,28 @@ def faulty_app(status: int) -> WSGIApp:
     return app
 
 
+class _FaultyReads:
+    """Lists and writes work; reading an object fails: an S3 error, or a connection that
+    drops in the middle of the body."""
+
+    def __init__(self, inner: WSGIApp, mode: str) -> None:
+        self.inner, self.mode = inner, mode
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
+                 ) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "").strip("/")
+        is_object_get = environ["REQUEST_METHOD"] == "GET" and "/" in path and \
+            "list-type" not in environ.get("QUERY_STRING", "")
+        if not is_object_get:
+            return self.inner(environ, start_response)
+        if self.mode == "drop":
+            # Promise more bytes than are sent; the connection closes mid-body.
+            start_response("200 OK", [("Content-Type", "application/octet-stream"),
+                                      ("Content-Length", "100000")])
+            return [b"PAR1 partial"]
+        return faulty_app(int(self.mode))(environ, start_response)
+
+
 class LoopbackS3:
     """Start with .start(); .endpoint is the honest server, .ignoring_endpoint the other."""
 
@@ -81,6 +103,8 @@ class LoopbackS3:
         self.endpoint = self._serve(self.honest)
         self.ignoring_endpoint = self._serve(self.ignoring)
         self.fault_endpoints = {status: self._serve(faulty_app(status)) for status in _FAULTS}
+        self.read_fault_endpoints = {mode: self._serve(_FaultyReads(self.honest, mode))
+                                     for mode in ("500", "403", "drop")}
         return self
 
     def stop(self) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 # Environment variables whose values are credentials, whatever their length.
 SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
@@ -24,6 +27,28 @@ def _secret_values() -> list[str]:
                 and len(value) >= 4:
             values.append(value)
     return sorted(values, key=len, reverse=True)
+
+
+class RedactingStream:
+    """A text stream that masks secrets in everything written through it (for Rich)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def write(self, text: str) -> int:
+        self._inner.write(redact(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def redact_model(model: M) -> M:
+    """A copy of a pydantic model with every secret masked (for display)."""
+    return type(model).model_validate_json(redact(model.model_dump_json(by_alias=True)))
 
 
 def redact(text: str) -> str:

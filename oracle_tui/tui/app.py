@@ -36,7 +36,7 @@ from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack
 from oracle_tui.core.jobs import Cancelled
 from oracle_tui.core.overview import PackOverview, pack_overview
 from oracle_tui.core.profiles import Profile, load_profile
-from oracle_tui.core.redact import redact
+from oracle_tui.core.redact import redact, redact_model
 from oracle_tui.core.report import CheckReport
 from oracle_tui.tui.messages import (
     CheckReady,
@@ -212,10 +212,10 @@ class InspectorApp(App[None]):
     def on_job_finished(self, msg: JobFinished) -> None:
         self._job_done()
         if msg.cli:
-            self.cli_log.append(msg.cli)
+            self.cli_log.append(redact(msg.cli))
             self.query_one(OverviewPane).show_cli_log(self.cli_log)
         if msg.summary:
-            self.notify(msg.summary, title=msg.label)
+            self.notify(redact(msg.summary), title=msg.label)
         then = self._then.pop(msg.label, None)
         if then is not None:
             then(msg.payload)
@@ -261,15 +261,16 @@ class InspectorApp(App[None]):
         self.run_job(label, job, "" if initial else self.cli(*args))
 
     def on_overview_ready(self, msg: OverviewReady) -> None:
-        self.overview = msg.overview
-        self.query_one(OverviewPane).show_overview(msg.overview, self.profile.name,
+        self.overview = redact_model(msg.overview)
+        self.query_one(OverviewPane).show_overview(self.overview, self.profile.name,
                                                    self.profile.strict_seal)
-        if not msg.overview.exists:
-            code, _, text = (msg.overview.error or "PACK_NOT_FOUND: ?").partition(": ")
+        if not self.overview.exists:
+            code, _, text = (self.overview.error or "PACK_NOT_FOUND: ?").partition(": ")
             self.push_screen(ErrorScreen(code, text))
 
     def on_check_ready(self, msg: CheckReady) -> None:
-        self.report = r = msg.report
+        # Everything shown (and exported, copied) comes from a copy with secrets masked.
+        self.report = r = redact_model(msg.report)
         self.query_one(OverviewPane).show_report(r, self.cli_log)
         self.query_one(GatesPane).show_report(r)
         self.query_one(OutputsPane).show_report(r)
@@ -342,7 +343,7 @@ class InspectorApp(App[None]):
             *[f"  = {name} (present: compared, never rewritten)"
               for name in plan.already_present],
         ])
-        self.push_screen(ConfirmScreen("Seal this pack?", body, "Yes, seal"),
+        self.push_screen(ConfirmScreen("Seal this pack?", redact(body), "Yes, seal"),
                          lambda yes: self._do_seal(scenario, release, cli) if yes else None)
 
     def _do_seal(self, scenario: str, release: str, cli: str) -> None:

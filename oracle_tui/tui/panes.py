@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Input, Label, Static
 from oracle_tui.core.codes import CODES
 from oracle_tui.core.findings import Finding
 from oracle_tui.core.overview import PackOverview
+from oracle_tui.core.redact import redact
 from oracle_tui.core.report import CheckReport
 
 VERDICT_STYLE = {"PASS": "bold white on dark_green", "WARN": "bold black on yellow",
@@ -33,7 +34,7 @@ def styled(value: str, table: dict[str, str]) -> Text:
 
 def preview_cell(value: Any) -> str:
     """A cell of the view preview: long identifiers (hex digests) shortened."""
-    text = str(value)
+    text = redact(str(value))
     if len(text) >= 32 and all(c in "0123456789abcdef" for c in text):
         return text[:12] + "…"
     return text if len(text) <= 40 else text[:39] + "…"

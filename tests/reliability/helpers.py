@@ -1,0 +1,55 @@
+"""Shared tools of the reliability suite: break a pack the way an attacker or a bug would."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from oracle_tui.core.jsonio import canonical_json
+from tests.conftest import CliResult, run_cli_process
+
+
+def check(root: str, *args: str) -> tuple[int, dict[str, Any]]:
+    res = run_cli_process("check", root, "--json", *args, timeout=60)
+    assert "Traceback" not in res.err, res.err
+    return res.code, json.loads(res.out)
+
+
+def fails(doc: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(f["code"], f["subject"]) for f in doc["findings"] if f["severity"] == "FAIL"}
+
+
+def codes(doc: dict[str, Any]) -> set[str]:
+    return {f["code"] for f in doc["findings"] if f["severity"] != "INFO"}
+
+
+def part(root: str, n: int = 1, output: str = "s3_event_stream_with_fraud_6B") -> Path:
+    return sorted(Path(root).glob(f"data/**/{output}/**/part-*.parquet"))[n]
+
+
+def rel(root: str, path: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def rechain(root: str, mutate_index: Callable[[dict[str, Any]], Any]) -> None:
+    """Edit the content index and fix up every digest above it (manifest, seal), as a
+    careful tamperer would: only the checks on the index's own content can catch it."""
+    base = Path(root)
+    index = json.loads((base / "_oracle_content_index.json").read_text())
+    mutate_index(index)
+    raw = canonical_json(index)
+    (base / "_oracle_content_index.json").write_bytes(raw)
+    manifest = json.loads((base / "_oracle_pack_manifest.json").read_text())
+    manifest["extensions"]["oracle_tui"]["content_index"]["sha256"] = hashlib.sha256(
+        raw).hexdigest()
+    mraw = canonical_json(manifest)
+    (base / "_oracle_pack_manifest.json").write_bytes(mraw)
+    seal = json.loads((base / "_SEALED.json").read_text())
+    seal["extensions"]["oracle_tui"]["manifest_sha256"] = hashlib.sha256(mraw).hexdigest()
+    (base / "_SEALED.json").write_bytes(canonical_json(seal))
+
+
+__all__ = ["CliResult", "check", "codes", "fails", "part", "rechain", "rel"]

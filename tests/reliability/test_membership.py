@@ -1,0 +1,74 @@
+"""Membership: missing, extra, duplicated and look-alike files."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.reliability.helpers import check, fails, part, rechain, rel
+
+
+def test_missing_file(sealed_world) -> None:  # type: ignore[no-untyped-def]
+    p = part(sealed_world.root, 2)
+    p.unlink()
+    code, doc = check(sealed_world.root)
+    assert code == 1 and fails(doc) == {("OBJECT_MISSING", rel(sealed_world.root, p))}
+
+
+@pytest.mark.parametrize("name", [".hidden", "x.tmp", "_SUCCESS", ".oracle-tui-tmp-1-0",
+                                  "_oracle_pack_manifest.json.bak"])
+def test_extra_files_anywhere(sealed_world, name: str) -> None:  # type: ignore[no-untyped-def]
+    for where in (Path(sealed_world.root), part(sealed_world.root).parent):
+        (where / name).write_bytes(b"extra")
+    code, doc = check(sealed_world.root)
+    assert code == 1
+    expected = {("UNEXPECTED_FILE", rel(sealed_world.root, Path(sealed_world.root) / name)),
+                ("UNEXPECTED_FILE", rel(sealed_world.root, part(sealed_world.root).parent
+                                        / name))}
+    assert fails(doc) == expected
+
+
+def _dup(index: dict[str, Any]) -> None:
+    index["files"].insert(1, dict(index["files"][0]))
+
+
+def _dup_other_digest(index: dict[str, Any]) -> None:
+    twin = dict(index["files"][0], sha256="0" * 64)
+    index["files"].insert(1, twin)
+
+
+@pytest.mark.parametrize("mutate", [_dup, _dup_other_digest], ids=["same", "other-digest"])
+def test_duplicated_content_index_entries(sealed_world, mutate: Any) -> None:  # type: ignore[no-untyped-def]
+    rechain(sealed_world.root, mutate)
+    code, doc = check(sealed_world.root)
+    assert code == 1
+    assert fails(doc) == {("CONTENT_DIGEST_MISSING", "_oracle_content_index.json")}
+
+
+def test_case_only_twin(sealed_world) -> None:  # type: ignore[no-untyped-def]
+    p = part(sealed_world.root)
+    twin = p.with_name(p.name.upper())
+    twin.write_bytes(p.read_bytes())
+    code, doc = check(sealed_world.root)
+    assert code == 1 and fails(doc) == {("UNEXPECTED_FILE", rel(sealed_world.root, twin))}
+
+
+def test_unicode_nfc_nfd_twins(world) -> None:  # type: ignore[no-untyped-def]
+    from oracle_tui.core.seal import seal_pack
+
+    reports = Path(world.root) / "reports"
+    nfc = unicodedata.normalize("NFC", "résumé.json")
+    nfd = unicodedata.normalize("NFD", "résumé.json")
+    assert nfc != nfd
+    (reports / nfc).write_text("{}")
+    seal_pack(world.root, scenario_id="baseline_v1", engine_release="r1")
+    (reports / nfd).write_text("{}")  # looks identical, is another name
+    code, doc = check(world.root)
+    assert code == 1 and fails(doc) == {("UNEXPECTED_FILE", f"reports/{nfd}")}
+    (reports / nfc).unlink()
+    code, doc = check(world.root)
+    assert fails(doc) == {("UNEXPECTED_FILE", f"reports/{nfd}"),
+                          ("OBJECT_MISSING", f"reports/{nfc}")}
