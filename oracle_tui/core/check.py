@@ -151,7 +151,7 @@ def _run_steps(ctx: _Ctx, profile: Profile, scenario_id: str | None, strict: boo
 
 
 def _check_stream_views(ctx: _Ctx, listing: Listing, sources: dict[str, list[str]]) -> None:
-    from oracle_tui.core.stream_view import (
+    from oracle_tui.core.stream_receipts import (
         is_stream_eligible,
         stream_states_for_check,
         view_location,

@@ -1,0 +1,194 @@
+"""Stream-view receipts and their cheap validation (no DuckDB, no Arrow).
+
+What `check` needs to report a view's state, kept apart from the builder so that checking a
+pack never pays for importing the sort engine.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from oracle_tui.core.errors import OracleError
+from oracle_tui.core.findings import Finding, finding_from_error, make_finding
+from oracle_tui.core.hashing import hash_object, sha256_bytes
+from oracle_tui.core.jsonio import read_json
+from oracle_tui.core.profiles import Profile
+from oracle_tui.core.storage.base import ObjectInfo, Store
+from oracle_tui.core.storage.local import TEMP_RE
+
+RECEIPT = "_stream_sort_receipt.json"
+RECEIPT_SCHEMA = "oracle-tui.stream-sort-receipt/1"
+TIE_BREAK = ["filename", "file_row_number"]
+
+
+class Stats(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    row_count: int
+    min_ts: str | None
+    max_ts: str | None
+    hash_sum: str
+    hash_sum_salted: str
+
+
+class PartEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    size: int
+    sha256: str
+    row_count: int
+
+
+class HashInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    function: str
+    engine: Literal["duckdb"]
+    engine_version: str
+
+
+class Receipt(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    schema_version: Literal["oracle-tui.stream-sort-receipt/1"] = Field(alias="schema")
+    output_id: str
+    sort_keys: list[str]
+    partitioning: dict[str, Any]
+    source_locator_digest: str
+    source_parts: int
+    source: Stats
+    view: Stats
+    hash: HashInfo
+    parts: list[PartEntry]
+    built_at_utc: str
+
+
+class ViewState(BaseModel):
+    output_id: str
+    state: str  # MISSING | PARTIAL | INVALID | VALID
+    location: str
+    receipt: dict[str, Any] | None = None
+    findings: list[Finding] = Field(default_factory=list)
+
+
+# -- where views live -------------------------------------------------------------------------
+
+def view_location(profile: Profile, root: str, store: Store, output_id: str
+                  ) -> tuple[Store, str]:
+    """(store, prefix) of an output's view: <root>/stream_view/... or stream_view_root."""
+    svr = profile.wiring("stream_view_root")
+    leaf = f"ts_utc/output_id={output_id}/"
+    if svr:
+        return profile.open_store(svr), leaf
+    return store, f"stream_view/{leaf}"
+
+
+def source_digest(keys: list[str]) -> str:
+    """sha256 of the sorted source part locations, relative to the pack root (so a pack
+    copied between disk and S3 keeps its receipts)."""
+    return sha256_bytes("\n".join(sorted(keys)).encode("utf-8"))
+
+
+def _is_view_file(obj: ObjectInfo, prefix: str) -> bool:
+    return obj.key.startswith(prefix)
+
+
+# -- state and validation -----------------------------------------------------------------------
+
+def read_view_state(store: Store, prefix: str, output_id: str, source_keys: list[str],
+                    view_objects: list[ObjectInfo] | None = None,
+                    verify_digests: bool = False, location: str | None = None) -> ViewState:
+    """Validation without DuckDB: receipt shape, parts present with their sizes (and, with
+    ``verify_digests``, their sha256), source unchanged. What `check` reports (sizes only)
+    and what a rebuild decides on (digests too)."""
+    objs = view_objects if view_objects is not None else list(store.list(prefix))
+    location = location or store.uri(prefix)
+    state = ViewState(output_id=output_id, state="MISSING", location=location)
+    names = {o.key[len(prefix):]: o for o in objs}
+    if RECEIPT not in names:
+        if names:
+            state.state = "PARTIAL"
+            state.findings.append(make_finding(
+                "STREAM_VIEW_PARTIAL_EXISTS", output_id,
+                f"{len(names)} file(s) under {location} without {RECEIPT}"))
+        return state
+    try:
+        receipt = _read_receipt(store, prefix + RECEIPT)
+    except OracleError as exc:
+        state.state = "INVALID"
+        state.findings.append(finding_from_error(exc, output_id))
+        return state
+    state.receipt = receipt.model_dump(by_alias=True)
+    problems = _receipt_problems(receipt, names, output_id, source_keys)
+    if verify_digests and not problems:
+        for part in receipt.parts:
+            _, digest = hash_object(store, prefix + part.path)
+            if digest != part.sha256:
+                problems.append(f"part {part.path} hashes to {digest}, receipt says "
+                                f"{part.sha256}")
+    if problems:
+        state.state = "INVALID"
+        state.findings.extend(make_finding("STREAM_RECEIPT_MISMATCH", output_id, p)
+                              for p in problems)
+    else:
+        state.state = "VALID"
+    return state
+
+
+def _read_receipt(store: Store, key: str) -> Receipt:
+    data, _ = read_json(store, key, "STREAM_RECEIPT_MISMATCH")
+    try:
+        return Receipt.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "receipt"
+        raise OracleError("STREAM_RECEIPT_MISMATCH", f"{key}: {where}: {err['msg']}", key
+                          ) from exc
+
+
+def _receipt_problems(receipt: Receipt, names: dict[str, ObjectInfo], output_id: str,
+                      source_keys: list[str]) -> list[str]:
+    problems = []
+    if receipt.output_id != output_id:
+        problems.append(f"receipt is for {receipt.output_id}")
+    listed = {p.path: p for p in receipt.parts}
+    present = {n: o for n, o in names.items() if n != RECEIPT}
+    for name in sorted(set(listed) - set(present)):
+        problems.append(f"part {name} is missing")
+    for name in sorted(set(present) - set(listed)):
+        problems.append(f"{name} is not in the receipt")
+    for name in sorted(set(listed) & set(present)):
+        if present[name].size != listed[name].size:
+            problems.append(f"part {name} is {present[name].size} bytes, receipt says "
+                            f"{listed[name].size}")
+    if receipt.source_locator_digest != source_digest(source_keys):
+        problems.append("the source parts differ from those the view was built from")
+    if receipt.source.row_count != receipt.view.row_count or \
+            receipt.source.hash_sum != receipt.view.hash_sum or \
+            receipt.source.hash_sum_salted != receipt.view.hash_sum_salted:
+        problems.append("the receipt's own source and view stats disagree")
+    if sum(p.row_count for p in receipt.parts) != receipt.view.row_count:
+        problems.append("part row counts do not add up to the view's")
+    return problems
+
+
+def is_stream_eligible(path_template: str) -> bool:
+    """Outputs made of Parquet parts can have a stream view; others (JSON, logs) cannot."""
+    return path_template.strip().endswith(".parquet")
+
+
+def stream_states_for_check(store: Store, prefix_of: dict[str, str],
+                            sources: dict[str, list[str]], listing_objects: list[ObjectInfo],
+                            relative: bool) -> list[ViewState]:
+    """View states of several outputs from one listing (no extra LIST per output).
+    ``relative``: the views live under the pack root, so locations are shown relative."""
+    states = []
+    for output_id, prefix in prefix_of.items():
+        objs = [o for o in listing_objects if o.key.startswith(prefix)
+                and not TEMP_RE.match(o.key.rsplit("/", 1)[-1])]
+        states.append(read_view_state(store, prefix, output_id, sources[output_id], objs,
+                                      location=prefix if relative else None))
+    return states
