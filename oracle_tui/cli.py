@@ -86,8 +86,7 @@ def _profile(args: argparse.Namespace) -> Profile:
 
 
 def _pack(args: argparse.Namespace, profile: Profile) -> InterfacePack:
-    where = args.interface_pack or profile.wiring("interface_pack") or None
-    return load_interface_pack(where)
+    return load_interface_pack(args.interface_pack) if args.interface_pack else profile.load_pack()
 
 
 def _root(args: argparse.Namespace, profile: Profile) -> str:

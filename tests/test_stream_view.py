@@ -367,3 +367,24 @@ def test_stream_view_on_s3(s3env, s3_world, _pristine_world) -> None:  # type: i
     assert "STREAM_RECEIPT_MISMATCH" in {f["code"] for f in json.loads(verify.out)["findings"]}
     rebuild = run_cli_process("stream-view", "build", s3_world.root, "--output-id", OUT)
     assert rebuild.code == 1 and "STREAM_RECEIPT_MISMATCH" in rebuild.err
+
+
+def test_stream_view_root_is_profile_wiring(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from oracle_tui.core.check import run_check
+
+    views = tmp_path / "views"
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "split.yaml").write_text(
+        "profile_id: split\nwiring:\n  stream_view_root: ${VIEWS}\n")
+    profile = load_profile("split", tmp_path / "profiles", env={"VIEWS": str(views)})
+    result = build_stream_view(world.root, OUT, profile=profile)
+    assert result.location.startswith(str(views / "ts_utc" / f"output_id={OUT}"))
+    assert (views / "ts_utc" / f"output_id={OUT}" / RECEIPT).is_file()
+    assert not (Path(world.root) / "stream_view").exists()  # the pack itself is untouched
+    states = {s.output_id: s.state for s in run_check(world.root, profile=profile).stream_views}
+    assert states[OUT] == "VALID"
+    states = {s.output_id: s.state for s in run_check(world.root).stream_views}
+    assert states[OUT] == "MISSING"
+    reader = open_stream_view(world.root, OUT, profile=profile)
+    assert reader.source == "stream_view"
+    assert sum(b.num_rows for b in reader) == 4000

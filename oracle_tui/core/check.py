@@ -16,7 +16,7 @@ from oracle_tui.core.errors import OracleError
 from oracle_tui.core.findings import Finding, finding_from_error, make_finding, sorted_findings
 from oracle_tui.core.gates import GateResult, verify_gate
 from oracle_tui.core.hashing import DEFAULT_THREADS, hash_objects, sha256_bytes
-from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack, render_template
+from oracle_tui.core.interface_pack import InterfacePack, render_template
 from oracle_tui.core.jobs import Cancelled, Progress, no_progress
 from oracle_tui.core.jsonio import read_json
 from oracle_tui.core.listing import Listing
@@ -83,7 +83,7 @@ def run_check(
     report = CheckReport(root=root, profile=profile.name, strict_seal=strict)
     findings: list[Finding] = []
     try:
-        pack = interface_pack or _pack_from_profile(profile)
+        pack = interface_pack or profile.load_pack()
         report.interface_pack = pack.source
         store = profile.open_store(root)
     except OracleError as exc:
@@ -93,11 +93,6 @@ def run_check(
     _run_steps(ctx, profile, scenario_id, strict, output_ids, verify_digests, threads, progress,
                cancel)
     return _finish(report, ctx.findings)
-
-
-def _pack_from_profile(profile: Profile) -> InterfacePack:
-    where = profile.wiring("interface_pack")
-    return load_interface_pack(where or None)
 
 
 def _finish(report: CheckReport, findings: list[Finding]) -> CheckReport:

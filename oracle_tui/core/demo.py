@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel
 
 from oracle_tui.core.errors import OracleError
+from oracle_tui.core.hashing import sha256_file
 from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack, render_template
 from oracle_tui.core.jobs import Progress, check_cancel, no_progress
 from oracle_tui.core.jsonio import canonical_json
@@ -191,7 +192,7 @@ def _write_output(root: Path, rel_dir: str, make: Maker, wk: WorldKey, seed: int
             if writer is not None:
                 writer.close()
         start += n_part
-        written.append((key, _sha(path.read_bytes()), n_part))
+        written.append((key, sha256_file(path), n_part))
     return written
 
 

@@ -6,6 +6,7 @@ import hashlib
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.jobs import Progress, check_cancel, no_progress
@@ -17,6 +18,16 @@ DEFAULT_THREADS = 2
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str | Path) -> str:
+    """sha256 of a local file outside any store (staged view parts, generated files)."""
+    h = hashlib.sha256()
+    with open(path, "rb", buffering=0) as fh:
+        view = memoryview(bytearray(CHUNK))
+        while n := fh.readinto(view):
+            h.update(view[:n])
+    return h.hexdigest()
 
 
 def iter_chunks(store: Store, key: str, cancel: threading.Event | None = None

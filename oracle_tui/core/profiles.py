@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from oracle_tui.core.codes import Severity
 from oracle_tui.core.errors import OracleError
-from oracle_tui.core.interface_pack import SAFE_LOADER
+from oracle_tui.core.interface_pack import SAFE_LOADER, InterfacePack, load_interface_pack
 from oracle_tui.core.storage import Store, open_store
 from oracle_tui.core.storage.settings import S3Settings
 
@@ -110,6 +110,10 @@ class Profile:
         for part in field.split("."):
             obj = getattr(obj, part)
         return self.resolve(str(obj), f"wiring.{field}")
+
+    def load_pack(self) -> InterfacePack:
+        """The interface pack this profile wires (default: the built-in reference pack)."""
+        return load_interface_pack(self.wiring("interface_pack") or None)
 
     def open_store(self, root: str) -> Store:
         """The store for ``root``, wired by this profile when it is an s3:// root."""

@@ -18,7 +18,7 @@ from oracle_tui.core.check import run_check
 from oracle_tui.core.codes import Severity
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.hashing import DEFAULT_THREADS, hash_objects, sha256_bytes
-from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack
+from oracle_tui.core.interface_pack import InterfacePack
 from oracle_tui.core.jobs import Progress, check_cancel, no_progress
 from oracle_tui.core.jsonio import canonical_json, parse_json
 from oracle_tui.core.listing import Listing
@@ -90,7 +90,7 @@ def plan_seal(root: str, *, scenario_id: str, engine_release: str,
               cancel: threading.Event | None = None) -> tuple[SealPlan, CheckReport]:
     """What sealing would write, and whether it may (gates must PASS). Writes nothing."""
     profile = profile or load_profile("local")
-    pack = interface_pack or load_interface_pack(profile.wiring("interface_pack") or None)
+    pack = interface_pack or profile.load_pack()
     if not engine_release.strip():
         raise OracleError("PROFILE_INVALID", "--engine-release must not be empty")
     validate_scenario_id(scenario_id)
@@ -130,7 +130,7 @@ def seal_pack(root: str, *, scenario_id: str, engine_release: str,
               cancel: threading.Event | None = None) -> SealResult:
     """Seal ``root``; raises OracleError with the reason code when it may not or cannot."""
     profile = profile or load_profile("local")
-    pack = interface_pack or load_interface_pack(profile.wiring("interface_pack") or None)
+    pack = interface_pack or profile.load_pack()
     plan, _ = plan_seal(root, scenario_id=scenario_id, engine_release=engine_release,
                         profile=profile, interface_pack=pack, cancel=cancel)
     if plan.refused:

@@ -27,8 +27,8 @@ from oracle_tui.core.codes import Severity
 from oracle_tui.core.duck import DUCKDB_VERSION, connect, object_uri, sql_list, sql_str
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.findings import Finding, make_finding
-from oracle_tui.core.hashing import hash_object, iter_chunks
-from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack, render_template
+from oracle_tui.core.hashing import hash_object, iter_chunks, sha256_file
+from oracle_tui.core.interface_pack import InterfacePack, render_template
 from oracle_tui.core.jobs import Cancelled, Progress, check_cancel, no_progress
 from oracle_tui.core.jsonio import canonical_json
 from oracle_tui.core.listing import Listing
@@ -217,7 +217,7 @@ def build_stream_view(
     from oracle_tui.core.check import run_check
 
     profile = profile or load_profile("local")
-    pack = interface_pack or load_interface_pack(profile.wiring("interface_pack") or None)
+    pack = interface_pack or profile.load_pack()
     target = _resolve(root, output_id, profile, pack, scenario_id)
     location = target.view_store.uri(target.prefix)
     if isinstance(target.view_store, LocalStore):
@@ -370,7 +370,7 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
             continue
         name = f"part-{len(parts):05d}.parquet"
         staged.append((name, path))
-        parts.append({"path": name, "size": path.stat().st_size, "sha256": _file_sha256(path),
+        parts.append({"path": name, "size": path.stat().st_size, "sha256": sha256_file(path),
                       "row_count": rows})
         done += rows
         progress(done, source.row_count)
@@ -397,14 +397,6 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
     }
 
 
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(4 * 1024 * 1024):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 # -- verify ---------------------------------------------------------------------------------------
 
 def verify_stream_view(
@@ -422,7 +414,7 @@ def verify_stream_view(
 ) -> ViewState:
     """Re-derive everything the receipt claims: part digests, source and view stats, order."""
     profile = profile or load_profile("local")
-    pack = interface_pack or load_interface_pack(profile.wiring("interface_pack") or None)
+    pack = interface_pack or profile.load_pack()
     t = _resolve(root, output_id, profile, pack, scenario_id)
     state = read_view_state(t.view_store, t.prefix, output_id, t.source_keys)
     if state.state == "MISSING":
@@ -547,7 +539,7 @@ def open_stream_view(root: str, output_id: str, *, profile: Profile | None = Non
     allows it (local) falls back to the raw, unsorted output when no view exists, with a WARN.
     Each part's bytes are checked against the receipt's sha256 before any of its rows."""
     profile = profile or load_profile("local")
-    pack = interface_pack or load_interface_pack(profile.wiring("interface_pack") or None)
+    pack = interface_pack or profile.load_pack()
     t = _resolve(root, output_id, profile, pack, scenario_id)
     state = read_view_state(t.view_store, t.prefix, output_id, t.source_keys)
     if state.state == "VALID":

@@ -580,6 +580,6 @@ def make_app(root: str, *, profile: str | Profile = "local", profiles_dir: str |
     if isinstance(interface_pack, InterfacePack):
         pack = interface_pack
     else:
-        pack = load_interface_pack(interface_pack or prof.wiring("interface_pack") or None)
+        pack = load_interface_pack(interface_pack) if interface_pack else prof.load_pack()
     return InspectorApp(root, profile=prof, interface_pack=pack, scenario_id=scenario_id,
                         read_only=read_only, export_dir=export_dir)

@@ -162,11 +162,7 @@ class LocalStore:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
         if created:
-            dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
+            _fsync_dir(path.parent)
         return created
 
     def put_file_if_absent(self, key: str, path: str) -> bool:
@@ -182,11 +178,7 @@ class LocalStore:
                 raise
             with open(path, "rb") as fh:
                 return self.put_if_absent(key, fh.read())
-        dfd = os.open(dest.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        _fsync_dir(dest.parent)
         return True
 
     def ensure_conditional_writes(self) -> None:
@@ -211,6 +203,15 @@ class LocalStore:
                 os.unlink(entry.path)
                 removed.append(Path(entry.path).relative_to(self.root).as_posix())
         return removed
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a new directory entry durable (the link itself, not only the bytes)."""
+    dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
 
 
 def _pid_alive(pid: int) -> bool:
