@@ -253,3 +253,28 @@ async def test_s3_root(s3_world) -> None:  # type: ignore[no-untyped-def]
         assert app.report is not None and app.report.verdict == "WARN"
         assert [r[1] for r in rows(app, "outputs-table")] == ["READABLE"] * 4
         assert app.overview is not None and app.overview.files == 37
+
+
+async def test_cancelled_build_leaves_no_view(world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from oracle_tui.core import stream_view
+
+    real = stream_view.sha256_file
+
+    def slow(path: Any) -> str:
+        time.sleep(0.8)
+        return real(path)
+
+    monkeypatch.setattr(stream_view, "sha256_file", slow)
+    seen: list[Any] = []
+    app = make_app(world.root)
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        await settle(pilot)
+        await pilot.press("5")
+        await pilot.press("b", "tab", "enter")
+        await pilot.pause(0.3)
+        assert app.job_label == "building stream view"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert any(isinstance(m, JobCancelled) for m in seen)
+    vdir = Path(world.root) / "stream_view" / "ts_utc" / "output_id=arrival_events_5B"
+    assert not vdir.exists() or list(vdir.iterdir()) == []

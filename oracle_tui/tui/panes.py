@@ -81,6 +81,7 @@ class OverviewPane(VerticalScroll):
         badge.append(f" · {c['INFO']} info", style="dim")
         self.query_one("#badge", Static).update(badge)
         grid = Table.grid(padding=(0, 2))
+        grid.add_row("next", self._next_step(r))
         grid.add_row("profile", f"{r.profile} (strict seal {'on' if r.strict_seal else 'off'})")
         grid.add_row("readable", self._readable_line(r))
         if r.world_key is not None:
@@ -105,6 +106,24 @@ class OverviewPane(VerticalScroll):
                          f"{f.code}  {f.subject}")
         self.query_one("#overview-body", Static).update(grid)
         self.show_cli_log(cli_log)
+
+    @staticmethod
+    def _next_step(r: CheckReport) -> Text:
+        """One line that tells an operator what this state means for them."""
+        if r.seal.lifecycle == "TOMBSTONED":
+            return Text("Withdrawn for good: do not read. See pane 4 for who and why.",
+                        style="bold red")
+        if r.verdict == "FAIL":
+            return Text("Do not read this pack. Start with the FAIL findings (pane 6, enter "
+                        "jumps to the subject).", style="bold red")
+        if r.seal.lifecycle == "STAGING":
+            return Text("Gates PASS but the pack is not sealed yet: press s to seal it.",
+                        style="bold yellow")
+        missing = sum(v.state == "MISSING" for v in r.stream_views)
+        if missing:
+            return Text(f"Sealed and readable. {missing} output(s) have no stream view yet: "
+                        "pane 5, then b.", style="bold green")
+        return Text("Sealed and readable; stream views are in place.", style="bold green")
 
     @staticmethod
     def _readable_line(r: CheckReport) -> Text:
