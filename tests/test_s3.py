@@ -252,3 +252,30 @@ def test_no_secret_in_any_output(s3env, s3_world, tmp_path: Path) -> None:  # ty
                               env={**env, "OBJECT_STORE_ENDPOINT": s3env.fault_endpoints[403]})
         assert res.code == 1
         assert DUMMY_SECRET not in res.out + res.err and DUMMY_KEY_ID not in res.out + res.err
+
+
+def test_more_failure_codes_on_s3(s3env, s3_world) -> None:  # type: ignore[no-untyped-def]
+    client: Any = s3env.client()
+    bucket, prefix = parse_s3_uri(s3_world.root)
+    code, doc = _check(s3_world.root, "--strict-seal")
+    assert code == 1 and _codes(doc) == [("PACK_NOT_SEALED", "_SEALED.json")]
+    assert run_cli_process("seal", s3_world.root, "--scenario-id", "baseline_v1",
+                           "--engine-release", "r1", "--yes").code == 0
+    code, doc = _check(s3_world.root, "--scenario-id", "other_v9")
+    assert code == 1 and "WORLD_KEY_MISMATCH" in {c for c, _ in _codes(doc)}
+    seal = json.loads(client.get_object(Bucket=bucket, Key=prefix + "_SEALED.json")["Body"]
+                      .read())
+    seal["oracle_pack_id"] = "e" * 64
+    # A tamperer with delete rights replaces the seal (the writer role cannot).
+    client.delete_object(Bucket=bucket, Key=prefix + "_SEALED.json")
+    client.put_object(Bucket=bucket, Key=prefix + "_SEALED.json", Body=json.dumps(seal))
+    code, doc = _check(s3_world.root)
+    assert code == 1 and _codes(doc) == [("SEAL_MISMATCH", "_SEALED.json")]
+    res = run_cli_process("tombstone", s3_world.root, "--reason", "bad", "--authority", "ops",
+                          "--yes")
+    assert res.code == 0, res.err
+    code, doc = _check(s3_world.root)
+    assert code == 1 and ("PACK_TOMBSTONED", "_TOMBSTONE.json") in _codes(doc)
+    client.delete_object(Bucket=bucket, Key=prefix + "run_receipt.json")
+    code, doc = _check(s3_world.root)
+    assert ("RUN_RECEIPT_MISSING", "run_receipt.json") in _codes(doc)
