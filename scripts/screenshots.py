@@ -9,33 +9,26 @@ import asyncio
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from oracle_tui.core.demo import generate_demo_world
 from oracle_tui.core.seal import seal_pack
 from oracle_tui.core.stream_view import build_stream_view
 from oracle_tui.tui.app import make_app
+from oracle_tui.tui.pilot import wait_idle
 
 OUT = Path(__file__).resolve().parent.parent / "screenshots"
 SIZE = (140, 44)
 
 
-async def _settle(pilot: Any) -> None:
-    for _ in range(200):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if pilot.app.job_label is None:
-            break
-
 
 async def shoot(root: str, shots: list[tuple[str, list[str]]]) -> None:
     app = make_app(root)
     async with app.run_test(size=SIZE) as pilot:
-        await _settle(pilot)
+        await wait_idle(pilot)
         for name, keys in shots:
             for key in keys:
                 await pilot.press(key)
-            await _settle(pilot)
+            await wait_idle(pilot)
             await pilot.pause(0.3)
             app.save_screenshot(filename=f"{name}.svg", path=str(OUT))
             print(OUT / f"{name}.svg")

@@ -13,6 +13,7 @@ from textual.widgets import Button, DataTable, Input
 from oracle_tui.core import hashing
 from oracle_tui.tui.app import InspectorApp, make_app
 from oracle_tui.tui.messages import CheckReady, JobCancelled
+from oracle_tui.tui.pilot import wait_idle
 from oracle_tui.tui.screens import (
     ConfirmScreen,
     ErrorScreen,
@@ -24,14 +25,6 @@ from oracle_tui.tui.screens import (
 SIZE = (130, 42)
 
 
-async def settle(pilot: Any) -> None:
-    """Wait until every worker is done and the UI has caught up."""
-    for _ in range(200):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if getattr(pilot.app, "job_label", None) is None:
-            break
-
 
 def rows(app: InspectorApp, table_id: str) -> list[list[str]]:
     table = app.query_one(f"#{table_id}", DataTable)
@@ -42,7 +35,7 @@ async def test_every_pane_shows_the_pack(world, tmp_path: Path) -> None:  # type
     seen: list[Any] = []
     app = make_app(world.root, export_dir=str(tmp_path))
     async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
-        await settle(pilot)
+        await wait_idle(pilot)
         assert any(isinstance(m, CheckReady) for m in seen)
         assert app.report is not None and app.report.verdict == "WARN"
         badge = str(app.query_one("#badge").render())
@@ -65,18 +58,18 @@ async def test_every_pane_shows_the_pack(world, tmp_path: Path) -> None:  # type
 async def test_seal_modal_no_is_focused_and_denying_writes_nothing(world) -> None:  # type: ignore[no-untyped-def]
     app = make_app(world.root)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await wait_idle(pilot)
         await pilot.press("s")
         assert isinstance(app.screen, InputScreen)
         assert app.screen.query_one("#value", Input).value == "demo-1.0"
         await pilot.press("enter")
-        await settle(pilot)
+        await wait_idle(pilot)
         assert isinstance(app.screen, ConfirmScreen)
         assert app.screen.focused is not None and app.screen.focused.id == "no"
         body = str(app.screen.query_one("#confirm-body").render())
         assert "_SEALED.json" in body and world.world_key.manifest_fingerprint in body
         await pilot.press("enter")  # "No"
-        await settle(pilot)
+        await wait_idle(pilot)
         assert not isinstance(app.screen, ConfirmScreen)
     assert not (Path(world.root) / "_SEALED.json").exists()
     assert not (Path(world.root) / "_oracle_pack_manifest.json").exists()
@@ -85,11 +78,11 @@ async def test_seal_modal_no_is_focused_and_denying_writes_nothing(world) -> Non
 async def test_seal_confirmed_writes_and_rechecks(world) -> None:  # type: ignore[no-untyped-def]
     app = make_app(world.root)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await wait_idle(pilot)
         await pilot.press("s", "enter")
-        await settle(pilot)
+        await wait_idle(pilot)
         await pilot.press("tab", "enter")  # move to "Yes, seal"
-        await settle(pilot)
+        await wait_idle(pilot)
         assert app.report is not None
         assert app.report.seal.lifecycle == "SEALED_OK" and app.report.verdict == "PASS"
         assert app.cli_log[0] == (f"oracle-tui seal {world.root} --scenario-id baseline_v1 "
@@ -102,9 +95,9 @@ async def test_seal_refused_shows_the_reason(world) -> None:  # type: ignore[no-
     flag.write_text("sha256_hex = " + "0" * 64 + "\n")
     app = make_app(world.root)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await wait_idle(pilot)
         await pilot.press("s", "enter")
-        await settle(pilot)
+        await wait_idle(pilot)
         assert isinstance(app.screen, ErrorScreen)
         assert app.screen.code == "GATE_EVIDENCE_MISMATCH"
         await pilot.press("c")
@@ -123,18 +116,18 @@ async def test_cancel_mid_verification(sealed_world, monkeypatch) -> None:  # ty
     seen: list[Any] = []
     app = make_app(sealed_world.root)
     async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
-        await settle(pilot)
+        await wait_idle(pilot)
         await pilot.press("d")
         await pilot.pause(0.3)
         assert app.job_label == "verifying digests"
         await pilot.press("escape")
-        await settle(pilot)
+        await wait_idle(pilot)
         assert any(isinstance(m, JobCancelled) for m in seen)
         assert app.job_label is None
         assert app.report is not None and not app.report.seal.digests_verified
         monkeypatch.setattr(hashing, "hash_object", real)
         await pilot.press("d")
-        await settle(pilot)
+        await wait_idle(pilot)
         assert app.report.seal.digests_verified and app.report.seal.files_hashed == 37
         assert "37 files re-hashed, 0 mismatched" in str(app.query_one("#digest-label").render())
 
@@ -142,12 +135,12 @@ async def test_cancel_mid_verification(sealed_world, monkeypatch) -> None:  # ty
 async def test_read_only_hides_and_refuses_write_actions(world) -> None:  # type: ignore[no-untyped-def]
     app = make_app(world.root, read_only=True)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await wait_idle(pilot)
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Re-check the pack" in titles and "Seal the pack…" not in titles
         for key in ("s", "b", "T"):
             await pilot.press(key)
-            await settle(pilot)
+            await wait_idle(pilot)
             assert not isinstance(app.screen, (InputScreen, ConfirmScreen, TombstoneScreen))
         footer_keys = set(app.screen.active_bindings)
         assert "s" not in footer_keys and "T" not in footer_keys and "r" in footer_keys
@@ -158,7 +151,7 @@ async def test_read_only_hides_and_refuses_write_actions(world) -> None:  # type
 async def test_bad_root_shows_a_clear_screen(tmp_path: Path) -> None:
     app = make_app(str(tmp_path / "nope"))
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await wait_idle(pilot)
         assert isinstance(app.screen, ErrorScreen)
         assert app.screen.code == "PACK_NOT_FOUND"
         assert app.report is not None and app.report.verdict == "FAIL"
@@ -167,7 +160,7 @@ async def test_bad_root_shows_a_clear_screen(tmp_path: Path) -> None:
 async def test_build_and_verify_a_stream_view(world) -> None:  # type: ignore[no-untyped-def]
     app = make_app(world.root)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await wait_idle(pilot)
         await pilot.press("5")
         table = app.query_one("#views-table", DataTable)
         table.move_cursor(row=2)  # s3_event_stream_with_fraud_6B
@@ -176,16 +169,16 @@ async def test_build_and_verify_a_stream_view(world) -> None:  # type: ignore[no
         assert "output_id=s3_event_stream_with_fraud_6B/part-*.parquet" in str(
             app.screen.query_one("#confirm-body").render())
         await pilot.press("tab", "enter")
-        await settle(pilot)
+        await wait_idle(pilot)
         states = {r[0]: r[1] for r in rows(app, "views-table")}
         assert states["s3_event_stream_with_fraud_6B"] == "VALID"
         app.query_one("#views-table", DataTable).move_cursor(row=2)
-        await settle(pilot)
+        await wait_idle(pilot)
         preview = app.query_one("#view-rows", DataTable)
         assert preview.row_count == 20
         assert str(preview.ordered_columns[0].label) == "ts_utc"
         await pilot.press("c")
-        await settle(pilot)
+        await wait_idle(pilot)
         assert app.cli_log[-1] == (f"oracle-tui stream-view verify {world.root} --output-id "
                                    "s3_event_stream_with_fraud_6B")
         assert not isinstance(app.screen, ErrorScreen)
@@ -197,7 +190,7 @@ async def test_build_and_verify_a_stream_view(world) -> None:  # type: ignore[no
 async def test_tombstone_needs_the_typed_pack_id(sealed_world) -> None:  # type: ignore[no-untyped-def]
     app = make_app(sealed_world.root)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await wait_idle(pilot)
         pack_id = app.report.seal.oracle_pack_id  # type: ignore[union-attr]
         await pilot.press("T")
         screen = app.screen
@@ -206,12 +199,12 @@ async def test_tombstone_needs_the_typed_pack_id(sealed_world) -> None:  # type:
         screen.query_one("#authority", Input).value = "ops"
         screen.query_one("#token", Input).value = "wrong"
         screen.query_one("#yes", Button).press()
-        await settle(pilot)
+        await wait_idle(pilot)
         assert isinstance(app.screen, TombstoneScreen)  # refused: still asking
         assert not (Path(sealed_world.root) / "_TOMBSTONE.json").exists()
         screen.query_one("#token", Input).value = pack_id[:12]
         screen.query_one("#yes", Button).press()
-        await settle(pilot)
+        await wait_idle(pilot)
         assert app.report.seal.lifecycle == "TOMBSTONED"  # type: ignore[union-attr]
     assert (Path(sealed_world.root) / "_TOMBSTONE.json").exists()
 
@@ -219,7 +212,7 @@ async def test_tombstone_needs_the_typed_pack_id(sealed_world) -> None:  # type:
 async def test_findings_filter_sort_jump_copy_export(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     app = make_app(world.root, export_dir=str(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await wait_idle(pilot)
         await pilot.press("slash")
         assert app.query_one("#panes").active == "findings"
         await pilot.press(*"labels")
@@ -249,7 +242,7 @@ async def test_findings_filter_sort_jump_copy_export(world, tmp_path: Path) -> N
 async def test_s3_root(s3_world) -> None:  # type: ignore[no-untyped-def]
     app = make_app(s3_world.root)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await wait_idle(pilot)
         assert app.report is not None and app.report.verdict == "WARN"
         assert [r[1] for r in rows(app, "outputs-table")] == ["READABLE"] * 4
         assert app.overview is not None and app.overview.files == 37
@@ -268,13 +261,13 @@ async def test_cancelled_build_leaves_no_view(world, monkeypatch) -> None:  # ty
     seen: list[Any] = []
     app = make_app(world.root)
     async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
-        await settle(pilot)
+        await wait_idle(pilot)
         await pilot.press("5")
         await pilot.press("b", "tab", "enter")
         await pilot.pause(0.3)
         assert app.job_label == "building stream view"
         await pilot.press("escape")
-        await settle(pilot)
+        await wait_idle(pilot)
         assert any(isinstance(m, JobCancelled) for m in seen)
     vdir = Path(world.root) / "stream_view" / "ts_utc" / "output_id=arrival_events_5B"
     assert not vdir.exists() or list(vdir.iterdir()) == []

@@ -13,16 +13,10 @@ from typing import Any
 import pytest
 
 from oracle_tui.tui.app import make_app
+from oracle_tui.tui.pilot import wait_idle
 
 SIZE = (130, 42)
 
-
-async def _settle(pilot: Any) -> None:
-    for _ in range(200):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if pilot.app.job_label is None:
-            break
 
 
 @pytest.mark.parametrize("key", ["1", "2", "3", "4", "5", "6"])
@@ -31,7 +25,7 @@ def test_pane_snapshot(snap_compare, world, tmp_path: Path, monkeypatch, key: st
     app = make_app("world")
 
     async def before(pilot: Any) -> None:
-        await _settle(pilot)
+        await wait_idle(pilot)
         await pilot.press(key)
         await pilot.pause()
 
@@ -43,8 +37,8 @@ def test_seal_modal_snapshot(snap_compare, world, tmp_path: Path, monkeypatch) -
     app = make_app("world")
 
     async def before(pilot: Any) -> None:
-        await _settle(pilot)
+        await wait_idle(pilot)
         await pilot.press("s", "enter")
-        await _settle(pilot)
+        await wait_idle(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=before)

@@ -173,6 +173,8 @@ def _duck_error(exc: duckdb.Error) -> OracleError:
 class _Target(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
+    profile: Any
+    pack: Any
     store: Any
     view_store: Any
     prefix: str
@@ -180,8 +182,12 @@ class _Target(BaseModel):
     sort_keys: list[str]
 
 
-def _resolve(root: str, output_id: str, profile: Profile, pack: InterfacePack,
+def _resolve(root: str, output_id: str, profile: Profile | None, pack: InterfacePack | None,
              scenario_id: str | None) -> _Target:
+    """The output's parts and where its view lives (profile and pack default to local/the
+    profile's wiring)."""
+    profile = profile or load_profile("local")
+    pack = pack or profile.load_pack()
     store = profile.open_store(root)
     if not store.root_exists():
         raise OracleError("PACK_NOT_FOUND", f"no pack at {store.root_uri}", store.root_uri)
@@ -194,8 +200,8 @@ def _resolve(root: str, output_id: str, profile: Profile, pack: InterfacePack,
     rendered = render_template(pack.outputs[output_id].path_template, wk.tokens(receipt.run_id))
     sources = [o.key for o in listing.match(rendered)]
     view_store, prefix = view_location(profile, root, store, output_id)
-    return _Target(store=store, view_store=view_store, prefix=prefix, source_keys=sources,
-                   sort_keys=_sort_keys(pack, output_id))
+    return _Target(profile=profile, pack=pack, store=store, view_store=view_store,
+                   prefix=prefix, source_keys=sources, sort_keys=_sort_keys(pack, output_id))
 
 
 # -- build --------------------------------------------------------------------------------------
@@ -216,9 +222,8 @@ def build_stream_view(
 ) -> BuildResult:
     from oracle_tui.core.check import run_check
 
-    profile = profile or load_profile("local")
-    pack = interface_pack or profile.load_pack()
-    target = _resolve(root, output_id, profile, pack, scenario_id)
+    target = _resolve(root, output_id, profile, interface_pack, scenario_id)
+    profile, pack = target.profile, target.pack
     location = target.view_store.uri(target.prefix)
     if isinstance(target.view_store, LocalStore):
         target.view_store.remove_stale_temps(target.prefix.rstrip("/"))
@@ -413,14 +418,12 @@ def verify_stream_view(
     cancel: threading.Event | None = None,
 ) -> ViewState:
     """Re-derive everything the receipt claims: part digests, source and view stats, order."""
-    profile = profile or load_profile("local")
-    pack = interface_pack or profile.load_pack()
-    t = _resolve(root, output_id, profile, pack, scenario_id)
+    t = _resolve(root, output_id, profile, interface_pack, scenario_id)
     state = read_view_state(t.view_store, t.prefix, output_id, t.source_keys)
     if state.state == "MISSING":
         state.findings.append(make_finding("STREAM_VIEW_MISSING", output_id,
                                            f"no view at {state.location}",
-                                           profile.policy.stream_view_missing))
+                                           t.profile.policy.stream_view_missing))
     if state.state != "VALID":
         return state
     receipt = Receipt.model_validate(state.receipt)
@@ -538,9 +541,8 @@ def open_stream_view(root: str, output_id: str, *, profile: Profile | None = Non
     """The view's rows in order. Refuses a view without a valid receipt; only a profile that
     allows it (local) falls back to the raw, unsorted output when no view exists, with a WARN.
     Each part's bytes are checked against the receipt's sha256 before any of its rows."""
-    profile = profile or load_profile("local")
-    pack = interface_pack or profile.load_pack()
-    t = _resolve(root, output_id, profile, pack, scenario_id)
+    t = _resolve(root, output_id, profile, interface_pack, scenario_id)
+    profile, pack = t.profile, t.pack
     state = read_view_state(t.view_store, t.prefix, output_id, t.source_keys)
     if state.state == "VALID":
         receipt = Receipt.model_validate(state.receipt)
