@@ -388,3 +388,16 @@ def test_stream_view_root_is_profile_wiring(world, tmp_path: Path) -> None:  # t
     reader = open_stream_view(world.root, OUT, profile=profile)
     assert reader.source == "stream_view"
     assert sum(b.num_rows for b in reader) == 4000
+
+
+def test_profile_sort_key_override_wins(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "p.yaml").write_text(
+        "profile_id: p\nwiring:\n  stream_sort_keys:\n"
+        f"    {OUT}: [flow_id, event_seq]\n")
+    profile = load_profile("p", tmp_path, env={})
+    result = build_stream_view(world.root, OUT, profile=profile)
+    assert result.receipt["sort_keys"] == ["flow_id", "event_seq", "filename",
+                                           "file_row_number"]
+    keys = [(r["flow_id"], r["event_seq"]) for r in _view_rows(world.root)]
+    assert keys == sorted(keys) and len(keys) == 4000
+    assert verify_stream_view(world.root, OUT, profile=profile).state == "VALID"

@@ -52,6 +52,8 @@ class Wiring(BaseModel):
     stream_view_root: str = ""
     interface_pack: str = ""
     object_store: ObjectStoreWiring = Field(default_factory=ObjectStoreWiring)
+    # Per-output stream-view sort keys; wins over the interface pack's stream_sort_keys.
+    stream_sort_keys: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class Policy(BaseModel):

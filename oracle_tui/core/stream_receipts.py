@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.findings import Finding, finding_from_error, make_finding
 from oracle_tui.core.hashing import hash_object, sha256_bytes
+from oracle_tui.core.interface_pack import InterfacePack
 from oracle_tui.core.jsonio import read_json
 from oracle_tui.core.profiles import Profile
 from oracle_tui.core.storage.base import ObjectInfo, Store
@@ -75,6 +76,12 @@ class ViewState(BaseModel):
 
 
 # -- where views live -------------------------------------------------------------------------
+
+def sort_keys_for(profile: Profile, pack: InterfacePack, output_id: str) -> list[str]:
+    """The view's sort key: the profile's override, else the interface pack's, else ts_utc."""
+    override = profile.spec.wiring.stream_sort_keys.get(output_id)
+    return list(override or pack.outputs[output_id].stream_sort_keys or ["ts_utc"])
+
 
 def view_location(profile: Profile, root: str, store: Store, output_id: str
                   ) -> tuple[Store, str]:

@@ -43,6 +43,7 @@ from oracle_tui.core.stream_receipts import (
     Stats,
     ViewState,
     read_view_state,
+    sort_keys_for,
     source_digest,
     view_location,
 )
@@ -53,10 +54,6 @@ HASH_FUNCTION = "duckdb hash(row) and hash(row, 'oracle-tui'), summed as HUGEINT
 DEFAULT_ROWS_PER_PART = 4_000_000
 TEMPORAL_TYPES = ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS",
                   "TIMESTAMP_S", "DATE")
-
-
-def _sort_keys(pack: InterfacePack, output_id: str) -> list[str]:
-    return list(pack.outputs[output_id].stream_sort_keys or ["ts_utc"])
 
 
 class BuildResult(BaseModel):
@@ -201,7 +198,8 @@ def _resolve(root: str, output_id: str, profile: Profile | None, pack: Interface
     sources = [o.key for o in listing.match(rendered)]
     view_store, prefix = view_location(profile, root, store, output_id)
     return _Target(profile=profile, pack=pack, store=store, view_store=view_store,
-                   prefix=prefix, source_keys=sources, sort_keys=_sort_keys(pack, output_id))
+                   prefix=prefix, source_keys=sources,
+                   sort_keys=sort_keys_for(profile, pack, output_id))
 
 
 # -- build --------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from oracle_tui.core.overview import PackOverview, pack_overview
 from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.redact import redact, redact_model
 from oracle_tui.core.report import CheckReport
+from oracle_tui.core.stream_receipts import sort_keys_for
 from oracle_tui.tui.messages import (
     CheckReady,
     JobCancelled,
@@ -380,7 +381,7 @@ class InspectorApp(App[None]):
         body = "\n".join([
             f"output     {output}",
             "reads      every part of the output (gates must PASS)",
-            f"sorts by   {', '.join(self.pack.outputs[output].stream_sort_keys or ['ts_utc'])}"
+            f"sorts by   {', '.join(sort_keys_for(self.profile, self.pack, output))}"
             ", filename, file_row_number (DuckDB, disk-backed, 2GB memory)",
             "writes, each only if absent:",
             f"  + {prefix}part-*.parquet",
@@ -455,7 +456,7 @@ class InspectorApp(App[None]):
         if batch is None:
             return
         # The sort keys first: they are what an operator checks in a preview.
-        keys = [k for k in (self.pack.outputs[output].stream_sort_keys or ["ts_utc"])
+        keys = [k for k in sort_keys_for(self.profile, self.pack, output)
                 if k in batch.schema.names]
         names = keys + [n for n in batch.schema.names if n not in keys]
         rows = list(zip(*[batch.column(n).to_pylist() for n in names], strict=True))
