@@ -245,7 +245,7 @@ def cmd_locate(args: argparse.Namespace) -> int:
     listing = Listing.of(store)
     receipt = read_run_receipt(store)
     sid = args.scenario_id or profile.wiring("scenario_id") or None
-    wk = resolve_world_key(receipt, sid, pack, listing.keys)
+    wk = resolve_world_key(receipt, sid, pack, listing)
     if args.verify:
         try:
             with open(args.verify, "rb") as fh:

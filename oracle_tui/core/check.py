@@ -129,7 +129,7 @@ def _run_steps(ctx: _Ctx, profile: Profile, scenario_id: str | None, strict: boo
         return
     with ctx.step("world_key"):
         sid = scenario_id or profile.wiring("scenario_id") or None
-        report.world_key = resolve_world_key(receipt, sid, ctx.pack, listing.keys)
+        report.world_key = resolve_world_key(receipt, sid, ctx.pack, listing)
     if report.world_key is None:
         return
     with ctx.step("manifest_world_key"):

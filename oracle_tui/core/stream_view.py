@@ -193,7 +193,7 @@ def _resolve(root: str, output_id: str, profile: Profile | None, pack: Interface
     listing = Listing.of(store)
     receipt = read_run_receipt(store)
     wk = resolve_world_key(receipt, scenario_id or profile.wiring("scenario_id") or None, pack,
-                           listing.keys)
+                           listing)
     rendered = render_template(pack.outputs[output_id].path_template, wk.tokens(receipt.run_id))
     sources = [o.key for o in listing.match(rendered)]
     view_store, prefix = view_location(profile, root, store, output_id)

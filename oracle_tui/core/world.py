@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -11,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.interface_pack import InterfacePack, literal_prefix, render_template
 from oracle_tui.core.jsonio import read_json
+from oracle_tui.core.listing import Listing
 from oracle_tui.core.storage.base import Store
 
 RUN_RECEIPT = "run_receipt.json"
@@ -103,7 +103,7 @@ def validate_scenario_id(scenario_id: str) -> str:
 
 
 def discover_scenario_ids(pack: InterfacePack, receipt: RunReceipt,
-                          keys: Sequence[str]) -> list[str]:
+                          listing: Listing) -> list[str]:
     """scenario_id= values under the catalogued outputs' paths (the only allowed fallback)."""
     found: set[str] = set()
     values = {
@@ -120,21 +120,19 @@ def discover_scenario_ids(pack: InterfacePack, receipt: RunReceipt,
         pattern = re.compile(
             "".join("[^/]*" if c == "*" else re.escape(c) for c in head) + r"([^/]+)/"
         )
-        prefix = literal_prefix(head)
-        for key in keys:
-            if key.startswith(prefix):
-                m = pattern.match(key)
-                if m:
-                    found.add(m.group(1))
+        for obj in listing.under(literal_prefix(head)):  # bisect: only keys under the path
+            m = pattern.match(obj.key)
+            if m:
+                found.add(m.group(1))
     return sorted(found)
 
 
 def resolve_world_key(receipt: RunReceipt, scenario_id: str | None, pack: InterfacePack,
-                      keys: Sequence[str]) -> WorldKey:
+                      listing: Listing) -> WorldKey:
     if scenario_id:
         sid = validate_scenario_id(scenario_id)
     else:
-        ids = discover_scenario_ids(pack, receipt, keys)
+        ids = discover_scenario_ids(pack, receipt, listing)
         if not ids:
             raise OracleError("SCENARIO_ID_MISSING",
                               "no --scenario-id given and no scenario_id= partition under the "
