@@ -271,3 +271,20 @@ async def test_cancelled_build_leaves_no_view(world, monkeypatch) -> None:  # ty
         assert any(isinstance(m, JobCancelled) for m in seen)
     vdir = Path(world.root) / "stream_view" / "ts_utc" / "output_id=arrival_events_5B"
     assert not vdir.exists() or list(vdir.iterdir()) == []
+
+
+async def test_outputs_pane_lists_damaged_files(sealed_world) -> None:  # type: ignore[no-untyped-def]
+    part = sorted(Path(sealed_world.root).glob("data/**/s4_event_labels_6B/**/part-*.parquet"))[0]
+    data = bytearray(part.read_bytes())
+    data[10] ^= 0xFF
+    part.write_bytes(bytes(data))
+    (Path(sealed_world.root) / "logs" / "late.log").write_text("x")
+    app = make_app(sealed_world.root)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_idle(pilot)
+        await pilot.press("d")
+        await wait_idle(pilot)
+        listed = {(r[0], r[1]) for r in rows(app, "files-table")}
+        rel = part.relative_to(sealed_world.root).as_posix()
+        assert listed == {(rel, "DIGEST_MISMATCH"), ("logs/late.log", "UNEXPECTED_FILE")}
+        assert "1 mismatched" in str(app.query_one("#digest-label").render())

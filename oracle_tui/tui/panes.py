@@ -28,6 +28,10 @@ STATUS_STYLE = {"PASS": "green", "FAIL": "red", "READABLE": "green", "BLOCKED": 
                 "MISSING": "red", "VALID": "green", "INVALID": "red", "PARTIAL": "red"}
 
 
+# Findings about single files of the pack, listed under the outputs table.
+FILE_CODES = ("DIGEST_MISMATCH", "OBJECT_MISSING", "UNEXPECTED_FILE", "PATH_UNSAFE")
+
+
 def styled(value: str, table: dict[str, str]) -> Text:
     return Text(value, style=table.get(value, ""))
 
@@ -181,10 +185,12 @@ class OutputsPane(Vertical):
         yield DataTable(id="outputs-table", cursor_type="row", zebra_stripes=True)
         yield Label("digests: not verified in this session (press d; progress shows below)",
                     id="digest-label")
+        yield DataTable(id="files-table", cursor_type="row")
 
     def on_mount(self) -> None:
         self.query_one("#outputs-table", DataTable).add_columns(
             "output", "status", "parts", "bytes", "required gates", "blocked by")
+        self.query_one("#files-table", DataTable).add_columns("file", "problem", "detail")
 
     def show_report(self, r: CheckReport) -> None:
         table = self.query_one("#outputs-table", DataTable)
@@ -194,6 +200,11 @@ class OutputsPane(Vertical):
                           f"{o.bytes:,}", str(len(o.required_gates)),
                           ", ".join(g.split(".")[1] + "." + g.split(".")[2] if g.count(".") >= 2
                                     else g for g in o.blocked_by) or "—", key=o.output_id)
+        files = self.query_one("#files-table", DataTable)
+        files.clear()
+        for f in r.findings:
+            if f.code in FILE_CODES:
+                files.add_row(f.subject, Text(f.code, style="red"), f.detail)
         label = self.query_one("#digest-label", Label)
         if r.seal.digests_verified:
             bad = sum(f.code == "DIGEST_MISMATCH" for f in r.findings)
