@@ -205,6 +205,7 @@ class OutputsPane(Vertical):
         for f in r.findings:
             if f.code in FILE_CODES:
                 files.add_row(f.subject, Text(f.code, style="red"), f.detail)
+        files.display = files.row_count > 0  # shown only when a file needs attention
         label = self.query_one("#digest-label", Label)
         if r.seal.digests_verified:
             bad = sum(f.code == "DIGEST_MISMATCH" for f in r.findings)
