@@ -212,6 +212,10 @@ def cmd_seal(args: argparse.Namespace) -> int:
     else:
         _out().print(f"{result.status} {result.oracle_pack_id} "
                      f"(wrote: {', '.join(result.written) or 'nothing'})")
+    if not root.startswith("s3://"):
+        _err().print("Sealed packs are write-once: do not edit, add or remove files under "
+                     f"{root} by hand (stream_view/ excepted); any change fails every later "
+                     "check. Replace a bad pack with a new root and tombstone this one.")
     return EXIT_OK
 
 

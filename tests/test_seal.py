@@ -256,3 +256,9 @@ def test_tombstone_is_create_if_absent_and_final(sealed_world) -> None:  # type:
     assert _state(root) == before
     no_yes = run_cli_process("tombstone", root, "--reason", "x", "--authority", "y")
     assert no_yes.code == 2
+
+
+def test_local_seal_warns_against_hand_edits(world) -> None:  # type: ignore[no-untyped-def]
+    res = _seal(world.root)
+    assert res.code == 0
+    assert "do not edit, add or remove files" in " ".join(res.err.split())
