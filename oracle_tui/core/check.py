@@ -149,20 +149,19 @@ def _check_stream_views(ctx: _Ctx, listing: Listing, sources: dict[str, list[str
     from oracle_tui.core.stream_receipts import (
         is_stream_eligible,
         stream_states_for_check,
-        view_location,
+        view_prefix,
+        view_store,
     )
 
     eligible = {oid: keys for oid, keys in sources.items()
                 if is_stream_eligible(ctx.pack.outputs[oid].path_template)}
     if not eligible:
         return
-    view_store, _ = view_location(ctx.profile, ctx.report.root, ctx.store, "x")
-    prefixes = {oid: view_location(ctx.profile, ctx.report.root, ctx.store, oid)[1]
-                for oid in eligible}
-    objects = listing.objects if view_store is ctx.store else list(view_store.list("ts_utc/"))
-
-    same_store = view_store is ctx.store
-    for state in stream_states_for_check(view_store, prefixes, eligible, objects, same_store):
+    views = view_store(ctx.profile, ctx.store)
+    prefixes = {oid: view_prefix(ctx.profile, oid) for oid in eligible}
+    same_store = views is ctx.store
+    view_listing = listing if same_store else Listing(list(views.list("ts_utc/")))
+    for state in stream_states_for_check(views, prefixes, eligible, view_listing, same_store):
         if state.state == "MISSING":
             ctx.add("STREAM_VIEW_MISSING", state.output_id, f"no stream view at {state.location}",
                     ctx.profile.policy.stream_view_missing)

@@ -15,6 +15,7 @@ from oracle_tui.core.findings import Finding, finding_from_error, make_finding
 from oracle_tui.core.hashing import hash_object, sha256_bytes
 from oracle_tui.core.interface_pack import InterfacePack
 from oracle_tui.core.jsonio import read_json
+from oracle_tui.core.listing import Listing
 from oracle_tui.core.profiles import Profile
 from oracle_tui.core.storage.base import ObjectInfo, Store
 from oracle_tui.core.storage.local import TEMP_RE
@@ -83,24 +84,22 @@ def sort_keys_for(profile: Profile, pack: InterfacePack, output_id: str) -> list
     return list(override or pack.outputs[output_id].stream_sort_keys or ["ts_utc"])
 
 
-def view_location(profile: Profile, root: str, store: Store, output_id: str
-                  ) -> tuple[Store, str]:
-    """(store, prefix) of an output's view: <root>/stream_view/... or stream_view_root."""
+def view_store(profile: Profile, pack_store: Store) -> Store:
+    """Where views live: the pack's own store, or the profile's stream_view_root."""
     svr = profile.wiring("stream_view_root")
+    return profile.open_store(svr) if svr else pack_store
+
+
+def view_prefix(profile: Profile, output_id: str) -> str:
+    """An output's view folder inside :func:`view_store`."""
     leaf = f"ts_utc/output_id={output_id}/"
-    if svr:
-        return profile.open_store(svr), leaf
-    return store, f"stream_view/{leaf}"
+    return leaf if profile.wiring("stream_view_root") else f"stream_view/{leaf}"
 
 
 def source_digest(keys: list[str]) -> str:
     """sha256 of the sorted source part locations, relative to the pack root (so a pack
     copied between disk and S3 keeps its receipts)."""
     return sha256_bytes("\n".join(sorted(keys)).encode("utf-8"))
-
-
-def _is_view_file(obj: ObjectInfo, prefix: str) -> bool:
-    return obj.key.startswith(prefix)
 
 
 # -- state and validation -----------------------------------------------------------------------
@@ -188,14 +187,14 @@ def is_stream_eligible(path_template: str) -> bool:
 
 
 def stream_states_for_check(store: Store, prefix_of: dict[str, str],
-                            sources: dict[str, list[str]], listing_objects: list[ObjectInfo],
+                            sources: dict[str, list[str]], listing: Listing,
                             relative: bool) -> list[ViewState]:
     """View states of several outputs from one listing (no extra LIST per output).
     ``relative``: the views live under the pack root, so locations are shown relative."""
     states = []
     for output_id, prefix in prefix_of.items():
-        objs = [o for o in listing_objects if o.key.startswith(prefix)
-                and not TEMP_RE.match(o.key.rsplit("/", 1)[-1])]
+        objs = [o for o in listing.under(prefix)
+                if not TEMP_RE.match(o.key.rsplit("/", 1)[-1])]
         states.append(read_view_state(store, prefix, output_id, sources[output_id], objs,
                                       location=prefix if relative else None))
     return states

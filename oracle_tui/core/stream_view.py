@@ -45,7 +45,8 @@ from oracle_tui.core.stream_receipts import (
     read_view_state,
     sort_keys_for,
     source_digest,
-    view_location,
+    view_prefix,
+    view_store,
 )
 from oracle_tui.core.timeutil import utc_now
 from oracle_tui.core.world import read_run_receipt, resolve_world_key
@@ -196,9 +197,9 @@ def _resolve(root: str, output_id: str, profile: Profile | None, pack: Interface
                            listing)
     rendered = render_template(pack.outputs[output_id].path_template, wk.tokens(receipt.run_id))
     sources = [o.key for o in listing.match(rendered)]
-    view_store, prefix = view_location(profile, root, store, output_id)
-    return _Target(profile=profile, pack=pack, store=store, view_store=view_store,
-                   prefix=prefix, source_keys=sources,
+    return _Target(profile=profile, pack=pack, store=store,
+                   view_store=view_store(profile, store), prefix=view_prefix(profile, output_id),
+                   source_keys=sources,
                    sort_keys=sort_keys_for(profile, pack, output_id))
 
 
