@@ -235,9 +235,11 @@ def cmd_tombstone(args: argparse.Namespace) -> int:
 
 
 def cmd_locate(args: argparse.Namespace) -> int:
+    from oracle_tui.core.check import run_check
     from oracle_tui.core.jsonio import parse_json
     from oracle_tui.core.listing import Listing
     from oracle_tui.core.locators import locator_for, validate_locator
+    from oracle_tui.core.readability import decide
     from oracle_tui.core.world import read_run_receipt, resolve_world_key
 
     profile = _profile(args)
@@ -264,7 +266,11 @@ def cmd_locate(args: argparse.Namespace) -> int:
     else:
         raise UsageError("pass --output-id ID (print a locator) or --verify FILE (check one)")
     result = validate_locator(store, pack, wk, locator, listing)
-    _emit_json({"locator": locator, "resolved": result.model_dump()})
+    # A locator is a door too: it is handed out only for an output the one decision reads.
+    report = run_check(root, profile=profile, scenario_id=args.scenario_id,
+                       output_ids=[result.output_id], interface_pack=pack)
+    decide(report, result.output_id).require("locate")
+    _emit_json({"locator": locator, "resolved": result.model_dump(), "readable": True})
     return EXIT_OK
 
 

@@ -86,7 +86,10 @@ def test_flipped_byte_same_size_is_caught_only_by_verify_digests(cli, sealed_wor
     code, doc = _check(cli, sealed_world.root, "--strict-seal", "--verify-digests")
     assert code == 1
     rel = part.relative_to(sealed_world.root).as_posix()
-    assert [(f["code"], f["subject"]) for f in _actionable(doc)] == [("DIGEST_MISMATCH", rel)]
+    # Once against the content index, once against the engine's evidence for the part.
+    assert [(f["code"], f["subject"], f["detail"].split(",")[1].split()[0])
+            for f in _actionable(doc)] == [("DIGEST_MISMATCH", rel, "sealed"),
+                                           ("DIGEST_MISMATCH", rel, "the")]
 
 
 def test_truncated_part_is_digest_mismatch_by_size(cli, sealed_world) -> None:  # type: ignore[no-untyped-def]
@@ -94,7 +97,11 @@ def test_truncated_part_is_digest_mismatch_by_size(cli, sealed_world) -> None:  
     part.write_bytes(part.read_bytes()[:-1])
     code, doc = _check(cli, sealed_world.root)
     assert code == 1
-    assert [f["code"] for f in _actionable(doc)] == ["DIGEST_MISMATCH"]
+    rel = part.relative_to(sealed_world.root).as_posix()
+    # The size against the content index; the footer is gone, so the evidence's row count
+    # cannot be read either.
+    assert [(f["code"], f["subject"]) for f in _actionable(doc)] == [("DIGEST_MISMATCH", rel)] * 2
+    assert any("not a Parquet file" in f["detail"] for f in _actionable(doc))
 
 
 def test_deleted_part_is_object_missing(cli, sealed_world) -> None:  # type: ignore[no-untyped-def]
@@ -364,4 +371,6 @@ def test_findings_do_not_depend_on_listing_order_or_threads(sealed_world, monkey
     monkeypatch.setattr(LocalStore, "list", reversed_list)
     other = run_check(str(root), verify_digests=True, threads=4)
     assert [f.model_dump() for f in base.findings] == [f.model_dump() for f in other.findings]
-    assert len(base.actionable()) == 9
+    # 4 parts removed and 4 changed (each against the content index and the engine's
+    # evidence: size, footer, sha256), one log added after sealing.
+    assert len(base.actionable()) == 21

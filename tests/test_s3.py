@@ -89,12 +89,13 @@ def test_seal_then_strict_check_with_digests_and_tampering(s3env, s3_world) -> N
     data[100] ^= 0xFF
     client.put_object(Bucket=bucket, Key=key, Body=bytes(data))
     code, doc = _check(s3_world.root, "--verify-digests")
-    assert code == 1 and _codes(doc) == [("DIGEST_MISMATCH", rel)]
+    # Against the content index and against the engine's evidence for the part.
+    assert code == 1 and _codes(doc) == [("DIGEST_MISMATCH", rel)] * 2
     client.put_object(Bucket=bucket, Key=_key(s3_world, "logs/extra.log")[1], Body=b"x")
     client.delete_object(Bucket=bucket, Key=key)
     code, doc = _check(s3_world.root)
     assert code == 1
-    assert _codes(doc) == [("OBJECT_MISSING", rel), ("UNEXPECTED_FILE", "logs/extra.log")]
+    assert _codes(doc) == [("OBJECT_MISSING", rel)] * 2 + [("UNEXPECTED_FILE", "logs/extra.log")]
 
 
 def test_tampered_flag_on_s3(s3env, s3_world) -> None:  # type: ignore[no-untyped-def]
@@ -214,8 +215,9 @@ def test_request_budget_for_5000_objects(s3env, s3_bucket) -> None:  # type: ign
     assert report.verdict == "WARN"
     assert calls.get("ListObjectsV2") == 1 + 5  # root probe + ceil(5000 / 1000) pages
     assert calls.get("HeadObject", 0) <= 1  # run_receipt.json only, never one per object
-    # GETs: the run receipt, 4 flags, 4 indexes and the bundle members, not the data.
-    assert calls.get("GetObject", 0) < 30
+    # GETs: the run receipt, 4 flags, 4 indexes and the bundle members, the 2 evidence
+    # members read again, and one ranged GET per data part for its footer: never the data.
+    assert calls.get("GetObject", 0) < 30 + 2 + 16
 
 
 def test_demo_to_s3_and_no_overwrite(s3_bucket) -> None:  # type: ignore[no-untyped-def]

@@ -31,6 +31,7 @@ from oracle_tui.core.stream_view import (
     verify_stream_view,
 )
 from tests.conftest import run_cli_process
+from tests.engine import reissue_evidence
 
 OUT = "s3_event_stream_with_fraud_6B"
 
@@ -149,8 +150,10 @@ def test_receipt_catches_row_level_tampering(world, mutate: Any) -> None:  # typ
     assert state.state == "INVALID"
     codes = {f.code for f in state.findings}
     assert codes <= {"STREAM_RECEIPT_MISMATCH", "STREAM_ORDER_VIOLATION"}
+    # Caught by the part's size and footer before any hashing, or by the row-hash sums.
     assert any(f.code == "STREAM_RECEIPT_MISMATCH" and (
-        "row-hash sums differ" in f.detail or "row_count" in f.detail) for f in state.findings)
+        "row-hash sums differ" in f.detail or "row" in f.detail or "bytes" in f.detail)
+        for f in state.findings)
 
 
 def test_hash_sums_catch_an_even_number_of_duplicates_at_equal_count(tmp_path: Path) -> None:
@@ -224,6 +227,7 @@ def test_mixed_offset_rfc3339_orders_by_instant(world) -> None:  # type: ignore[
     for p in parts:
         p.unlink()
     pq.write_table(table, parts[0])
+    reissue_evidence(world)
     build_stream_view(world.root, OUT)
     got = [r["ts_utc"] for r in _view_rows(world.root)]
     assert got == ["2026-01-01T10:00:00+02:00", "2026-01-01T03:30:00-05:00",
@@ -237,6 +241,7 @@ def test_timestamp_typed_sort_key(world) -> None:  # type: ignore[no-untyped-def
         ts = pa.array([_instant(x) for x in t.column("ts_utc").to_pylist()],
                       type=pa.timestamp("us", tz="UTC"))
         pq.write_table(t.set_column(t.schema.get_field_index("ts_utc"), "ts_utc", ts), p)
+    reissue_evidence(world)
     result = build_stream_view(world.root, OUT, rows_per_part=1000)
     rows = _view_rows(world.root)
     assert [r["ts_utc"] for r in rows] == sorted(r["ts_utc"] for r in rows)
@@ -270,7 +275,7 @@ def test_build_refuses_when_gates_do_not_pass(world) -> None:  # type: ignore[no
     flag.write_text("sha256_hex = " + "0" * 64 + "\n")
     res = run_cli_process("stream-view", "build", world.root, "--output-id", OUT)
     assert res.code == 1
-    assert res.err.startswith("oracle-tui: REQUIRED_GATE_NOT_PASS: build refused")
+    assert res.err.startswith("oracle-tui: GATE_EVIDENCE_MISMATCH: build refused")
     assert not _view_dir(world.root).exists()
 
 
@@ -318,9 +323,9 @@ def test_reader_api(world) -> None:  # type: ignore[no-untyped-def]
     assert fallback.source == "raw_fallback"
     assert [f.code for f in fallback.findings] == ["STREAM_VIEW_MISSING"]
     assert sum(b.num_rows for b in fallback) == 4000
-    with pytest.raises(OracleError) as exc:
+    with pytest.raises(OracleError) as exc:  # dev seals strictly: an unsealed pack is no read
         open_stream_view(world.root, OUT, profile=load_profile("dev", env={}))
-    assert exc.value.code == "STREAM_VIEW_MISSING"
+    assert exc.value.code == "PACK_NOT_SEALED"
     build_stream_view(world.root, OUT, rows_per_part=900)
     reader = open_stream_view(world.root, OUT)
     assert reader.source == "stream_view" and reader.findings == []

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 
 from oracle_tui.core.codes import Severity
 from oracle_tui.core.errors import OracleError
+from oracle_tui.core.evidence import PartEvidence, collect_evidence
 from oracle_tui.core.findings import Finding, finding_from_error, make_finding, sorted_findings
 from oracle_tui.core.gates import GateResult, verify_gate
 from oracle_tui.core.hashing import DEFAULT_THREADS, hash_objects, sha256_bytes
-from oracle_tui.core.interface_pack import InterfacePack, render_template
-from oracle_tui.core.jobs import Cancelled, Progress, no_progress
+from oracle_tui.core.interface_pack import InterfacePack, render_template, template_regex
+from oracle_tui.core.jobs import Cancelled, Progress, check_cancel, no_progress
 from oracle_tui.core.jsonio import read_json
 from oracle_tui.core.listing import Listing
 from oracle_tui.core.pack_files import (
@@ -32,8 +33,10 @@ from oracle_tui.core.pack_files import (
     is_pack_content,
     read_model,
 )
+from oracle_tui.core.parquet_footer import Footer, read_footers
 from oracle_tui.core.paths import unsafe_reason
 from oracle_tui.core.profiles import Profile, load_profile
+from oracle_tui.core.readability import apply_readability
 from oracle_tui.core.report import CheckReport, OutputResult, StreamViewSection, verdict_of
 from oracle_tui.core.storage import Store
 from oracle_tui.core.world import RunReceipt, read_run_receipt, resolve_world_key
@@ -46,6 +49,34 @@ class _Ctx:
     pack: InterfacePack
     profile: Profile
     findings: list[Finding] = field(default_factory=list)
+    verify_digests: bool = False
+    threads: int = DEFAULT_THREADS
+    cancel: threading.Event | None = None
+    # (size, sha256) of every file hashed during this check, so no file is hashed twice.
+    hashed: dict[str, tuple[int, str]] = field(default_factory=dict)
+    footers: dict[str, Footer | OracleError] = field(default_factory=dict)
+
+    def footers_of(self, keys: list[str]) -> dict[str, Footer | OracleError]:
+        """Parquet footers, read once per check whoever asks first."""
+        todo = [k for k in keys if k not in self.footers]
+        if todo:
+            self.footers.update(read_footers(self.store, todo, threads=self.threads,
+                                             cancel=self.cancel))
+            check_cancel(self.cancel)
+        return {k: self.footers[k] for k in keys}
+
+    def hashes_of(self, keys: list[str], progress: Progress = no_progress
+                  ) -> dict[str, tuple[int, str] | OracleError]:
+        todo = [k for k in keys if k not in self.hashed]
+        out: dict[str, tuple[int, str] | OracleError] = {}
+        if todo:
+            for key, res in hash_objects(self.store, todo, threads=self.threads,
+                                         progress=progress, cancel=self.cancel).items():
+                out[key] = res
+                if not isinstance(res, OracleError):
+                    self.hashed[key] = res
+        out.update({k: self.hashed[k] for k in keys if k in self.hashed})
+        return out
 
     def add(self, code: str, subject: str, detail: str, severity: Severity | None = None) -> None:
         self.findings.append(make_finding(code, subject, detail, severity))
@@ -89,7 +120,8 @@ def run_check(
     except OracleError as exc:
         findings.append(finding_from_error(exc, "setup"))
         return _finish(report, findings)
-    ctx = _Ctx(store=store, report=report, pack=pack, profile=profile, findings=findings)
+    ctx = _Ctx(store=store, report=report, pack=pack, profile=profile, findings=findings,
+               verify_digests=verify_digests, threads=threads, cancel=cancel)
     _run_steps(ctx, profile, scenario_id, strict, output_ids, verify_digests, threads, progress,
                cancel)
     return _finish(report, ctx.findings)
@@ -98,6 +130,7 @@ def run_check(
 def _finish(report: CheckReport, findings: list[Finding]) -> CheckReport:
     report.findings = sorted_findings(findings)
     report.verdict = verdict_of(report.findings)
+    apply_readability(report)
     return report
 
 
@@ -115,7 +148,10 @@ def _run_steps(ctx: _Ctx, profile: Profile, scenario_id: str | None, strict: boo
         listing = Listing.of(store)
         report.files_listed = len(listing.objects)
         for obj in listing.objects:
-            if obj.kind != "file":
+            if obj.kind == "unreadable":
+                ctx.add("ACCESS_DENIED", obj.key, "this user cannot read it; nothing under the "
+                                                  "root is skipped")
+            elif obj.kind != "file":
                 ctx.add("PATH_UNSAFE", obj.key, f"{obj.kind} under the root is never followed")
     if listing is None:
         return  # nothing below can be judged without the listing
@@ -147,7 +183,10 @@ def _run_steps(ctx: _Ctx, profile: Profile, scenario_id: str | None, strict: boo
 
 def _check_stream_views(ctx: _Ctx, listing: Listing, sources: dict[str, list[str]]) -> None:
     from oracle_tui.core.stream_receipts import (
+        Receipt,
+        footer_problems,
         is_stream_eligible,
+        mark_invalid,
         stream_states_for_check,
         view_prefix,
         view_store,
@@ -161,7 +200,16 @@ def _check_stream_views(ctx: _Ctx, listing: Listing, sources: dict[str, list[str
     prefixes = {oid: view_prefix(ctx.profile, oid) for oid in eligible}
     same_store = views is ctx.store
     view_listing = listing if same_store else Listing(list(views.list("ts_utc/")))
-    for state in stream_states_for_check(views, prefixes, eligible, view_listing, same_store):
+    for state in stream_states_for_check(views, prefixes, eligible, view_listing, same_store,
+                                         ctx.verify_digests):
+        if state.state == "VALID" and state.receipt is not None:
+            receipt = Receipt.model_validate(state.receipt)
+            view_keys = [prefixes[state.output_id] + p.path for p in receipt.parts]
+            view_footers = (ctx.footers_of(view_keys) if same_store else
+                            read_footers(views, view_keys, threads=ctx.threads,
+                                         code="STREAM_RECEIPT_MISMATCH", cancel=ctx.cancel))
+            mark_invalid(state, footer_problems(receipt, view_footers,
+                                                ctx.footers_of(eligible[state.output_id])))
         if state.state == "MISSING":
             ctx.add("STREAM_VIEW_MISSING", state.output_id, f"no stream view at {state.location}",
                     ctx.profile.policy.stream_view_missing)
@@ -196,6 +244,7 @@ def _check_outputs_and_gates(ctx: _Ctx, listing: Listing, receipt: RunReceipt,
             ctx.findings.extend(results[gid].findings)
             report.gates.append(results[gid])
             report.gate_receipts.append(results[gid].receipt(report.world_key))
+    outs: dict[str, OutputResult] = {}
     for oid in selected:
         spec_o = pack.outputs[oid]
         rendered = render_template(spec_o.path_template, tokens)
@@ -205,20 +254,74 @@ def _check_outputs_and_gates(ctx: _Ctx, listing: Listing, receipt: RunReceipt,
         out = OutputResult(output_id=oid, path=rendered, parts=len(files),
                            bytes=sum(f.size for f in files), required_gates=closure,
                            blocked_by=blocked)
+        out._files = [f.key for f in files]
+        outs[oid] = out
         if not files:
             out.status = "MISSING"
             ctx.add("OUTPUT_MISSING", oid, f"no files match {rendered}")
-        elif blocked:
-            out.status = "BLOCKED"
-        else:
-            out.status = "READABLE"
         for g in blocked:
             why = "not in the gate map" if g not in pack.gates else "did not PASS"
             ctx.add("REQUIRED_GATE_NOT_PASS", oid, f"requires {g}, which {why}")
         report.outputs.append(out)
         if files:
             sources[oid] = [f.key for f in files]
+    with ctx.step("output_evidence"):
+        _check_output_evidence(ctx, outs, listing, tokens)
     return sources
+
+
+def _check_output_evidence(ctx: _Ctx, outs: dict[str, OutputResult], listing: Listing,
+                           tokens: dict[str, str]) -> None:
+    """Compare each output's files with what its gate-verified bundles say they are."""
+    matchers = [(oid, template_regex(o.path)) for oid, o in outs.items()]
+
+    def owner_of(path: str) -> str | None:
+        return next((oid for oid, rx in matchers if rx.fullmatch(path)), None)
+
+    evidence, problems = collect_evidence(ctx.store, ctx.report.gates, owner_of)
+    ctx.findings.extend(problems)
+    for oid, out in outs.items():
+        stated = evidence.get(oid)
+        if not stated and out.blocked_by:
+            continue  # its gates did not PASS: nothing of theirs counts, and that is reported
+        if not stated:
+            ctx.add("OUTPUT_EVIDENCE_ABSENT", oid, "no gate-verified evidence lists this "
+                                                   "output's parts: only their presence is proven")
+            continue
+        out._evidence = dict(stated)
+        out.evidence_parts = len(stated)
+        _compare_parts(ctx, out, stated, listing)
+
+
+def _compare_parts(ctx: _Ctx, out: OutputResult, stated: dict[str, PartEvidence],
+                   listing: Listing) -> None:
+    present = set(out._files)
+    for key in sorted(set(stated) - present) if present else ():  # none: OUTPUT_MISSING
+        ctx.add("OBJECT_MISSING", key, f"{out.output_id}: the engine's evidence "
+                                       f"({stated[key].source}) lists this part; it is absent")
+    for key in sorted(present - set(stated)):
+        ctx.add("UNEXPECTED_FILE", key, f"{out.output_id}: not among the parts the engine's "
+                                        "evidence lists")
+    common = sorted(present & set(stated))
+    for key in common:
+        ev, size = stated[key], listing.by_key[key].size
+        if ev.size is not None and ev.size != size:
+            ctx.add("DIGEST_MISMATCH", key, f"size {size}, the engine's evidence says {ev.size}")
+    with_rows = [k for k in common if stated[k].rows is not None]
+    for key, footer in ctx.footers_of(with_rows).items():
+        if isinstance(footer, OracleError):
+            ctx.findings.append(finding_from_error(footer, key))
+        elif footer.num_rows != stated[key].rows:
+            ctx.add("DIGEST_MISMATCH", key, f"{footer.num_rows} rows, the engine's evidence "
+                                            f"says {stated[key].rows}")
+    if not ctx.verify_digests:
+        return
+    for key, res in ctx.hashes_of(common).items():
+        if isinstance(res, OracleError):
+            ctx.findings.append(finding_from_error(res, key))
+        elif res[1] != stated[key].sha256:
+            ctx.add("DIGEST_MISMATCH", key, f"sha256 {res[1]}, the engine's evidence "
+                                            f"says {stated[key].sha256}")
 
 
 def _check_lifecycle(ctx: _Ctx, listing: Listing, strict: bool, verify_digests: bool,
@@ -309,7 +412,7 @@ def _check_content(ctx: _Ctx, listing: Listing, manifest: Manifest, verify_diges
             ctx.add("UNEXPECTED_FILE", obj.key, "not in the content index")
     if not verify_digests:
         return
-    hashed = hash_objects(store, present, threads=threads, progress=progress, cancel=cancel)
+    hashed = ctx.hashes_of(present, progress)
     seal_sec.digests_verified = True
     seal_sec.files_hashed = len(hashed)
     for key, res in hashed.items():

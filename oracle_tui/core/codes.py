@@ -133,6 +133,11 @@ _ALL: tuple[CodeInfo, ...] = (
     _c("CONTENT_DIGEST_MISSING", "evidence", F, T,
        "The sealed pack's content index is absent, malformed, or not referenced by the manifest.",
        "Without it nothing proves the bytes; do not read."),
+    _c("OUTPUT_EVIDENCE_ABSENT", "evidence", I_, T,
+       "No gate-verified validation bundle lists this output's parts (path, sha256, rows), so "
+       "only their presence was proven, not that they are the parts the engine validated.",
+       "Nothing to do for this pack; ask the engine team to list the parts in the segment's "
+       "validation bundle so that damage before sealing is caught."),
     # stream view
     _c("STREAM_VIEW_MISSING", "stream view", I_, T,
        "No stream view exists for this output.",

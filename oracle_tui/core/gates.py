@@ -17,7 +17,7 @@ from oracle_tui.core.interface_pack import GateSpec, render_template
 from oracle_tui.core.jsonio import MAX_JSON_BYTES, parse_json
 from oracle_tui.core.listing import Listing
 from oracle_tui.core.paths import join_key, require_safe_key
-from oracle_tui.core.storage.base import ObjectInfo, Store
+from oracle_tui.core.storage.base import ObjectInfo, Store, require_regular
 from oracle_tui.core.world import WorldKey
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -28,6 +28,7 @@ MAX_FLAG_BYTES = 64 * 1024
 
 class MemberCheck(BaseModel):
     path: str
+    key: str = ""  # root-relative key of the member's bytes
     expected_sha256: str
     actual_sha256: str | None = None
     size: int | None = None
@@ -193,13 +194,13 @@ def _bundle_digest(store: Store, result: GateResult, bundle: list[ObjectInfo], b
     )
     total = hashlib.sha256()
     for obj in members:
-        if obj.kind != "file":
-            raise OracleError("PATH_UNSAFE", f"{obj.key} is a {obj.kind}", obj.key)
+        require_regular(obj)
         h = hashlib.sha256()
         size = _stream_into(store, obj.key, (total, h), cancel)
         digest = h.hexdigest()
-        result.members.append(MemberCheck(path=obj.key[len(bundle_root):], expected_sha256=digest,
-                                          actual_sha256=digest, size=size, ok=True))
+        result.members.append(MemberCheck(path=obj.key[len(bundle_root):], key=obj.key,
+                                          expected_sha256=digest, actual_sha256=digest,
+                                          size=size, ok=True))
     result.recomputed_digest = total.hexdigest()
 
 
@@ -217,7 +218,7 @@ def _index_digest(store: Store, result: GateResult, spec: GateSpec, bundle_root:
         key = join_key(base, m["path"])
         h = hashlib.sha256()
         hashers = (total, h) if method.kind != "sha256_member_digest_concat" else (h,)
-        check = MemberCheck(path=m["path"], expected_sha256=m["sha256_hex"])
+        check = MemberCheck(path=m["path"], key=key, expected_sha256=m["sha256_hex"])
         result.members.append(check)
         try:
             check.size = _stream_into(store, key, hashers, cancel)

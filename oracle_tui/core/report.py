@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from oracle_tui.core.codes import Retry, Severity
 from oracle_tui.core.findings import Finding
@@ -18,12 +18,22 @@ class OutputResult(BaseModel):
     parts: int = 0
     bytes: int = 0
     required_gates: list[str] = Field(default_factory=list)
-    blocked_by: list[str] = Field(default_factory=list)
-    status: str = "UNKNOWN"  # READABLE | MISSING | BLOCKED | UNKNOWN
+    blocked_by: list[str] = Field(default_factory=list)  # required gates that did not PASS
+    # READABLE | MISSING | BLOCKED | UNKNOWN, from the one decision (core/readability.py)
+    status: str = "UNKNOWN"
+    blocking: list[str] = Field(default_factory=list)  # codes of the findings that block it
+    # Parts the engine's gate-verified evidence lists (None: no evidence for this output).
+    evidence_parts: int | None = None
+    _files: list[str] = PrivateAttr(default_factory=list)
+    _evidence: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @property
     def readable(self) -> bool:
         return self.status == "READABLE"
+
+    def part_keys(self) -> set[str]:
+        """Keys that belong to this output: the files found and those evidence names."""
+        return set(self._files) | set(self._evidence)
 
 
 class SealSection(BaseModel):

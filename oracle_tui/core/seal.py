@@ -40,6 +40,7 @@ from oracle_tui.core.pack_files import (
 from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.report import CheckReport
 from oracle_tui.core.storage import Store
+from oracle_tui.core.storage.base import require_regular
 from oracle_tui.core.storage.local import LocalStore
 from oracle_tui.core.timeutil import utc_now
 from oracle_tui.core.world import WorldKey, read_run_receipt, validate_scenario_id
@@ -131,8 +132,8 @@ def seal_pack(root: str, *, scenario_id: str, engine_release: str,
     """Seal ``root``; raises OracleError with the reason code when it may not or cannot."""
     profile = profile or load_profile("local")
     pack = interface_pack or profile.load_pack()
-    plan, _ = plan_seal(root, scenario_id=scenario_id, engine_release=engine_release,
-                        profile=profile, interface_pack=pack, cancel=cancel)
+    plan, report = plan_seal(root, scenario_id=scenario_id, engine_release=engine_release,
+                             profile=profile, interface_pack=pack, cancel=cancel)
     if plan.refused:
         code, _, rest = plan.blocking[0].partition(" ")
         more = f" (+{len(plan.blocking) - 1} more)" if len(plan.blocking) > 1 else ""
@@ -146,8 +147,10 @@ def seal_pack(root: str, *, scenario_id: str, engine_release: str,
         raise OracleError("RUN_RECEIPT_INVALID", "run_receipt.json changed during sealing")
     written: list[str] = []
 
-    index_bytes, files, total = _content_index(store, threads, progress, cancel)
+    index_bytes, digests, total = _content_index(store, threads, progress, cancel)
+    files = len(digests)
     check_cancel(cancel)
+    _refuse_against_evidence(report, digests)
     if _put_or_compare(store, CONTENT_INDEX, index_bytes, _same_bytes, "MANIFEST_MISMATCH"):
         written.append(CONTENT_INDEX)
 
@@ -191,13 +194,27 @@ def seal_pack(root: str, *, scenario_id: str, engine_release: str,
                       content_files=files, content_bytes=total)
 
 
+def _refuse_against_evidence(report: CheckReport, digests: dict[str, str]) -> None:
+    """Sealing hashes every byte, so it always holds the parts to the engine's evidence: a
+    part changed before sealing (same size and row count) is refused, never sealed in."""
+    for out in report.outputs:
+        for key, ev in sorted(out._evidence.items()):
+            actual = digests.get(key)
+            if actual is None:
+                raise OracleError("OBJECT_MISSING", f"seal refused: {key} is listed by the "
+                                                    "engine's evidence and absent", key)
+            if actual != ev.sha256:
+                raise OracleError("DIGEST_MISMATCH", f"seal refused: {key} hashes to {actual}, "
+                                                     f"the engine's evidence says {ev.sha256}",
+                                  key)
+
+
 def _content_index(store: Store, threads: int, progress: Progress,
-                   cancel: threading.Event | None) -> tuple[bytes, int, int]:
+                   cancel: threading.Event | None) -> tuple[bytes, dict[str, str], int]:
     listing = Listing.of(store)
     keys = [o.key for o in listing.objects if is_pack_content(o.key)]
-    for key in keys:
-        if listing.by_key[key].kind != "file":
-            raise OracleError("PATH_UNSAFE", f"{key} is a {listing.by_key[key].kind}", key)
+    for obj in listing.objects:
+        require_regular(obj)  # nothing under the root is skipped, whatever it is
     hashed = hash_objects(store, keys, threads=threads, progress=progress, cancel=cancel)
     entries: list[dict[str, Any]] = []
     for key in keys:
@@ -208,7 +225,7 @@ def _content_index(store: Store, threads: int, progress: Progress,
     total = sum(e["size"] for e in entries)
     doc = {"schema": CONTENT_INDEX_SCHEMA, "file_count": len(entries), "total_bytes": total,
            "files": entries}
-    return canonical_json(doc), len(entries), total
+    return canonical_json(doc), {e["path"]: e["sha256"] for e in entries}, total
 
 
 def _same_bytes(existing: bytes, wanted: bytes) -> bool:

@@ -135,12 +135,8 @@ def read_view_state(store: Store, prefix: str, output_id: str, source_keys: list
             if digest != part.sha256:
                 problems.append(f"part {part.path} hashes to {digest}, receipt says "
                                 f"{part.sha256}")
-    if problems:
-        state.state = "INVALID"
-        state.findings.extend(make_finding("STREAM_RECEIPT_MISMATCH", output_id, p)
-                              for p in problems)
-    else:
-        state.state = "VALID"
+    state.state = "VALID"
+    mark_invalid(state, problems)
     return state
 
 
@@ -181,6 +177,47 @@ def _receipt_problems(receipt: Receipt, names: dict[str, ObjectInfo], output_id:
     return problems
 
 
+def footer_problems(receipt: Receipt, view_footers: dict[str, Any],
+                    source_footers: dict[str, Any]) -> list[str]:
+    """What the Parquet footers contradict in a receipt: view and source row counts (a forger
+    who drops a part and rewrites the stats to match still cannot change the sources), and
+    each part's schema against the source's (names, types, nullability, order).
+    ``*_footers`` map keys to a Footer or the OracleError reading it raised."""
+    problems: list[str] = []
+    broken = [(k, f) for k, f in (*view_footers.items(), *source_footers.items())
+              if isinstance(f, OracleError)]
+    for key, exc in broken:
+        problems.append(f"{key}: {exc.message}")
+    if broken:
+        return problems
+    source_rows = sum(f.num_rows for f in source_footers.values())
+    if source_rows != receipt.source.row_count:
+        problems.append(f"the source parts hold {source_rows} rows, the receipt says "
+                        f"{receipt.source.row_count}")
+    schema = next(iter(source_footers.values())).schema if source_footers else None
+    by_name = {p.path: p for p in receipt.parts}
+    view_rows = 0
+    for key, footer in view_footers.items():
+        part = by_name.get(key.rsplit("/", 1)[-1])
+        view_rows += footer.num_rows
+        if part is not None and footer.num_rows != part.row_count:
+            problems.append(f"part {part.path} holds {footer.num_rows} rows, the receipt says "
+                            f"{part.row_count}")
+        if schema is not None and not footer.schema.equals(schema, check_metadata=False):
+            problems.append(f"part {key.rsplit('/', 1)[-1]} has schema "
+                            f"{_schema_text(footer.schema)}, the source has "
+                            f"{_schema_text(schema)}")
+    if view_rows != receipt.view.row_count:
+        problems.append(f"the view parts hold {view_rows} rows, the receipt says "
+                        f"{receipt.view.row_count}")
+    return problems
+
+
+def _schema_text(schema: Any) -> str:
+    cols = ", ".join(f"{f.name}:{f.type}{'' if f.nullable else ' not null'}" for f in schema)
+    return f"({cols[:300]})"
+
+
 def is_stream_eligible(path_template: str) -> bool:
     """Outputs made of Parquet parts can have a stream view; others (JSON, logs) cannot."""
     return path_template.strip().endswith(".parquet")
@@ -188,7 +225,7 @@ def is_stream_eligible(path_template: str) -> bool:
 
 def stream_states_for_check(store: Store, prefix_of: dict[str, str],
                             sources: dict[str, list[str]], listing: Listing,
-                            relative: bool) -> list[ViewState]:
+                            relative: bool, verify_digests: bool = False) -> list[ViewState]:
     """View states of several outputs from one listing (no extra LIST per output).
     ``relative``: the views live under the pack root, so locations are shown relative."""
     states = []
@@ -196,5 +233,15 @@ def stream_states_for_check(store: Store, prefix_of: dict[str, str],
         objs = [o for o in listing.under(prefix)
                 if not TEMP_RE.match(o.key.rsplit("/", 1)[-1])]
         states.append(read_view_state(store, prefix, output_id, sources[output_id], objs,
+                                      verify_digests=verify_digests,
                                       location=prefix if relative else None))
     return states
+
+
+def mark_invalid(state: ViewState, problems: list[str]) -> None:
+    """Turn a view state INVALID with one STREAM_RECEIPT_MISMATCH finding per problem."""
+    if not problems:
+        return
+    state.state = "INVALID"
+    state.findings.extend(make_finding("STREAM_RECEIPT_MISMATCH", state.output_id, p)
+                          for p in problems)

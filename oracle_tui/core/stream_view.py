@@ -33,6 +33,8 @@ from oracle_tui.core.jobs import Cancelled, Progress, check_cancel, no_progress
 from oracle_tui.core.jsonio import canonical_json
 from oracle_tui.core.listing import Listing
 from oracle_tui.core.profiles import Profile, load_profile
+from oracle_tui.core.readability import decide
+from oracle_tui.core.report import CheckReport
 from oracle_tui.core.storage.base import Store
 from oracle_tui.core.storage.local import TEMP_PREFIX, LocalStore
 from oracle_tui.core.stream_receipts import (
@@ -219,11 +221,11 @@ def build_stream_view(
     progress: Progress = no_progress,
     cancel: threading.Event | None = None,
 ) -> BuildResult:
-    from oracle_tui.core.check import run_check
-
     target = _resolve(root, output_id, profile, interface_pack, scenario_id)
-    profile, pack = target.profile, target.pack
     location = target.view_store.uri(target.prefix)
+    # No PASS, no read: the one decision, before anything is read or written.
+    report = _readability_check(target, root, output_id, scenario_id, cancel)
+    decide(report, output_id, include_view=False).require("build")
     if isinstance(target.view_store, LocalStore):
         target.view_store.remove_stale_temps(target.prefix.rstrip("/"))
     state = read_view_state(target.view_store, target.prefix, output_id, target.source_keys,
@@ -235,20 +237,32 @@ def build_stream_view(
     if state.findings:
         first = state.findings[0]
         raise OracleError(first.code, f"{first.detail}; nothing was overwritten", output_id)
-    # No PASS, no read: the output must be readable under this profile's policy.
-    report = run_check(root, profile=profile, scenario_id=scenario_id, output_ids=[output_id],
-                       interface_pack=pack, cancel=cancel)
-    blocking = sorted((f for f in report.findings if f.severity is Severity.FAIL
-                       and not f.code.startswith("STREAM_")),
-                      key=lambda f: f.code != "REQUIRED_GATE_NOT_PASS")
-    if blocking:
-        raise OracleError(blocking[0].code, f"build refused: {blocking[0].subject}: "
-                                            f"{blocking[0].detail}", output_id)
     if not target.source_keys:
         raise OracleError("OUTPUT_MISSING", f"{output_id} has no parts", output_id)
     receipt = _build(target, output_id, memory_limit, temp_dir, threads, rows_per_part,
                      progress, cancel)
     return BuildResult(status="BUILT", output_id=output_id, location=location, receipt=receipt)
+
+
+def _readability_check(t: _Target, root: str, output_id: str, scenario_id: str | None,
+                       cancel: threading.Event | None = None) -> CheckReport:
+    """The check every door of a view asks before it reads: control files, gates, part
+    evidence and Parquet footers for this one output (never a re-hash of the sources)."""
+    from oracle_tui.core.check import run_check
+
+    return run_check(root, profile=t.profile, scenario_id=scenario_id, output_ids=[output_id],
+                     interface_pack=t.pack, cancel=cancel)
+
+
+def _view_state_of(report: CheckReport, output_id: str, location: str) -> ViewState:
+    """The view's state as the check judged it (receipt, sizes, footers, schemas)."""
+    section = next((v for v in report.stream_views if v.output_id == output_id), None)
+    if section is None:
+        return ViewState(output_id=output_id, state="MISSING", location=location)
+    findings = [f for f in report.findings if f.subject == output_id
+                and f.code.startswith("STREAM_") and f.code != "STREAM_VIEW_MISSING"]
+    return ViewState(output_id=output_id, state=section.state, location=location,
+                     receipt=section.receipt, findings=findings)
 
 
 def _build(t: _Target, output_id: str, memory_limit: str, temp_dir: str | None,
@@ -416,9 +430,16 @@ def verify_stream_view(
     progress: Progress = no_progress,
     cancel: threading.Event | None = None,
 ) -> ViewState:
-    """Re-derive everything the receipt claims: part digests, source and view stats, order."""
+    """Re-derive everything the receipt claims: part digests, source and view stats, order.
+    A view of an output that is not readable is BLOCKED, whatever its receipt says."""
     t = _resolve(root, output_id, profile, interface_pack, scenario_id)
-    state = read_view_state(t.view_store, t.prefix, output_id, t.source_keys)
+    location = t.view_store.uri(t.prefix)
+    report = _readability_check(t, root, output_id, scenario_id, cancel)
+    decision = decide(report, output_id, include_view=False)
+    if not decision.readable:
+        return ViewState(output_id=output_id, state="BLOCKED", location=location,
+                         findings=decision.blocking)
+    state = _view_state_of(report, output_id, location)
     if state.state == "MISSING":
         state.findings.append(make_finding("STREAM_VIEW_MISSING", output_id,
                                            f"no view at {state.location}",
@@ -541,31 +562,23 @@ def open_stream_view(root: str, output_id: str, *, profile: Profile | None = Non
     allows it (local) falls back to the raw, unsorted output when no view exists, with a WARN.
     Each part's bytes are checked against the receipt's sha256 before any of its rows."""
     t = _resolve(root, output_id, profile, interface_pack, scenario_id)
-    profile, pack = t.profile, t.pack
-    state = read_view_state(t.view_store, t.prefix, output_id, t.source_keys)
+    report = _readability_check(t, root, output_id, scenario_id)
+    decide(report, output_id, include_view=False).require("read")
+    state = _view_state_of(report, output_id, t.view_store.uri(t.prefix))
     if state.state == "VALID":
         receipt = Receipt.model_validate(state.receipt)
         return StreamReader("stream_view", _view_batches(t, receipt, batch_size), [],
                             state.receipt)
-    if state.state == "MISSING" and profile.policy.allow_raw_fallback:
-        from oracle_tui.core.check import run_check
-
-        report = run_check(root, profile=profile, scenario_id=scenario_id,
-                           output_ids=[output_id], interface_pack=pack)
-        out = report.outputs[0] if report.outputs else None
-        if out is None or not out.readable:
-            blocking = next((f for f in report.findings if f.severity is Severity.FAIL), None)
-            code = blocking.code if blocking else "REQUIRED_GATE_NOT_PASS"
-            raise OracleError(code, f"{output_id} is not readable: no PASS, no read", output_id)
+    if state.state == "MISSING" and t.profile.policy.allow_raw_fallback:
         warn = make_finding("STREAM_VIEW_MISSING", output_id,
                             "no stream view: reading the raw output, NOT time-sorted "
-                            f"(profile {profile.name} allows this fallback)", Severity.WARN)
+                            f"(profile {t.profile.name} allows this fallback)", Severity.WARN)
         return StreamReader("raw_fallback", _raw_batches(t, batch_size), [warn], None)
     if state.findings:
         first = state.findings[0]
         raise OracleError(first.code, f"refusing to read: {first.detail}", output_id)
     raise OracleError("STREAM_VIEW_MISSING", f"no stream view for {output_id} and profile "
-                                             f"{profile.name} does not fall back to raw output",
+                                             f"{t.profile.name} does not fall back to raw output",
                       output_id)
 
 

@@ -208,7 +208,7 @@ class OutputsPane(Vertical):
         files.display = files.row_count > 0  # shown only when a file needs attention
         label = self.query_one("#digest-label", Label)
         if r.seal.digests_verified:
-            bad = sum(f.code == "DIGEST_MISMATCH" for f in r.findings)
+            bad = len({f.subject for f in r.findings if f.code == "DIGEST_MISMATCH"})
             label.update(Text(f"digests: {r.seal.files_hashed:,} files re-hashed, {bad} "
                               "mismatched", style="red" if bad else "green"))
         elif r.seal.lifecycle == "STAGING":

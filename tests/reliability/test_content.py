@@ -22,14 +22,17 @@ def _flip(path: Path, offset: int) -> None:
 
 
 @pytest.mark.parametrize("where", ["start", "middle", "end", "footer"])
-def test_flipped_bit_same_size_only_verify_digests_catches(sealed_world, where: str) -> None:  # type: ignore[no-untyped-def]
+def test_flipped_bit_same_size_is_caught(sealed_world, where: str) -> None:  # type: ignore[no-untyped-def]
     p = part(sealed_world.root)
     size = p.stat().st_size
     offset = {"start": 0, "middle": size // 2, "end": size - 1,
               "footer": size - 12}[where]  # inside the Parquet footer metadata
     _flip(p, offset)
     code, doc = check(sealed_world.root, "--strict-seal")
-    assert (code, doc["verdict"]) == (0, "PASS")  # sizes and presence cannot see it
+    if where in ("end", "footer"):  # the footer read for the evidence's row count fails
+        assert (code, fails(doc)) == (1, {("DIGEST_MISMATCH", rel(sealed_world.root, p))})
+    else:
+        assert (code, doc["verdict"]) == (0, "PASS")  # sizes, presence, footers cannot see it
     code, doc = check(sealed_world.root, "--strict-seal", "--verify-digests")
     assert code == 1
     assert fails(doc) == {("DIGEST_MISMATCH", rel(sealed_world.root, p))}
@@ -56,7 +59,9 @@ def test_valid_parquet_with_a_row_removed_or_duplicated(sealed_world, edit: str)
     code, doc = check(sealed_world.root, "--verify-digests")
     assert code == 1
     assert ("DIGEST_MISMATCH", rel(sealed_world.root, p)) in fails(doc)
+    # The footer's row count already contradicts the engine's evidence: no check, no read.
+    code, doc = check(sealed_world.root)
+    assert ("DIGEST_MISMATCH", rel(sealed_world.root, p)) in fails(doc)
     state = verify_stream_view(sealed_world.root, out)
-    assert state.state == "INVALID"
-    details = [f.detail for f in state.findings if f.code == "STREAM_RECEIPT_MISMATCH"]
-    assert any(d.startswith("source row_count is") for d in details)
+    assert state.state == "BLOCKED"
+    assert "DIGEST_MISMATCH" in {f.code for f in state.findings}

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol
 
+from oracle_tui.core.errors import OracleError
+
 # Keys under this prefix are conditional-write probes (S3), never part of a pack's content.
 PROBE_PREFIX = "_oracle_write_probe/"
 
@@ -20,6 +22,15 @@ class ObjectInfo:
     etag: str | None = None
     # "file" for a regular file/object; anything else (symlink, fifo, dir...) is never read.
     kind: str = "file"
+
+
+def require_regular(obj: ObjectInfo) -> None:
+    """Refuse what is not a readable regular file with the code that names why."""
+    if obj.kind == "file":
+        return
+    if obj.kind == "unreadable":
+        raise OracleError("ACCESS_DENIED", f"permission denied: {obj.key}", obj.key)
+    raise OracleError("PATH_UNSAFE", f"{obj.key} is a {obj.kind}, never followed", obj.key)
 
 
 class ReadStream(Protocol):
@@ -53,6 +64,10 @@ class Store(Protocol):
         ...
 
     def open_read(self, key: str) -> ReadStream: ...
+
+    def read_tail(self, key: str, nbytes: int) -> bytes:
+        """The last ``nbytes`` of an object (all of it when shorter): one ranged read."""
+        ...
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         """Create ``key`` with ``data`` unless it exists. True if this call created it."""

@@ -63,6 +63,14 @@ class LocalStore:
                 return iter(())
             if not stat.S_ISDIR(st.st_mode):
                 return iter(())
+        try:
+            os.scandir(start).close()
+        except PermissionError as exc:
+            where = head or "the root"
+            raise OracleError("ACCESS_DENIED", f"permission denied listing {where} "
+                                               f"({self.uri(head)})", head) from exc
+        except OSError:
+            return iter(())
         self._walk(start, out)
         out.sort(key=lambda o: o.key)
         return (o for o in out if o.key.startswith(prefix))
@@ -70,7 +78,12 @@ class LocalStore:
     def _walk(self, directory: Path, out: builtins.list[ObjectInfo]) -> None:
         try:
             entries = list(os.scandir(directory))
+        except FileNotFoundError:
+            return  # removed while listing
         except OSError:
+            # Never skipped in silence: an unlistable folder is reported by whoever lists.
+            key = directory.relative_to(self.root).as_posix() + "/"
+            out.append(ObjectInfo(key=key, size=0, kind="unreadable"))
             return
         for entry in entries:
             try:
@@ -81,7 +94,10 @@ class LocalStore:
             if stat.S_ISDIR(st.st_mode):
                 self._walk(Path(entry.path), out)
             else:
-                out.append(ObjectInfo(key=key, size=st.st_size, kind=_kind(st.st_mode)))
+                kind = _kind(st.st_mode)
+                if kind == "file" and not _readable(st):
+                    kind = "unreadable"
+                out.append(ObjectInfo(key=key, size=st.st_size, kind=kind))
 
     def head(self, key: str) -> ObjectInfo | None:
         path = self._path(key)
@@ -131,6 +147,15 @@ class LocalStore:
         if len(data) > max_bytes:
             raise TooLarge(key, max_bytes)
         return data
+
+    def read_tail(self, key: str, nbytes: int) -> bytes:
+        fd = self._open_fd(key)
+        try:
+            size = os.fstat(fd).st_size
+            start = max(0, size - nbytes)
+            return os.pread(fd, size - start, start)
+        finally:
+            os.close(fd)
 
     def open_read(self, key: str) -> io.FileIO:
         return io.FileIO(self._open_fd(key), "rb", closefd=True)
@@ -203,6 +228,19 @@ class LocalStore:
                 os.unlink(entry.path)
                 removed.append(Path(entry.path).relative_to(self.root).as_posix())
         return removed
+
+
+def _readable(st: os.stat_result) -> bool:
+    """Whether this process may open the file for reading, from its mode bits (no syscall;
+    ACLs aside, which the open itself still enforces)."""
+    euid = os.geteuid()
+    if euid == 0:
+        return True
+    if st.st_uid == euid:
+        return bool(st.st_mode & stat.S_IRUSR)
+    if st.st_gid == os.getegid() or st.st_gid in os.getgroups():
+        return bool(st.st_mode & stat.S_IRGRP)
+    return bool(st.st_mode & stat.S_IROTH)
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -220,6 +220,17 @@ class S3Store:
         finally:
             body.close()
 
+    def read_tail(self, key: str, nbytes: int) -> bytes:
+        full = self._key(key)
+        resp = self._call(key, lambda: self.client.get_object(
+            Bucket=self.bucket, Key=full, Range=f"bytes=-{nbytes}"))
+        body = resp["Body"]
+        try:
+            data: bytes = self._call(key, body.read)
+            return data
+        finally:
+            body.close()
+
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self.prefix}{key}"
 

@@ -1,0 +1,105 @@
+"""Engine evidence for an output's parts, taken only from gate-verified validation bundles.
+
+The engine's validation bundles enumerate the parts they validated (path, sha256 and row
+count: see the demo's `arrival_parts.json` and the 6B `parts/event_streams.json`). A bundle
+member counts as evidence only when its gate recomputed PASS and its bytes still hash to what
+the gate verified, so a forger who edits the evidence breaks the gate first. Any JSON member
+is searched for lists of `{path, sha256_hex | sha256, rows | row_count, size?}` objects whose
+path is one of the output's parts (root-relative); other members are ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import BaseModel
+
+from oracle_tui.core.errors import OracleError
+from oracle_tui.core.findings import Finding, make_finding
+from oracle_tui.core.gates import GateResult
+from oracle_tui.core.hashing import sha256_bytes
+from oracle_tui.core.jsonio import MAX_JSON_BYTES, parse_json
+from oracle_tui.core.storage.base import Store
+
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+ROW_FIELDS = ("rows", "row_count")
+SIZE_FIELDS = ("size", "size_bytes", "bytes")
+MAX_DEPTH = 16
+
+
+class PartEvidence(BaseModel):
+    path: str  # root-relative key
+    sha256: str
+    rows: int | None = None
+    size: int | None = None
+    source: str  # the bundle member that states it
+
+
+def _int_field(entry: dict[str, Any], names: tuple[str, ...]) -> int | None:
+    for name in names:
+        value = entry.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+    return None
+
+
+def _part_entries(node: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
+    """Objects anywhere in a JSON document that look like part entries."""
+    if depth > MAX_DEPTH:
+        return
+    if isinstance(node, dict):
+        digest = node.get("sha256_hex", node.get("sha256"))
+        if isinstance(node.get("path"), str) and isinstance(digest, str) and HEX64.match(digest):
+            yield node
+            return
+        for value in node.values():
+            yield from _part_entries(value, depth + 1)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _part_entries(value, depth + 1)
+
+
+def collect_evidence(store: Store, gates: list[GateResult], owner_of: Any
+                     ) -> tuple[dict[str, dict[str, PartEvidence]], list[Finding]]:
+    """Part evidence per output from the JSON members of PASSing gates.
+
+    ``owner_of(path)`` names the output whose part ``path`` is (or None). Returns
+    {output_id: {part key: evidence}} and findings for evidence that contradicts itself.
+    """
+    found: dict[str, dict[str, PartEvidence]] = {}
+    findings: list[Finding] = []
+    for gate in gates:
+        if gate.status != "PASS":
+            continue
+        for member in gate.members:
+            if not member.key.endswith(".json") or not member.actual_sha256:
+                continue
+            try:
+                raw = store.read_bytes(member.key, MAX_JSON_BYTES)
+                doc = parse_json(raw, "GATE_EVIDENCE_MISMATCH", member.key)
+            except OracleError:
+                continue  # not JSON evidence; the gate already proved its bytes
+            if sha256_bytes(raw) != member.actual_sha256:
+                findings.append(make_finding("GATE_EVIDENCE_MISMATCH", gate.gate_id,
+                                             f"{member.key} changed after its gate was "
+                                             "verified"))
+                continue
+            for entry in _part_entries(doc):
+                path = entry["path"].strip()
+                output_id = owner_of(path)
+                if output_id is None:
+                    continue
+                ev = PartEvidence(path=path, sha256=str(entry.get("sha256_hex", entry.get("sha256"))),
+                                  rows=_int_field(entry, ROW_FIELDS),
+                                  size=_int_field(entry, SIZE_FIELDS), source=member.key)
+                known = found.setdefault(output_id, {}).get(path)
+                if known is not None and (known.sha256, known.rows, known.size) != (
+                        ev.sha256, ev.rows, ev.size):
+                    findings.append(make_finding(
+                        "GATE_EVIDENCE_MISMATCH", path,
+                        f"{known.source} and {ev.source} state different facts for this part"))
+                    continue
+                found[output_id][path] = ev
+    return found, findings

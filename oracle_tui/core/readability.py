@@ -1,0 +1,133 @@
+"""No PASS, no read: the one readability decision every door asks (SPEC §6).
+
+An output is READABLE only when no FAIL finding of the check blocks it. A finding blocks an
+output when it is about that output (its id, one of its parts, its stream view), about a
+gate in its required closure (the gate id or a file of the gate's bundle), or about the pack
+as a whole (lifecycle, seal, manifest, content index, run receipt, a file that belongs to no
+output, an internal error). Only findings provably about *another* output or a gate outside
+the closure leave it readable: anything unattributed blocks (unknown → FAIL).
+
+`check` stores the decision in each OutputResult; the reader API, `stream-view build` and
+`verify`, `locate` and the TUI ask :func:`decide` on a check report instead of re-deciding.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from oracle_tui.core.codes import Severity
+from oracle_tui.core.errors import OracleError
+from oracle_tui.core.findings import Finding, make_finding
+from oracle_tui.core.report import CheckReport, OutputResult
+
+# Which blocking finding names the refusal: the lifecycle first, then gate evidence, then
+# the rest; REQUIRED_GATE_NOT_PASS is a consequence, named only when nothing more specific is.
+_FIRST = ("PACK_TOMBSTONED", "PACK_SEALED_FAILED", "PACK_NOT_SEALED", "PACK_NOT_FOUND",
+          "SEAL_MISMATCH", "MANIFEST_MISMATCH", "PACK_MANIFEST_MISSING", "PACK_MANIFEST_INVALID",
+          "GATE_RECEIPT_MISSING", "GATE_EVIDENCE_MISMATCH")
+_LAST = ("REQUIRED_GATE_NOT_PASS",)
+VIEW_CODE_PREFIX = "STREAM_"
+
+
+def _rank(f: Finding) -> tuple[int, int, str, str]:
+    if f.code in _FIRST:
+        return (0, _FIRST.index(f.code), f.subject, f.detail)
+    return (2 if f.code in _LAST else 1, 0, f.code, f.subject)
+
+
+class Decision(BaseModel):
+    output_id: str
+    readable: bool
+    blocking: list[Finding] = Field(default_factory=list)
+
+    @property
+    def codes(self) -> list[str]:
+        return list(dict.fromkeys(f.code for f in self.blocking))
+
+    def require(self, door: str) -> None:
+        """Raise the first blocking finding's code unless the output is readable."""
+        if self.readable:
+            return
+        first = self.blocking[0]
+        more = f" (+{len(self.blocking) - 1} more)" if len(self.blocking) > 1 else ""
+        raise OracleError(first.code, f"{door} refused: {self.output_id} is not readable: "
+                                      f"{first.subject}: {first.detail}{more}", self.output_id)
+
+
+class _Owners:
+    """Who a finding's subject belongs to: an output, a gate, or (None) the pack."""
+
+    def __init__(self, report: CheckReport) -> None:
+        self.outputs = {o.output_id for o in report.outputs}
+        self.key_owner: dict[str, str] = {}
+        for o in report.outputs:
+            for key in o.part_keys():
+                self.key_owner[key] = o.output_id
+        self.gate_ids = {g.gate_id for g in report.gates}
+        self.gate_roots = [(g.bundle_root, g.gate_id) for g in report.gates]
+        self.gate_files = {g.flag_path: g.gate_id for g in report.gates}
+        self.gate_files.update({g.index_path: g.gate_id for g in report.gates})
+
+    def of(self, subject: str) -> tuple[str, str] | None:
+        if subject in self.outputs:
+            return ("output", subject)
+        if subject in self.key_owner:
+            return ("output", self.key_owner[subject])
+        if subject in self.gate_ids:
+            return ("gate", subject)
+        if subject in self.gate_files:
+            return ("gate", self.gate_files[subject])
+        for root, gate_id in self.gate_roots:
+            if subject.startswith(root):
+                return ("gate", gate_id)
+        return None
+
+
+def _blocking(report: CheckReport, out: OutputResult, owners: _Owners,
+              include_view: bool) -> list[Finding]:
+    closure = set(out.required_gates)
+    blocking = []
+    for f in report.findings:
+        if f.severity is not Severity.FAIL:
+            continue
+        owner = owners.of(f.subject)
+        if owner is None and f.code == "OUTPUT_UNKNOWN":
+            continue  # an output this catalogue does not have blocks no output it has
+        if owner is not None:
+            kind, name = owner
+            if kind == "output" and name != out.output_id:
+                continue
+            if kind == "gate" and name not in closure:
+                continue
+            if kind == "output" and not include_view and f.code.startswith(VIEW_CODE_PREFIX):
+                continue
+        blocking.append(f)
+    return sorted(blocking, key=_rank)
+
+
+def apply_readability(report: CheckReport) -> None:
+    """Set every output's status and blocking codes from the report's findings."""
+    owners = _Owners(report)
+    for out in report.outputs:
+        blocking = _blocking(report, out, owners, include_view=True)
+        out.blocking = list(dict.fromkeys(f.code for f in blocking))
+        if out.status == "MISSING":
+            continue
+        out.status = "BLOCKED" if blocking else "READABLE"
+
+
+def decide(report: CheckReport, output_id: str, *, include_view: bool = True) -> Decision:
+    """The decision for one output. ``include_view=False`` leaves the output's own stream-view
+    findings out (for the doors that build or judge the view themselves)."""
+    out = next((o for o in report.outputs if o.output_id == output_id), None)
+    if out is None:
+        # Never evaluated (the check stopped before outputs): every FAIL blocks it.
+        fails = sorted((f for f in report.findings if f.severity is Severity.FAIL), key=_rank)
+        if not fails:
+            fails = [make_finding("INTERNAL_ERROR", output_id, "the check did not evaluate "
+                                                               "this output")]
+        return Decision(output_id=output_id, readable=False, blocking=fails)
+    blocking = _blocking(report, out, _Owners(report), include_view)
+    if out.status == "MISSING" and not blocking:
+        blocking = [make_finding("OUTPUT_MISSING", output_id, f"no files match {out.path}")]
+    return Decision(output_id=output_id, readable=not blocking, blocking=blocking)
