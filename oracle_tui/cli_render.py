@@ -52,7 +52,7 @@ def check_report(report: CheckReport) -> RenderableType:
         for o in report.outputs:
             style = "green" if o.status == "READABLE" else "red"
             t.add_row(o.output_id, Text(o.status, style=style), str(o.parts), f"{o.bytes:,}",
-                      ", ".join(o.blocked_by) or "—")
+                      ", ".join([*o.blocking, *o.blocked_by]) or "—")
         parts.append(t)
     if report.findings:
         t = Table(title="Findings", title_justify="left")

@@ -17,12 +17,12 @@ def reissue_evidence(world: DemoWorld) -> None:
     pack = load_interface_pack()
     root = Path(world.root)
     tokens = world.world_key.tokens(world.run_id)
-    parts: dict[str, list[tuple[str, str, int]]] = {}
+    parts: dict[str, list[tuple[str, str, int, int]]] = {}
     for output_id in MAKERS:
         rendered = render_template(pack.outputs[output_id].path_template, tokens)
         folder = root / rendered.rsplit("/", 1)[0]
         parts[output_id] = [
             (p.relative_to(root).as_posix(), hashlib.sha256(p.read_bytes()).hexdigest(),
-             pq.read_metadata(p).num_rows)
+             pq.read_metadata(p).num_rows, p.stat().st_size)
             for p in sorted(folder.glob("part-*.parquet"))]
     _write_bundles(root, pack, world.world_key, parts)

@@ -98,9 +98,9 @@ def test_truncated_part_is_digest_mismatch_by_size(cli, sealed_world) -> None:  
     code, doc = _check(cli, sealed_world.root)
     assert code == 1
     rel = part.relative_to(sealed_world.root).as_posix()
-    # The size against the content index; the footer is gone, so the evidence's row count
-    # cannot be read either.
-    assert [(f["code"], f["subject"]) for f in _actionable(doc)] == [("DIGEST_MISMATCH", rel)] * 2
+    # The size against the content index and against the engine's evidence; the footer is
+    # gone, so the evidence's row count cannot be read either.
+    assert [(f["code"], f["subject"]) for f in _actionable(doc)] == [("DIGEST_MISMATCH", rel)] * 3
     assert any("not a Parquet file" in f["detail"] for f in _actionable(doc))
 
 

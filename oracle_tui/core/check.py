@@ -36,7 +36,7 @@ from oracle_tui.core.pack_files import (
 from oracle_tui.core.parquet_footer import Footer, read_footers
 from oracle_tui.core.paths import unsafe_reason
 from oracle_tui.core.profiles import Profile, load_profile
-from oracle_tui.core.readability import apply_readability
+from oracle_tui.core.readability import Owners, apply_readability
 from oracle_tui.core.report import CheckReport, OutputResult, StreamViewSection, verdict_of
 from oracle_tui.core.storage import Store
 from oracle_tui.core.world import RunReceipt, read_run_receipt, resolve_world_key
@@ -267,7 +267,30 @@ def _check_outputs_and_gates(ctx: _Ctx, listing: Listing, receipt: RunReceipt,
             sources[oid] = [f.key for f in files]
     with ctx.step("output_evidence"):
         _check_output_evidence(ctx, outs, listing, tokens)
+    report._owners = _owners(pack, listing, tokens, report.world_key.tokens(), outs)
     return sources
+
+
+def _owners(pack: InterfacePack, listing: Listing, tokens: dict[str, str],
+            gate_tokens: dict[str, str], outs: dict[str, OutputResult]) -> Owners:
+    """Attribution over the whole catalogue and gate map (see readability.Owners)."""
+    key_owner: dict[str, str] = {}
+    templates: dict[str, str] = {}
+    for oid, spec in pack.outputs.items():
+        templates[oid] = render_template(spec.path_template, tokens)
+        out = outs.get(oid)
+        keys = out.part_keys() if out is not None else {o.key for o in
+                                                         listing.match(templates[oid])}
+        for key in keys:
+            key_owner.setdefault(key, oid)
+    gate_files: dict[str, str] = {}
+    gate_roots: list[tuple[str, str]] = []
+    for gid, g in pack.gates.items():
+        gate_files[render_template(g.passed_flag_path_template, gate_tokens)] = gid
+        gate_files[render_template(g.index_path_template, gate_tokens)] = gid
+        gate_roots.append((render_template(g.bundle_root_template, gate_tokens).rstrip("/")
+                           + "/", gid))
+    return Owners(set(pack.outputs), key_owner, gate_files, gate_roots, templates)
 
 
 def _check_output_evidence(ctx: _Ctx, outs: dict[str, OutputResult], listing: Listing,

@@ -164,11 +164,11 @@ def _sha(data: bytes) -> str:
 
 def _write_output(root: Path, rel_dir: str, make: Maker, wk: WorldKey, seed: int, out_no: int,
                   events: int, tick: Callable[[int], None],
-                  cancel: threading.Event | None) -> list[tuple[str, str, int]]:
-    """Write one output's parts; returns (key, sha256, rows) for each part."""
+                  cancel: threading.Event | None) -> list[tuple[str, str, int, int]]:
+    """Write one output's parts; returns (key, sha256, rows, size) for each part."""
     nparts = max(1, min(events, max(4, math.ceil(events / ROWS_PER_PART_MAX))))
     per_part = math.ceil(events / nparts)
-    written: list[tuple[str, str, int]] = []
+    written: list[tuple[str, str, int, int]] = []
     start = 0
     for part in range(nparts):
         n_part = min(per_part, events - start)
@@ -192,7 +192,7 @@ def _write_output(root: Path, rel_dir: str, make: Maker, wk: WorldKey, seed: int
             if writer is not None:
                 writer.close()
         start += n_part
-        written.append((key, sha256_file(path), n_part))
+        written.append((key, sha256_file(path), n_part, path.stat().st_size))
     return written
 
 
@@ -254,7 +254,7 @@ def generate_demo_world(out: str | Path, *, events: int = DEFAULT_EVENTS, seed: 
         progress(done, total)
 
     tokens = wk.tokens(run_id)
-    parts: dict[str, list[tuple[str, str, int]]] = {}
+    parts: dict[str, list[tuple[str, str, int, int]]] = {}
     for out_no, (output_id, make) in enumerate(MAKERS.items()):
         rendered = render_template(pack.outputs[output_id].path_template, tokens)
         rel_dir = rendered.rsplit("/", 1)[0]
@@ -271,12 +271,13 @@ def generate_demo_world(out: str | Path, *, events: int = DEFAULT_EVENTS, seed: 
                      files=len(files), bytes=sum(p.stat().st_size for p in files))
 
 
-def _parts_doc(parts: list[tuple[str, str, int]]) -> list[dict[str, Any]]:
-    return [{"path": k, "sha256_hex": s, "rows": r} for k, s, r in parts]
+def _parts_doc(parts: list[tuple[str, str, int, int]]) -> list[dict[str, Any]]:
+    """The engine's evidence for an output's parts, as its validation bundle states it."""
+    return [{"path": k, "sha256_hex": s, "rows": r, "size_bytes": n} for k, s, r, n in parts]
 
 
 def _write_bundles(root: Path, pack: InterfacePack, wk: WorldKey,
-                   parts: dict[str, list[tuple[str, str, int]]]) -> None:
+                   parts: dict[str, list[tuple[str, str, int, int]]]) -> None:
     tokens = wk.tokens()
     base = {"manifest_fingerprint": wk.manifest_fingerprint, "status": "PASS"}
 

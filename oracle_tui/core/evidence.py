@@ -91,7 +91,8 @@ def collect_evidence(store: Store, gates: list[GateResult], owner_of: Any
                 output_id = owner_of(path)
                 if output_id is None:
                     continue
-                ev = PartEvidence(path=path, sha256=str(entry.get("sha256_hex", entry.get("sha256"))),
+                digest = str(entry.get("sha256_hex", entry.get("sha256")))
+                ev = PartEvidence(path=path, sha256=digest,
                                   rows=_int_field(entry, ROW_FIELDS),
                                   size=_int_field(entry, SIZE_FIELDS), source=member.key)
                 known = found.setdefault(output_id, {}).get(path)

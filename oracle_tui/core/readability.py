@@ -13,15 +13,19 @@ the closure leave it readable: anything unattributed blocks (unknown → FAIL).
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, Field
 
 from oracle_tui.core.codes import Severity
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.findings import Finding, make_finding
+from oracle_tui.core.interface_pack import literal_prefix, template_regex
 from oracle_tui.core.report import CheckReport, OutputResult
 
 # Which blocking finding names the refusal: the lifecycle first, then gate evidence, then
-# the rest; REQUIRED_GATE_NOT_PASS is a consequence, named only when nothing more specific is.
+# the output's own files, then its view; REQUIRED_GATE_NOT_PASS is a consequence, named only
+# when nothing more specific is.
 _FIRST = ("PACK_TOMBSTONED", "PACK_SEALED_FAILED", "PACK_NOT_SEALED", "PACK_NOT_FOUND",
           "SEAL_MISMATCH", "MANIFEST_MISMATCH", "PACK_MANIFEST_MISSING", "PACK_MANIFEST_INVALID",
           "GATE_RECEIPT_MISSING", "GATE_EVIDENCE_MISMATCH")
@@ -32,7 +36,10 @@ VIEW_CODE_PREFIX = "STREAM_"
 def _rank(f: Finding) -> tuple[int, int, str, str]:
     if f.code in _FIRST:
         return (0, _FIRST.index(f.code), f.subject, f.detail)
-    return (2 if f.code in _LAST else 1, 0, f.code, f.subject)
+    if f.code in _LAST:
+        return (3, 0, f.code, f.subject)
+    # The output's own bytes before its derived view: a view of damaged data is a symptom.
+    return (2 if f.code.startswith(VIEW_CODE_PREFIX) else 1, 0, f.code, f.subject)
 
 
 class Decision(BaseModel):
@@ -54,25 +61,48 @@ class Decision(BaseModel):
                                       f"{first.subject}: {first.detail}{more}", self.output_id)
 
 
-class _Owners:
-    """Who a finding's subject belongs to: an output, a gate, or (None) the pack."""
+class Owners:
+    """Who a finding's subject belongs to: an output, a gate, or (None) the pack.
 
-    def __init__(self, report: CheckReport) -> None:
-        self.outputs = {o.output_id for o in report.outputs}
-        self.key_owner: dict[str, str] = {}
-        for o in report.outputs:
-            for key in o.part_keys():
-                self.key_owner[key] = o.output_id
-        self.gate_ids = {g.gate_id for g in report.gates}
-        self.gate_roots = [(g.bundle_root, g.gate_id) for g in report.gates]
-        self.gate_files = {g.flag_path: g.gate_id for g in report.gates}
-        self.gate_files.update({g.index_path: g.gate_id for g in report.gates})
+    Built by `check` from the whole catalogue and gate map (not only the outputs and gates it
+    was asked about), so a finding is attributed the same way whichever outputs a door asks
+    for: the decision for one output never depends on which others were checked with it.
+    """
+
+    def __init__(self, output_ids: set[str], key_owner: dict[str, str],
+                 gate_files: dict[str, str], gate_roots: list[tuple[str, str]],
+                 templates: dict[str, str] | None = None) -> None:
+        self.outputs = output_ids
+        self.key_owner = key_owner
+        # Rendered path templates by the folder they start in, for keys that do not exist
+        # (a part deleted after sealing still belongs to its output).
+        self.by_folder: dict[str, list[tuple[re.Pattern[str], str]]] = {}
+        for oid, rendered in (templates or {}).items():
+            folder = literal_prefix(rendered).rpartition("/")[0] + "/"
+            self.by_folder.setdefault(folder, []).append((template_regex(rendered), oid))
+        self.gate_ids = set(gate_files.values()) | {g for _, g in gate_roots}
+        self.gate_files = gate_files
+        self.gate_roots = gate_roots
+
+    @classmethod
+    def from_report(cls, report: CheckReport) -> Owners:
+        key_owner = {k: o.output_id for o in report.outputs for k in o.part_keys()}
+        gate_files = {g.flag_path: g.gate_id for g in report.gates}
+        gate_files.update({g.index_path: g.gate_id for g in report.gates})
+        return cls({o.output_id for o in report.outputs}, key_owner, gate_files,
+                   [(g.bundle_root, g.gate_id) for g in report.gates])
 
     def of(self, subject: str) -> tuple[str, str] | None:
         if subject in self.outputs:
             return ("output", subject)
         if subject in self.key_owner:
             return ("output", self.key_owner[subject])
+        folder = ""
+        for segment in subject.split("/")[:-1]:
+            folder += segment + "/"
+            for rx, oid in self.by_folder.get(folder, ()):
+                if rx.fullmatch(subject):
+                    return ("output", oid)
         if subject in self.gate_ids:
             return ("gate", subject)
         if subject in self.gate_files:
@@ -83,7 +113,7 @@ class _Owners:
         return None
 
 
-def _blocking(report: CheckReport, out: OutputResult, owners: _Owners,
+def _blocking(report: CheckReport, out: OutputResult, owners: Owners,
               include_view: bool) -> list[Finding]:
     closure = set(out.required_gates)
     blocking = []
@@ -107,7 +137,7 @@ def _blocking(report: CheckReport, out: OutputResult, owners: _Owners,
 
 def apply_readability(report: CheckReport) -> None:
     """Set every output's status and blocking codes from the report's findings."""
-    owners = _Owners(report)
+    owners = report._owners or Owners.from_report(report)
     for out in report.outputs:
         blocking = _blocking(report, out, owners, include_view=True)
         out.blocking = list(dict.fromkeys(f.code for f in blocking))
@@ -127,7 +157,8 @@ def decide(report: CheckReport, output_id: str, *, include_view: bool = True) ->
             fails = [make_finding("INTERNAL_ERROR", output_id, "the check did not evaluate "
                                                                "this output")]
         return Decision(output_id=output_id, readable=False, blocking=fails)
-    blocking = _blocking(report, out, _Owners(report), include_view)
+    blocking = _blocking(report, out, report._owners or Owners.from_report(report),
+                         include_view)
     if out.status == "MISSING" and not blocking:
         blocking = [make_finding("OUTPUT_MISSING", output_id, f"no files match {out.path}")]
     return Decision(output_id=output_id, readable=not blocking, blocking=blocking)

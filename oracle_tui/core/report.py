@@ -71,6 +71,8 @@ class CheckReport(BaseModel):
     stream_views: list[StreamViewSection] = Field(default_factory=list)
     files_listed: int = 0
     steps_failed: list[str] = Field(default_factory=list)
+    # Who each finding's subject belongs to (readability.Owners), set by check.
+    _owners: Any = PrivateAttr(default=None)
 
     def actionable(self) -> list[Finding]:
         """Findings that are FAIL or WARN (INFO notes need no action)."""

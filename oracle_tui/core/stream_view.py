@@ -228,8 +228,10 @@ def build_stream_view(
     decide(report, output_id, include_view=False).require("build")
     if isinstance(target.view_store, LocalStore):
         target.view_store.remove_stale_temps(target.prefix.rstrip("/"))
-    state = read_view_state(target.view_store, target.prefix, output_id, target.source_keys,
-                            verify_digests=True)
+    state = _view_state_of(report, output_id, location)
+    if state.state == "VALID":  # footers agree; a rerun also proves every part's bytes
+        state = read_view_state(target.view_store, target.prefix, output_id,
+                                target.source_keys, verify_digests=True)
     if state.state == "VALID":
         assert state.receipt is not None
         return BuildResult(status="ALREADY_VALID", output_id=output_id, location=location,

@@ -198,8 +198,7 @@ class OutputsPane(Vertical):
         for o in r.outputs:
             table.add_row(o.output_id, styled(o.status, STATUS_STYLE), str(o.parts),
                           f"{o.bytes:,}", str(len(o.required_gates)),
-                          ", ".join(g.split(".")[1] + "." + g.split(".")[2] if g.count(".") >= 2
-                                    else g for g in o.blocked_by) or "—", key=o.output_id)
+                          ", ".join(o.blocking) or "—", key=o.output_id)
         files = self.query_one("#files-table", DataTable)
         files.clear()
         for f in r.findings:

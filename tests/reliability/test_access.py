@@ -1,0 +1,84 @@
+"""A user who cannot read part of the root: ACCESS_DENIED, never skipped, nothing written.
+
+Runs the real CLI as an unprivileged user (uid 65534) against a world whose one folder or
+file root keeps to itself. Root reads everything, so these cases need another user.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from oracle_tui.core.demo import DemoWorld
+
+NOBODY = 65534
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to another user")
+
+
+def _as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "oracle_tui.cli", *args], user=NOBODY,
+                          group=NOBODY, capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL, cwd="/",
+                          env={**os.environ, "HOME": "/nonexistent"})
+
+
+@pytest.fixture
+def shared_world(_pristine_world: DemoWorld) -> Iterator[Path]:
+    """A copy of the demo world in a folder the unprivileged user can reach and read."""
+    base = Path(tempfile.mkdtemp(prefix="oracle-access-"))
+    try:
+        base.chmod(0o755)
+        root = base / "world"
+        shutil.copytree(_pristine_world.root, root)
+        for path in [root, *root.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        probe = _as_nobody("explain", "ACCESS_DENIED")
+        if probe.returncode != 0:
+            pytest.skip(f"the unprivileged user cannot run this checkout: {probe.stderr[-200:]}")
+        yield root
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _files(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*"))
+
+
+@pytest.mark.parametrize("what", ["folder", "file"])
+def test_unreadable_path_is_access_denied_in_check_and_seal(shared_world: Path,
+                                                            what: str) -> None:
+    logs = shared_world / "logs"
+    target = logs if what == "folder" else logs / "engine.log"
+    target.chmod(0o700 if what == "folder" else 0o600)
+    subject = "logs/" if what == "folder" else "logs/engine.log"
+    res = _as_nobody("check", str(shared_world), "--json")
+    assert res.returncode == 1, res.stderr
+    doc = json.loads(res.stdout)
+    fails = {(f["code"], f["subject"]) for f in doc["findings"] if f["severity"] == "FAIL"}
+    assert fails == {("ACCESS_DENIED", subject)}
+    assert {o["status"] for o in doc["outputs"]} == {"BLOCKED"}  # the pack is not all read
+    before = _files(shared_world)
+    res = _as_nobody("seal", str(shared_world), "--scenario-id", "baseline_v1",
+                     "--engine-release", "demo-1.0", "--yes")
+    assert res.returncode == 1
+    last = res.stderr.strip().splitlines()[-1]  # after the plan it refuses
+    assert last.startswith("oracle-tui: ACCESS_DENIED: seal refused"), res.stderr
+    assert "Traceback" not in res.stderr
+    assert _files(shared_world) == before  # nothing written
+
+
+def test_root_itself_unreadable_is_access_denied(shared_world: Path) -> None:
+    shared_world.chmod(0o711)  # can be entered, not listed
+    res = _as_nobody("check", str(shared_world), "--json")
+    assert res.returncode == 1
+    doc = json.loads(res.stdout)
+    assert [(f["code"], f["severity"]) for f in doc["findings"]] == [("ACCESS_DENIED", "FAIL")]
+    assert doc["seal"]["lifecycle"] == "STAGING" and doc["outputs"] == []
