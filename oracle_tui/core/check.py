@@ -34,7 +34,7 @@ from oracle_tui.core.pack_files import (
     read_model,
 )
 from oracle_tui.core.parquet_footer import Footer, read_footers
-from oracle_tui.core.paths import unsafe_reason
+from oracle_tui.core.paths import glob_reason, unsafe_reason
 from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.readability import Owners, apply_readability
 from oracle_tui.core.report import CheckReport, OutputResult, StreamViewSection, verdict_of
@@ -153,6 +153,9 @@ def _run_steps(ctx: _Ctx, profile: Profile, scenario_id: str | None, strict: boo
                                                   "root is skipped")
             elif obj.kind != "file":
                 ctx.add("PATH_UNSAFE", obj.key, f"{obj.kind} under the root is never followed")
+            elif glob_reason(obj.key):
+                ctx.add("PATH_UNSAFE", obj.key, f"{glob_reason(obj.key)}: a pattern-reading "
+                                                "consumer could read other files through it")
     if listing is None:
         return  # nothing below can be judged without the listing
     receipt: RunReceipt | None = None

@@ -29,6 +29,25 @@ def unsafe_reason(key: str) -> str | None:
     return None
 
 
+# Characters that pattern-reading consumers (DuckDB's read_parquet, shell globs, S3 tools)
+# expand: a discovered name holding one could make such a reader take other files too.
+GLOB_CHARS = frozenset("*?[]{}")
+
+
+def glob_reason(key: str) -> str | None:
+    """Why a discovered name is unsafe to hand to a pattern-reading consumer, or None."""
+    found = sorted({ch for ch in key if ch in GLOB_CHARS})
+    if found:
+        return f"glob metacharacter {' '.join(found)} in a name"
+    return None
+
+
+def glob_literal(path: str) -> str:
+    """``path`` as a glob pattern that matches exactly itself (each metacharacter as a
+    one-character class: ``part-*.parquet`` → ``part-[*].parquet``)."""
+    return "".join(f"[{ch}]" if ch in GLOB_CHARS else ch for ch in path)
+
+
 def require_safe_key(key: str, subject: str = "") -> str:
     """Return ``key`` unchanged, or raise PATH_UNSAFE."""
     reason = unsafe_reason(key)

@@ -32,6 +32,7 @@ from oracle_tui.core.interface_pack import InterfacePack, render_template
 from oracle_tui.core.jobs import Cancelled, Progress, check_cancel, no_progress
 from oracle_tui.core.jsonio import canonical_json
 from oracle_tui.core.listing import Listing
+from oracle_tui.core.paths import glob_literal
 from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.readability import decide
 from oracle_tui.core.report import CheckReport
@@ -154,7 +155,10 @@ def _scan(uris: list[str], extra: str = "") -> str:
     # hive_partitioning off: engine paths carry seed=/scenario_id=/output_id= segments, and
     # DuckDB would otherwise add or override columns from them (the view must hold exactly
     # the file's own columns and values).
-    return f"read_parquet({sql_list(uris)}, hive_partitioning=false{extra})"
+    # Every path as a pattern matching only itself: DuckDB globs each list entry, and a root
+    # named `pack?` or a part named `part-*.parquet` must never widen what is read.
+    literal = [glob_literal(u) for u in uris]
+    return f"read_parquet({sql_list(literal)}, hive_partitioning=false{extra})"
 
 
 def _duck_error(exc: duckdb.Error) -> OracleError:
