@@ -31,6 +31,7 @@ from oracle_tui.core.pack_files import (
     Seal,
     Tombstone,
     is_pack_content,
+    oracle_pack_id,
     read_model,
 )
 from oracle_tui.core.parquet_footer import Footer, read_footers
@@ -39,7 +40,7 @@ from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.readability import Owners, apply_readability
 from oracle_tui.core.report import CheckReport, OutputResult, StreamViewSection, verdict_of
 from oracle_tui.core.storage import Store
-from oracle_tui.core.world import RunReceipt, read_run_receipt, resolve_world_key
+from oracle_tui.core.world import RunReceipt, WorldKey, read_run_receipt, resolve_world_key
 
 
 @dataclass
@@ -55,6 +56,7 @@ class _Ctx:
     # (size, sha256) of every file hashed during this check, so no file is hashed twice.
     hashed: dict[str, tuple[int, str]] = field(default_factory=dict)
     footers: dict[str, Footer | OracleError] = field(default_factory=dict)
+    manifest: Manifest | None = None  # parsed and schema-valid, when the pack has one
 
     def footers_of(self, keys: list[str]) -> dict[str, Footer | OracleError]:
         """Parquet footers, read once per check whoever asks first."""
@@ -172,16 +174,58 @@ def _run_steps(ctx: _Ctx, profile: Profile, scenario_id: str | None, strict: boo
     if report.world_key is None:
         return
     with ctx.step("manifest_world_key"):
-        manifest = report.seal.manifest
-        if manifest is not None and manifest.get("world_key") != report.world_key.model_dump():
+        manifest = ctx.manifest
+        if manifest is not None and manifest.world_key != report.world_key:
             ctx.add("WORLD_KEY_MISMATCH", MANIFEST,
-                    f"manifest world key {manifest.get('world_key')} differs from "
-                    f"{report.world_key.model_dump()}")
+                    f"the manifest is for {_world_text(manifest.world_key)}, this check for "
+                    f"{_world_text(report.world_key)}")
     sources: dict[str, list[str]] = {}
     with ctx.step("outputs_and_gates"):
         sources = _check_outputs_and_gates(ctx, listing, receipt, output_ids, cancel)
+    with ctx.step("manifest_fields"):
+        if ctx.manifest is not None:
+            _check_manifest_fields(ctx, ctx.manifest, receipt)
     with ctx.step("stream_views"):
         _check_stream_views(ctx, listing, sources)
+
+
+def _world_text(wk: WorldKey) -> str:
+    return (f"manifest_fingerprint={wk.manifest_fingerprint[:12]}… parameter_hash="
+            f"{wk.parameter_hash[:12]}… scenario_id={wk.scenario_id} seed={wk.seed}")
+
+
+def _check_manifest_fields(ctx: _Ctx, manifest: Manifest, receipt: RunReceipt) -> None:
+    """Every field of the manifest against what it claims to be derived from: a tamperer who
+    re-chains the digests above an edited field still meets the field's own source."""
+    def bad(detail: str) -> None:
+        ctx.add("MANIFEST_MISMATCH", MANIFEST, detail)
+
+    derived = oracle_pack_id(manifest.world_key, manifest.engine_release,
+                             manifest.catalogue_digest, manifest.gate_map_digest)
+    if manifest.oracle_pack_id != derived:
+        bad(f"oracle_pack_id {manifest.oracle_pack_id} is not derived from the manifest's "
+            f"world key, engine_release and digests ({derived})")
+    if manifest.ext.run_id != receipt.run_id:
+        bad(f"run_id {manifest.ext.run_id} is not the run receipt's {receipt.run_id}")
+    if manifest.catalogue_digest != ctx.pack.catalogue_digest:
+        bad(f"sealed under catalogue {manifest.catalogue_digest[:16]}…, checked with "
+            f"{ctx.pack.catalogue_digest[:16]}… ({ctx.pack.source}): use the interface pack "
+            "it was sealed with")
+    if manifest.gate_map_digest != ctx.pack.gate_map_digest:
+        bad(f"sealed under gate map {manifest.gate_map_digest[:16]}…, checked with "
+            f"{ctx.pack.gate_map_digest[:16]}… ({ctx.pack.source}): use the interface pack "
+            "it was sealed with")
+    sealed = manifest.ext.gates
+    for gid in sorted(set(sealed) - set(ctx.pack.gates)):
+        bad(f"records gate {gid}, which the gate map does not have")
+    for gate in ctx.report.gates:
+        if gate.status != "PASS":
+            continue
+        if gate.gate_id not in sealed:
+            bad(f"does not record gate {gate.gate_id}, which PASSes")
+        elif sealed[gate.gate_id] != gate.recomputed_digest:
+            bad(f"records {sealed[gate.gate_id]} for {gate.gate_id}, which recomputes to "
+                f"{gate.recomputed_digest}")
 
 
 def _check_stream_views(ctx: _Ctx, listing: Listing, sources: dict[str, list[str]]) -> None:
@@ -368,6 +412,7 @@ def _check_lifecycle(ctx: _Ctx, listing: Listing, strict: bool, verify_digests: 
     if has_manifest:
         with ctx.step("manifest"):
             manifest, manifest_raw = read_model(store, MANIFEST, Manifest, "PACK_MANIFEST_INVALID")
+            ctx.manifest = manifest
             seal_sec.manifest = manifest.model_dump(by_alias=True)
             seal_sec.oracle_pack_id = manifest.oracle_pack_id
     if not has_seal:
@@ -421,6 +466,10 @@ def _check_content(ctx: _Ctx, listing: Listing, manifest: Manifest, verify_diges
         ctx.add("CONTENT_DIGEST_MISSING", CONTENT_INDEX,
                 "content index entries are duplicated or not sorted")
         return
+    if (ref.file_count, ref.total_bytes) != (index.file_count, index.total_bytes):
+        ctx.add("MANIFEST_MISMATCH", MANIFEST,
+                f"the manifest counts {ref.file_count} files / {ref.total_bytes} bytes, the "
+                f"content index {index.file_count} / {index.total_bytes}")
     seal_sec.content_index_files = len(index.files)
     seal_sec.content_index_bytes = sum(e.size for e in index.files)
     listed = {e.path: e for e in index.files}

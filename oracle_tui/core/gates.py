@@ -67,14 +67,20 @@ class GateResult(BaseModel):
         return out
 
 
-def parse_passed_flag(data: bytes, digest_field: str, subject: str) -> str:
-    """The digest a `_passed.flag` claims: `key = hex` text, or a JSON object with the key."""
+def parse_passed_flag(data: bytes, digest_field: str, subject: str,
+                      manifest_fingerprint: str | None = None) -> str:
+    """The digest a `_passed.flag` claims: `key = hex` text, or a JSON object with the key
+    (which, when it names a manifest_fingerprint, must name this world's)."""
     code = "GATE_EVIDENCE_MISMATCH"
     stripped = data.strip()
     if stripped.startswith(b"{"):
         obj = parse_json(data, code, subject)
         if not isinstance(obj, dict) or digest_field not in obj:
             raise OracleError(code, f"{subject}: JSON flag lacks {digest_field!r}", subject)
+        named = obj.get("manifest_fingerprint", manifest_fingerprint)
+        if manifest_fingerprint is not None and named != manifest_fingerprint:
+            raise OracleError(code, f"{subject}: the flag is for manifest_fingerprint "
+                                    f"{str(named)[:64]!r}, not this world's", subject)
         value = obj[digest_field]
     else:
         try:
@@ -167,7 +173,8 @@ def verify_gate(store: Store, spec: GateSpec, world_key: WorldKey, listing: List
         return result
     try:
         result.expected_digest = parse_passed_flag(
-            _read_evidence(store, flag_key, MAX_FLAG_BYTES), method.digest_field, flag_key)
+            _read_evidence(store, flag_key, MAX_FLAG_BYTES), method.digest_field, flag_key,
+            world_key.manifest_fingerprint)
         if method.kind == "sha256_bundle_digest":
             _bundle_digest(store, result, bundle, bundle_root, method.exclude_filenames, cancel)
         else:
@@ -188,8 +195,10 @@ def verify_gate(store: Store, spec: GateSpec, world_key: WorldKey, listing: List
 
 def _bundle_digest(store: Store, result: GateResult, bundle: list[ObjectInfo], bundle_root: str,
                    exclude: list[str], cancel: threading.Event | None) -> None:
+    # Excluded names are the bundle's own top-level files: a nested file that merely shares
+    # the name (sub/_passed.flag) is hashed like any other member.
     members = sorted(
-        (o for o in bundle if _basename(o.key) not in exclude),
+        (o for o in bundle if o.key[len(bundle_root):] not in exclude),
         key=lambda o: o.key[len(bundle_root):],
     )
     total = hashlib.sha256()
@@ -208,7 +217,7 @@ def _index_digest(store: Store, result: GateResult, spec: GateSpec, bundle_root:
                   index_key: str, cancel: threading.Event | None) -> None:
     method = spec.verification_method
     members = parse_index_members(_read_evidence(store, index_key, MAX_JSON_BYTES), index_key)
-    members = [m for m in members if _basename(m["path"]) not in method.exclude_filenames]
+    members = [m for m in members if m["path"] not in method.exclude_filenames]
     if method.kind == "sha256_index_json_ascii_lex_raw_bytes" and method.ordering != "index_order":
         # ASCII-lex over the path: Python orders str by code point, i.e. by UTF-8 bytes.
         members = sorted(members, key=lambda m: m["path"])

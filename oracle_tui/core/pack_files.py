@@ -7,15 +7,19 @@ upstream reader that drops ``extensions`` sees exactly the v1 document.
 
 from __future__ import annotations
 
+import hashlib
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from oracle_tui.core.errors import OracleError
@@ -39,6 +43,29 @@ SEAL_EXT_SCHEMA = "oracle-tui.seal-ext/1"
 CONTENT_INDEX_SCHEMA = "oracle-tui.content-index/1"
 TOMBSTONE_SCHEMA = "oracle-tui.tombstone/1"
 Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+UTC_MICROS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def _utc_micros(value: str) -> str:
+    """RFC 3339 UTC with microseconds and Z, and a real instant (no 25:61, no leap second)."""
+    try:
+        parsed = datetime.strptime(value, UTC_MICROS_FORMAT)
+    except ValueError as exc:
+        raise ValueError("not a UTC timestamp of the form YYYY-MM-DDTHH:MM:SS.ffffffZ") from exc
+    if parsed.strftime(UTC_MICROS_FORMAT) != value:
+        raise ValueError("not a UTC timestamp of the form YYYY-MM-DDTHH:MM:SS.ffffffZ")
+    return value
+
+
+UtcMicros = Annotated[str, AfterValidator(_utc_micros)]
+
+
+def oracle_pack_id(wk: WorldKey, engine_release: str, catalogue_digest: str,
+                   gate_map_digest: str) -> str:
+    """sha256 of "{mf}|{ph}|{scenario_id}|{seed}|{engine_release}|{catalogue}|{gate_map}"."""
+    text = (f"{wk.manifest_fingerprint}|{wk.parameter_hash}|{wk.scenario_id}|{wk.seed}|"
+            f"{engine_release}|{catalogue_digest}|{gate_map_digest}")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def is_pack_content(key: str) -> bool:
@@ -53,7 +80,7 @@ def is_pack_content(key: str) -> bool:
 
 
 class ContentEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     path: str
     size: int = Field(ge=0)
@@ -70,12 +97,20 @@ class ContentEntry(BaseModel):
 
 
 class ContentIndex(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     schema_version: Literal["oracle-tui.content-index/1"] = Field(alias="schema")
-    file_count: int
-    total_bytes: int
+    file_count: int = Field(ge=0)
+    total_bytes: int = Field(ge=0)
     files: list[ContentEntry]
+
+    @model_validator(mode="after")
+    def _counts(self) -> ContentIndex:
+        if self.file_count != len(self.files):
+            raise ValueError(f"file_count {self.file_count}, but {len(self.files)} entries")
+        if self.total_bytes != sum(e.size for e in self.files):
+            raise ValueError("total_bytes is not the sum of the entries' sizes")
+        return self
 
     def to_json(self) -> dict[str, Any]:
         return {"schema": self.schema_version, "file_count": self.file_count,
@@ -84,7 +119,7 @@ class ContentIndex(BaseModel):
 
 
 class ContentIndexRef(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     path: Literal["_oracle_content_index.json"]
     sha256: Hex64
@@ -94,15 +129,17 @@ class ContentIndexRef(BaseModel):
 
 
 class ManifestExtension(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     schema_version: Literal["oracle-tui.manifest-ext/1"] = Field(alias="schema")
-    run_id: str
+    run_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
     content_index: ContentIndexRef
-    gates: dict[str, str]
+    gates: dict[str, Hex64]
 
 
 class ManifestExtensions(BaseModel):
+    """Other tools' extensions may sit beside ours; ours must be there."""
+
     model_config = ConfigDict(extra="allow")
 
     oracle_tui: ManifestExtension
@@ -111,7 +148,7 @@ class ManifestExtensions(BaseModel):
 class Manifest(BaseModel):
     """`_oracle_pack_manifest.json`: upstream v1 fields + ``extensions.oracle_tui``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     version: Literal["1.0"]
     oracle_pack_id: Hex64
@@ -119,17 +156,16 @@ class Manifest(BaseModel):
     engine_release: str = Field(min_length=1, max_length=256)
     catalogue_digest: Hex64
     gate_map_digest: Hex64
-    created_at_utc: str = Field(min_length=1)
-    extensions: dict[str, ManifestExtension]
-
+    created_at_utc: UtcMicros
+    extensions: ManifestExtensions
 
     @property
     def ext(self) -> ManifestExtension:
-        return self.extensions["oracle_tui"]
+        return self.extensions.oracle_tui
 
 
 class SealExtension(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     schema_version: Literal["oracle-tui.seal-ext/1"] = Field(alias="schema")
     manifest_sha256: Hex64
@@ -143,18 +179,17 @@ class SealExtensions(BaseModel):
 
 
 class Seal(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     version: Literal["1.0"]
     oracle_pack_id: Hex64
     seal_status: Literal["SEALED_OK", "SEALED_FAILED"]
-    sealed_at_utc: str = Field(min_length=1)
-    extensions: dict[str, SealExtension]
-
+    sealed_at_utc: UtcMicros
+    extensions: SealExtensions
 
     @property
     def ext(self) -> SealExtension:
-        return self.extensions["oracle_tui"]
+        return self.extensions.oracle_tui
 
 
 class Tombstone(BaseModel):

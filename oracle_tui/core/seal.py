@@ -8,7 +8,6 @@ with the same inputs completes; racing sealers converge on the first writer's fi
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from typing import Any
 
@@ -35,6 +34,7 @@ from oracle_tui.core.pack_files import (
     Manifest,
     Seal,
     is_pack_content,
+    oracle_pack_id,
     read_model,
 )
 from oracle_tui.core.profiles import Profile, load_profile
@@ -48,13 +48,6 @@ from oracle_tui.core.world import WorldKey, read_run_receipt, validate_scenario_
 # Findings of the pre-seal check that do not stop sealing: the pack not being sealed yet is
 # the point, and a manifest for another world is reported by the write step as a mismatch.
 _NOT_BLOCKING = {"PACK_NOT_SEALED", "WORLD_KEY_MISMATCH"}
-
-
-def oracle_pack_id(wk: WorldKey, engine_release: str, catalogue_digest: str,
-                   gate_map_digest: str) -> str:
-    text = (f"{wk.manifest_fingerprint}|{wk.parameter_hash}|{wk.scenario_id}|{wk.seed}|"
-            f"{engine_release}|{catalogue_digest}|{gate_map_digest}")
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class SealPlan(BaseModel):

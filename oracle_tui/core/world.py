@@ -54,7 +54,7 @@ class RunReceipt(BaseModel):
 class WorldKey(BaseModel):
     """OracleWorldKey. run_id is deliberately not part of it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     manifest_fingerprint: str
     parameter_hash: str

@@ -1,0 +1,123 @@
+"""Control files are checked field by field, not only by the digests that chain them.
+
+Each case edits one field of a sealed pack's manifest (or seal) and re-chains every digest
+above it — the seal's digest of the manifest, the seal's pack id — as a careful forger would.
+What is left to catch it is the field's own source: the run receipt, the recomputed gates,
+the interface pack in use, the content index, or the derivation of the pack id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from oracle_tui.core.demo import DemoWorld
+from oracle_tui.core.jsonio import canonical_json
+from tests.reliability.helpers import check, fails
+
+
+def _rechain_manifest(root: str, edit: Callable[[dict[str, Any]], None]) -> None:
+    base = Path(root)
+    manifest = json.loads((base / "_oracle_pack_manifest.json").read_text())
+    edit(manifest)
+    raw = canonical_json(manifest)
+    (base / "_oracle_pack_manifest.json").write_bytes(raw)
+    seal = json.loads((base / "_SEALED.json").read_text())
+    seal["extensions"]["oracle_tui"]["manifest_sha256"] = hashlib.sha256(raw).hexdigest()
+    if isinstance(manifest.get("oracle_pack_id"), str):
+        seal["oracle_pack_id"] = manifest["oracle_pack_id"]
+    (base / "_SEALED.json").write_bytes(canonical_json(seal))
+
+
+def _ext(m: dict[str, Any]) -> dict[str, Any]:
+    ext: dict[str, Any] = m["extensions"]["oracle_tui"]
+    return ext
+
+
+def _set_world(field: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda m: m["world_key"].__setitem__(field, value)
+
+
+CASES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
+    "pack-id-not-derived": (lambda m: m.update(oracle_pack_id="ab" * 32), "MANIFEST_MISMATCH"),
+    "engine-release-edited": (lambda m: m.update(engine_release="9.9.9"), "MANIFEST_MISMATCH"),
+    "run-id-not-the-receipts": (lambda m: _ext(m).update(run_id="0" * 32), "MANIFEST_MISMATCH"),
+    "gate-digests-zeroed": (lambda m: _ext(m).update(gates={g: "0" * 64 for g in _ext(m)["gates"]}),
+                            "MANIFEST_MISMATCH"),
+    "gate-dropped": (lambda m: _ext(m)["gates"].pop("gate.layer3.6B.validation"),
+                     "MANIFEST_MISMATCH"),
+    "gate-invented": (lambda m: _ext(m)["gates"].update({"gate.other": "1" * 64}),
+                      "MANIFEST_MISMATCH"),
+    "foreign-catalogue-digest": (lambda m: m.update(catalogue_digest="c" * 64),
+                                 "MANIFEST_MISMATCH"),
+    "foreign-gate-map-digest": (lambda m: m.update(gate_map_digest="d" * 64),
+                                "MANIFEST_MISMATCH"),
+    "wrong-file-count": (lambda m: _ext(m)["content_index"].update(file_count=1),
+                         "MANIFEST_MISMATCH"),
+    "wrong-total-bytes": (lambda m: _ext(m)["content_index"].update(total_bytes=7),
+                          "MANIFEST_MISMATCH"),
+    "created-not-a-time": (lambda m: m.update(created_at_utc="2026-01-01T25:61:00.000000Z"),
+                           "PACK_MANIFEST_INVALID"),
+    "created-leap-second": (lambda m: m.update(created_at_utc="2026-06-30T23:59:60.000000Z"),
+                            "PACK_MANIFEST_INVALID"),
+    "created-free-text": (lambda m: m.update(created_at_utc="yesterday"),
+                          "PACK_MANIFEST_INVALID"),
+    "seed-as-float": (_set_world("seed", 42.0), "PACK_MANIFEST_INVALID"),
+    "seed-as-string": (_set_world("seed", "42"), "PACK_MANIFEST_INVALID"),
+    "seed-as-bool": (_set_world("seed", True), "PACK_MANIFEST_INVALID"),
+    "extra-world-key-field": (_set_world("run_id", "0" * 32), "PACK_MANIFEST_INVALID"),
+    "extensions-empty": (lambda m: m.update(extensions={}), "PACK_MANIFEST_INVALID"),
+    "extensions-missing": (lambda m: m.pop("extensions"), "PACK_MANIFEST_INVALID"),
+    "file-count-as-string": (lambda m: _ext(m)["content_index"].update(file_count="37"),
+                             "PACK_MANIFEST_INVALID"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_rechained_manifest_field_is_caught(sealed_world: DemoWorld, case: str) -> None:
+    edit, code = CASES[case]
+    _rechain_manifest(sealed_world.root, edit)
+    rc, doc = check(sealed_world.root, "--strict-seal")
+    assert rc == 1 and doc["verdict"] == "FAIL"
+    assert code in {c for c, _ in fails(doc)}, fails(doc)
+    assert {o["status"] for o in doc["outputs"]} <= {"BLOCKED"}  # nothing readable
+
+
+@pytest.mark.parametrize("edit,code", [
+    ({"sealed_at_utc": "2026-13-01T00:00:00.000000Z"}, "SEAL_MISMATCH"),
+    ({"extensions": {}}, "SEAL_MISMATCH"),
+    ({"version": 1.0}, "SEAL_MISMATCH"),
+])
+def test_seal_fields_are_exact(sealed_world: DemoWorld, edit: dict[str, Any], code: str) -> None:
+    path = Path(sealed_world.root) / "_SEALED.json"
+    seal = json.loads(path.read_text())
+    seal.update(edit)
+    path.write_bytes(canonical_json(seal))
+    rc, doc = check(sealed_world.root)
+    assert rc == 1 and code in {c for c, _ in fails(doc)}
+    assert "Traceback" not in json.dumps(doc)
+
+
+def test_gate_flag_naming_another_world(world: DemoWorld) -> None:
+    flag = next(Path(world.root).glob("data/layer2/5B/validation/*/_passed.flag"))
+    doc = json.loads(flag.read_text())
+    doc["manifest_fingerprint"] = "f" * 64
+    flag.write_bytes(canonical_json(doc))
+    rc, report = check(world.root)
+    assert rc == 1
+    rel = flag.relative_to(world.root).as_posix()
+    assert ("GATE_EVIDENCE_MISMATCH", rel) in fails(report)
+    assert any("not this world's" in f["detail"] for f in report["findings"])
+
+
+def test_nested_file_named_like_the_flag_is_hashed(world: DemoWorld) -> None:
+    bundle = next(Path(world.root).glob("data/layer1/1A/validation/*"))
+    (bundle / "checks" / "_passed.flag").write_text("sha256_hex = " + "0" * 64 + "\n")
+    rc, report = check(world.root)
+    assert rc == 1
+    assert ("GATE_EVIDENCE_MISMATCH", "gate.layer1.1A.validation") in fails(report)
