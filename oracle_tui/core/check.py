@@ -7,6 +7,7 @@ finding naming the step (a FAIL), never a traceback and never a PASS.
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -24,13 +25,15 @@ from oracle_tui.core.listing import Listing
 from oracle_tui.core.pack_files import (
     CONTENT_INDEX,
     MANIFEST,
+    PACK_CONTROL_FILES,
     SEAL,
+    STREAM_VIEW_PREFIX,
     TOMBSTONE,
+    ContentEntry,
     ContentIndex,
     Manifest,
     Seal,
     Tombstone,
-    is_pack_content,
     oracle_pack_id,
     read_model,
 )
@@ -40,6 +43,8 @@ from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.readability import Owners, apply_readability
 from oracle_tui.core.report import CheckReport, OutputResult, StreamViewSection, verdict_of
 from oracle_tui.core.storage import Store
+from oracle_tui.core.storage.base import PROBE_BODY, PROBE_KEY_RE
+from oracle_tui.core.storage.local import TEMP_RE
 from oracle_tui.core.world import RunReceipt, WorldKey, read_run_receipt, resolve_world_key
 
 
@@ -228,6 +233,23 @@ def _check_manifest_fields(ctx: _Ctx, manifest: Manifest, receipt: RunReceipt) -
                 f"{gate.recomputed_digest}")
 
 
+def _report_stray_view_files(ctx: _Ctx, listing: Listing) -> None:
+    """Under the root's stream_view/, only the folders of catalogued, stream-eligible outputs
+    hold views (and only when views live here); anything else is reported, never ignored."""
+    from oracle_tui.core.stream_receipts import is_stream_eligible, view_prefix
+
+    here = not ctx.profile.wiring("stream_view_root")
+    folders = tuple(view_prefix(ctx.profile, oid) for oid, spec in ctx.pack.outputs.items()
+                    if here and is_stream_eligible(spec.path_template))
+    for obj in listing.under(STREAM_VIEW_PREFIX):
+        if TEMP_RE.match(obj.key.rsplit("/", 1)[-1]):
+            ctx.add("UNEXPECTED_FILE", obj.key, "a temporary file of a view build that is "
+                                                "running or was interrupted; the next build "
+                                                "removes it", Severity.WARN)
+        elif not folders or not obj.key.startswith(folders):
+            ctx.add("UNEXPECTED_FILE", obj.key, "under stream_view/ but in no view's folder")
+
+
 def _check_stream_views(ctx: _Ctx, listing: Listing, sources: dict[str, list[str]]) -> None:
     from oracle_tui.core.stream_receipts import (
         Receipt,
@@ -239,6 +261,7 @@ def _check_stream_views(ctx: _Ctx, listing: Listing, sources: dict[str, list[str
         view_store,
     )
 
+    _report_stray_view_files(ctx, listing)
     eligible = {oid: keys for oid, keys in sources.items()
                 if is_stream_eligible(ctx.pack.outputs[oid].path_template)}
     if not eligible:
@@ -338,6 +361,26 @@ def _owners(pack: InterfacePack, listing: Listing, tokens: dict[str, str],
         gate_roots.append((render_template(g.bundle_root_template, gate_tokens).rstrip("/")
                            + "/", gid))
     return Owners(set(pack.outputs), key_owner, gate_files, gate_roots, templates)
+
+
+def _account_for_the_rest(ctx: _Ctx, listing: Listing, listed: dict[str, ContentEntry]
+                          ) -> list[str]:
+    """Every byte under a sealed root is the content index's, a control file, a view's
+    (judged with the views), a conditional-write probe, or reported. Returns the probes."""
+    probes = []
+    for obj in listing.objects:
+        key = obj.key
+        if key in listed or key in PACK_CONTROL_FILES or key.startswith(STREAM_VIEW_PREFIX):
+            continue
+        if TEMP_RE.match(key.rsplit("/", 1)[-1]):
+            ctx.add("UNEXPECTED_FILE", key, "a temporary file of an oracle-tui write that is "
+                                            "running or was interrupted; the next write of "
+                                            "that folder removes it", Severity.WARN)
+        elif re.match(PROBE_KEY_RE, key) and obj.size == len(PROBE_BODY):
+            probes.append(key)
+        else:
+            ctx.add("UNEXPECTED_FILE", key, "not in the content index")
+    return probes
 
 
 def _check_output_evidence(ctx: _Ctx, outs: dict[str, OutputResult], listing: Listing,
@@ -482,11 +525,12 @@ def _check_content(ctx: _Ctx, listing: Listing, manifest: Manifest, verify_diges
             ctx.add("DIGEST_MISMATCH", entry.path, f"size {obj.size}, sealed as {entry.size}")
         elif obj.kind == "file":
             present.append(entry.path)
-    for obj in listing.objects:
-        if is_pack_content(obj.key) and obj.key not in listed:
-            ctx.add("UNEXPECTED_FILE", obj.key, "not in the content index")
+    probes = _account_for_the_rest(ctx, listing, listed)
     if not verify_digests:
         return
+    for key in probes:  # a probe's name and size are right; its bytes must be too
+        if store.read_bytes(key, len(PROBE_BODY)) != PROBE_BODY:
+            ctx.add("UNEXPECTED_FILE", key, "holds other bytes than a conditional-write probe")
     hashed = ctx.hashes_of(present, progress)
     seal_sec.digests_verified = True
     seal_sec.files_hashed = len(hashed)

@@ -162,6 +162,10 @@ _ALL: tuple[CodeInfo, ...] = (
     _c("MISSING_SORT_KEY", "stream view", F, T,
        "The output lacks its sort-key column.",
        "Configure a per-output sort key in the interface pack or profile."),
+    _c("SORT_KEY_INVALID", "stream view", F, T,
+       "A value of the sort-key column is not a valid instant (e.g. 25:61, a leap second, "
+       "Feb 30, free text); the finding names the file and row.",
+       "The output's data is malformed: report it to the engine team. No view is written."),
     # config
     _c("PROFILE_INVALID", "config", F, T,
        "The profile is missing, not YAML, or does not match the profile model.",

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from oracle_tui.core.errors import OracleError
-from oracle_tui.core.findings import Finding, finding_from_error, make_finding
+from oracle_tui.core.findings import Finding, make_finding
 from oracle_tui.core.hashing import hash_object, sha256_bytes
 from oracle_tui.core.interface_pack import InterfacePack
 from oracle_tui.core.jsonio import read_json
@@ -124,8 +124,8 @@ def read_view_state(store: Store, prefix: str, output_id: str, source_keys: list
     try:
         receipt = _read_receipt(store, prefix + RECEIPT)
     except OracleError as exc:
-        state.state = "INVALID"
-        state.findings.append(finding_from_error(exc, output_id))
+        state.state = "INVALID"  # a view's findings are about its output, whatever file
+        state.findings.append(make_finding(exc.code, output_id, exc.message))
         return state
     state.receipt = receipt.model_dump(by_alias=True)
     problems = _receipt_problems(receipt, names, output_id, source_keys)

@@ -108,6 +108,26 @@ def _sort_plan(con: duckdb.DuckDBPyConnection, scan: str, keys: list[str]) -> li
     return plan
 
 
+def _require_valid_instants(con: duckdb.DuckDBPyConnection, uris: list[str],
+                            plan: list[SortKey], output_id: str) -> None:
+    """Every string sort-key value must denote a real instant: a value shaped like the
+    canonical form but not a time (T25:61, a leap second) would otherwise sort as text into
+    a VALID view. One pass over the key columns; the first offender is named."""
+    for key in plan:
+        if key.kind != "iso_string" and not key.expr.startswith("CAST("):
+            continue
+        quoted = '"' + key.column.replace('"', '""') + '"'
+        row = con.execute(
+            f"SELECT filename, file_row_number, CAST({quoted} AS VARCHAR) "
+            f"FROM {_scan(uris, ', filename=true, file_row_number=true')} "
+            f"WHERE {quoted} IS NOT NULL AND TRY_CAST({quoted} AS TIMESTAMPTZ) IS NULL "
+            "LIMIT 1").fetchone()
+        if row is not None:
+            raise OracleError("SORT_KEY_INVALID", f"{key.column} = {str(row[2])[:40]!r} in "
+                                                  f"{row[0]} row {row[1]} is not a valid "
+                                                  "instant; no view was written", output_id)
+
+
 def _bound_sql(key: SortKey, which: str) -> str:
     if key.kind == "epoch":
         return f"epoch_us({which}({key.expr}))"
@@ -135,7 +155,7 @@ def _stats(con: duckdb.DuckDBPyConnection, scan: str, key: SortKey) -> Stats:
             f"CAST(coalesce(sum(CAST(hash(t, 'oracle-tui') AS HUGEINT)), 0) AS VARCHAR) "
             f"FROM (SELECT * FROM {scan}) t").fetchone()
     except duckdb.ConversionException as exc:
-        raise OracleError("MISSING_SORT_KEY", f"sort key is not a valid timestamp: "
+        raise OracleError("SORT_KEY_INVALID", f"sort key is not a valid timestamp: "
                                               f"{str(exc).splitlines()[0][:160]}") from exc
     assert row is not None
     return Stats(row_count=int(row[0]), min_ts=_shown(key, row[1]), max_ts=_shown(key, row[2]),
@@ -168,7 +188,7 @@ def _duck_error(exc: duckdb.Error) -> OracleError:
     if "HTTP" in text or "timeout" in text.lower() or "Connection" in text:
         return OracleError("STORAGE_TIMEOUT", f"DuckDB: {text}")
     if isinstance(exc, duckdb.ConversionException):
-        return OracleError("MISSING_SORT_KEY", f"DuckDB: {text}")
+        return OracleError("SORT_KEY_INVALID", f"DuckDB: {text}")
     return OracleError("STREAM_RECEIPT_MISMATCH", f"DuckDB: {text}")
 
 
@@ -278,6 +298,7 @@ def _build(t: _Target, output_id: str, memory_limit: str, temp_dir: str | None,
     local_view = isinstance(t.view_store, LocalStore)
     staging = (t.view_store.local_path(t.prefix.rstrip("/")) if local_view
                else Path(tempfile.mkdtemp(prefix="oracle-tui-view-", dir=temp_dir)))
+    created = [d for d in (staging, *staging.parents) if not d.exists()]
     staging.mkdir(parents=True, exist_ok=True)
     spill = temp_dir or tempfile.mkdtemp(prefix="oracle-tui-spill-")
     staged: list[tuple[str, Path]] = []
@@ -309,9 +330,11 @@ def _build(t: _Target, output_id: str, memory_limit: str, temp_dir: str | None,
         for _, path in staged:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
-        if not local_view:
+        # Folders this build created and left empty (a refusal, a cancel, a failure) go too:
+        # a build that keeps nothing leaves no trace. rmdir never removes a non-empty folder.
+        for folder in ([staging] if not local_view else created):
             with contextlib.suppress(OSError):
-                staging.rmdir()
+                folder.rmdir()
         if temp_dir is None:
             with contextlib.suppress(OSError):
                 for p in Path(spill).glob("*"):
@@ -361,6 +384,7 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
     """
     src = _scan(uris)
     plan = _sort_plan(con, src, t.sort_keys)
+    _require_valid_instants(con, uris, plan, output_id)
     first = plan[0]
     source = _stats(con, src, first)
     check_cancel(cancel)

@@ -121,3 +121,33 @@ def test_nested_file_named_like_the_flag_is_hashed(world: DemoWorld) -> None:
     rc, report = check(world.root)
     assert rc == 1
     assert ("GATE_EVIDENCE_MISMATCH", "gate.layer1.1A.validation") in fails(report)
+
+
+@pytest.mark.parametrize("key,code,severity", [
+    ("stream_view/notes.txt", "UNEXPECTED_FILE", "FAIL"),
+    ("stream_view/ts_utc/output_id=not_in_catalogue/part-00000.parquet", "UNEXPECTED_FILE",
+     "FAIL"),
+    ("_oracle_write_probe/" + "a" * 32, "UNEXPECTED_FILE", "FAIL"),  # other bytes
+    ("_oracle_write_probe/notes.txt", "UNEXPECTED_FILE", "FAIL"),
+    ("logs/.oracle-tui-tmp-999999-" + "0" * 32, "UNEXPECTED_FILE", "WARN"),
+])
+def test_every_byte_under_a_sealed_root_is_accounted_for(sealed_world: DemoWorld, key: str,
+                                                         code: str, severity: str) -> None:
+    path = Path(sealed_world.root) / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x" * 35)  # the size of a real probe: only its bytes tell
+    rc, doc = check(sealed_world.root, "--verify-digests")
+    found = {(f["code"], f["subject"], f["severity"]) for f in doc["findings"]
+             if f["severity"] != "INFO"}
+    assert found == {(code, key, severity)}
+    assert rc == (1 if severity == "FAIL" else 0)
+
+
+def test_a_real_probe_is_accounted_for(sealed_world: DemoWorld) -> None:
+    from oracle_tui.core.storage.base import PROBE_BODY
+
+    path = Path(sealed_world.root) / ("_oracle_write_probe/" + "b" * 32)
+    path.parent.mkdir()
+    path.write_bytes(PROBE_BODY)
+    rc, doc = check(sealed_world.root, "--strict-seal", "--verify-digests")
+    assert (rc, doc["verdict"]) == (0, "PASS")

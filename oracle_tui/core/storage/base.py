@@ -11,6 +11,8 @@ from oracle_tui.core.errors import OracleError
 
 # Keys under this prefix are conditional-write probes (S3), never part of a pack's content.
 PROBE_PREFIX = "_oracle_write_probe/"
+PROBE_BODY = b"oracle-tui conditional-write probe\n"
+PROBE_KEY_RE = r"^_oracle_write_probe/[0-9a-f]{32}$"
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from botocore.exceptions import (
 
 from oracle_tui.core.errors import OracleError, TooLarge
 from oracle_tui.core.paths import require_safe_key
-from oracle_tui.core.storage.base import PROBE_PREFIX, ObjectInfo
+from oracle_tui.core.storage.base import PROBE_BODY, PROBE_PREFIX, ObjectInfo
 from oracle_tui.core.storage.settings import S3Settings
 
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
@@ -284,7 +284,7 @@ class S3Store:
             if self._probed:
                 return
             key = f"{PROBE_PREFIX}{uuid.uuid4().hex}"
-            if not self.put_if_absent(key, b"oracle-tui conditional-write probe\n"):
+            if not self.put_if_absent(key, PROBE_BODY):
                 raise OracleError("CONDITIONAL_WRITE_UNSUPPORTED",
                                   "a fresh probe key already existed", key)
             if self.put_if_absent(key, b"second write must be refused\n"):
