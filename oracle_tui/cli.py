@@ -68,13 +68,16 @@ class _Parser(argparse.ArgumentParser):
 def _out() -> Console:
     from rich.console import Console
 
-    return Console(soft_wrap=False, file=cast("IO[str]", RedactingStream(sys.stdout)))
+    # Everything printed is data: file names, reasons and details are never read as markup
+    # or emoji codes (a file named "[/x]" must print as itself, not crash or hide text).
+    return Console(soft_wrap=False, markup=False, emoji=False,
+                   file=cast("IO[str]", RedactingStream(sys.stdout)))
 
 
 def _err() -> Console:
     from rich.console import Console
 
-    return Console(file=cast("IO[str]", RedactingStream(sys.stderr)))
+    return Console(markup=False, emoji=False, file=cast("IO[str]", RedactingStream(sys.stderr)))
 
 
 def _emit_json(obj: Any) -> None:

@@ -216,7 +216,7 @@ class InspectorApp(App[None]):
             self.cli_log.append(redact(msg.cli))
             self.query_one(OverviewPane).show_cli_log(self.cli_log)
         if msg.summary:
-            self.notify(redact(msg.summary), title=msg.label)
+            self.notify(redact(msg.summary), title=msg.label, markup=False)
         then = self._then.pop(msg.label, None)
         if then is not None:
             then(msg.payload)
@@ -554,7 +554,7 @@ class InspectorApp(App[None]):
         text = self.copy_text()
         if text:
             self.copy_to_clipboard(text)
-            self.notify(f"copied: {text[:60]}")
+            self.notify(f"copied: {text[:60]}", markup=False)
 
     def action_export(self) -> None:
         if self.report is None:
@@ -567,7 +567,7 @@ class InspectorApp(App[None]):
                     fh.write(redact(json.dumps(self.report.model_dump(mode="json"), indent=2)))
             except FileExistsError:
                 continue
-            self.notify(f"report written to {path}")
+            self.notify(f"report written to {path}", markup=False)
             self.cli_log.append(self.cli("check", self.root, "--json") + f" > {path.name}")
             self.query_one(OverviewPane).show_cli_log(self.cli_log)
             return

@@ -7,7 +7,6 @@ from typing import Any
 
 from rich.console import Group
 from rich.syntax import Syntax
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
@@ -18,6 +17,7 @@ from oracle_tui.core.findings import Finding
 from oracle_tui.core.overview import PackOverview
 from oracle_tui.core.redact import redact
 from oracle_tui.core.report import CheckReport
+from oracle_tui.tui.plain import DataGrid, PlainGrid
 
 VERDICT_STYLE = {"PASS": "bold white on dark_green", "WARN": "bold black on yellow",
                  "FAIL": "bold white on red", "…": "bold white on grey37"}
@@ -53,7 +53,7 @@ class OverviewPane(VerticalScroll):
         yield Static(id="badge")
         yield Static(id="overview-body")
         yield Label("Equivalent CLI commands", classes="section-title")
-        yield Static("(none yet)", id="cli-log")
+        yield Static("(none yet)", id="cli-log", markup=False)
 
     def show_overview(self, ov: PackOverview, profile: str, strict: bool) -> None:
         badge = Text()
@@ -62,7 +62,7 @@ class OverviewPane(VerticalScroll):
         badge.append(f"   {ov.root}", style="bold")
         badge.append("   recomputing gates…", style="dim")
         self.query_one("#badge", Static).update(badge)
-        grid = Table.grid(padding=(0, 2))
+        grid = PlainGrid()
         grid.add_row("profile", f"{profile} (strict seal {'on' if strict else 'off'})")
         grid.add_row("files", f"{ov.files:,} ({ov.bytes:,} bytes)")
         if ov.oracle_pack_id:
@@ -84,7 +84,7 @@ class OverviewPane(VerticalScroll):
         badge.append(f" · {c['WARN']} warn", style="yellow" if c["WARN"] else "dim")
         badge.append(f" · {c['INFO']} info", style="dim")
         self.query_one("#badge", Static).update(badge)
-        grid = Table.grid(padding=(0, 2))
+        grid = PlainGrid()
         grid.add_row("next", self._next_step(r))
         grid.add_row("profile", f"{r.profile} (strict seal {'on' if r.strict_seal else 'off'})")
         grid.add_row("readable", self._readable_line(r))
@@ -143,9 +143,9 @@ class OverviewPane(VerticalScroll):
 
 class GatesPane(Vertical):
     def compose(self) -> ComposeResult:
-        yield DataTable(id="gates-table", cursor_type="row", zebra_stripes=True)
+        yield DataGrid(id="gates-table", cursor_type="row", zebra_stripes=True)
         yield Label("Index members of the selected gate", classes="section-title")
-        yield DataTable(id="members-table", cursor_type="row")
+        yield DataGrid(id="members-table", cursor_type="row")
 
     def on_mount(self) -> None:
         self.query_one("#gates-table", DataTable).add_columns(
@@ -182,10 +182,10 @@ class GatesPane(Vertical):
 
 class OutputsPane(Vertical):
     def compose(self) -> ComposeResult:
-        yield DataTable(id="outputs-table", cursor_type="row", zebra_stripes=True)
+        yield DataGrid(id="outputs-table", cursor_type="row", zebra_stripes=True)
         yield Label("digests: not verified in this session (press d; progress shows below)",
                     id="digest-label")
-        yield DataTable(id="files-table", cursor_type="row")
+        yield DataGrid(id="files-table", cursor_type="row")
 
     def on_mount(self) -> None:
         self.query_one("#outputs-table", DataTable).add_columns(
@@ -233,7 +233,7 @@ class SealPane(VerticalScroll):
 
     def show_report(self, r: CheckReport) -> None:
         s = r.seal
-        grid = Table.grid(padding=(0, 2))
+        grid = PlainGrid()
         grid.add_row("lifecycle", styled(s.lifecycle, LIFECYCLE_STYLE))
         grid.add_row("pack id", s.oracle_pack_id or "— (not sealed)")
         if s.content_index_files is not None:
@@ -253,9 +253,9 @@ class SealPane(VerticalScroll):
 
 class StreamViewsPane(Vertical):
     def compose(self) -> ComposeResult:
-        yield DataTable(id="views-table", cursor_type="row", zebra_stripes=True)
+        yield DataGrid(id="views-table", cursor_type="row", zebra_stripes=True)
         yield Label("First rows of the selected view", classes="section-title")
-        yield DataTable(id="view-rows", cursor_type="row")
+        yield DataGrid(id="view-rows", cursor_type="row")
 
     def on_mount(self) -> None:
         self.query_one("#views-table", DataTable).add_columns(
@@ -295,7 +295,7 @@ class FindingsPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter: code, subject or text (esc clears)", id="findings-filter")
-        yield DataTable(id="findings-table", cursor_type="row", zebra_stripes=True)
+        yield DataGrid(id="findings-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="guidance")
 
     def on_mount(self) -> None:

@@ -25,7 +25,7 @@ class ConfirmScreen(ModalScreen[bool]):
         with Vertical(classes="dialog"):
             yield Label(self.title_text, classes="dialog-title")
             with VerticalScroll(classes="dialog-body"):
-                yield Static(self.body, id="confirm-body")
+                yield Static(self.body, id="confirm-body", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("No", id="no", variant="primary")
                 yield Button(self.yes_label, id="yes", variant="error")
@@ -49,7 +49,7 @@ class InputScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self.title_text, classes="dialog-title")
-            yield Static(self.prompt)
+            yield Static(self.prompt, markup=False)
             yield Input(value=self.value, id="value")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel")
@@ -76,7 +76,7 @@ class TombstoneScreen(ModalScreen[tuple[str, str] | None]):
         with Vertical(classes="dialog"):
             yield Label("Tombstone this pack — for good", classes="dialog-title")
             yield Static(f"Writes {self.root.rstrip('/')}/_TOMBSTONE.json once. Every later "
-                         "check fails with PACK_TOMBSTONED. There is no undo.")
+                         "check fails with PACK_TOMBSTONED. There is no undo.", markup=False)
             yield Input(placeholder="reason", id="reason")
             yield Input(placeholder="authority (who decided)", id="authority")
             yield Static(f"Type [b]{self.token}[/b] to confirm:")
@@ -126,7 +126,7 @@ class ErrorScreen(ModalScreen[None]):
             body.append(f"\n$ {self.cli}\n", style="dim")
         with Vertical(classes="dialog error-dialog"):
             yield Label("Something went wrong", classes="dialog-title")
-            yield Static(body, id="error-body")
+            yield Static(body, id="error-body", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Copy", id="copy")
                 yield Button("Close", id="close", variant="primary")
