@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING, Any, NoReturn, cast
 
 from oracle_tui import __version__
-from oracle_tui.core.codes import CODES, code_info
+from oracle_tui.core.codes import CODES, USAGE_CODES, code_info
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack
 from oracle_tui.core.profiles import Profile, load_profile
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 # Rich and the renderers load only when something is rendered: `--json` and error paths
 # stay fast to start (this matters for scripted checks and the digest benchmark).
 
-CONFIG_CODES = {"PROFILE_INVALID", "PLACEHOLDER_UNRESOLVED", "SECRET_IN_CONFIG", "TARGET_EXISTS"}
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_RETRY = 0, 1, 2, 3
 
 
@@ -35,7 +34,7 @@ class UsageError(Exception):
 
 
 def exit_code_for(exc: OracleError) -> int:
-    if exc.code in CONFIG_CODES:
+    if exc.code in USAGE_CODES:
         return EXIT_USAGE
     return EXIT_RETRY if exc.retryable else EXIT_FAIL
 

@@ -93,6 +93,10 @@ _ALL: tuple[CodeInfo, ...] = (
     _c("STORAGE_THROTTLED", "addressability", F, R,
        "The store throttled requests (503 SlowDown / 429).",
        "Retry later with lower concurrency."),
+    _c("STORAGE_FULL", "addressability", F, R,
+       "The disk (or spill folder) ran out of space while writing; temporary files were "
+       "removed and nothing half-written was kept.",
+       "Free space (or point --temp-dir elsewhere), then run the command again."),
     _c("LOCATOR_INVALID", "addressability", F, T,
        "A locator is malformed or points outside the pack root.",
        "Fix the locator; readers only follow locators inside the given root."),
@@ -166,6 +170,14 @@ _ALL: tuple[CodeInfo, ...] = (
        "A value of the sort-key column is not a valid instant (e.g. 25:61, a leap second, "
        "Feb 30, free text); the finding names the file and row.",
        "The output's data is malformed: report it to the engine team. No view is written."),
+    _c("MEMORY_LIMIT_EXCEEDED", "stream view", F, T,
+       "The sort ran out of memory under the given --memory-limit (DuckDB could not spill "
+       "enough). No view was written.",
+       "Raise --memory-limit, give --temp-dir on a disk with free space, or lower --threads."),
+    _c("SORT_ENGINE_ERROR", "stream view", F, T,
+       "The sort engine (DuckDB) failed for a reason that is neither the data, the store nor "
+       "memory; the message carries its own words. No view was written.",
+       "Read the message; rerun once, and report it with the message if it persists."),
     # config
     _c("PROFILE_INVALID", "config", F, T,
        "The profile is missing, not YAML, or does not match the profile model.",
@@ -179,6 +191,11 @@ _ALL: tuple[CodeInfo, ...] = (
     _c("CONDITIONAL_WRITE_UNSUPPORTED", "config", F, T,
        "The object store ignores If-None-Match, so create-only writes cannot be guaranteed.",
        "Use an endpoint that honours conditional writes; sealing refuses until then."),
+    _c("INPUT_INVALID", "config", F, T,
+       "A value given by the operator (engine release, tombstone reason or authority, "
+       "replacement root, memory limit) is empty, too long or holds control characters. "
+       "Nothing was written.",
+       "Give the value again within its limits (see the message)."),
     _c("TARGET_EXISTS", "config", F, T,
        "The folder or object to create already exists; the tool never overwrites.",
        "Choose a new --out, or remove the old one yourself if you really mean to."),
@@ -189,6 +206,9 @@ _ALL: tuple[CodeInfo, ...] = (
 )
 
 CODES: dict[str, CodeInfo] = {c.code: c for c in _ALL}
+# Codes that mean the command was called or configured wrongly: exit 2 wherever they stop it.
+USAGE_CODES = frozenset({"PROFILE_INVALID", "PLACEHOLDER_UNRESOLVED", "SECRET_IN_CONFIG",
+                         "TARGET_EXISTS", "INPUT_INVALID"})
 
 
 def code_info(code: str) -> CodeInfo:

@@ -9,6 +9,7 @@ credentials from the standard AWS chain. The secret lives only inside the connec
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -20,6 +21,7 @@ from oracle_tui.core.storage.base import Store
 from oracle_tui.core.storage.local import LocalStore
 
 DUCKDB_VERSION = duckdb.__version__
+MEMORY_LIMIT_RE = re.compile(r"(?i)\d+(\.\d+)?\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)")
 
 
 def sql_str(value: str) -> str:
@@ -83,6 +85,9 @@ def _s3_secret(con: duckdb.DuckDBPyConnection, store: Any) -> None:
 def connect(*, stores: list[Store], memory_limit: str = "2GB", temp_dir: str | None = None,
             threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """A fresh in-memory connection that spills to ``temp_dir`` and can read ``stores``."""
+    if not MEMORY_LIMIT_RE.fullmatch(memory_limit.strip()):
+        raise OracleError("INPUT_INVALID", f"memory limit {memory_limit[:40]!r} is not a size "
+                                           "such as 512MB, 2GB or 1.5GiB")
     con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
                                             "autoload_known_extensions": False})
     try:
@@ -94,7 +99,9 @@ def connect(*, stores: list[Store], memory_limit: str = "2GB", temp_dir: str | N
             con.execute(f"SET threads = {int(threads)}")
         con.execute("SET preserve_insertion_order = true")
     except duckdb.Error as exc:
-        raise OracleError("PROFILE_INVALID", f"bad DuckDB setting: {str(exc).splitlines()[0]}"
+        con.close()
+        raise OracleError("INPUT_INVALID", f"DuckDB refused a setting (memory limit, temp "
+                                           f"folder, threads): {str(exc).splitlines()[0][:160]}"
                           ) from exc
     s3_stores = [s for s in stores if not isinstance(s, LocalStore)]
     if s3_stores:

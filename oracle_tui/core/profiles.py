@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from oracle_tui.core.codes import Severity
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.interface_pack import SAFE_LOADER, InterfacePack, load_interface_pack
+from oracle_tui.core.redact import has_url_credentials
 from oracle_tui.core.storage import Store, open_store
 from oracle_tui.core.storage.settings import S3Settings
 
@@ -119,11 +120,19 @@ class Profile:
 
     def open_store(self, root: str) -> Store:
         """The store for ``root``, wired by this profile when it is an s3:// root."""
+        if has_url_credentials(root):
+            raise OracleError("SECRET_IN_CONFIG", "the root URI carries credentials; they come "
+                                                  "only from the AWS credential chain", "root")
         return open_store(root, self.s3_settings() if root.startswith("s3://") else None)
 
     def s3_settings(self) -> S3Settings:
         wiring = self.spec.wiring.object_store
-        return S3Settings(endpoint=self.wiring("object_store.endpoint"),
+        endpoint = self.wiring("object_store.endpoint")
+        if has_url_credentials(endpoint):  # e.g. from ${VAR}: the resolved value counts too
+            raise OracleError("SECRET_IN_CONFIG", "the object-store endpoint carries "
+                                                  "credentials; use the AWS credential chain",
+                              "object_store.endpoint")
+        return S3Settings(endpoint=endpoint,
                           region=self.wiring("object_store.region"),
                           path_style=self.path_style(), max_attempts=wiring.max_attempts,
                           connect_timeout=wiring.connect_timeout,
@@ -157,6 +166,10 @@ def _scan_secrets(node: Any, path: str) -> None:
     elif isinstance(node, str) and SECRET_VALUE.search(node):
         raise OracleError("SECRET_IN_CONFIG",
                           f"a credential-shaped value at {path}; use the AWS credential chain",
+                          path)
+    elif isinstance(node, str) and has_url_credentials(node):
+        raise OracleError("SECRET_IN_CONFIG",
+                          f"credentials inside a URL at {path}; use the AWS credential chain",
                           path)
 
 

@@ -17,6 +17,13 @@ _PATTERNS = (
     re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
 )
 MASK = "***"
+# user:password@ (or a bare token@) in the authority part of any URL.
+URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/?#\s@]*@")
+
+
+def has_url_credentials(value: str) -> bool:
+    """Whether a URL carries credentials in its authority (never accepted, never printed)."""
+    return bool(URL_USERINFO.search(value))
 
 
 def _secret_values() -> list[str]:
@@ -56,4 +63,4 @@ def redact(text: str) -> str:
         text = text.replace(value, MASK)
     for rx in _PATTERNS:
         text = rx.sub(lambda m: (m.group(1) + "=" + MASK) if m.groups() else MASK, text)
-    return text
+    return URL_USERINFO.sub(lambda m: m.group(1) + MASK + "@", text)

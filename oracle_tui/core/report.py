@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, PrivateAttr
 
-from oracle_tui.core.codes import Retry, Severity
+from oracle_tui.core.codes import USAGE_CODES, Retry, Severity
 from oracle_tui.core.findings import Finding
 from oracle_tui.core.gates import GateResult
 from oracle_tui.core.world import WorldKey
@@ -86,10 +86,13 @@ class CheckReport(BaseModel):
 
     @property
     def exit_code(self) -> int:
-        """0 PASS/WARN · 1 FAIL (terminal) · 3 FAIL that only retryable findings caused."""
+        """0 PASS/WARN · 1 FAIL (terminal) · 2 a usage/configuration error stopped it ·
+        3 FAIL that only retryable findings caused."""
         if self.verdict != "FAIL":
             return 0
         fails = [f for f in self.findings if f.severity is Severity.FAIL]
+        if any(f.code in USAGE_CODES for f in fails):
+            return 2
         if fails and all(f.retry is Retry.RETRYABLE for f in fails):
             return 3
         return 1

@@ -17,6 +17,7 @@ from oracle_tui.core.check import run_check
 from oracle_tui.core.codes import Severity
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.hashing import DEFAULT_THREADS, hash_objects, sha256_bytes
+from oracle_tui.core.inputs import MAX_RELEASE, require_text
 from oracle_tui.core.interface_pack import InterfacePack
 from oracle_tui.core.jobs import Progress, check_cancel, no_progress
 from oracle_tui.core.jsonio import canonical_json, parse_json
@@ -85,8 +86,7 @@ def plan_seal(root: str, *, scenario_id: str, engine_release: str,
     """What sealing would write, and whether it may (gates must PASS). Writes nothing."""
     profile = profile or load_profile("local")
     pack = interface_pack or profile.load_pack()
-    if not engine_release.strip():
-        raise OracleError("PROFILE_INVALID", "--engine-release must not be empty")
+    require_text(engine_release, "the engine release", MAX_RELEASE)
     validate_scenario_id(scenario_id)
     report = run_check(root, profile=profile, scenario_id=scenario_id, strict_seal=False,
                        interface_pack=pack, cancel=cancel)

@@ -181,15 +181,24 @@ def _scan(uris: list[str], extra: str = "") -> str:
     return f"read_parquet({sql_list(literal)}, hive_partitioning=false{extra})"
 
 
-def _duck_error(exc: duckdb.Error) -> OracleError:
+def _duck_error(exc: duckdb.Error, memory_limit: str = "") -> OracleError:
+    """DuckDB's failure as the code that names it: never a tampering code for an engine
+    problem."""
     text = str(exc).splitlines()[0][:200]
-    if "HTTP 403" in text or "Forbidden" in text:
+    low = str(exc).lower()  # the cause may sit past the first line or the cut
+    if "http 403" in low or "forbidden" in low or "access denied" in low:
         return OracleError("ACCESS_DENIED", f"DuckDB: {text}")
-    if "HTTP" in text or "timeout" in text.lower() or "Connection" in text:
+    if "no space left" in low or "disk is full" in low:
+        return OracleError("STORAGE_FULL", f"DuckDB: {text}")
+    if isinstance(exc, duckdb.OutOfMemoryException) or "out of memory" in low:
+        return OracleError("MEMORY_LIMIT_EXCEEDED", f"the sort needed more than the memory "
+                                                    f"limit {memory_limit or '(default)'}: "
+                                                    f"{text}")
+    if "http" in low or "timeout" in low or "connection" in low:
         return OracleError("STORAGE_TIMEOUT", f"DuckDB: {text}")
     if isinstance(exc, duckdb.ConversionException):
         return OracleError("SORT_KEY_INVALID", f"DuckDB: {text}")
-    return OracleError("STREAM_RECEIPT_MISMATCH", f"DuckDB: {text}")
+    return OracleError("SORT_ENGINE_ERROR", f"DuckDB: {text}")
 
 
 # -- resolving an output ------------------------------------------------------------------------
@@ -312,7 +321,7 @@ def _build(t: _Target, output_id: str, memory_limit: str, temp_dir: str | None,
         except duckdb.InterruptException as exc:
             raise Cancelled() from exc
         except duckdb.Error as exc:
-            raise _duck_error(exc) from exc
+            raise _duck_error(exc, memory_limit) from exc
         finally:
             watcher.set()
             con.close()
@@ -328,6 +337,10 @@ def _build(t: _Target, output_id: str, memory_limit: str, temp_dir: str | None,
         return receipt
     finally:
         for _, path in staged:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        # A sort that failed mid-write (disk full, cancel) leaves its own half part behind.
+        for path in staging.glob(f"{TEMP_PREFIX}{os.getpid()}-*"):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
         # Folders this build created and left empty (a refusal, a cancel, a failure) go too:
@@ -511,7 +524,7 @@ def verify_stream_view(
         if violation:
             bad(violation, "STREAM_ORDER_VIOLATION")
     except duckdb.Error as exc:
-        raise _duck_error(exc) from exc
+        raise _duck_error(exc, memory_limit) from exc
     finally:
         con.close()
     progress(total, total)

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-import getpass
-
 from pydantic import BaseModel
 
 from oracle_tui.core.errors import OracleError
+from oracle_tui.core.inputs import (
+    MAX_AUTHORITY,
+    MAX_REASON,
+    MAX_ROOT,
+    require_text,
+    who_am_i,
+)
 from oracle_tui.core.jsonio import canonical_json, parse_json
-from oracle_tui.core.pack_files import MANIFEST, TOMBSTONE, TOMBSTONE_SCHEMA, Manifest, read_model
+from oracle_tui.core.pack_files import (
+    MANIFEST,
+    TOMBSTONE,
+    TOMBSTONE_SCHEMA,
+    Manifest,
+    Tombstone,
+    read_model,
+)
 from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.timeutil import utc_now
 
@@ -22,8 +34,10 @@ class TombstoneResult(BaseModel):
 def tombstone_pack(root: str, *, reason: str, authority: str,
                    replacement_root: str | None = None,
                    profile: Profile | None = None) -> TombstoneResult:
-    if not reason.strip() or not authority.strip():
-        raise OracleError("PROFILE_INVALID", "--reason and --authority must not be empty")
+    require_text(reason, "the reason", MAX_REASON)
+    require_text(authority, "the authority", MAX_AUTHORITY)
+    if replacement_root is not None:
+        require_text(replacement_root, "the replacement root", MAX_ROOT)
     store = (profile or load_profile("local")).open_store(root)
     if not store.root_exists():
         raise OracleError("PACK_NOT_FOUND", f"no pack at {store.root_uri}", store.root_uri)
@@ -39,10 +53,11 @@ def tombstone_pack(root: str, *, reason: str, authority: str,
         "oracle_pack_id": pack_id,
         "reason": reason,
         "authority": authority,
-        "tombstoned_by": getpass.getuser(),
+        "tombstoned_by": who_am_i(),
         "tombstoned_at_utc": utc_now(),
         "replacement_root": replacement_root,
     }
+    Tombstone.model_validate(record)  # never write what our own reader would refuse
     store.ensure_conditional_writes()
     if store.put_if_absent(TOMBSTONE, canonical_json(record)):
         return TombstoneResult(status="TOMBSTONED", oracle_pack_id=pack_id, record=record)

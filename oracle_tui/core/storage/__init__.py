@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from oracle_tui.core.errors import OracleError
+from oracle_tui.core.redact import has_url_credentials
 from oracle_tui.core.storage.base import ObjectInfo, Store
 from oracle_tui.core.storage.local import LocalStore
 from oracle_tui.core.storage.settings import S3Settings
@@ -12,6 +13,9 @@ __all__ = ["LocalStore", "ObjectInfo", "S3Settings", "Store", "open_store"]
 
 def open_store(root: str, s3: S3Settings | None = None) -> Store:
     """The store for ``root``: ``s3://bucket/prefix`` (wired by ``s3``) or a local path."""
+    if has_url_credentials(root):
+        raise OracleError("SECRET_IN_CONFIG", "the root URI carries credentials; they come "
+                                              "only from the AWS credential chain", "root")
     if root.startswith("s3://"):
         from oracle_tui.core.storage.s3 import S3Store  # boto3 loads only when needed
 

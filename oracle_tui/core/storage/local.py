@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import errno
 import io
 import os
 import re
@@ -169,6 +170,12 @@ class LocalStore:
     # -- writing ---------------------------------------------------------------------------
     def put_if_absent(self, key: str, data: bytes) -> bool:
         """Temp file + fsync + link(): link() never replaces an existing file."""
+        try:
+            return self._put_if_absent(key, data)
+        except OSError as exc:
+            raise write_error(exc, key) from exc
+
+    def _put_if_absent(self, key: str, data: bytes) -> bool:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.parent / f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
@@ -192,6 +199,12 @@ class LocalStore:
 
     def put_file_if_absent(self, key: str, path: str) -> bool:
         """Publish a finished local file under ``key`` without ever replacing one."""
+        try:
+            return self._put_file_if_absent(key, path)
+        except OSError as exc:
+            raise write_error(exc, key) from exc
+
+    def _put_file_if_absent(self, key: str, path: str) -> bool:
         dest = self._path(key)
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -228,6 +241,16 @@ class LocalStore:
                 os.unlink(entry.path)
                 removed.append(Path(entry.path).relative_to(self.root).as_posix())
         return removed
+
+
+def write_error(exc: OSError, key: str) -> OracleError:
+    """A failed local write as the code that names it (temp files are already removed)."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return OracleError("STORAGE_FULL", f"no space left writing {key}; nothing half-written "
+                                           "was kept", key)
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return OracleError("ACCESS_DENIED", f"cannot write {key}: {exc.strerror}", key)
+    return OracleError("STORAGE_TIMEOUT", f"writing {key} failed: {exc.strerror}", key)
 
 
 def _readable(st: os.stat_result) -> bool:

@@ -7,6 +7,7 @@ reason codes; credentials come only from the standard AWS chain and are never pr
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import uuid
@@ -27,6 +28,7 @@ from botocore.exceptions import (
 
 from oracle_tui.core.errors import OracleError, TooLarge
 from oracle_tui.core.paths import require_safe_key
+from oracle_tui.core.redact import has_url_credentials
 from oracle_tui.core.storage.base import PROBE_BODY, PROBE_PREFIX, ObjectInfo
 from oracle_tui.core.storage.settings import S3Settings
 
@@ -136,6 +138,11 @@ class S3Store:
             s3={"addressing_style": "path" if s.path_style else "virtual"},
         )
         kwargs: dict[str, Any] = {"config": config}
+        for endpoint in (s.endpoint, os.environ.get("AWS_ENDPOINT_URL", ""),
+                         os.environ.get("AWS_ENDPOINT_URL_S3", "")):
+            if has_url_credentials(endpoint):
+                raise OracleError("SECRET_IN_CONFIG", "the object-store endpoint carries "
+                                                      "credentials; use the AWS credential chain")
         if s.endpoint:
             kwargs["endpoint_url"] = s.endpoint
         if s.region:

@@ -1,0 +1,40 @@
+"""Operator-given values, checked before anything is written (exit 2, nothing written).
+
+Whatever the tool writes into a pack file must be something its own reader accepts: a value
+the manifest or tombstone model would reject later is refused here, up front.
+"""
+
+from __future__ import annotations
+
+from oracle_tui.core.errors import OracleError
+
+MAX_RELEASE = 256
+MAX_REASON = 4096
+MAX_AUTHORITY = 256
+MAX_ROOT = 2048
+
+
+def require_text(value: str, what: str, max_len: int) -> str:
+    """``value`` unchanged, or INPUT_INVALID saying why (empty, too long, control chars)."""
+    if not value.strip():
+        raise OracleError("INPUT_INVALID", f"{what} must not be empty")
+    if len(value) > max_len:
+        raise OracleError("INPUT_INVALID", f"{what} is {len(value):,} characters; at most "
+                                           f"{max_len:,} are kept")
+    bad = sorted({f"U+{ord(ch):04X}" for ch in value if ord(ch) < 0x20 or ord(ch) == 0x7F})
+    if bad:
+        raise OracleError("INPUT_INVALID", f"{what} holds control characters "
+                                           f"({', '.join(bad[:4])})")
+    return value
+
+
+def who_am_i() -> str:
+    """The acting user's name, or ``uid:N`` where the user has no passwd entry (containers
+    run with arbitrary UIDs)."""
+    import getpass
+    import os
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError, ImportError):
+        return f"uid:{os.getuid()}"
