@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from oracle_tui.core.codes import CodeInfo
+from oracle_tui.core.findings import grouped_for_display
 from oracle_tui.core.report import CheckReport
 from oracle_tui.core.seal import SealPlan
 
@@ -58,9 +59,14 @@ def check_report(report: CheckReport) -> RenderableType:
         t = Table(title="Findings", title_justify="left")
         for col in ("severity", "code", "subject", "detail"):
             t.add_column(col, overflow="fold")
-        for f in report.findings:
-            t.add_row(Text(f.severity.value, style=SEV_STYLE[f.severity.value]), f.code,
-                      f.subject, f.detail)
+        for group in grouped_for_display(report.findings):
+            for f in group.shown:
+                t.add_row(Text(f.severity.value, style=SEV_STYLE[f.severity.value]), f.code,
+                          f.subject, f.detail)
+            if group.hidden:
+                t.add_row(Text(group.severity.value, style=SEV_STYLE[group.severity.value]),
+                          group.code, Text(f"… and {group.hidden:,} more", style="bold"),
+                          "listed in full by --json")
         parts.append(t)
     return Group(*parts)
 

@@ -36,3 +36,28 @@ def sorted_findings(findings: list[Finding]) -> list[Finding]:
     """Deterministic order whatever the listing order or thread count; duplicates dropped."""
     unique = {(f.code, f.severity, f.subject, f.detail): f for f in findings}
     return sorted(unique.values(), key=Finding.sort_key)
+
+
+class FindingGroup(BaseModel):
+    """Findings of one code and severity, as a human report shows them: the first few, and
+    how many more (the JSON report always lists every finding)."""
+
+    code: str
+    severity: Severity
+    shown: list[Finding]
+    hidden: int
+
+
+def grouped_for_display(findings: list[Finding], keep: int = 5, threshold: int = 10
+                        ) -> list[FindingGroup]:
+    """Findings in report order, groups of more than ``threshold`` cut to ``keep`` rows."""
+    groups: dict[tuple[str, Severity], list[Finding]] = {}
+    for f in findings:
+        groups.setdefault((f.code, f.severity), []).append(f)
+    out = []
+    for (code, severity), members in groups.items():
+        cut = len(members) > threshold
+        out.append(FindingGroup(code=code, severity=severity,
+                                shown=members[:keep] if cut else members,
+                                hidden=len(members) - keep if cut else 0))
+    return out

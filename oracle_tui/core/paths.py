@@ -7,6 +7,8 @@ import unicodedata
 from oracle_tui.core.errors import OracleError
 
 _FORBIDDEN_CHARS = {"\\", "\x00", "\n", "\r"}
+PATH_MAX = 4096  # Linux: a longer path cannot be opened in one call
+NAME_MAX = 255
 
 
 def unsafe_reason(key: str) -> str | None:
@@ -21,7 +23,11 @@ def unsafe_reason(key: str) -> str | None:
         return "home-relative path"
     if len(key) >= 2 and key[1] == ":":
         return "drive-qualified path"
+    if len(key.encode("utf-8", "surrogateescape")) >= PATH_MAX:
+        return f"path longer than PATH_MAX ({PATH_MAX} bytes)"
     parts = key.split("/")
+    if any(len(p.encode("utf-8", "surrogateescape")) > NAME_MAX for p in parts):
+        return f"a name longer than NAME_MAX ({NAME_MAX} bytes)"
     if any(p in ("..", ".") for p in parts):
         return "'.' or '..' segment"
     if any(p == "" for p in parts[:-1]):

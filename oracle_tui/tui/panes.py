@@ -13,7 +13,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Label, Static
 
 from oracle_tui.core.codes import CODES
-from oracle_tui.core.findings import Finding
+from oracle_tui.core.findings import Finding, grouped_for_display
 from oracle_tui.core.overview import PackOverview
 from oracle_tui.core.redact import redact
 from oracle_tui.core.report import CheckReport
@@ -30,6 +30,8 @@ STATUS_STYLE = {"PASS": "green", "FAIL": "red", "READABLE": "green", "BLOCKED": 
 
 # Findings about single files of the pack, listed under the outputs table.
 FILE_CODES = ("DIGEST_MISMATCH", "OBJECT_MISSING", "UNEXPECTED_FILE", "PATH_UNSAFE")
+# Rows shown per code before a "… and N more" row (JSON export and the filter keep them all).
+ROWS_PER_CODE = 100
 
 
 def styled(value: str, table: dict[str, str]) -> Text:
@@ -201,9 +203,14 @@ class OutputsPane(Vertical):
                           ", ".join(o.blocking) or "—", key=o.output_id)
         files = self.query_one("#files-table", DataTable)
         files.clear()
-        for f in r.findings:
-            if f.code in FILE_CODES:
+        damaged = [f for f in r.findings if f.code in FILE_CODES]
+        for group in grouped_for_display(damaged, keep=ROWS_PER_CODE, threshold=ROWS_PER_CODE):
+            for f in group.shown:
                 files.add_row(f.subject, Text(f.code, style="red"), f.detail)
+            if group.hidden:
+                files.add_row(Text(f"… and {group.hidden:,} more", style="bold"),
+                              Text(group.code, style="red"), "all of them in pane 6 and the "
+                                                             "JSON export")
         files.display = files.row_count > 0  # shown only when a file needs attention
         label = self.query_one("#digest-label", Label)
         if r.seal.digests_verified:
@@ -319,16 +326,29 @@ class FindingsPane(Vertical):
         return rows
 
     def refresh_rows(self) -> None:
+        """Rows of the visible findings; a code with very many (200,000 unexpected files)
+        shows its first rows and a count, the filter narrows to any of them."""
         table = self.query_one("#findings-table", DataTable)
         table.clear()
-        for i, f in enumerate(self.visible_findings()):
-            table.add_row(Text(f.severity.value, style=SEV_STYLE[f.severity.value]), f.code,
-                          f.subject, f.retry.value, f.detail, key=str(i))
+        self.rows: list[Finding | None] = []  # None: a "… and N more" row
+        for group in grouped_for_display(self.visible_findings(), keep=ROWS_PER_CODE,
+                                         threshold=ROWS_PER_CODE):
+            for f in group.shown:
+                table.add_row(Text(f.severity.value, style=SEV_STYLE[f.severity.value]),
+                              f.code, f.subject, f.retry.value, f.detail,
+                              key=str(len(self.rows)))
+                self.rows.append(f)
+            if group.hidden:
+                table.add_row(Text(group.severity.value, style=SEV_STYLE[group.severity.value]),
+                              group.code, Text(f"… and {group.hidden:,} more: type / to "
+                                               "filter", style="bold"), "", "",
+                              key=str(len(self.rows)))
+                self.rows.append(None)
         self.show_guidance()
 
     def selected(self) -> Finding | None:
         table = self.query_one("#findings-table", DataTable)
-        rows = self.visible_findings()
+        rows: list[Finding | None] = getattr(self, "rows", [])
         if not rows or table.row_count == 0:
             return None
         return rows[min(table.cursor_row, len(rows) - 1)]
@@ -337,7 +357,10 @@ class FindingsPane(Vertical):
         f = self.selected()
         box = self.query_one("#guidance", Static)
         if f is None:
-            box.update(Text("no findings" if not self.findings else "no match", style="dim"))
+            box.update(Text("no findings" if not self.findings else
+                            "no match" if not getattr(self, "rows", None) else
+                            "more findings of this code: type / and part of a subject",
+                            style="dim"))
             return
         info = CODES[f.code]
         box.update(Group(Text(f"{f.code} · {info.severity.value} by default · {f.retry.value}",

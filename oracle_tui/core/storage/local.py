@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from oracle_tui.core.errors import OracleError, TooLarge
-from oracle_tui.core.paths import require_safe_key
+from oracle_tui.core.paths import PATH_MAX, require_safe_key
 from oracle_tui.core.storage.base import ObjectInfo
 
 # Temporary files of create-if-absent writes. They are never part of a pack's content.
@@ -38,6 +38,9 @@ class LocalStore:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).absolute()
         self.root_uri = str(self.root)
+        if len(self.root_uri.encode("utf-8", "surrogateescape")) >= PATH_MAX:
+            raise OracleError("PATH_UNSAFE", f"the root is longer than PATH_MAX ({PATH_MAX} "
+                                             "bytes)", self.root_uri[:80] + "…")
 
     # -- reading ---------------------------------------------------------------------------
     def root_exists(self) -> bool:
@@ -81,17 +84,25 @@ class LocalStore:
             entries = list(os.scandir(directory))
         except FileNotFoundError:
             return  # removed while listing
-        except OSError:
+        except OSError as exc:
             # Never skipped in silence: an unlistable folder is reported by whoever lists.
             key = directory.relative_to(self.root).as_posix() + "/"
-            out.append(ObjectInfo(key=key, size=0, kind="unreadable"))
+            kind = ("path longer than PATH_MAX" if exc.errno == errno.ENAMETOOLONG
+                    else "unreadable")
+            out.append(ObjectInfo(key=key, size=0, kind=kind))
             return
+        cut = len(str(self.root)) + 1
         for entry in entries:
+            key = entry.path[cut:]  # scandir joins the paths we gave it: cheaper than Path
             try:
                 st = entry.stat(follow_symlinks=False)
             except FileNotFoundError:
                 continue  # removed while listing (another writer's temp file)
-            key = Path(entry.path).relative_to(self.root).as_posix()
+            except OSError as exc:
+                kind = ("path longer than PATH_MAX" if exc.errno == errno.ENAMETOOLONG
+                        else "unreadable")
+                out.append(ObjectInfo(key=key, size=0, kind=kind))
+                continue
             if stat.S_ISDIR(st.st_mode):
                 self._walk(Path(entry.path), out)
             else:
@@ -128,6 +139,9 @@ class LocalStore:
                 raise OracleError("PATH_UNSAFE", f"symlink refused: {key!r}", key) from exc
             if exc.errno == 13:
                 raise OracleError("ACCESS_DENIED", f"permission denied: {key}", key) from exc
+            if exc.errno == errno.ENAMETOOLONG:
+                raise OracleError("PATH_UNSAFE", f"path longer than PATH_MAX: {key[:80]}…",
+                                  key) from exc
             raise OracleError("OBJECT_MISSING", f"cannot open {key}: {exc.strerror}", key) from exc
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
