@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,3 +73,16 @@ def test_s3_key_named_like_a_pattern(s3env, s3_world: DemoWorld) -> None:  # typ
     assert ("PATH_UNSAFE", star) in {(f["code"], f["subject"]) for f in doc["findings"]}
     res = run_cli_process("stream-view", "build", s3_world.root, "--output-id", OUT)
     assert res.code == 1 and res.err.startswith("oracle-tui: PATH_UNSAFE: build refused")
+
+
+@pytest.mark.s3
+def test_s3_folder_marker_holding_bytes_is_reported(s3env, s3_world: DemoWorld) -> None:  # type: ignore[no-untyped-def]
+    from oracle_tui.core.storage.s3 import S3Store
+
+    store = S3Store.from_uri(s3_world.root)
+    client: Any = s3env.client()
+    client.put_object(Bucket=store.bucket, Key=store.prefix + "logs/hidden/", Body=b"payload")
+    client.put_object(Bucket=store.bucket, Key=store.prefix + "logs/empty/", Body=b"")
+    report = run_check(s3_world.root)
+    fails = {(f.code, f.subject) for f in report.findings if f.severity.value == "FAIL"}
+    assert fails == {("PATH_UNSAFE", "logs/hidden/")}  # the empty marker is no object
