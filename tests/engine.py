@@ -5,12 +5,16 @@ data on purpose, to exercise the sort rather than tamper detection, use it."""
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 
 from oracle_tui.core.demo import MAKERS, DemoWorld, _write_bundles
 from oracle_tui.core.interface_pack import load_interface_pack, render_template
+from oracle_tui.core.jsonio import canonical_json
 
 
 def reissue_evidence(world: DemoWorld) -> None:
@@ -26,3 +30,18 @@ def reissue_evidence(world: DemoWorld) -> None:
              pq.read_metadata(p).num_rows, p.stat().st_size)
             for p in sorted(folder.glob("part-*.parquet"))]
     _write_bundles(root, pack, world.world_key, parts)
+
+
+def edit_view_receipt(path: Path, edit: Callable[[dict[str, Any]], None]) -> None:
+    """Edit oracle-tui's receipt inside a view's `_stream_sort_receipt.json` and carry the
+    change into the platform's stats, as a careful forger would (create-only: the old file
+    is removed first)."""
+    doc = json.loads(path.read_text())
+    ours = doc["extensions"]["oracle_tui"]
+    edit(ours)
+    for side, mine in (("raw_stats", "source"), ("sorted_stats", "view")):
+        doc[side] = {"row_count": ours[mine]["row_count"], "hash_sum": ours[mine]["hash_sum"],
+                     "hash_sum2": ours[mine]["hash_sum_salted"],
+                     "min_ts_utc": ours[mine]["min_ts"], "max_ts_utc": ours[mine]["max_ts"]}
+    path.unlink()
+    path.write_bytes(canonical_json(doc))

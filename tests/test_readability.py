@@ -34,6 +34,7 @@ from oracle_tui.core.stream_view import build_stream_view, open_stream_view, ver
 from oracle_tui.core.tombstone import tombstone_pack
 from oracle_tui.tui.app import make_app
 from oracle_tui.tui.pilot import wait_idle
+from tests.engine import edit_view_receipt
 
 OUT = "s3_event_stream_with_fraud_6B"
 VIEW = f"stream_view/ts_utc/output_id={OUT}"
@@ -103,16 +104,16 @@ def _part_changed(root: Path) -> None:
 def _view_part_removed_receipt_rewritten(root: Path) -> None:
     """A forger drops the last view part and rewrites the receipt's stats to match."""
     view = root / VIEW
-    receipt_path = view / "_stream_sort_receipt.json"
-    doc = json.loads(receipt_path.read_text())
-    last = doc["parts"].pop()
-    (view / last["path"]).unlink()
-    kept = sum(p["row_count"] for p in doc["parts"])
-    for side in ("source", "view"):
-        doc[side]["row_count"] = kept
-        doc[side]["hash_sum"] = doc[side]["hash_sum_salted"] = "12345"
-    receipt_path.unlink()
-    receipt_path.write_bytes(canonical_json(doc))
+
+    def drop_last(doc: dict[str, Any]) -> None:
+        last = doc["parts"].pop()
+        (view / last["path"]).unlink()
+        kept = sum(p["row_count"] for p in doc["parts"])
+        for side in ("source", "view"):
+            doc[side]["row_count"] = kept
+            doc[side]["hash_sum"] = doc[side]["hash_sum_salted"] = "12345"
+
+    edit_view_receipt(view / "_stream_sort_receipt.json", drop_last)
 
 
 def _view_schema_changed(root: Path, how: str) -> None:
@@ -121,7 +122,7 @@ def _view_schema_changed(root: Path, how: str) -> None:
     view = root / VIEW
     receipt_path = view / "_stream_sort_receipt.json"
     doc = json.loads(receipt_path.read_text())
-    entry = doc["parts"][0]
+    entry = doc["extensions"]["oracle_tui"]["parts"][0]
     path = view / entry["path"]
     t = pq.read_table(path)
     i = t.schema.get_field_index("flow_id")

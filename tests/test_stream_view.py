@@ -19,7 +19,6 @@ import pytest
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.interface_pack import builtin_pack_dir, load_interface_pack
 from oracle_tui.core.jobs import Cancelled
-from oracle_tui.core.jsonio import canonical_json
 from oracle_tui.core.profiles import load_profile
 from oracle_tui.core.stream_view import (
     RECEIPT,
@@ -31,7 +30,7 @@ from oracle_tui.core.stream_view import (
     verify_stream_view,
 )
 from tests.conftest import run_cli_process
-from tests.engine import reissue_evidence
+from tests.engine import edit_view_receipt, reissue_evidence
 
 OUT = "s3_event_stream_with_fraud_6B"
 
@@ -78,7 +77,9 @@ def test_view_is_globally_ordered_with_exact_schema_and_rows(world) -> None:  # 
     for a, b in itertools.pairwise(bounds):
         assert _instant(a[-1]) <= _instant(b[0])
     assert _view_rows(world.root) == _expected_rows(world.root)
-    receipt = json.loads((_view_dir(world.root) / RECEIPT).read_text())
+    doc = json.loads((_view_dir(world.root) / RECEIPT).read_text())
+    receipt = doc["extensions"]["oracle_tui"]
+    assert doc["status"] == "OK" and doc["raw_stats"]["row_count"] == 4000
     assert receipt["sort_keys"] == ["ts_utc", "filename", "file_row_number"]
     assert receipt["source"]["row_count"] == receipt["view"]["row_count"] == 4000
     assert receipt["hash"]["engine"] == "duckdb" and receipt["hash"]["engine_version"] == duckdb.__version__
@@ -87,7 +88,11 @@ def test_view_is_globally_ordered_with_exact_schema_and_rows(world) -> None:  # 
                          / "stream_sort_receipt.schema.json").read_text())
     from jsonschema import Draft202012Validator
 
-    assert list(Draft202012Validator(schema).iter_errors(receipt)) == []
+    assert list(Draft202012Validator(schema).iter_errors(doc)) == []
+    manifest_schema = json.loads((Path(__file__).parent.parent / "oracle_tui" / "schemas"
+                                  / "stream_view_manifest.schema.json").read_text())
+    manifest = json.loads((_view_dir(world.root) / "_stream_view_manifest.json").read_text())
+    assert list(Draft202012Validator(manifest_schema).iter_errors(manifest)) == []
 
 
 def test_rerun_is_a_noop_and_verify_passes(world) -> None:  # type: ignore[no-untyped-def]
@@ -113,14 +118,16 @@ def _rewrite_part(root: str, mutate: Any) -> None:
     part = vdir / "part-00000.parquet"
     table = mutate(pq.read_table(part))
     pq.write_table(table, part, compression="zstd")
-    receipt = json.loads((vdir / RECEIPT).read_text())
-    entry = receipt["parts"][0]
-    entry["size"] = part.stat().st_size
-    entry["sha256"] = hashlib.sha256(part.read_bytes()).hexdigest()
-    entry["row_count"] = table.num_rows
-    receipt["view"]["row_count"] = sum(p["row_count"] for p in receipt["parts"])
-    receipt["source"]["row_count"] = receipt["view"]["row_count"]
-    (vdir / RECEIPT).write_bytes(canonical_json(receipt))
+
+    def fix_up(receipt: dict[str, Any]) -> None:
+        entry = receipt["parts"][0]
+        entry["size"] = part.stat().st_size
+        entry["sha256"] = hashlib.sha256(part.read_bytes()).hexdigest()
+        entry["row_count"] = table.num_rows
+        receipt["view"]["row_count"] = sum(p["row_count"] for p in receipt["parts"])
+        receipt["source"]["row_count"] = receipt["view"]["row_count"]
+
+    edit_view_receipt(vdir / RECEIPT, fix_up)
 
 
 def _drop_one(t: pa.Table) -> pa.Table:
@@ -307,11 +314,12 @@ def test_cancel_leaves_no_view(world) -> None:  # type: ignore[no-untyped-def]
 
 def test_engine_version_mismatch_is_a_distinct_warning(world) -> None:  # type: ignore[no-untyped-def]
     build_stream_view(world.root, OUT)
-    receipt = _view_dir(world.root) / RECEIPT
-    doc = json.loads(receipt.read_text())
-    doc["hash"]["engine_version"] = "0.9.2"
-    doc["view"]["hash_sum"] = doc["source"]["hash_sum"] = "12345"
-    receipt.write_bytes(canonical_json(doc))
+
+    def older_engine(doc: dict[str, Any]) -> None:
+        doc["hash"]["engine_version"] = "0.9.2"
+        doc["view"]["hash_sum"] = doc["source"]["hash_sum"] = "12345"
+
+    edit_view_receipt(_view_dir(world.root) / RECEIPT, older_engine)
     state = verify_stream_view(world.root, OUT)
     assert [(f.code, f.severity.value) for f in state.findings] == [
         ("STREAM_RECEIPT_ENGINE_MISMATCH", "WARN")]
@@ -347,10 +355,11 @@ def test_stream_view_on_s3(s3env, s3_world, _pristine_world) -> None:  # type: i
     store = S3Store.from_uri(s3_world.root)
     prefix = f"stream_view/ts_utc/output_id={OUT}/"
     keys = sorted(o.key for o in store.list(prefix))
-    assert keys == [prefix + n for n in (RECEIPT, "part-00000.parquet", "part-00001.parquet",
+    assert keys == [prefix + n for n in (RECEIPT, "_stream_view_manifest.json",
+                                         "part-00000.parquet", "part-00001.parquet",
                                          "part-00002.parquet")]
     rows = []
-    for key in keys[1:]:
+    for key in keys[2:]:
         rows.extend(pq.read_table(io.BytesIO(store.read_bytes(key))).to_pylist())
     assert rows == _expected_rows(_pristine_world.root)  # same world, read back from S3
     again = run_cli_process("stream-view", "build", s3_world.root, "--output-id", OUT, "--json")

@@ -184,7 +184,7 @@ async def test_build_and_verify_a_stream_view(world) -> None:  # type: ignore[no
         assert not isinstance(app.screen, ErrorScreen)
     receipt = (Path(world.root) / "stream_view/ts_utc/output_id=s3_event_stream_with_fraud_6B"
                / "_stream_sort_receipt.json")
-    assert json.loads(receipt.read_text())["view"]["row_count"] == 4000
+    assert json.loads(receipt.read_text())["sorted_stats"]["row_count"] == 4000
 
 
 async def test_tombstone_needs_the_typed_pack_id(sealed_world) -> None:  # type: ignore[no-untyped-def]

@@ -286,7 +286,7 @@ def _check_stream_views(ctx: _Ctx, listing: Listing, sources: dict[str, list[str
         ctx.findings.extend(state.findings)
         ctx.report.stream_views.append(StreamViewSection(
             output_id=state.output_id, state=state.state, location=state.location,
-            receipt=state.receipt))
+            receipt=state.receipt, upstream=state.upstream, manifest=state.manifest))
 
 
 def _check_outputs_and_gates(ctx: _Ctx, listing: Listing, receipt: RunReceipt,

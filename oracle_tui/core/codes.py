@@ -156,6 +156,11 @@ _ALL: tuple[CodeInfo, ...] = (
        "View parts exist without a receipt (an interrupted build).",
        "Nothing overwrites it: remove the partial view by an explicit operator action, then "
        "rebuild."),
+    _c("STREAM_VIEW_OUTDATED", "stream view", F, T,
+       "The view was built by an older oracle-tui, without the platform's "
+       "_stream_view_manifest.json and receipt fields: the platform's producer refuses it.",
+       "Rebuild it under a new stream_view_root, or remove the view folder by hand and "
+       "rebuild; nothing is ever rewritten in place."),
     _c("STREAM_ORDER_VIOLATION", "stream view", F, T,
        "The view's rows are not in sort-key order.",
        "Do not read it; rebuild into a fresh root."),

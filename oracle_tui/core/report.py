@@ -50,9 +50,11 @@ class SealSection(BaseModel):
 
 class StreamViewSection(BaseModel):
     output_id: str
-    state: str  # MISSING | VALID | INVALID | PARTIAL
+    state: str  # MISSING | VALID | INVALID | PARTIAL | OUTDATED
     location: str = ""
-    receipt: dict[str, Any] | None = None
+    receipt: dict[str, Any] | None = None  # oracle-tui's receipt (parts, digests, stats)
+    upstream: dict[str, Any] | None = None  # the platform's receipt fields (status, stats…)
+    manifest: dict[str, Any] | None = None  # the platform's _stream_view_manifest.json
 
 
 class CheckReport(BaseModel):

@@ -6,6 +6,7 @@ pack never pays for importing the sort engine.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -21,8 +22,11 @@ from oracle_tui.core.storage.base import ObjectInfo, Store
 from oracle_tui.core.storage.local import TEMP_RE
 
 RECEIPT = "_stream_sort_receipt.json"
-RECEIPT_SCHEMA = "oracle-tui.stream-sort-receipt/1"
+MANIFEST = "_stream_view_manifest.json"
+RECEIPT_SCHEMA = "oracle-tui.stream-sort-receipt/1"  # our extension inside the receipt
+MANIFEST_EXT_SCHEMA = "oracle-tui.stream-view-manifest/1"
 TIE_BREAK = ["filename", "file_row_number"]
+PARTITION_GRANULARITY = "flat"  # one folder of globally ordered parts per output
 
 
 class Stats(BaseModel):
@@ -68,11 +72,88 @@ class Receipt(BaseModel):
     built_at_utc: str
 
 
+class UpstreamStats(BaseModel):
+    """The platform's stats block (raw_stats / sorted_stats)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    row_count: int
+    hash_sum: str
+    hash_sum2: str
+    min_ts_utc: str | None
+    max_ts_utc: str | None
+
+    @classmethod
+    def of(cls, stats: Stats) -> UpstreamStats:
+        return cls(row_count=stats.row_count, hash_sum=stats.hash_sum,
+                   hash_sum2=stats.hash_sum_salted, min_ts_utc=stats.min_ts,
+                   max_ts_utc=stats.max_ts)
+
+
+class UpstreamReceipt(BaseModel):
+    """`_stream_sort_receipt.json` as the platform's stream sorter writes it, with oracle-tui's
+    own receipt (parts, digests, engine, boundaries) under ``extensions.oracle_tui``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    stream_view_id: str
+    engine_run_root: str
+    stream_view_root: str
+    output_id: str
+    output_ids: list[str]
+    sort_keys: list[str]
+    partition_granularity: str
+    source_locator_digest: str
+    raw_stats: UpstreamStats
+    sorted_stats: UpstreamStats
+    created_utc: str
+    status: str
+    extensions: dict[str, Any]
+
+
+class ViewManifest(BaseModel):
+    """`_stream_view_manifest.json`: what the platform's producer checks before it streams."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    stream_view_id: str
+    engine_run_root: str
+    stream_view_root: str
+    engine_run_id: str
+    scenario_id: str
+    output_id: str
+    world_key: dict[str, Any]
+    output_ids: list[str]
+    sort_keys: list[str]
+    partition_granularity: str
+    created_utc: str
+    extensions: dict[str, Any] = Field(default_factory=dict)
+
+
+def stream_view_id(engine_run_root: str, scenario_id: str, output_id: str,
+                   sort_keys: list[str], partition_granularity: str = PARTITION_GRANULARITY
+                   ) -> str:
+    """The platform's id of a view: sha256 of the canonical JSON of these five fields."""
+    payload = {"engine_run_root": engine_run_root, "scenario_id": scenario_id,
+               "output_id": output_id, "sort_keys": list(sort_keys),
+               "partition_granularity": partition_granularity}
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+    return sha256_bytes(text.encode("utf-8"))
+
+
+def engine_run_root(store: Store) -> str:
+    """How a root is named in a view's id: the absolute local path, or ``s3://bucket/prefix``,
+    without a trailing slash. Wire the platform's producer with exactly this string."""
+    return store.root_uri.rstrip("/")
+
+
 class ViewState(BaseModel):
     output_id: str
-    state: str  # MISSING | PARTIAL | INVALID | VALID
+    state: str  # MISSING | PARTIAL | INVALID | OUTDATED | VALID | BLOCKED
     location: str
-    receipt: dict[str, Any] | None = None
+    receipt: dict[str, Any] | None = None  # oracle-tui's receipt (the extension)
+    upstream: dict[str, Any] | None = None  # the platform's receipt fields
+    manifest: dict[str, Any] | None = None  # the platform's view manifest
     findings: list[Finding] = Field(default_factory=list)
 
 
@@ -122,13 +203,23 @@ def read_view_state(store: Store, prefix: str, output_id: str, source_keys: list
                 f"{len(names)} file(s) under {location} without {RECEIPT}"))
         return state
     try:
-        receipt = _read_receipt(store, prefix + RECEIPT)
+        upstream, receipt = _read_receipt(store, prefix + RECEIPT)
     except OracleError as exc:
-        state.state = "INVALID"  # a view's findings are about its output, whatever file
+        state.state = "OUTDATED" if exc.code == "STREAM_VIEW_OUTDATED" else "INVALID"
         state.findings.append(make_finding(exc.code, output_id, exc.message))
         return state
     state.receipt = receipt.model_dump(by_alias=True)
+    state.upstream = upstream.model_dump(exclude={"extensions"})
     problems = _receipt_problems(receipt, names, output_id, source_keys)
+    if MANIFEST not in names:
+        problems.append(f"{MANIFEST} is missing: the platform's producer refuses this view")
+    else:
+        try:
+            manifest = _read_manifest(store, prefix + MANIFEST)
+            state.manifest = manifest.model_dump()
+            problems.extend(_upstream_problems(upstream, manifest, receipt, output_id))
+        except OracleError as exc:
+            problems.append(exc.message)
     if verify_digests and not problems:
         for part in receipt.parts:
             _, digest = hash_object(store, prefix + part.path)
@@ -140,15 +231,64 @@ def read_view_state(store: Store, prefix: str, output_id: str, source_keys: list
     return state
 
 
-def _read_receipt(store: Store, key: str) -> Receipt:
+def _read_receipt(store: Store, key: str) -> tuple[UpstreamReceipt, Receipt]:
     data, _ = read_json(store, key, "STREAM_RECEIPT_MISMATCH")
+    if isinstance(data, dict) and data.get("schema") == RECEIPT_SCHEMA:
+        raise OracleError("STREAM_VIEW_OUTDATED", f"{key} is in the layout of oracle-tui "
+                                                  "before the platform's view manifest; the "
+                                                  "producer refuses it. Rebuild under a new "
+                                                  "stream_view_root or remove the view folder "
+                                                  "by hand (nothing is rewritten)", key)
     try:
-        return Receipt.model_validate(data)
+        upstream = UpstreamReceipt.model_validate(data)
+        ours = upstream.extensions.get("oracle_tui")
+        return upstream, Receipt.model_validate(ours)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "receipt"
         raise OracleError("STREAM_RECEIPT_MISMATCH", f"{key}: {where}: {err['msg']}", key
                           ) from exc
+
+
+def _read_manifest(store: Store, key: str) -> ViewManifest:
+    data, _ = read_json(store, key, "STREAM_RECEIPT_MISMATCH")
+    try:
+        return ViewManifest.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "manifest"
+        raise OracleError("STREAM_RECEIPT_MISMATCH", f"{key}: {where}: {err['msg']}", key
+                          ) from exc
+
+
+def _upstream_problems(upstream: UpstreamReceipt, manifest: ViewManifest, receipt: Receipt,
+                       output_id: str) -> list[str]:
+    """The platform's fields against themselves and against oracle-tui's own receipt."""
+    problems = []
+    if upstream.status != "OK":
+        problems.append(f"receipt status is {upstream.status!r}, not 'OK'")
+    expected = stream_view_id(manifest.engine_run_root, manifest.scenario_id,
+                              manifest.output_id, manifest.sort_keys,
+                              manifest.partition_granularity)
+    if manifest.stream_view_id != expected:
+        problems.append(f"manifest stream_view_id {manifest.stream_view_id[:16]}… is not the "
+                        f"id of its own fields ({expected[:16]}…)")
+    if upstream.stream_view_id != manifest.stream_view_id:
+        problems.append("the receipt and the manifest name different stream_view_ids")
+    for name, value in (("manifest", manifest.output_id), ("receipt", upstream.output_id)):
+        if value != output_id:
+            problems.append(f"the {name} is for output {value}, not {output_id}")
+    if manifest.output_ids != [output_id] or upstream.output_ids != [output_id]:
+        problems.append("output_ids must name exactly this output")
+    if upstream.sort_keys != receipt.sort_keys or manifest.sort_keys != receipt.sort_keys:
+        problems.append("sort_keys differ between the manifest, the receipt and its extension")
+    if upstream.partition_granularity != PARTITION_GRANULARITY or \
+            manifest.partition_granularity != PARTITION_GRANULARITY:
+        problems.append(f"partition_granularity is not {PARTITION_GRANULARITY!r}")
+    if upstream.raw_stats != UpstreamStats.of(receipt.source) or \
+            upstream.sorted_stats != UpstreamStats.of(receipt.view):
+        problems.append("raw_stats/sorted_stats differ from the receipt's own stats")
+    return problems
 
 
 def _receipt_problems(receipt: Receipt, names: dict[str, ObjectInfo], output_id: str,
@@ -157,7 +297,7 @@ def _receipt_problems(receipt: Receipt, names: dict[str, ObjectInfo], output_id:
     if receipt.output_id != output_id:
         problems.append(f"receipt is for {receipt.output_id}")
     listed = {p.path: p for p in receipt.parts}
-    present = {n: o for n, o in names.items() if n != RECEIPT}
+    present = {n: o for n, o in names.items() if n not in (RECEIPT, MANIFEST)}
     for name in sorted(set(listed) - set(present)):
         problems.append(f"part {name} is missing")
     for name in sorted(set(present) - set(listed)):

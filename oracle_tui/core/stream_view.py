@@ -27,7 +27,7 @@ from oracle_tui.core.codes import Severity
 from oracle_tui.core.duck import DUCKDB_VERSION, connect, object_uri, sql_list, sql_str
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.findings import Finding, make_finding
-from oracle_tui.core.hashing import hash_object, iter_chunks, sha256_file
+from oracle_tui.core.hashing import hash_object, iter_chunks, sha256_bytes, sha256_file
 from oracle_tui.core.interface_pack import InterfacePack, render_template
 from oracle_tui.core.jobs import Cancelled, Progress, check_cancel, no_progress
 from oracle_tui.core.jsonio import canonical_json
@@ -39,20 +39,28 @@ from oracle_tui.core.report import CheckReport
 from oracle_tui.core.storage.base import Store
 from oracle_tui.core.storage.local import TEMP_PREFIX, LocalStore
 from oracle_tui.core.stream_receipts import (
+    MANIFEST as VIEW_MANIFEST,
+)
+from oracle_tui.core.stream_receipts import (
+    MANIFEST_EXT_SCHEMA,
+    PARTITION_GRANULARITY,
     RECEIPT,
     RECEIPT_SCHEMA,
     TIE_BREAK,
     Receipt,
     Stats,
+    UpstreamStats,
     ViewState,
+    engine_run_root,
     read_view_state,
     sort_keys_for,
     source_digest,
+    stream_view_id,
     view_prefix,
     view_store,
 )
 from oracle_tui.core.timeutil import utc_now
-from oracle_tui.core.world import read_run_receipt, resolve_world_key
+from oracle_tui.core.world import WorldKey, read_run_receipt, resolve_world_key
 
 HASH_FUNCTION = "duckdb hash(row) and hash(row, 'oracle-tui'), summed as HUGEINT"
 DEFAULT_ROWS_PER_PART = 4_000_000
@@ -213,6 +221,8 @@ class _Target(BaseModel):
     prefix: str
     source_keys: list[str]
     sort_keys: list[str]
+    world_key: WorldKey
+    run_id: str
 
 
 def _resolve(root: str, output_id: str, profile: Profile | None, pack: InterfacePack | None,
@@ -235,7 +245,8 @@ def _resolve(root: str, output_id: str, profile: Profile | None, pack: Interface
     return _Target(profile=profile, pack=pack, store=store,
                    view_store=view_store(profile, store), prefix=view_prefix(profile, output_id),
                    source_keys=sources,
-                   sort_keys=sort_keys_for(profile, pack, output_id))
+                   sort_keys=sort_keys_for(profile, pack, output_id), world_key=wk,
+                   run_id=receipt.run_id)
 
 
 # -- build --------------------------------------------------------------------------------------
@@ -297,7 +308,8 @@ def _view_state_of(report: CheckReport, output_id: str, location: str) -> ViewSt
     findings = [f for f in report.findings if f.subject == output_id
                 and f.code.startswith("STREAM_") and f.code != "STREAM_VIEW_MISSING"]
     return ViewState(output_id=output_id, state=section.state, location=location,
-                     receipt=section.receipt, findings=findings)
+                     receipt=section.receipt, upstream=section.upstream,
+                     manifest=section.manifest, findings=findings)
 
 
 def _build(t: _Target, output_id: str, memory_limit: str, temp_dir: str | None,
@@ -331,7 +343,11 @@ def _build(t: _Target, output_id: str, memory_limit: str, temp_dir: str | None,
                 raise OracleError("STREAM_VIEW_PARTIAL_EXISTS",
                                   f"{name} appeared while building; nothing was overwritten",
                                   output_id)
-        if not t.view_store.put_if_absent(t.prefix + RECEIPT, canonical_json(receipt)):
+        manifest, upstream = _platform_documents(t, output_id, receipt)
+        if not t.view_store.put_if_absent(t.prefix + VIEW_MANIFEST, canonical_json(manifest)):
+            raise OracleError("STREAM_VIEW_PARTIAL_EXISTS", "a view manifest appeared while "
+                                                            "building", output_id)
+        if not t.view_store.put_if_absent(t.prefix + RECEIPT, canonical_json(upstream)):
             raise OracleError("STREAM_VIEW_PARTIAL_EXISTS", "a receipt appeared while building",
                               output_id)
         return receipt
@@ -353,6 +369,50 @@ def _build(t: _Target, output_id: str, memory_limit: str, temp_dir: str | None,
                 for p in Path(spill).glob("*"):
                     p.unlink()
                 Path(spill).rmdir()
+
+
+def _platform_documents(t: _Target, output_id: str, receipt: dict[str, Any]
+                        ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The platform's view manifest and receipt (its field names and meanings), oracle-tui's
+    receipt kept whole under ``extensions.oracle_tui``."""
+    root = engine_run_root(t.store)
+    view_root = t.view_store.uri(t.prefix).rstrip("/")
+    sort_keys = list(receipt["sort_keys"])
+    view_id = stream_view_id(root, t.world_key.scenario_id, output_id, sort_keys)
+    created = str(receipt["built_at_utc"])
+    manifest = {
+        "stream_view_id": view_id,
+        "engine_run_root": root,
+        "stream_view_root": view_root,
+        "engine_run_id": t.run_id,
+        "scenario_id": t.world_key.scenario_id,
+        "output_id": output_id,
+        "world_key": t.world_key.model_dump(),
+        "output_ids": [output_id],
+        "sort_keys": sort_keys,
+        "partition_granularity": PARTITION_GRANULARITY,
+        "created_utc": created,
+        "extensions": {"oracle_tui": {"schema": MANIFEST_EXT_SCHEMA}},
+    }
+    stats = Receipt.model_validate(receipt)
+    upstream = {
+        "stream_view_id": view_id,
+        "engine_run_root": root,
+        "stream_view_root": view_root,
+        "output_id": output_id,
+        "output_ids": [output_id],
+        "sort_keys": sort_keys,
+        "partition_granularity": PARTITION_GRANULARITY,
+        # The platform's meaning: sha256 of the sorted full locations of the source parts.
+        "source_locator_digest": sha256_bytes("\n".join(
+            sorted(f"{root}/{k}" for k in t.source_keys)).encode("utf-8")),
+        "raw_stats": UpstreamStats.of(stats.source).model_dump(),
+        "sorted_stats": UpstreamStats.of(stats.view).model_dump(),
+        "created_utc": created,
+        "status": "OK",
+        "extensions": {"oracle_tui": receipt},
+    }
+    return manifest, upstream
 
 
 def _interrupt_on_cancel(con: duckdb.DuckDBPyConnection, cancel: threading.Event | None

@@ -25,6 +25,7 @@ LIFECYCLE_STYLE = {"STAGING": "yellow", "SEALED_OK": "green", "SEALED_FAILED": "
                    "TOMBSTONED": "red"}
 SEV_STYLE = {"FAIL": "red", "WARN": "yellow", "INFO": "cyan"}
 STATUS_STYLE = {"PASS": "green", "FAIL": "red", "READABLE": "green", "BLOCKED": "red",
+                "OUTDATED": "red",
                 "MISSING": "red", "VALID": "green", "INVALID": "red", "PARTIAL": "red"}
 
 
@@ -266,7 +267,8 @@ class StreamViewsPane(Vertical):
 
     def on_mount(self) -> None:
         self.query_one("#views-table", DataTable).add_columns(
-            "output", "state", "rows", "min ts", "max ts", "parts", "location")
+            "output", "state", "rows", "min ts", "max ts", "parts", "stream_view_id",
+            "location")
 
     def show_report(self, r: CheckReport) -> None:
         table = self.query_one("#views-table", DataTable)
@@ -277,7 +279,8 @@ class StreamViewsPane(Vertical):
             table.add_row(v.output_id, styled(v.state, STATUS_STYLE),
                           f"{view.get('row_count', 0):,}" if rc else "—",
                           view.get("min_ts") or "—", view.get("max_ts") or "—",
-                          str(len(rc.get("parts", []))) if rc else "—", v.location,
+                          str(len(rc.get("parts", []))) if rc else "—",
+                          short((v.manifest or {}).get("stream_view_id"), 12), v.location,
                           key=v.output_id)
 
     def show_rows(self, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
