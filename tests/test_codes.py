@@ -15,7 +15,7 @@ def test_every_spec_code_is_registered_with_guidance() -> None:
     for info in CODES.values():
         assert info.meaning.endswith(".") and info.action.endswith(".")
     retryable = {c for c, i in CODES.items() if i.retry.value == "retryable"}
-    assert retryable == {"STORAGE_TIMEOUT", "STORAGE_THROTTLED"}
+    assert retryable == {"STORAGE_TIMEOUT", "STORAGE_THROTTLED", "STORAGE_FULL"}
 
 
 def test_explain_prints_every_code(cli) -> None:  # type: ignore[no-untyped-def]
