@@ -298,7 +298,7 @@ def cmd_stream_view(args: argparse.Namespace) -> int:
                          f"{view['max_ts']}\n  {result.location}")
         return EXIT_OK
     state = _with_progress("verifying", not args.json, lambda progress: verify_stream_view(
-        root, args.output_id, progress=progress, **common))
+        root, args.output_id, progress=progress, deep=args.deep, **common))
     if args.json:
         _emit_json(state.model_dump(mode="json"))
     else:
@@ -399,6 +399,10 @@ def build_parser() -> argparse.ArgumentParser:
         if action == "build":
             q.add_argument("--rows-per-part", type=_positive_int, default=4_000_000,
                            help="target rows per part (default 4,000,000)")
+        else:
+            q.add_argument("--deep", action="store_true",
+                           help="also rebuild into scratch and compare every part's bytes "
+                                "(proves content and the order of tied rows)")
         q.set_defaults(func=cmd_stream_view)
 
     p = sub.add_parser("explain", help="what a reason code means and what to do")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import tempfile
 import threading
 import uuid
@@ -329,7 +330,7 @@ def _build(t: _Target, output_id: str, memory_limit: str, temp_dir: str | None,
         watcher = _interrupt_on_cancel(con, cancel)
         try:
             receipt = _sort_and_write(con, t, output_id, uris, staging, staged, rows_per_part,
-                                      progress, cancel)
+                                      progress, cancel, spill)
         except duckdb.InterruptException as exc:
             raise Cancelled() from exc
         except duckdb.Error as exc:
@@ -434,27 +435,45 @@ def _interrupt_on_cancel(con: duckdb.DuckDBPyConnection, cancel: threading.Event
     return stop
 
 
-def _range_bounds(con: duckdb.DuckDBPyConnection, src: str, key: SortKey, chunks: int
-                  ) -> list[str]:
-    """Boundaries that cut the first sort key into ``chunks`` ranges of similar size, from a
-    reservoir sample (as text, cast back to the key's type in predicates)."""
+# Rows the boundary sample aims for: enough for even ranges, small enough to sort in memory.
+BOUNDARY_SAMPLE_ROWS = 200_000
+RANGE_COLUMN = "__oracle_range"
+
+
+def _range_bounds(con: duckdb.DuckDBPyConnection, uris: list[str], key: SortKey, rows: int,
+                  chunks: int) -> list[str]:
+    """Boundaries that cut the first sort key into ``chunks`` ranges of similar size: exact
+    quantiles of a systematic sample (every k-th row of each file, by row number). A pure
+    function of the source: no random generator, no thread timing, no path, no memory limit,
+    so every rebuild cuts the same ranges (recorded in the receipt)."""
     if chunks <= 1:
         return []
+    step = max(1, rows // BOUNDARY_SAMPLE_ROWS)
     qs = ", ".join(str(i / chunks) for i in range(1, chunks))
+    scan = _scan(uris, ", file_row_number=true")
     row = con.execute(
         f"SELECT CAST(quantile_disc(k, [{qs}]) AS VARCHAR[]) FROM (SELECT {key.expr} AS k "
-        f"FROM {src} WHERE {key.expr} IS NOT NULL USING SAMPLE 200000 ROWS)").fetchone()
+        f"FROM {scan} WHERE file_row_number % {step} = 0 AND {key.expr} IS NOT NULL)"
+    ).fetchone()
     values = [] if row is None or row[0] is None else list(row[0])
     return sorted(set(values), key=values.index)
 
 
+def _range_expr(key: SortKey, bounds: list[str]) -> str:
+    """Which range a row falls in: 0..len(bounds) by the first key, NULL keys last."""
+    whens = " ".join(f"WHEN {key.expr} < {b} THEN {i}" for i, b in enumerate(bounds))
+    return f"CASE WHEN {key.expr} IS NULL THEN {len(bounds) + 1} {whens} ELSE {len(bounds)} END"
+
+
 def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, uris: list[str],
                     staging: Path, staged: list[tuple[str, Path]], rows_per_part: int,
-                    progress: Progress, cancel: threading.Event | None) -> dict[str, Any]:
-    """Range-partitioned external sort: the first key is cut into ranges from a sample; each
-    range is sorted on its own (ties of the first key never straddle two ranges) by one
-    DuckDB COPY into one part, so parts are ordered by construction and every sort is small.
-    """
+                    progress: Progress, cancel: threading.Event | None,
+                    spill: str = "") -> dict[str, Any]:
+    """Linear, range-partitioned external sort. Reads: the key column (validity, boundaries),
+    the source once for its stats and once to route every row (with its file and row number,
+    the tie-break) into the spill file of its key range; then each range is sorted on its own
+    into one part. Ties of the first key never straddle two ranges, so parts are globally
+    ordered by construction, and each sort is small whatever the output's size."""
     src = _scan(uris)
     plan = _sort_plan(con, src, t.sort_keys)
     _require_valid_instants(con, uris, plan, output_id)
@@ -464,37 +483,20 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
     chunks = max(1, -(-source.row_count // rows_per_part))
     typ_row = con.execute(f"SELECT typeof({first.expr}) FROM {src} LIMIT 1").fetchone()
     typ = str(typ_row[0]) if typ_row else "VARCHAR"
-    bounds = [f"CAST({sql_str(b)} AS {typ})" for b in _range_bounds(con, src, first, chunks)]
-    ranges: list[str] = []
-    for i in range(len(bounds) + 1):
-        preds = [f"{first.expr} IS NOT NULL"]
-        if i > 0:
-            preds.append(f"{first.expr} >= {bounds[i - 1]}")
-        if i < len(bounds):
-            preds.append(f"{first.expr} < {bounds[i]}")
-        ranges.append(" AND ".join(preds))
-    ranges.append(f"{first.expr} IS NULL")  # ORDER BY puts NULL keys last
-    order = ", ".join([*(k.expr for k in plan), "filename", "file_row_number"])
-    scan = _scan(uris, ", filename=true, file_row_number=true")
-    parts: list[dict[str, Any]] = []
-    done = 0
+    raw_bounds = _range_bounds(con, uris, first, source.row_count, chunks)
+    bounds = [f"CAST({sql_str(b)} AS {typ})" for b in raw_bounds]
+    routes = Path(spill or tempfile.gettempdir()) / f"oracle-tui-routes-{uuid.uuid4().hex}"
     progress(0, source.row_count)
-    for where in ranges:
+    try:
         check_cancel(cancel)
-        path = staging / f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
-        con.execute(f"COPY (SELECT * EXCLUDE (filename, file_row_number) FROM {scan} "
-                    f"WHERE {where} ORDER BY {order}) TO {sql_str(str(path))} "
-                    "(FORMAT parquet, COMPRESSION zstd)")
-        rows = pq.ParquetFile(path).metadata.num_rows
-        if rows == 0:
-            path.unlink()
-            continue
-        name = f"part-{len(parts):05d}.parquet"
-        staged.append((name, path))
-        parts.append({"path": name, "size": path.stat().st_size, "sha256": sha256_file(path),
-                      "row_count": rows})
-        done += rows
-        progress(done, source.row_count)
+        scan = _scan(uris, ", filename=true, file_row_number=true")
+        con.execute(f"COPY (SELECT *, {_range_expr(first, bounds)} AS {RANGE_COLUMN} "
+                    f"FROM {scan}) TO {sql_str(str(routes))} "
+                    f"(FORMAT parquet, PARTITION_BY ({RANGE_COLUMN}), COMPRESSION zstd)")
+        parts = _sort_ranges(con, plan, routes, len(bounds) + 2, staging, staged, progress,
+                             cancel, source.row_count)
+    finally:
+        shutil.rmtree(routes, ignore_errors=True)
     view = (_stats(con, _scan([str(p) for _, p in staged]), first) if staged else
             Stats(row_count=0, min_ts=None, max_ts=None, hash_sum="0", hash_sum_salted="0"))
     if (view.row_count, view.hash_sum, view.hash_sum_salted) != (
@@ -507,7 +509,8 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
         "output_id": output_id,
         "sort_keys": [*t.sort_keys, *TIE_BREAK],
         "partitioning": {"layout": "flat", "prefix": t.prefix, "rows_per_part": rows_per_part,
-                         "ordered_parts": True, "method": "range-partitioned sort"},
+                         "ordered_parts": True, "method": "routed range-partitioned sort",
+                         "boundaries": raw_bounds},
         "source_locator_digest": source_digest(t.source_keys),
         "source_parts": len(t.source_keys),
         "source": source.model_dump(),
@@ -516,6 +519,36 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
         "parts": parts,
         "built_at_utc": utc_now(),
     }
+
+
+def _sort_ranges(con: duckdb.DuckDBPyConnection, plan: list[SortKey], routes: Path,
+                 ranges: int, staging: Path, staged: list[tuple[str, Path]],
+                 progress: Progress, cancel: threading.Event | None, total: int
+                 ) -> list[dict[str, Any]]:
+    """Sort each routed range into one part, in range order (empty ranges make no part)."""
+    order = ", ".join([*(k.expr for k in plan), "filename", "file_row_number"])
+    parts: list[dict[str, Any]] = []
+    done = 0
+    for i in range(ranges):
+        check_cancel(cancel)
+        files = sorted(str(p) for p in (routes / f"{RANGE_COLUMN}={i}").glob("*.parquet"))
+        if not files:
+            continue
+        path = staging / f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
+        con.execute(f"COPY (SELECT * EXCLUDE (filename, file_row_number) FROM "
+                    f"{_scan(files)} ORDER BY {order}) TO {sql_str(str(path))} "
+                    "(FORMAT parquet, COMPRESSION zstd)")
+        rows = pq.ParquetFile(path).metadata.num_rows
+        if rows == 0:
+            path.unlink()
+            continue
+        name = f"part-{len(parts):05d}.parquet"
+        staged.append((name, path))
+        parts.append({"path": name, "size": path.stat().st_size, "sha256": sha256_file(path),
+                      "row_count": rows})
+        done += rows
+        progress(done, total)
+    return parts
 
 
 # -- verify ---------------------------------------------------------------------------------------
@@ -530,10 +563,13 @@ def verify_stream_view(
     memory_limit: str = "2GB",
     temp_dir: str | None = None,
     threads: int | None = None,
+    deep: bool = False,
     progress: Progress = no_progress,
     cancel: threading.Event | None = None,
 ) -> ViewState:
     """Re-derive everything the receipt claims: part digests, source and view stats, order.
+    With ``deep``, also rebuild the view into scratch and compare every part's bytes (parts
+    are a pure function of the source, so this proves content and the order of ties).
     A view of an output that is not readable is BLOCKED, whatever its receipt says."""
     t = _resolve(root, output_id, profile, interface_pack, scenario_id)
     location = t.view_store.uri(t.prefix)
@@ -588,10 +624,36 @@ def verify_stream_view(
     finally:
         con.close()
     progress(total, total)
+    if deep and not problems:
+        for detail in _deep_differences(t, output_id, receipt, memory_limit, temp_dir, threads,
+                                        cancel):
+            bad(detail)
     state.findings.extend(problems)
     if any(f.severity is Severity.FAIL for f in problems):
         state.state = "INVALID"
     return state
+
+
+def _deep_differences(t: _Target, output_id: str, receipt: Receipt, memory_limit: str,
+                      temp_dir: str | None, threads: int | None,
+                      cancel: threading.Event | None) -> list[str]:
+    """Rebuild into a scratch folder outside the view and compare part by part."""
+    scratch = Path(tempfile.mkdtemp(prefix="oracle-tui-deep-", dir=temp_dir))
+    try:
+        rows_per_part = int(receipt.partitioning.get("rows_per_part", DEFAULT_ROWS_PER_PART))
+        target = t.model_copy(update={"view_store": LocalStore(scratch), "prefix": "view/"})
+        rebuilt = Receipt.model_validate(_build(target, output_id, memory_limit, temp_dir,
+                                                threads, rows_per_part, no_progress, cancel))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    mine = [(p.path, p.sha256) for p in receipt.parts]
+    again = [(p.path, p.sha256) for p in rebuilt.parts]
+    if mine == again:
+        return []
+    if len(mine) != len(again):
+        return [f"a rebuild makes {len(again)} parts, the view has {len(mine)}"]
+    return [f"part {a[0]} differs from its rebuild ({a[1][:16]}… vs {b[1][:16]}…): content or "
+            "the order of tied rows" for a, b in zip(mine, again, strict=True) if a != b]
 
 
 def _stat_differences(actual: Stats, claimed: Stats, compare_hashes: bool) -> list[str]:
