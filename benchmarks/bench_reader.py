@@ -70,7 +70,8 @@ def main() -> int:
                         str(world), "--output-id", OUT, "--memory-limit", "1GB"], check=True,
                        capture_output=True)
         print(f"built the view in {time.perf_counter() - t0:.0f} s")
-    receipt = json.loads((view / "_stream_sort_receipt.json").read_text())
+    receipt = json.loads((view / "_stream_sort_receipt.json").read_text())["extensions"][
+        "oracle_tui"]
     first = view / receipt["parts"][0]["path"]
     print(f"{OUT}: {receipt['view']['row_count']:,} rows in {len(receipt['parts'])} parts, "
           f"first part {first.stat().st_size / 1024**2:.0f} MiB")

@@ -82,7 +82,7 @@ def main() -> int:
          "--output-id", OUT, "--memory-limit", args.memory_limit, "--temp-dir", str(tmp),
          "--json"])
     receipt = json.loads((world / "stream_view" / "ts_utc" / f"output_id={OUT}"
-                          / "_stream_sort_receipt.json").read_text())
+                          / "_stream_sort_receipt.json").read_text())["extensions"]["oracle_tui"]
     print(f"baseline COPY ... ORDER BY: {base_s:.1f} s, peak RSS {base_rss} MiB")
     print(f"stream-view build:          {ours_s:.1f} s, peak RSS {ours_rss} MiB "
           f"({len(receipt['parts'])} parts, {receipt['view']['row_count']:,} rows, receipt "

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 # stay fast to start (this matters for scripted checks and the digest benchmark).
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_RETRY = 0, 1, 2, 3
+PIPE_WIDTH = 1000  # wide enough for any path, id or detail the tool prints on one line
 
 
 class UsageError(Exception):
@@ -69,7 +70,10 @@ def _out() -> Console:
 
     # Everything printed is data: file names, reasons and details are never read as markup
     # or emoji codes (a file named "[/x]" must print as itself, not crash or hide text).
-    return Console(soft_wrap=False, markup=False, emoji=False,
+    # Piped into a file or a CI log, no width applies: print every value whole instead of
+    # cutting gate ids, paths and details at 80 columns.
+    width = None if sys.stdout.isatty() else PIPE_WIDTH
+    return Console(soft_wrap=False, markup=False, emoji=False, width=width,
                    file=cast("IO[str]", RedactingStream(sys.stdout)))
 
 
@@ -147,7 +151,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         from oracle_tui import cli_render
 
-        _out().print(cli_render.check_report(report))
+        _out().print(cli_render.check_report(report, whole=not sys.stdout.isatty()))
     code: int = report.exit_code
     return code
 

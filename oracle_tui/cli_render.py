@@ -15,7 +15,12 @@ VERDICT_STYLE = {"PASS": "bold green", "WARN": "bold yellow", "FAIL": "bold red"
 SEV_STYLE = {"FAIL": "red", "WARN": "yellow", "INFO": "cyan"}
 
 
-def check_report(report: CheckReport) -> RenderableType:
+def check_report(report: CheckReport, whole: bool = False) -> RenderableType:
+    """The human report. ``whole``: every digest and key in full (for a file or a log)."""
+
+    def cut(value: str) -> str:
+        return value if whole else value[:16] + "…"
+
     parts: list[RenderableType] = []
     head = Text()
     head.append(f" {report.verdict} ", style="reverse " + VERDICT_STYLE[report.verdict])
@@ -29,8 +34,8 @@ def check_report(report: CheckReport) -> RenderableType:
     meta.add_row("profile", f"{report.profile} (strict seal: {strict})")
     meta.add_row("lifecycle", report.seal.lifecycle)
     if wk is not None:
-        meta.add_row("world key", f"mf={wk.manifest_fingerprint[:16]}… "
-                                  f"ph={wk.parameter_hash[:16]}… "
+        meta.add_row("world key", f"mf={cut(wk.manifest_fingerprint)} "
+                                  f"ph={cut(wk.parameter_hash)} "
                                   f"scenario={wk.scenario_id} seed={wk.seed}")
     if report.seal.oracle_pack_id:
         meta.add_row("pack id", report.seal.oracle_pack_id)
@@ -44,16 +49,16 @@ def check_report(report: CheckReport) -> RenderableType:
         for g in report.gates:
             t.add_row(g.gate_id, g.method, Text(g.status, style="green" if g.status == "PASS"
                                                  else "red"),
-                      (g.recomputed_digest or "—")[:16] + "…")
+                      cut(g.recomputed_digest) if g.recomputed_digest else "—")
         parts.append(t)
     if report.outputs:
         t = Table(title="Outputs", title_justify="left")
-        for col in ("output", "status", "parts", "bytes", "blocked by"):
-            t.add_column(col)
+        for col in ("output", "status", "parts", "bytes", "blocked by", "path"):
+            t.add_column(col, overflow="fold")
         for o in report.outputs:
             style = "green" if o.status == "READABLE" else "red"
             t.add_row(o.output_id, Text(o.status, style=style), str(o.parts), f"{o.bytes:,}",
-                      ", ".join([*o.blocking, *o.blocked_by]) or "—")
+                      ", ".join([*o.blocking, *o.blocked_by]) or "—", o.path)
         parts.append(t)
     if report.findings:
         t = Table(title="Findings", title_justify="left")

@@ -195,7 +195,10 @@ async def test_tombstone_needs_the_typed_pack_id(sealed_world) -> None:  # type:
         await pilot.press("T")
         screen = app.screen
         assert isinstance(screen, TombstoneScreen) and screen.token == pack_id[:12]
-        screen.query_one("#reason", Input).value = "rng defect"
+        await wait_idle(pilot)
+        assert screen.focused is not None and screen.focused.id == "reason"
+        await pilot.press(*"rng", "space", *"defect")  # the first keystrokes land there
+        assert screen.query_one("#reason", Input).value == "rng defect"
         screen.query_one("#authority", Input).value = "ops"
         screen.query_one("#token", Input).value = "wrong"
         screen.query_one("#yes", Button).press()

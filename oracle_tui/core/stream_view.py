@@ -438,6 +438,7 @@ def _interrupt_on_cancel(con: duckdb.DuckDBPyConnection, cancel: threading.Event
 # Rows the boundary sample aims for: enough for even ranges, small enough to sort in memory.
 BOUNDARY_SAMPLE_ROWS = 200_000
 RANGE_COLUMN = "__oracle_range"
+FILE_COLUMN = "__oracle_file"
 
 
 def _range_bounds(con: duckdb.DuckDBPyConnection, uris: list[str], key: SortKey, rows: int,
@@ -490,9 +491,15 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
     try:
         check_cancel(cancel)
         scan = _scan(uris, ", filename=true, file_row_number=true")
-        con.execute(f"COPY (SELECT *, {_range_expr(first, bounds)} AS {RANGE_COLUMN} "
-                    f"FROM {scan}) TO {sql_str(str(routes))} "
-                    f"(FORMAT parquet, PARTITION_BY ({RANGE_COLUMN}), COMPRESSION zstd)")
+        # The tie-break travels as the source file's index in the sorted source list (the
+        # same order as the file names, a fraction of their bytes to spill and to sort).
+        position = f"list_position({sql_list(uris)}, filename)"
+        file_index = (f"CAST(CASE WHEN {position} IS NULL THEN error('a row of an unlisted "
+                      f"source file') ELSE {position} END AS INTEGER)")
+        con.execute(f"COPY (SELECT * EXCLUDE (filename), {file_index} AS {FILE_COLUMN}, "
+                    f"{_range_expr(first, bounds)} AS {RANGE_COLUMN} FROM {scan}) "
+                    f"TO {sql_str(str(routes))} "
+                    f"(FORMAT parquet, PARTITION_BY ({RANGE_COLUMN}), COMPRESSION snappy)")
         parts = _sort_ranges(con, plan, routes, len(bounds) + 2, staging, staged, progress,
                              cancel, source.row_count)
     finally:
@@ -526,7 +533,7 @@ def _sort_ranges(con: duckdb.DuckDBPyConnection, plan: list[SortKey], routes: Pa
                  progress: Progress, cancel: threading.Event | None, total: int
                  ) -> list[dict[str, Any]]:
     """Sort each routed range into one part, in range order (empty ranges make no part)."""
-    order = ", ".join([*(k.expr for k in plan), "filename", "file_row_number"])
+    order = ", ".join([*(k.expr for k in plan), FILE_COLUMN, "file_row_number"])
     parts: list[dict[str, Any]] = []
     done = 0
     for i in range(ranges):
@@ -535,7 +542,7 @@ def _sort_ranges(con: duckdb.DuckDBPyConnection, plan: list[SortKey], routes: Pa
         if not files:
             continue
         path = staging / f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
-        con.execute(f"COPY (SELECT * EXCLUDE (filename, file_row_number) FROM "
+        con.execute(f"COPY (SELECT * EXCLUDE ({FILE_COLUMN}, file_row_number) FROM "
                     f"{_scan(files)} ORDER BY {order}) TO {sql_str(str(path))} "
                     "(FORMAT parquet, COMPRESSION zstd)")
         rows = pq.ParquetFile(path).metadata.num_rows

@@ -139,8 +139,12 @@ class InspectorApp(App[None]):
         return not (self.read_only and action in WRITE_ACTIONS)
 
     def get_system_commands(self, screen: Screen[Any]) -> Any:
-        yield from super().get_system_commands(screen)
+        # Textual's own commands, less its help entry: ours (below) shows the pack's keys.
+        for command in super().get_system_commands(screen):
+            if "help" not in command.title.lower() and "keys" not in command.title.lower():
+                yield command
         actions = [("Re-check the pack", "Recompute gates, outputs, seal state", "recheck"),
+                   ("Copy", "Copy the selected value (subject, path or digest)", "copy"),
                    ("Verify digests", "Re-hash every sealed file", "verify_digests"),
                    ("Verify stream view", "Re-derive the selected view's receipt",
                     "verify_view"),
@@ -469,6 +473,10 @@ class InspectorApp(App[None]):
         pack_id = (self.report.seal.oracle_pack_id if self.report else None) or \
             (self.overview.oracle_pack_id if self.overview else None)
         token = pack_id[:12] if pack_id else Path(self.root.rstrip("/")).name
+        if self.overview is not None and not self.overview.exists:
+            self.notify(f"nothing to tombstone: no pack at {self.root}", severity="error",
+                        markup=False)
+            return
         self.push_screen(TombstoneScreen(self.root, token), self._do_tombstone)
 
     def _do_tombstone(self, answer: tuple[str, str] | None) -> None:

@@ -86,7 +86,9 @@ class TombstoneScreen(ModalScreen[tuple[str, str] | None]):
                 yield Button("Tombstone", id="yes", variant="error")
 
     def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
+        # The first keystrokes go into the first field; writing still needs the typed pack
+        # id and the Tombstone button.
+        self.query_one("#reason", Input).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id != "yes":
