@@ -375,3 +375,13 @@ def test_findings_do_not_depend_on_listing_order_or_threads(sealed_world, monkey
     # 4 parts removed and 4 changed (each against the content index and the engine's
     # evidence: size, footer, sha256), one log added after sealing.
     assert len(base.actionable()) == 21
+
+
+def test_missing_and_empty_roots_are_not_staging(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code, doc = _check(cli, str(tmp_path / "nowhere"))
+    assert (code, doc["seal"]["lifecycle"]) == (1, "ABSENT")
+    assert [f["code"] for f in doc["findings"]] == ["PACK_NOT_FOUND"]
+    (tmp_path / "empty").mkdir()
+    code, doc = _check(cli, str(tmp_path / "empty"))
+    assert (code, doc["seal"]["lifecycle"]) == (1, "EMPTY")
+    assert "RUN_RECEIPT_MISSING" in {f["code"] for f in doc["findings"]}

@@ -25,6 +25,11 @@ def test_same_seed_gives_byte_identical_worlds(tmp_path: Path) -> None:
     assert da == db
     assert len(da) == a.files == 37
     assert _tree_digests(Path(c.root)) != da
+    # Another seed or another size is another world: no shared identity, so no shared pack id.
+    d = generate_demo_world(tmp_path / "d", events=3_001, seed=7)
+    keys = {(w.run_id, w.world_key.manifest_fingerprint, w.world_key.parameter_hash)
+            for w in (a, c, d)}
+    assert len(keys) == 3 and len({k[0] for k in keys}) == 3
 
 
 def test_demo_gates_verify_under_independent_recomputation(tmp_path: Path) -> None:

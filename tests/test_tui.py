@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-import time
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,11 @@ from oracle_tui.tui.screens import (
 
 SIZE = (130, 42)
 
+
+
+async def _wait_for(event: threading.Event, timeout: float = 60) -> bool:
+    """Wait for a worker thread's event without blocking the app's loop."""
+    return await asyncio.get_running_loop().run_in_executor(None, event.wait, timeout)
 
 
 def rows(app: InspectorApp, table_id: str) -> list[list[str]]:
@@ -107,20 +113,23 @@ async def test_seal_refused_shows_the_reason(world) -> None:  # type: ignore[no-
 
 async def test_cancel_mid_verification(sealed_world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     real = hashing.hash_object
+    entered, release = threading.Event(), threading.Event()
 
-    def slow(store: Any, key: str, cancel: Any = None) -> Any:
-        time.sleep(0.05)
+    def held(store: Any, key: str, cancel: Any = None) -> Any:
+        entered.set()  # the job is hashing: cancel now, while it is held here
+        release.wait(60)
         return real(store, key, cancel)
 
-    monkeypatch.setattr(hashing, "hash_object", slow)
+    monkeypatch.setattr(hashing, "hash_object", held)
     seen: list[Any] = []
     app = make_app(sealed_world.root)
     async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
         await wait_idle(pilot)
         await pilot.press("d")
-        await pilot.pause(0.3)
+        assert await _wait_for(entered)
         assert app.job_label == "verifying digests"
         await pilot.press("escape")
+        release.set()
         await wait_idle(pilot)
         assert any(isinstance(m, JobCancelled) for m in seen)
         assert app.job_label is None
@@ -255,25 +264,28 @@ async def test_cancelled_build_leaves_no_view(world, monkeypatch) -> None:  # ty
     from oracle_tui.core import stream_view
 
     real = stream_view.sha256_file
+    entered, release = threading.Event(), threading.Event()
 
-    def slow(path: Any) -> str:
-        time.sleep(0.8)
+    def held(path: Any) -> str:
+        entered.set()  # the first part is sorted: cancel while the build is held here
+        release.wait(60)
         return real(path)
 
-    monkeypatch.setattr(stream_view, "sha256_file", slow)
+    monkeypatch.setattr(stream_view, "sha256_file", held)
     seen: list[Any] = []
     app = make_app(world.root)
     async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
         await wait_idle(pilot)
         await pilot.press("5")
         await pilot.press("b", "tab", "enter")
-        await pilot.pause(0.3)
+        assert await _wait_for(entered)
         assert app.job_label == "building stream view"
         await pilot.press("escape")
+        release.set()
         await wait_idle(pilot)
         assert any(isinstance(m, JobCancelled) for m in seen)
-    vdir = Path(world.root) / "stream_view" / "ts_utc" / "output_id=arrival_events_5B"
-    assert not vdir.exists() or list(vdir.iterdir()) == []
+    # The dialog promised "keeps nothing": not even an empty folder.
+    assert not (Path(world.root) / "stream_view").exists()
 
 
 async def test_outputs_pane_lists_damaged_files(sealed_world) -> None:  # type: ignore[no-untyped-def]

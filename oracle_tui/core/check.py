@@ -147,13 +147,20 @@ def _run_steps(ctx: _Ctx, profile: Profile, scenario_id: str | None, strict: boo
     store, report = ctx.store, ctx.report
     with ctx.step("root"):
         if not store.root_exists():
+            report.seal.lifecycle = "ABSENT"
             raise OracleError("PACK_NOT_FOUND", f"no pack at {store.root_uri}", store.root_uri)
     if ctx.findings:
         return
     listing: Listing | None = None
     with ctx.step("listing"):
-        listing = Listing.of(store)
+        try:
+            listing = Listing.of(store)
+        except OracleError:
+            report.seal.lifecycle = "ABSENT"  # nothing could be listed: not "staging"
+            raise
         report.files_listed = len(listing.objects)
+        if not listing.objects:
+            report.seal.lifecycle = "EMPTY"
         for obj in listing.objects:
             if obj.kind == "unreadable":
                 ctx.add("ACCESS_DENIED", obj.key, "this user cannot read it; nothing under the "

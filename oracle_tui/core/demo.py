@@ -52,8 +52,8 @@ class DemoWorld(BaseModel):
     bytes: int
 
 
-def _hex(label: str, seed: int, n: int = 64) -> str:
-    return hashlib.sha256(f"oracle-tui-demo|{label}|{seed}".encode()).hexdigest()[:n]
+def _hex(label: str, world: str, n: int = 64) -> str:
+    return hashlib.sha256(f"oracle-tui-demo|{label}|{world}".encode()).hexdigest()[:n]
 
 
 def _ts_strings(us: np.ndarray[Any, Any], offset_s: np.ndarray[Any, Any] | None = None,
@@ -235,9 +235,12 @@ def generate_demo_world(out: str | Path, *, events: int = DEFAULT_EVENTS, seed: 
         raise OracleError("TARGET_EXISTS", f"{root} exists and is not an empty folder; "
                                            "the demo never overwrites", str(root))
     pack = pack or load_interface_pack()
-    wk = WorldKey(manifest_fingerprint=_hex("mf", seed), parameter_hash=_hex("ph", seed),
+    # Identity from the seed and the size: two different demo worlds never share a run id,
+    # fingerprint or parameter hash, so their seals never share a pack id.
+    world = f"{seed}|{events}"
+    wk = WorldKey(manifest_fingerprint=_hex("mf", world), parameter_hash=_hex("ph", world),
                   scenario_id=scenario_id, seed=seed)
-    run_id = _hex("run", seed, 32)
+    run_id = _hex("run", world, 32)
     root.mkdir(parents=True, exist_ok=True)
     _write_json(root / "run_receipt.json", {
         "run_id": run_id, "seed": seed, "parameter_hash": wk.parameter_hash,

@@ -41,13 +41,15 @@ def pack_overview(root: str, profile: Profile) -> PackOverview:
     try:
         store = profile.open_store(root)
         if not store.root_exists():
-            return PackOverview(root=root, exists=False,
+            return PackOverview(root=root, exists=False, lifecycle="ABSENT",
                                 error=f"PACK_NOT_FOUND: no pack at {root}")
         listing = Listing.of(store)
     except OracleError as exc:
-        return PackOverview(root=root, exists=False, error=f"{exc.code}: {exc.message}")
+        return PackOverview(root=root, exists=False, lifecycle="ABSENT",
+                            error=f"{exc.code}: {exc.message}")
     out = PackOverview(root=root, exists=True, files=len(listing.objects),
-                       bytes=sum(o.size for o in listing.objects))
+                       bytes=sum(o.size for o in listing.objects),
+                       lifecycle="STAGING" if listing.objects else "EMPTY")
     if RUN_RECEIPT in listing.by_key:
         out.run_receipt = _json(store, RUN_RECEIPT)
     if SEAL in listing.by_key:

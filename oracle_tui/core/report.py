@@ -37,7 +37,9 @@ class OutputResult(BaseModel):
 
 
 class SealSection(BaseModel):
-    lifecycle: str = "STAGING"  # STAGING | SEALED_OK | SEALED_FAILED | TOMBSTONED
+    # STAGING | SEALED_OK | SEALED_FAILED | TOMBSTONED | ABSENT (no root, or not listable)
+    # | EMPTY (a root with no objects)
+    lifecycle: str = "STAGING"
     oracle_pack_id: str | None = None
     manifest: dict[str, Any] | None = None
     seal: dict[str, Any] | None = None

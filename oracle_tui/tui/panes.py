@@ -22,7 +22,7 @@ from oracle_tui.tui.plain import DataGrid, PlainGrid
 VERDICT_STYLE = {"PASS": "bold white on dark_green", "WARN": "bold black on yellow",
                  "FAIL": "bold white on red", "…": "bold white on grey37"}
 LIFECYCLE_STYLE = {"STAGING": "yellow", "SEALED_OK": "green", "SEALED_FAILED": "red",
-                   "TOMBSTONED": "red"}
+                   "TOMBSTONED": "red", "ABSENT": "red", "EMPTY": "red"}
 SEV_STYLE = {"FAIL": "red", "WARN": "yellow", "INFO": "cyan"}
 STATUS_STYLE = {"PASS": "green", "FAIL": "red", "READABLE": "green", "BLOCKED": "red",
                 "OUTDATED": "red",
@@ -103,7 +103,8 @@ class OverviewPane(VerticalScroll):
                      + (f", {r.seal.files_hashed:,} re-hashed" if r.seal.digests_verified
                         else ""))
         gates_ok = sum(g.status == "PASS" for g in r.gates)
-        grid.add_row("gates", f"{gates_ok}/{len(r.gates)} PASS")
+        grid.add_row("gates", f"{gates_ok}/{len(r.gates)} PASS" if r.gates else
+                     Text("none verified (the check stopped before the gates)", style="red"))
         if r.run_receipt:
             grid.add_row("run_id", str(r.run_receipt.get("run_id")))
             grid.add_row("created", str(r.run_receipt.get("created_utc", "—")))
