@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from oracle_tui.core.codes import Severity
 from oracle_tui.core.errors import OracleError
-from oracle_tui.core.evidence import PartEvidence, collect_evidence
+from oracle_tui.core.evidence import PartEvidence, collect_evidence, collect_instance_proofs
 from oracle_tui.core.findings import Finding, finding_from_error, make_finding, sorted_findings
 from oracle_tui.core.gates import GateResult, verify_gate
 from oracle_tui.core.hashing import DEFAULT_THREADS, hash_objects, sha256_bytes
@@ -411,6 +411,26 @@ def _check_output_evidence(ctx: _Ctx, outs: dict[str, OutputResult], listing: Li
         out._evidence = dict(stated)
         out.evidence_parts = len(stated)
         _compare_parts(ctx, out, stated, listing)
+    _check_instance_proofs(ctx, outs, listing)
+
+
+def _check_instance_proofs(ctx: _Ctx, outs: dict[str, OutputResult], listing: Listing) -> None:
+    """Files pinned by instance-proof receipts: present, and (when hashing) the same bytes."""
+    assert ctx.report.world_key is not None
+    pinned, problems = collect_instance_proofs(
+        ctx.store, listing.keys, {oid: set(o._files) for oid, o in outs.items()},
+        ctx.report.world_key.manifest_fingerprint)
+    ctx.findings.extend(problems)
+    for oid, files in pinned.items():
+        outs[oid]._pinned = files
+        if not ctx.verify_digests:
+            continue
+        for key, res in ctx.hashes_of(sorted(files)).items():
+            if isinstance(res, OracleError):
+                ctx.findings.append(finding_from_error(res, key))
+            elif res[1] != files[key].sha256:
+                ctx.add("DIGEST_MISMATCH", key, f"sha256 {res[1]}, its instance-proof receipt "
+                                                f"({files[key].source}) says {files[key].sha256}")
 
 
 def _compare_parts(ctx: _Ctx, out: OutputResult, stated: dict[str, PartEvidence],

@@ -104,3 +104,58 @@ def collect_evidence(store: Store, gates: list[GateResult], owner_of: Any
                     continue
                 found[output_id][path] = ev
     return found, findings
+
+
+INSTANCE_RECEIPT_MARK = "/receipts/instance/output_id="
+
+
+def collect_instance_proofs(store: Store, keys: list[str], outputs: dict[str, set[str]],
+                            manifest_fingerprint: str
+                            ) -> tuple[dict[str, dict[str, PartEvidence]], list[Finding]]:
+    """Instance-proof receipts (contracts/instance_proof_receipt.schema.yaml) under the root
+    that pin one file of an output by its sha256: {output_id: {file key: evidence}}.
+
+    A receipt whose target is a folder or pattern (a multi-file output) is reported as not
+    comparable: the contract leaves the byte order of such a digest to the output's semantics.
+    A receipt with status FAIL blocks its output. Receipts of another world are ignored.
+    """
+    pinned: dict[str, dict[str, PartEvidence]] = {}
+    findings: list[Finding] = []
+    for key in keys:
+        if INSTANCE_RECEIPT_MARK not in key or not key.endswith(".json"):
+            continue
+        try:
+            doc = parse_json(store.read_bytes(key, 1024 * 1024), "GATE_EVIDENCE_MISMATCH", key)
+        except OracleError as exc:
+            findings.append(make_finding(exc.code, key, exc.message))
+            continue
+        oid = doc.get("output_id") if isinstance(doc, dict) else None
+        target = doc.get("target_ref") if isinstance(doc, dict) else None
+        digest = doc.get("target_digest") if isinstance(doc, dict) else None
+        scope = doc.get("scope") if isinstance(doc, dict) else None
+        if not (isinstance(oid, str) and isinstance(target, dict) and isinstance(digest, dict)
+                and isinstance(scope, dict) and isinstance(target.get("path"), str)
+                and digest.get("algo") == "sha256" and isinstance(digest.get("hex"), str)
+                and HEX64.match(digest["hex"])):
+            findings.append(make_finding("GATE_EVIDENCE_MISMATCH", key,
+                                         "not an instance-proof receipt of the contract's "
+                                         "shape (output_id, scope, target_ref.path, "
+                                         "target_digest sha256)"))
+            continue
+        if oid not in outputs or scope.get("manifest_fingerprint") != manifest_fingerprint:
+            continue  # another output catalogue's or another world's receipt
+        if doc.get("status") != "PASS":
+            findings.append(make_finding("REQUIRED_GATE_NOT_PASS", oid,
+                                         f"its instance-proof receipt {key} says "
+                                         f"{doc.get('status')!r}"))
+            continue
+        path = target["path"].strip().lstrip("/")
+        if path not in outputs[oid]:
+            findings.append(make_finding(
+                "OUTPUT_EVIDENCE_ABSENT", oid,
+                f"instance-proof receipt {key} pins {path[:120]!r}, not one file of this "
+                "output: its digest over several files is not compared"))
+            continue
+        pinned.setdefault(oid, {})[path] = PartEvidence(path=path, sha256=digest["hex"],
+                                                        source=key)
+    return pinned, findings

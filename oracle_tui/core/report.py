@@ -26,6 +26,8 @@ class OutputResult(BaseModel):
     evidence_parts: int | None = None
     _files: list[str] = PrivateAttr(default_factory=list)
     _evidence: dict[str, Any] = PrivateAttr(default_factory=dict)
+    # Files pinned one by one by instance-proof receipts (sha256 only).
+    _pinned: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @property
     def readable(self) -> bool:

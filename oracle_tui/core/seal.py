@@ -191,7 +191,7 @@ def _refuse_against_evidence(report: CheckReport, digests: dict[str, str]) -> No
     """Sealing hashes every byte, so it always holds the parts to the engine's evidence: a
     part changed before sealing (same size and row count) is refused, never sealed in."""
     for out in report.outputs:
-        for key, ev in sorted(out._evidence.items()):
+        for key, ev in sorted({**out._evidence, **out._pinned}.items()):
             actual = digests.get(key)
             if actual is None:
                 raise OracleError("OBJECT_MISSING", f"seal refused: {key} is listed by the "
