@@ -15,6 +15,7 @@ from oracle_tui.core import hashing
 from oracle_tui.tui.app import InspectorApp, make_app
 from oracle_tui.tui.messages import CheckReady, JobCancelled
 from oracle_tui.tui.pilot import wait_idle
+from oracle_tui.tui.plain import elide_middle
 from oracle_tui.tui.screens import (
     ConfirmScreen,
     ErrorScreen,
@@ -301,5 +302,26 @@ async def test_outputs_pane_lists_damaged_files(sealed_world) -> None:  # type: 
         await wait_idle(pilot)
         listed = {(r[0], r[1]) for r in rows(app, "files-table")}
         rel = part.relative_to(sealed_world.root).as_posix()
-        assert listed == {(rel, "DIGEST_MISMATCH"), ("logs/late.log", "UNEXPECTED_FILE")}
+        # Long paths lose their middle, never their file name; the full path shows below.
+        assert listed == {(elide_middle(rel), "DIGEST_MISMATCH"),
+                          ("logs/late.log", "UNEXPECTED_FILE")}
+        assert elide_middle(rel).endswith("part-00000.parquet") and len(elide_middle(rel)) < 60
         assert "1 mismatched" in str(app.query_one("#digest-label").render())
+        detail = str(app.query_one("#file-detail").render())
+        assert detail == f"file: {rel}"
+
+
+async def test_every_footer_key_fits_in_100_columns(world) -> None:  # type: ignore[no-untyped-def]
+    from textual.widgets import Footer
+
+    app = make_app(world.root)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_idle(pilot)
+        footer = app.query_one(Footer)
+        keys = [(str(k.render()), k.region) for k in footer.walk_children()
+                if type(k).__name__ == "FooterKey"]
+        labels = " ".join(label for label, _ in keys)
+        for wanted in ("Quit", "Help", "Recheck", "Digests", "Seal", "Build", "Verify",
+                       "Tombstone", "Filter", "Copy", "Export"):
+            assert wanted in labels, wanted
+        assert max(region.right for _, region in keys) <= 100

@@ -7,6 +7,7 @@ Only messages, notify and call_from_thread cross from workers to the UI.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import threading
 import time
@@ -77,11 +78,11 @@ class InspectorApp(App[None]):
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help"),
-        Binding("r", "recheck", "Re-check"),
+        Binding("r", "recheck", "Recheck"),
         Binding("d", "verify_digests", "Digests"),
         Binding("s", "seal", "Seal…"),
-        Binding("b", "build_view", "Build view…"),
-        Binding("c", "verify_view", "Check view"),
+        Binding("b", "build_view", "Build…"),
+        Binding("c", "verify_view", "Verify"),
         Binding("T", "tombstone", "Tombstone…"),
         Binding("slash", "filter", "Filter"),
         Binding("y", "copy", "Copy"),
@@ -100,7 +101,9 @@ class InspectorApp(App[None]):
         self.pack = interface_pack
         self.scenario_id = scenario_id
         self.read_only = read_only
-        self.export_dir = Path(export_dir or ".")
+        # Exports go to one documented place (not wherever the app was started from).
+        self.export_dir = Path(export_dir or os.environ.get("ORACLE_TUI_EXPORT_DIR")
+                               or Path.home() / "oracle-tui-exports").absolute()
         self.report: CheckReport | None = None
         self.overview: PackOverview | None = None
         self.cli_log: list[str] = []
@@ -128,7 +131,8 @@ class InspectorApp(App[None]):
         with Horizontal(id="jobbar"):
             yield Label("", id="job-label")
             yield ProgressBar(id="job-progress", show_eta=False)
-        yield Footer()
+        # Compact, and the palette hint left to the help screen: every key fits in 100 columns.
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#jobbar").display = False
@@ -561,13 +565,22 @@ class InspectorApp(App[None]):
     def action_copy(self) -> None:
         text = self.copy_text()
         if text:
+            # OSC 52 asks the terminal to copy; no terminal confirms it, so say what was sent
+            # and show the whole value, which can be selected from the toast if it did not.
             self.copy_to_clipboard(text)
-            self.notify(f"copied: {text[:60]}", markup=False)
+            self.notify(f"sent to the terminal's clipboard (OSC 52; some terminals ignore "
+                        f"it):\n{text}", markup=False, timeout=8)
 
     def action_export(self) -> None:
         if self.report is None:
             return
         stamp = time.strftime("%Y%m%dT%H%M%S")
+        try:
+            self.export_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.notify(f"cannot create {self.export_dir}: {exc.strerror}; set "
+                        "ORACLE_TUI_EXPORT_DIR", severity="error", markup=False)
+            return
         for n in range(1000):
             path = self.export_dir / f"oracle-tui-report-{stamp}{'-' + str(n) if n else ''}.json"
             try:

@@ -17,7 +17,7 @@ from oracle_tui.core.findings import Finding, grouped_for_display
 from oracle_tui.core.overview import PackOverview
 from oracle_tui.core.redact import redact
 from oracle_tui.core.report import CheckReport
-from oracle_tui.tui.plain import DataGrid, PlainGrid
+from oracle_tui.tui.plain import DataGrid, PlainGrid, elide_middle
 
 VERDICT_STYLE = {"PASS": "bold white on dark_green", "WARN": "bold black on yellow",
                  "FAIL": "bold white on red", "…": "bold white on grey37"}
@@ -148,6 +148,7 @@ class OverviewPane(VerticalScroll):
 class GatesPane(Vertical):
     def compose(self) -> ComposeResult:
         yield DataGrid(id="gates-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="gate-detail", markup=False)
         yield Label("Index members of the selected gate", classes="section-title")
         yield DataGrid(id="members-table", cursor_type="row")
 
@@ -163,8 +164,8 @@ class GatesPane(Vertical):
         table.clear()
         for g in r.gates:
             table.add_row(g.gate_id, g.method, styled(g.status, STATUS_STYLE),
-                          short(g.expected_digest), short(g.recomputed_digest), g.flag_path,
-                          key=g.gate_id)
+                          short(g.expected_digest), short(g.recomputed_digest),
+                          elide_middle(g.flag_path), key=g.gate_id)
         if r.gates:
             self.show_members(r.gates[0].gate_id)
 
@@ -174,6 +175,7 @@ class GatesPane(Vertical):
         gate = next((g for g in self.report.gates if g.gate_id == gate_id), None)
         if gate is None:
             return
+        self.query_one("#gate-detail", Static).update(f"flag: {gate.flag_path}")
         for m in gate.members:
             members.add_row(m.path, short(m.expected_sha256, 20), short(m.actual_sha256, 20),
                             "—" if m.size is None else f"{m.size:,}",
@@ -190,6 +192,7 @@ class OutputsPane(Vertical):
         yield Label("digests: not verified in this session (press d; progress shows below)",
                     id="digest-label")
         yield DataGrid(id="files-table", cursor_type="row")
+        yield Static("", id="file-detail", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#outputs-table", DataTable).add_columns(
@@ -205,15 +208,23 @@ class OutputsPane(Vertical):
                           ", ".join(o.blocking) or "—", key=o.output_id)
         files = self.query_one("#files-table", DataTable)
         files.clear()
+        self.file_subjects: list[str] = []  # full paths, by row
         damaged = [f for f in r.findings if f.code in FILE_CODES]
         for group in grouped_for_display(damaged, keep=ROWS_PER_CODE, threshold=ROWS_PER_CODE):
             for f in group.shown:
-                files.add_row(f.subject, Text(f.code, style="red"), f.detail)
+                files.add_row(elide_middle(f.subject), Text(f.code, style="red"), f.detail,
+                              key=str(len(self.file_subjects)))
+                self.file_subjects.append(f.subject)
             if group.hidden:
                 files.add_row(Text(f"… and {group.hidden:,} more", style="bold"),
                               Text(group.code, style="red"), "all of them in pane 6 and the "
-                                                             "JSON export")
+                                                             "JSON export",
+                              key=str(len(self.file_subjects)))
+                self.file_subjects.append("")
         files.display = files.row_count > 0  # shown only when a file needs attention
+        detail = self.query_one("#file-detail", Static)
+        detail.display = files.display
+        detail.update(f"file: {self.file_subjects[0]}" if self.file_subjects else "")
         label = self.query_one("#digest-label", Label)
         if r.seal.digests_verified:
             bad = len({f.subject for f in r.findings if f.code == "DIGEST_MISMATCH"})
@@ -221,6 +232,14 @@ class OutputsPane(Vertical):
                               "mismatched", style="red" if bad else "green"))
         elif r.seal.lifecycle == "STAGING":
             label.update("digests: nothing to verify against until the pack is sealed")
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id != "files-table" or event.row_key.value is None:
+            return
+        subjects = getattr(self, "file_subjects", [])
+        index = int(event.row_key.value)
+        if index < len(subjects) and subjects[index]:
+            self.query_one("#file-detail", Static).update(f"file: {subjects[index]}")
 
 
 class SealPane(VerticalScroll):
