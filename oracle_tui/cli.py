@@ -310,8 +310,8 @@ def cmd_stream_view(args: argparse.Namespace) -> int:
         for f in state.findings:
             _out().print(f"  {f.severity.value} {f.code}: {f.detail}")
     fails = [f for f in state.findings if f.severity.value == "FAIL"]
-    if state.state == "MISSING":
-        return EXIT_FAIL
+    if fails and all(f.retry.value == "retryable" for f in fails):
+        return EXIT_RETRY
     return EXIT_FAIL if fails or state.state != "VALID" else EXIT_OK
 
 

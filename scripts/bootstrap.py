@@ -23,18 +23,22 @@ def python() -> Path:
     return BIN / ("python.exe" if os.name == "nt" else "python")
 
 
-def ensure_env() -> Path:
+def ensure_env(dev: bool = True) -> Path:
+    """The venv's python, installing first when needed. ``dev=False`` (the demo) installs only
+    what the tool itself needs; the test command adds the test and lint tools."""
     want = hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()
-    if STAMP.exists() and STAMP.read_text().strip() == want and python().exists():
+    have = STAMP.read_text().split() if STAMP.exists() else []
+    if python().exists() and have[:1] == [want] and (not dev or "dev" in have):
         return python()
     if not python().exists():
         print("creating .venv …", file=sys.stderr)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    print("installing oracle-tui and its dependencies into .venv …", file=sys.stderr)
+    what = "oracle-tui, its test and lint tools" if dev else "oracle-tui"
+    print(f"installing {what} into .venv …", file=sys.stderr)
     pip = [str(python()), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "-e", f"{REPO}[dev]"], check=True)
-    STAMP.write_text(want)
+    subprocess.run([*pip, "-e", f"{REPO}[dev]" if dev else str(REPO)], check=True)
+    STAMP.write_text(f"{want} dev\n" if dev else f"{want}\n")
     return python()
 
 

@@ -10,7 +10,7 @@ WORLD = REPO / "runs" / "demo-world"
 
 
 def main() -> int:
-    ensure_env()
+    ensure_env(dev=False)  # the tool alone: the test command adds its own tools
     cli = str(BIN / "oracle-tui")
     if not (WORLD / "run_receipt.json").exists():
         rc = run([cli, "demo", "--out", str(WORLD)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from bootstrap import ensure_env, run
 
@@ -12,6 +13,7 @@ def main() -> int:
     steps = [
         [py, "-m", "ruff", "check", "oracle_tui", "tests", "benchmarks", "scripts"],
         [py, "-m", "mypy"],
+        [str(Path(py).parent / "lint-imports")],  # the core stays headless (pyproject)
         [py, "-m", "pytest", "-n", "2", "-q", *sys.argv[1:]],
     ]
     for step in steps:

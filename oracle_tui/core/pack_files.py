@@ -112,10 +112,6 @@ class ContentIndex(BaseModel):
             raise ValueError("total_bytes is not the sum of the entries' sizes")
         return self
 
-    def to_json(self) -> dict[str, Any]:
-        return {"schema": self.schema_version, "file_count": self.file_count,
-                "total_bytes": self.total_bytes,
-                "files": [e.model_dump() for e in self.files]}
 
 
 class ContentIndexRef(BaseModel):

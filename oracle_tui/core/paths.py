@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 from oracle_tui.core.errors import OracleError
 
 _FORBIDDEN_CHARS = {"\\", "\x00", "\n", "\r"}
@@ -67,6 +65,3 @@ def join_key(base: str, rel: str) -> str:
     base = base.strip("/")
     return f"{base}/{rel}" if base else rel
 
-
-def nfc(key: str) -> str:
-    return unicodedata.normalize("NFC", key)

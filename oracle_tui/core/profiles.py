@@ -24,7 +24,6 @@ from oracle_tui.core.redact import has_url_credentials
 from oracle_tui.core.storage import Store, open_store
 from oracle_tui.core.storage.settings import S3Settings
 
-PROFILE_NAMES = ("local", "dev", "prod")
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 SECRET_KEY = re.compile(
     r"(secret|passw|token|credential|private[_-]?key|access[_-]?key|session[_-]?key|api[_-]?key)",
