@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Callable
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +38,24 @@ def rel(root: str, path: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
+@contextlib.contextmanager
+def world_for_another_user(source: str, uid: int | None = None) -> Iterator[Path]:
+    """A copy of a world outside pytest's private temp folder, readable by every user (and
+    owned by ``uid`` when given), removed afterwards."""
+    base = Path(tempfile.mkdtemp(prefix="oracle-user-"))
+    try:
+        base.chmod(0o755)
+        root = base / "world"
+        shutil.copytree(source, root)
+        for path in [root, *root.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+            if uid is not None:
+                os.chown(path, uid, uid)
+        yield root
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def rechain(root: str, mutate_index: Callable[[dict[str, Any]], Any]) -> None:
     """Edit the content index and fix up every digest above it (manifest, seal), as a
     careful tamperer would: only the checks on the index's own content can catch it."""
@@ -52,4 +74,5 @@ def rechain(root: str, mutate_index: Callable[[dict[str, Any]], Any]) -> None:
     (base / "_SEALED.json").write_bytes(canonical_json(seal))
 
 
-__all__ = ["CliResult", "check", "codes", "fails", "part", "rechain", "rel"]
+__all__ = ["CliResult", "check", "codes", "fails", "part", "rechain", "rel",
+           "world_for_another_user"]

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from oracle_tui.core.demo import DemoWorld
+from tests.reliability.helpers import world_for_another_user
 
 NOBODY = 65534
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to another user")
@@ -33,19 +32,11 @@ def _as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def shared_world(_pristine_world: DemoWorld) -> Iterator[Path]:
     """A copy of the demo world in a folder the unprivileged user can reach and read."""
-    base = Path(tempfile.mkdtemp(prefix="oracle-access-"))
-    try:
-        base.chmod(0o755)
-        root = base / "world"
-        shutil.copytree(_pristine_world.root, root)
-        for path in [root, *root.rglob("*")]:
-            path.chmod(0o755 if path.is_dir() else 0o644)
+    with world_for_another_user(_pristine_world.root) as root:
         probe = _as_nobody("explain", "ACCESS_DENIED")
         if probe.returncode != 0:
             pytest.skip(f"the unprivileged user cannot run this checkout: {probe.stderr[-200:]}")
         yield root
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def _files(root: Path) -> list[str]:

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import pytest
 
 from oracle_tui.core.demo import DemoWorld
 from tests.conftest import run_cli_process
+from tests.reliability.helpers import world_for_another_user
 
 PASSWORD = "hunter2-NOT-A-REAL-PASSWORD"
 
@@ -109,16 +108,8 @@ NO_NAME_UID = 4242
 
 @pytest.fixture
 def owned_world(_pristine_world: DemoWorld) -> Iterator[Path]:
-    base = Path(tempfile.mkdtemp(prefix="oracle-uid-"))
-    try:
-        base.chmod(0o755)
-        root = base / "world"
-        shutil.copytree(_pristine_world.root, root)
-        for path in [root, *root.rglob("*")]:
-            os.chown(path, NO_NAME_UID, NO_NAME_UID)
+    with world_for_another_user(_pristine_world.root, uid=NO_NAME_UID) as root:
         yield root
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as an unnamed uid")
