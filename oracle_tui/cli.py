@@ -110,7 +110,7 @@ def _with_progress(label: str, enabled: bool,
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     console = _err()
-    with Progress(TextColumn(label), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+    with Progress(TextColumn(label), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                   TimeRemainingColumn(), console=console, transient=True) as bar:
         task = bar.add_task(label, total=None)
 

@@ -79,3 +79,13 @@ def test_deep_verify_passes_on_an_untouched_view(world: DemoWorld) -> None:
                   if p.is_file()) == sorted(["_stream_sort_receipt.json",
                                              "_stream_view_manifest.json", "part-00000.parquet",
                                              "part-00001.parquet", "part-00002.parquet"])
+
+
+def test_build_progress_is_one_rising_percentage(world: DemoWorld) -> None:
+    seen: list[tuple[int, int]] = []
+    build_stream_view(world.root, OUT, rows_per_part=900,
+                      progress=lambda done, total: seen.append((done, total)))
+    assert {total for _, total in seen} == {1000}
+    done = [d for d, _ in seen]
+    assert done == sorted(done)  # never goes back
+    assert done[-1] >= 990 and len(set(done)) >= 6  # every phase moves it

@@ -327,10 +327,11 @@ def _build(t: _Target, output_id: str, memory_limit: str, temp_dir: str | None,
     try:
         con = connect(stores=[t.store], memory_limit=memory_limit, temp_dir=spill,
                       threads=threads)
-        watcher = _interrupt_on_cancel(con, cancel)
+        phases = _Phases(progress)
+        watcher = _watch(con, cancel, phases)
         try:
             receipt = _sort_and_write(con, t, output_id, uris, staging, staged, rows_per_part,
-                                      progress, cancel, spill)
+                                      phases, cancel, spill)
         except duckdb.InterruptException as exc:
             raise Cancelled() from exc
         except duckdb.Error as exc:
@@ -416,22 +417,61 @@ def _platform_documents(t: _Target, output_id: str, receipt: dict[str, Any]
     return manifest, upstream
 
 
-def _interrupt_on_cancel(con: duckdb.DuckDBPyConnection, cancel: threading.Event | None
-                         ) -> threading.Event:
-    """Interrupt a running DuckDB statement when ``cancel`` is set; returns a stop event."""
+class _Phases:
+    """A build's progress as one percentage: each phase has a share of the whole, and the
+    running DuckDB statement reports how far it is (``query_progress``), so a long routing
+    pass or range sort moves the bar instead of freezing it. Reported as (permille, 1000)."""
+
+    SHARES = {"validate": 4, "stats": 8, "bounds": 3, "route": 35, "sort": 42, "verify": 8}
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.base = 0.0
+        self.share = 0.0
+        self.lock = threading.Lock()
+
+    def enter(self, phase: str, part: float = 1.0) -> None:
+        """Start ``phase`` (or the next ``part`` of it, for the per-range sorts)."""
+        with self.lock:
+            self.base += self.share
+            self.share = self.SHARES[phase] * part
+            done = self.base
+        self.progress(int(done * 10), 1000)
+
+    def finish(self) -> None:
+        with self.lock:
+            self.base, self.share = 100.0, 0.0
+        self.progress(1000, 1000)
+
+    def statement(self, fraction: float) -> None:
+        if fraction < 0:
+            return
+        with self.lock:
+            done = self.base + self.share * min(1.0, fraction)
+        self.progress(int(done * 10), 1000)
+
+
+def _watch(con: duckdb.DuckDBPyConnection, cancel: threading.Event | None,
+           phases: _Phases | None = None) -> threading.Event:
+    """Interrupt the running DuckDB statement when ``cancel`` is set, and feed its progress
+    to ``phases``; returns the event that stops the watcher."""
     stop = threading.Event()
-    if cancel is None:
+    if cancel is None and phases is None:
         return stop
+    cancelled = cancel or threading.Event()
 
     def watch() -> None:
         while not stop.is_set():
-            if cancel.wait(0.1):
+            if cancelled.wait(0.2):
                 if not stop.is_set():
                     with contextlib.suppress(duckdb.Error):  # already closed: nothing runs
                         con.interrupt()
                 return
+            if phases is not None:
+                with contextlib.suppress(duckdb.Error, RuntimeError):
+                    phases.statement(con.query_progress() / 100)
 
-    threading.Thread(target=watch, daemon=True, name="oracle-tui-cancel").start()
+    threading.Thread(target=watch, daemon=True, name="oracle-tui-watch").start()
     return stop
 
 
@@ -468,7 +508,7 @@ def _range_expr(key: SortKey, bounds: list[str]) -> str:
 
 def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, uris: list[str],
                     staging: Path, staged: list[tuple[str, Path]], rows_per_part: int,
-                    progress: Progress, cancel: threading.Event | None,
+                    phases: _Phases, cancel: threading.Event | None,
                     spill: str = "") -> dict[str, Any]:
     """Linear, range-partitioned external sort. Reads: the key column (validity, boundaries),
     the source once for its stats and once to route every row (with its file and row number,
@@ -476,20 +516,23 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
     into one part. Ties of the first key never straddle two ranges, so parts are globally
     ordered by construction, and each sort is small whatever the output's size."""
     src = _scan(uris)
+    phases.enter("validate")
     plan = _sort_plan(con, src, t.sort_keys)
     _require_valid_instants(con, uris, plan, output_id)
     first = plan[0]
+    phases.enter("stats")
     source = _stats(con, src, first)
     check_cancel(cancel)
     chunks = max(1, -(-source.row_count // rows_per_part))
     typ_row = con.execute(f"SELECT typeof({first.expr}) FROM {src} LIMIT 1").fetchone()
     typ = str(typ_row[0]) if typ_row else "VARCHAR"
+    phases.enter("bounds")
     raw_bounds = _range_bounds(con, uris, first, source.row_count, chunks)
     bounds = [f"CAST({sql_str(b)} AS {typ})" for b in raw_bounds]
     routes = Path(spill or tempfile.gettempdir()) / f"oracle-tui-routes-{uuid.uuid4().hex}"
-    progress(0, source.row_count)
     try:
         check_cancel(cancel)
+        phases.enter("route")
         scan = _scan(uris, ", filename=true, file_row_number=true")
         # The tie-break travels as the source file's index in the sorted source list (the
         # same order as the file names, a fraction of their bytes to spill and to sort).
@@ -500,10 +543,11 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
                     f"{_range_expr(first, bounds)} AS {RANGE_COLUMN} FROM {scan}) "
                     f"TO {sql_str(str(routes))} "
                     f"(FORMAT parquet, PARTITION_BY ({RANGE_COLUMN}), COMPRESSION snappy)")
-        parts = _sort_ranges(con, plan, routes, len(bounds) + 2, staging, staged, progress,
+        parts = _sort_ranges(con, plan, routes, len(bounds) + 2, staging, staged, phases,
                              cancel, source.row_count)
     finally:
         shutil.rmtree(routes, ignore_errors=True)
+    phases.enter("verify")
     view = (_stats(con, _scan([str(p) for _, p in staged]), first) if staged else
             Stats(row_count=0, min_ts=None, max_ts=None, hash_sum="0", hash_sum_salted="0"))
     if (view.row_count, view.hash_sum, view.hash_sum_salted) != (
@@ -511,6 +555,7 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
         raise OracleError("STREAM_RECEIPT_MISMATCH",
                           f"the sorted view does not hold exactly the source rows "
                           f"(source {source.row_count} rows, view {view.row_count})", output_id)
+    phases.finish()
     return {
         "schema": RECEIPT_SCHEMA,
         "output_id": output_id,
@@ -530,7 +575,7 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
 
 def _sort_ranges(con: duckdb.DuckDBPyConnection, plan: list[SortKey], routes: Path,
                  ranges: int, staging: Path, staged: list[tuple[str, Path]],
-                 progress: Progress, cancel: threading.Event | None, total: int
+                 phases: _Phases, cancel: threading.Event | None, total: int
                  ) -> list[dict[str, Any]]:
     """Sort each routed range into one part, in range order (empty ranges make no part)."""
     order = ", ".join([*(k.expr for k in plan), FILE_COLUMN, "file_row_number"])
@@ -541,6 +586,7 @@ def _sort_ranges(con: duckdb.DuckDBPyConnection, plan: list[SortKey], routes: Pa
         files = sorted(str(p) for p in (routes / f"{RANGE_COLUMN}={i}").glob("*.parquet"))
         if not files:
             continue
+        phases.enter("sort", 1 / max(1, ranges - 1))
         path = staging / f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
         con.execute(f"COPY (SELECT * EXCLUDE ({FILE_COLUMN}, file_row_number) FROM "
                     f"{_scan(files)} ORDER BY {order}) TO {sql_str(str(path))} "
@@ -554,7 +600,6 @@ def _sort_ranges(con: duckdb.DuckDBPyConnection, plan: list[SortKey], routes: Pa
         parts.append({"path": name, "size": path.stat().st_size, "sha256": sha256_file(path),
                       "row_count": rows})
         done += rows
-        progress(done, total)
     return parts
 
 
