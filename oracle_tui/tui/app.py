@@ -31,6 +31,7 @@ from textual.widgets import (
     TabbedContent,
     TabPane,
 )
+from textual.worker import get_current_worker
 
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack
@@ -286,6 +287,10 @@ class InspectorApp(App[None]):
         self.query_one(SealPane).show_report(r)
         self.query_one(StreamViewsPane).show_report(r)
         self.query_one(FindingsPane).show_report(r)
+        # A rebuilt or removed view changes the first rows of the row the cursor is on.
+        selected = self.query_one(StreamViewsPane).selected_output()
+        if selected is not None:
+            self._preview(selected)
 
     def action_recheck(self) -> None:
         self.start_check(verify_digests=False)
@@ -434,9 +439,12 @@ class InspectorApp(App[None]):
 
     @on(DataTable.RowHighlighted, "#views-table")
     def _preview_view(self, event: DataTable.RowHighlighted) -> None:
-        if self.report is None or event.row_key.value is None:
+        if event.row_key.value is not None:
+            self._preview(str(event.row_key.value))
+
+    def _preview(self, output: str) -> None:
+        if self.report is None:
             return
-        output = str(event.row_key.value)
         state = next((v for v in self.report.stream_views if v.output_id == output), None)
         if state is None or state.state != "VALID":
             self._show_preview([], [])
@@ -460,8 +468,11 @@ class InspectorApp(App[None]):
                                       batch_size=20)
             batch = next(iter(reader), None)
         except OracleError:
-            return
+            batch = None
+        if get_current_worker().is_cancelled:
+            return  # a newer selection owns the preview now
         if batch is None:
+            self.call_from_thread(self._show_preview, [], [])  # never the previous rows
             return
         # The sort keys first: they are what an operator checks in a preview.
         keys = [k for k in sort_keys_for(self.profile, self.pack, output)

@@ -292,6 +292,7 @@ class StreamViewsPane(Vertical):
 
     def show_report(self, r: CheckReport) -> None:
         table = self.query_one("#views-table", DataTable)
+        keep = self.selected_output()  # the operator's row survives a re-check
         table.clear()
         for v in r.stream_views:
             rc = v.receipt or {}
@@ -302,6 +303,9 @@ class StreamViewsPane(Vertical):
                           str(len(rc.get("parts", []))) if rc else "—",
                           short((v.manifest or {}).get("stream_view_id"), 12), v.location,
                           key=v.output_id)
+        ids = [v.output_id for v in r.stream_views]
+        if keep in ids:
+            table.move_cursor(row=ids.index(keep))
 
     def show_rows(self, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
         table = self.query_one("#view-rows", DataTable)
