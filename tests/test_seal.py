@@ -262,3 +262,14 @@ def test_local_seal_warns_against_hand_edits(world) -> None:  # type: ignore[no-
     res = _seal(world.root)
     assert res.code == 0
     assert "do not edit, add or remove files" in " ".join(res.err.split())
+
+
+def test_resealing_under_another_scenario_names_the_world_key(sealed_world) -> None:  # type: ignore[no-untyped-def]
+    before = _state(sealed_world.root)
+    res = run_cli_process("seal", sealed_world.root, "--scenario-id", "other_v2",
+                          "--engine-release", "demo-1.0", "--yes")
+    assert res.code == 1
+    assert res.err.strip().splitlines()[-1] == (
+        "oracle-tui: WORLD_KEY_MISMATCH: the pack is sealed for scenario_id=baseline_v1, not "
+        "other_v2; nothing was changed")
+    assert _state(sealed_world.root) == before

@@ -97,6 +97,14 @@ def plan_seal(root: str, *, scenario_id: str, engine_release: str,
         raise OracleError(first_fail.code, first_fail.detail, first_fail.subject)
     if any(f.code == "PACK_TOMBSTONED" for f in report.findings):
         raise OracleError("PACK_TOMBSTONED", "a tombstoned pack is never sealed", TOMBSTONE)
+    sealed_for = (report.seal.manifest or {}).get("world_key")
+    if isinstance(sealed_for, dict) and sealed_for != report.world_key.model_dump():
+        # The first thing to say: this pack already belongs to another world key (whatever
+        # the outputs of the asked-for scenario look like).
+        raise OracleError("WORLD_KEY_MISMATCH", f"the pack is sealed for scenario_id="
+                                                f"{sealed_for.get('scenario_id')!s:.80}, not "
+                                                f"{report.world_key.scenario_id}; nothing was "
+                                                "changed", MANIFEST)
     wk = report.world_key
     plan = SealPlan(
         root=root, world_key=wk, run_id=str(report.run_receipt["run_id"]),
