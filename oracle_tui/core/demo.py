@@ -27,7 +27,7 @@ from oracle_tui.core.hashing import sha256_file
 from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack, render_template
 from oracle_tui.core.jobs import Progress, check_cancel, no_progress
 from oracle_tui.core.jsonio import canonical_json
-from oracle_tui.core.storage import LocalStore, Store
+from oracle_tui.core.storage import Store
 from oracle_tui.core.world import WorldKey
 
 DEFAULT_EVENTS = 20_000
@@ -199,7 +199,7 @@ def _write_output(root: Path, rel_dir: str, make: Maker, wk: WorldKey, seed: int
 def generate_demo_world_to(out: str, store: Store | None = None, **kwargs: Any) -> DemoWorld:
     """Generate into ``out``: a local folder, or an s3:// root (built in a temporary folder,
     then uploaded create-only into an empty prefix)."""
-    if store is None or isinstance(store, LocalStore):
+    if store is None or not store.remote:
         return generate_demo_world(out, **kwargs)
     if next(iter(store.list("")), None) is not None:
         raise OracleError("TARGET_EXISTS", f"{out} already holds objects; the demo never "

@@ -18,7 +18,6 @@ import duckdb
 
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.storage.base import Store
-from oracle_tui.core.storage.local import LocalStore
 
 DUCKDB_VERSION = duckdb.__version__
 MEMORY_LIMIT_RE = re.compile(r"(?i)\d+(\.\d+)?\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)")
@@ -35,9 +34,8 @@ def sql_list(values: list[str]) -> str:
 
 def object_uri(store: Store, key: str) -> str:
     """What DuckDB reads for ``key``: an absolute local path or an s3:// URI."""
-    if isinstance(store, LocalStore):
-        return str(store.local_path(key))
-    return store.uri(key)
+    path = store.local_path(key)
+    return str(path) if path is not None else store.uri(key)
 
 
 def _httpfs_path() -> Path | None:
@@ -103,7 +101,7 @@ def connect(*, stores: list[Store], memory_limit: str = "2GB", temp_dir: str | N
         raise OracleError("INPUT_INVALID", f"DuckDB refused a setting (memory limit, temp "
                                            f"folder, threads): {str(exc).splitlines()[0][:160]}"
                           ) from exc
-    s3_stores = [s for s in stores if not isinstance(s, LocalStore)]
+    s3_stores = [s for s in stores if s.remote]
     if s3_stores:
         load_httpfs(con)
         _s3_secret(con, s3_stores[0])

@@ -42,7 +42,6 @@ from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.report import CheckReport
 from oracle_tui.core.storage import Store
 from oracle_tui.core.storage.base import require_regular
-from oracle_tui.core.storage.local import LocalStore
 from oracle_tui.core.timeutil import utc_now
 from oracle_tui.core.world import WorldKey, read_run_receipt, validate_scenario_id
 
@@ -140,8 +139,7 @@ def seal_pack(root: str, *, scenario_id: str, engine_release: str,
         more = f" (+{len(plan.blocking) - 1} more)" if len(plan.blocking) > 1 else ""
         raise OracleError(code, f"seal refused: {rest}{more}", root)
     store = profile.open_store(root)
-    if isinstance(store, LocalStore):
-        store.remove_stale_temps()
+    store.remove_stale_temps()
     store.ensure_conditional_writes()
     receipt = read_run_receipt(store)
     if receipt.run_id != plan.run_id:

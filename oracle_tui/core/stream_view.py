@@ -271,8 +271,7 @@ def build_stream_view(
     # No PASS, no read: the one decision, before anything is read or written.
     report = _readability_check(target, root, output_id, scenario_id, cancel)
     decide(report, output_id, include_view=False).require("build")
-    if isinstance(target.view_store, LocalStore):
-        target.view_store.remove_stale_temps(target.prefix.rstrip("/"))
+    target.view_store.remove_stale_temps(target.prefix.rstrip("/"))
     state = _view_state_of(report, output_id, location)
     if state.state == "VALID":  # footers agree; a rerun also proves every part's bytes
         state = read_view_state(target.view_store, target.prefix, output_id,
@@ -317,9 +316,9 @@ def _build(t: _Target, output_id: str, memory_limit: str, temp_dir: str | None,
            threads: int | None, rows_per_part: int, progress: Progress,
            cancel: threading.Event | None) -> dict[str, Any]:
     uris = [object_uri(t.store, k) for k in t.source_keys]
-    local_view = isinstance(t.view_store, LocalStore)
-    staging = (t.view_store.local_path(t.prefix.rstrip("/")) if local_view
-               else Path(tempfile.mkdtemp(prefix="oracle-tui-view-", dir=temp_dir)))
+    view_folder = t.view_store.local_path(t.prefix.rstrip("/"))
+    local_view = view_folder is not None
+    staging = view_folder or Path(tempfile.mkdtemp(prefix="oracle-tui-view-", dir=temp_dir))
     created = [d for d in (staging, *staging.parents) if not d.exists()]
     staging.mkdir(parents=True, exist_ok=True)
     spill = temp_dir or tempfile.mkdtemp(prefix="oracle-tui-spill-")
@@ -810,9 +809,10 @@ def _view_batches(t: _Target, receipt: Receipt, batch_size: int) -> Iterator[pa.
 def _verified_part(store: Store, key: str, sha256: str, output_id: str) -> Iterator[str]:
     """A local file holding the part, its digest checked before any row is read. Streams:
     a local part is hashed in place, a remote one is downloaded while hashed."""
-    if isinstance(store, LocalStore):
+    local = store.local_path(key)
+    if local is not None:
         _, digest = hash_object(store, key)
-        path = str(store.local_path(key))
+        path = str(local)
         if digest != sha256:
             raise OracleError("STREAM_RECEIPT_MISMATCH",
                               f"{key} does not match its receipt digest", output_id)

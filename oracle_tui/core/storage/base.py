@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
@@ -52,6 +53,17 @@ class Store(Protocol):
     """A pack root. Keys are relative to it; nothing outside it is ever listed or read."""
 
     root_uri: str
+    # True for object stores reached over the network (DuckDB needs httpfs and a secret).
+    remote: bool
+
+    def local_path(self, key: str) -> Path | None:
+        """The object as a local file path, or None where objects are not local files."""
+        ...
+
+    def remove_stale_temps(self, directory_key: str = "") -> list[str]:
+        """Delete our own temporary files left by dead writers; a no-op where writes are
+        atomic (S3). Returns the keys removed."""
+        ...
 
     def root_exists(self) -> bool: ...
 

@@ -35,6 +35,8 @@ def _kind(mode: int) -> str:
 
 
 class LocalStore:
+    remote = False
+
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).absolute()
         self.root_uri = str(self.root)

@@ -7,6 +7,7 @@ reason codes; credentials come only from the standard AWS chain and are never pr
 
 from __future__ import annotations
 
+import builtins
 import os
 import re
 import threading
@@ -113,6 +114,8 @@ class _S3Stream:
 
 
 class S3Store:
+    remote = True
+
     def __init__(self, bucket: str, prefix: str, settings: S3Settings | None = None,
                  client: Any = None) -> None:
         self.bucket = bucket
@@ -243,6 +246,12 @@ class S3Store:
             return data
         finally:
             body.close()
+
+    def local_path(self, key: str) -> None:
+        return None  # objects are fetched, never local files
+
+    def remove_stale_temps(self, directory_key: str = "") -> builtins.list[str]:
+        return []  # a PutObject is atomic: an interrupted write leaves nothing behind
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self.prefix}{key}"
