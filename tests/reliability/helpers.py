@@ -56,6 +56,21 @@ def world_for_another_user(source: str, uid: int | None = None) -> Iterator[Path
         shutil.rmtree(base, ignore_errors=True)
 
 
+def rechain_manifest(root: str, edit: Callable[[dict[str, Any]], Any]) -> None:
+    """Edit the manifest and fix up the seal above it (its digest of the manifest and its pack
+    id), as a careful tamperer would: only checks of the fields themselves can catch it."""
+    base = Path(root)
+    manifest = json.loads((base / "_oracle_pack_manifest.json").read_text())
+    edit(manifest)
+    raw = canonical_json(manifest)
+    (base / "_oracle_pack_manifest.json").write_bytes(raw)
+    seal = json.loads((base / "_SEALED.json").read_text())
+    seal["extensions"]["oracle_tui"]["manifest_sha256"] = hashlib.sha256(raw).hexdigest()
+    if isinstance(manifest.get("oracle_pack_id"), str):
+        seal["oracle_pack_id"] = manifest["oracle_pack_id"]
+    (base / "_SEALED.json").write_bytes(canonical_json(seal))
+
+
 def rechain(root: str, mutate_index: Callable[[dict[str, Any]], Any]) -> None:
     """Edit the content index and fix up every digest above it (manifest, seal), as a
     careful tamperer would: only the checks on the index's own content can catch it."""
@@ -64,15 +79,10 @@ def rechain(root: str, mutate_index: Callable[[dict[str, Any]], Any]) -> None:
     mutate_index(index)
     raw = canonical_json(index)
     (base / "_oracle_content_index.json").write_bytes(raw)
-    manifest = json.loads((base / "_oracle_pack_manifest.json").read_text())
-    manifest["extensions"]["oracle_tui"]["content_index"]["sha256"] = hashlib.sha256(
-        raw).hexdigest()
-    mraw = canonical_json(manifest)
-    (base / "_oracle_pack_manifest.json").write_bytes(mraw)
-    seal = json.loads((base / "_SEALED.json").read_text())
-    seal["extensions"]["oracle_tui"]["manifest_sha256"] = hashlib.sha256(mraw).hexdigest()
-    (base / "_SEALED.json").write_bytes(canonical_json(seal))
+    digest = hashlib.sha256(raw).hexdigest()
+    rechain_manifest(root, lambda m: m["extensions"]["oracle_tui"]["content_index"].update(
+        sha256=digest))
 
 
-__all__ = ["CliResult", "check", "codes", "fails", "part", "rechain", "rel",
+__all__ = ["CliResult", "check", "codes", "fails", "part", "rechain", "rechain_manifest", "rel",
            "world_for_another_user"]

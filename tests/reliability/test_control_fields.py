@@ -8,7 +8,6 @@ the interface pack in use, the content index, or the derivation of the pack id.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -18,20 +17,7 @@ import pytest
 
 from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.jsonio import canonical_json
-from tests.reliability.helpers import check, fails
-
-
-def _rechain_manifest(root: str, edit: Callable[[dict[str, Any]], None]) -> None:
-    base = Path(root)
-    manifest = json.loads((base / "_oracle_pack_manifest.json").read_text())
-    edit(manifest)
-    raw = canonical_json(manifest)
-    (base / "_oracle_pack_manifest.json").write_bytes(raw)
-    seal = json.loads((base / "_SEALED.json").read_text())
-    seal["extensions"]["oracle_tui"]["manifest_sha256"] = hashlib.sha256(raw).hexdigest()
-    if isinstance(manifest.get("oracle_pack_id"), str):
-        seal["oracle_pack_id"] = manifest["oracle_pack_id"]
-    (base / "_SEALED.json").write_bytes(canonical_json(seal))
+from tests.reliability.helpers import check, fails, rechain_manifest
 
 
 def _ext(m: dict[str, Any]) -> dict[str, Any]:
@@ -81,7 +67,7 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_rechained_manifest_field_is_caught(sealed_world: DemoWorld, case: str) -> None:
     edit, code = CASES[case]
-    _rechain_manifest(sealed_world.root, edit)
+    rechain_manifest(sealed_world.root, edit)
     rc, doc = check(sealed_world.root, "--strict-seal")
     assert rc == 1 and doc["verdict"] == "FAIL"
     assert code in {c for c, _ in fails(doc)}, fails(doc)
