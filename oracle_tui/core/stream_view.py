@@ -16,13 +16,14 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from oracle_tui.core.codes import Severity
 from oracle_tui.core.duck import DUCKDB_VERSION, connect, object_uri, sql_list, sql_str
@@ -212,13 +213,14 @@ def _duck_error(exc: duckdb.Error, memory_limit: str = "") -> OracleError:
 
 # -- resolving an output ------------------------------------------------------------------------
 
-class _Target(BaseModel):
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+@dataclass(frozen=True)
+class _Target:
+    """One output's sources and where its view lives, resolved once per command."""
 
-    profile: Any
-    pack: Any
-    store: Any
-    view_store: Any
+    profile: Profile
+    pack: InterfacePack
+    store: Store
+    view_store: Store
     prefix: str
     source_keys: list[str]
     sort_keys: list[str]
@@ -692,7 +694,7 @@ def _deep_differences(t: _Target, output_id: str, receipt: Receipt, memory_limit
     scratch = Path(tempfile.mkdtemp(prefix="oracle-tui-deep-", dir=temp_dir))
     try:
         rows_per_part = int(receipt.partitioning.get("rows_per_part", DEFAULT_ROWS_PER_PART))
-        target = t.model_copy(update={"view_store": LocalStore(scratch), "prefix": "view/"})
+        target = replace(t, view_store=LocalStore(scratch), prefix="view/")
         rebuilt = Receipt.model_validate(_build(target, output_id, memory_limit, temp_dir,
                                                 threads, rows_per_part, no_progress, cancel))
     finally:
