@@ -41,6 +41,7 @@ from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.redact import redact, redact_model
 from oracle_tui.core.report import CheckReport
 from oracle_tui.core.stream_receipts import sort_keys_for
+from oracle_tui.tui import actions
 from oracle_tui.tui.messages import (
     CheckReady,
     JobCancelled,
@@ -68,7 +69,6 @@ from oracle_tui.tui.screens import (
 PANES = ("overview", "gates", "outputs", "seal", "streams", "findings")
 PANE_FOCUS = {"gates": "#gates-table", "outputs": "#outputs-table",
               "streams": "#views-table", "findings": "#findings-table"}
-WRITE_ACTIONS = {"seal", "build_view", "tombstone"}
 Job = Callable[[Callable[[int, int], None], threading.Event], tuple[str, Any]]
 
 
@@ -77,18 +77,7 @@ class InspectorApp(App[None]):
     TITLE = "oracle-tui"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
-        Binding("q", "quit", "Quit"),
-        Binding("question_mark", "help", "Help"),
-        Binding("r", "recheck", "Recheck"),
-        Binding("d", "verify_digests", "Digests"),
-        Binding("s", "seal", "Seal…"),
-        Binding("b", "build_view", "Build…"),
-        Binding("c", "verify_view", "Verify"),
-        Binding("T", "tombstone", "Tombstone…"),
-        Binding("slash", "filter", "Filter"),
-        Binding("y", "copy", "Copy"),
-        Binding("e", "export", "Export"),
-        Binding("escape", "cancel", "Cancel job", show=False),
+        *actions.bindings(),
         *[Binding(str(i + 1), f"pane('{name}')", name.title(), show=False)
           for i, name in enumerate(PANES)],
     ]
@@ -141,27 +130,17 @@ class InspectorApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # False hides a write action from the footer and refuses it in read-only mode.
-        return not (self.read_only and action in WRITE_ACTIONS)
+        return not (self.read_only and action in actions.WRITE_ACTIONS)
 
     def get_system_commands(self, screen: Screen[Any]) -> Any:
         # Textual's own commands, less its help entry: ours (below) shows the pack's keys.
         for command in super().get_system_commands(screen):
             if "help" not in command.title.lower() and "keys" not in command.title.lower():
                 yield command
-        actions = [("Re-check the pack", "Recompute gates, outputs, seal state", "recheck"),
-                   ("Copy", "Copy the selected value (subject, path or digest)", "copy"),
-                   ("Verify digests", "Re-hash every sealed file", "verify_digests"),
-                   ("Verify stream view", "Re-derive the selected view's receipt",
-                    "verify_view"),
-                   ("Export report as JSON", "Write the current report to a file", "export"),
-                   ("Filter findings", "Focus the findings filter", "filter"),
-                   ("Help", "Keys and panes", "help")]
-        if not self.read_only:
-            actions += [("Seal the pack…", "Write content index, manifest, seal", "seal"),
-                        ("Build stream view…", "Sort the selected output", "build_view"),
-                        ("Tombstone the pack…", "Withdraw it for good", "tombstone")]
-        for title, help_text, action in actions:
-            yield SystemCommand(title, help_text, getattr(self, f"action_{action}"))
+        for action in actions.palette(self.read_only):
+            assert action.palette is not None
+            yield SystemCommand(action.palette, action.help,
+                                getattr(self, f"action_{action.name}"))
 
     # -- jobs ------------------------------------------------------------------------------------
     def cli(self, *args: str) -> str:

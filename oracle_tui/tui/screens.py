@@ -10,6 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from oracle_tui.core.codes import CODES
+from oracle_tui.tui.actions import help_keys
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -147,23 +148,14 @@ class ErrorScreen(ModalScreen[None]):
             self.dismiss()
 
 
-HELP = """\
+HELP_HEAD = """\
 [b]oracle-tui inspect[/b] — one pack, proven or refused.
 
 [b]Panes[/b]   1 Overview · 2 Gates · 3 Outputs & digests · 4 Seal · 5 Stream views · 6 Findings
-[b]Keys[/b]
-  r  re-check the pack            d  verify every file's digest
-  s  seal…  (asks, shows what is written)
-  b  build the stream view of the selected output…
-  c  verify the selected stream view
-  T  tombstone… (type the pack id to confirm)
-  /  filter findings               enter  jump to a finding's pane
-  y  copy the selected finding / digest
-  e  export the report as JSON     ctrl+p  command palette
-  esc  cancel the running job      q  quit
+[b]Keys[/b]"""
+HELP_TAIL = """\
 Write actions are hidden with --read-only. After each action the equivalent CLI command
-is shown on the Overview, so it can be scripted.
-"""
+is shown on the Overview, so it can be scripted."""
 
 
 class HelpScreen(ModalScreen[None]):
@@ -173,7 +165,9 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Help", classes="dialog-title")
-            yield Static(HELP)
+            yield Static(HELP_HEAD)
+            yield Static(help_keys(), markup=False)
+            yield Static(HELP_TAIL)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Close", id="close", variant="primary")
 
