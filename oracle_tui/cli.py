@@ -206,8 +206,7 @@ def cmd_seal(args: argparse.Namespace) -> int:
 
         _err().print(cli_render.seal_plan(plan))
     if plan.refused:
-        code, _, rest = plan.blocking[0].partition(" ")
-        raise OracleError(code, f"seal refused: {rest}", root)
+        raise plan.refusal()
     if plan.files_to_write:
         _confirm(f"Write {', '.join(plan.files_to_write)} under {root}?", args.yes)
     result = _with_progress("sealing", not args.json, lambda progress: seal_pack(

@@ -99,6 +99,6 @@ def seal_plan(plan: SealPlan) -> RenderableType:
     t.add_row("will write", ", ".join(plan.files_to_write) or "nothing (already sealed)")
     if plan.already_present:
         t.add_row("present", ", ".join(plan.already_present) + " (compared, never rewritten)")
-    for line in plan.blocking:
-        t.add_row(Text("refused", style="red"), line)
+    for f in plan.blocking:
+        t.add_row(Text("refused", style="red"), f"{f.code} {f.subject}: {f.detail}")
     return t

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from oracle_tui.core.check import run_check
 from oracle_tui.core.codes import Severity
 from oracle_tui.core.errors import OracleError
+from oracle_tui.core.findings import Finding
 from oracle_tui.core.hashing import DEFAULT_THREADS, hash_objects, sha256_bytes
 from oracle_tui.core.inputs import MAX_RELEASE, require_text
 from oracle_tui.core.interface_pack import InterfacePack
@@ -63,11 +64,18 @@ class SealPlan(BaseModel):
     content_files: int = 0
     content_bytes: int = 0
     gates: dict[str, str] = Field(default_factory=dict)
-    blocking: list[str] = Field(default_factory=list)  # "CODE subject: detail" lines
+    blocking: list[Finding] = Field(default_factory=list)  # the FAIL findings that refuse it
 
     @property
     def refused(self) -> bool:
         return bool(self.blocking)
+
+    def refusal(self) -> OracleError:
+        """The one-line error every face shows when sealing is refused."""
+        first = self.blocking[0]
+        more = f" (+{len(self.blocking) - 1} more)" if len(self.blocking) > 1 else ""
+        return OracleError(first.code, f"seal refused: {first.subject}: {first.detail}{more}",
+                           self.root)
 
 
 class SealResult(BaseModel):
@@ -112,7 +120,7 @@ def plan_seal(root: str, *, scenario_id: str, engine_release: str,
                                       pack.gate_map_digest),
         catalogue_digest=pack.catalogue_digest, gate_map_digest=pack.gate_map_digest,
         gates={g.gate_id: g.recomputed_digest or "" for g in report.gates if g.status == "PASS"},
-        blocking=[f"{f.code} {f.subject}: {f.detail}" for f in report.findings
+        blocking=[f for f in report.findings
                   if f.severity is Severity.FAIL and f.code not in _NOT_BLOCKING],
     )
     listing = Listing.of(store)
@@ -135,9 +143,7 @@ def seal_pack(root: str, *, scenario_id: str, engine_release: str,
     plan, report = plan_seal(root, scenario_id=scenario_id, engine_release=engine_release,
                              profile=profile, interface_pack=pack, cancel=cancel)
     if plan.refused:
-        code, _, rest = plan.blocking[0].partition(" ")
-        more = f" (+{len(plan.blocking) - 1} more)" if len(plan.blocking) > 1 else ""
-        raise OracleError(code, f"seal refused: {rest}{more}", root)
+        raise plan.refusal()
     store = profile.open_store(root)
     store.remove_stale_temps()
     store.ensure_conditional_writes()

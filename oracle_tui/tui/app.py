@@ -317,8 +317,8 @@ class InspectorApp(App[None]):
         cli = self.cli("seal", self.root, "--scenario-id", scenario, "--engine-release", release,
                        "--yes")
         if plan.refused:
-            code, _, rest = plan.blocking[0].partition(" ")
-            self.push_screen(ErrorScreen(code, f"seal refused: {rest}", cli))
+            refusal = plan.refusal()
+            self.push_screen(ErrorScreen(refusal.code, refusal.message, cli))
             return
         wk = plan.world_key
         body = "\n".join([
