@@ -290,8 +290,8 @@ def cmd_stream_view(args: argparse.Namespace) -> int:
                                   temp_dir=args.temp_dir, threads=args.threads)
     if args.action == "build":
         result = _with_progress("sorting", not args.json, lambda progress: build_stream_view(
-            root, args.output_id, rows_per_part=args.rows_per_part, progress=progress,
-            **common))
+            root, args.output_id, rows_per_part=args.rows_per_part, executor=args.executor,
+            scratch=args.scratch, progress=progress, **common))
         if args.json:
             _emit_json(result.model_dump(mode="json"))
         else:
@@ -402,6 +402,13 @@ def build_parser() -> argparse.ArgumentParser:
         if action == "build":
             q.add_argument("--rows-per-part", type=_positive_int, default=4_000_000,
                            help="target rows per part (default 4,000,000)")
+            q.add_argument("--executor", metavar="ADDRESS",
+                           help="'local' (this process) or a Dask scheduler, tcp://HOST:8786 "
+                                "(default: the profile's stream_view_executor)")
+            q.add_argument("--scratch", metavar="URI",
+                           help="where a cluster build keeps range files and parts until "
+                                "published (default: the profile's stream_view_scratch, else "
+                                "s3://BUCKET/_oracle_tui_scratch/ or the temp folder)")
         else:
             q.add_argument("--deep", action="store_true",
                            help="also rebuild into scratch and compare every part's bytes "

@@ -20,11 +20,9 @@ from oracle_tui.core.errors import OracleError
 from oracle_tui.core.interface_pack import builtin_pack_dir, load_interface_pack
 from oracle_tui.core.jobs import Cancelled
 from oracle_tui.core.profiles import load_profile
+from oracle_tui.core.range_sort import SortKey, raw_stats, scan_sql
 from oracle_tui.core.stream_view import (
     RECEIPT,
-    SortKey,
-    _scan,
-    _stats,
     build_stream_view,
     open_stream_view,
     verify_stream_view,
@@ -175,7 +173,7 @@ def test_hash_sums_catch_an_even_number_of_duplicates_at_equal_count(tmp_path: P
         path = str(tmp_path / f"even-{i}.parquet")
         pq.write_table(t, path)
         key = SortKey(column="ts_utc", expr="CAST(ts_utc AS TIMESTAMPTZ)", kind="epoch")
-        stats.append(_stats(con, _scan([path]), key))
+        stats.append(raw_stats(con, scan_sql([path]), key).shown(key))
     assert stats[0].row_count == stats[1].row_count == 6
     assert stats[0].hash_sum != stats[1].hash_sum
     assert stats[0].hash_sum_salted != stats[1].hash_sum_salted

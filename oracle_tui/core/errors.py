@@ -23,6 +23,10 @@ class OracleError(Exception):
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
 
+    def __reduce__(self) -> tuple[type[OracleError], tuple[str, str, str]]:
+        # Raised on a Dask worker, it must arrive at the client with its code intact.
+        return (OracleError, (self.code, self.message, self.subject))
+
 
 class TooLarge(OracleError):
     """An object is larger than its reader allows; it was refused before being read."""

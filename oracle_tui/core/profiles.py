@@ -54,6 +54,10 @@ class Wiring(BaseModel):
     object_store: ObjectStoreWiring = Field(default_factory=ObjectStoreWiring)
     # Per-output stream-view sort keys; wins over the interface pack's stream_sort_keys.
     stream_sort_keys: dict[str, list[str]] = Field(default_factory=dict)
+    # Where stream-view builds run: "" (this process) or a Dask scheduler, tcp://host:8786.
+    stream_view_executor: str = ""
+    # Where cluster builds keep range files and parts until published (outside every view).
+    stream_view_scratch: str = ""
 
 
 class Policy(BaseModel):

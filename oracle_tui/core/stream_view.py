@@ -18,24 +18,35 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Protocol, TypeAlias
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel
 
+from oracle_tui.core.cluster import duck_error
 from oracle_tui.core.codes import Severity
-from oracle_tui.core.duck import DUCKDB_VERSION, connect, object_uri, sql_list, sql_str
+from oracle_tui.core.duck import DUCKDB_VERSION, connect, object_uri, sql_str
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.findings import Finding, make_finding
-from oracle_tui.core.hashing import hash_object, iter_chunks, sha256_bytes, sha256_file
+from oracle_tui.core.hashing import hash_object, iter_chunks, sha256_bytes
 from oracle_tui.core.interface_pack import InterfacePack, render_template
 from oracle_tui.core.jobs import Cancelled, Progress, check_cancel, no_progress
 from oracle_tui.core.jsonio import canonical_json
 from oracle_tui.core.listing import Listing
-from oracle_tui.core.paths import glob_literal
 from oracle_tui.core.profiles import Profile, load_profile
+from oracle_tui.core.range_sort import (
+    RawStats,
+    RoutePlan,
+    SortedPart,
+    SortKey,
+    raw_stats,
+    route,
+    routed_files,
+    scan_sql,
+    sort_range,
+)
 from oracle_tui.core.readability import decide
 from oracle_tui.core.report import CheckReport
 from oracle_tui.core.storage.base import Store
@@ -79,14 +90,6 @@ class BuildResult(BaseModel):
 
 # -- stats ------------------------------------------------------------------------------------
 
-class SortKey(BaseModel):
-    """How one sort-key column is ordered and shown."""
-
-    column: str
-    expr: str  # the SQL expression ORDER BY uses
-    kind: Literal["iso_string", "epoch", "value"]  # how min/max are shown in receipts
-
-
 # RFC 3339 with microseconds and 'Z', fixed width: byte order is instant order, so such a
 # column sorts as text (cheap) instead of being parsed (costly) on every row.
 CANONICAL_TS_LIKE = "____-__-__T__:__:__.______Z"
@@ -129,86 +132,13 @@ def _require_valid_instants(con: duckdb.DuckDBPyConnection, uris: list[str],
         quoted = '"' + key.column.replace('"', '""') + '"'
         row = con.execute(
             f"SELECT filename, file_row_number, CAST({quoted} AS VARCHAR) "
-            f"FROM {_scan(uris, ', filename=true, file_row_number=true')} "
+            f"FROM {scan_sql(uris, ', filename=true, file_row_number=true')} "
             f"WHERE {quoted} IS NOT NULL AND TRY_CAST({quoted} AS TIMESTAMPTZ) IS NULL "
             "LIMIT 1").fetchone()
         if row is not None:
             raise OracleError("SORT_KEY_INVALID", f"{key.column} = {str(row[2])[:40]!r} in "
                                                   f"{row[0]} row {row[1]} is not a valid "
                                                   "instant; no view was written", output_id)
-
-
-def _bound_sql(key: SortKey, which: str) -> str:
-    if key.kind == "epoch":
-        return f"epoch_us({which}({key.expr}))"
-    return f"CAST({which}({key.expr}) AS VARCHAR)"
-
-
-def _shown(key: SortKey, value: Any) -> str | None:
-    if value is None:
-        return None
-    if key.kind == "epoch":
-        return _iso(int(value))
-    if key.kind == "iso_string":
-        import datetime as dt
-
-        instant = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        return instant.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return str(value)
-
-
-def _stats(con: duckdb.DuckDBPyConnection, scan: str, key: SortKey) -> Stats:
-    try:
-        row = con.execute(
-            f"SELECT count(*), {_bound_sql(key, 'min')}, {_bound_sql(key, 'max')}, "
-            f"CAST(coalesce(sum(CAST(hash(t) AS HUGEINT)), 0) AS VARCHAR), "
-            f"CAST(coalesce(sum(CAST(hash(t, 'oracle-tui') AS HUGEINT)), 0) AS VARCHAR) "
-            f"FROM (SELECT * FROM {scan}) t").fetchone()
-    except duckdb.ConversionException as exc:
-        raise OracleError("SORT_KEY_INVALID", f"sort key is not a valid timestamp: "
-                                              f"{str(exc).splitlines()[0][:160]}") from exc
-    assert row is not None
-    return Stats(row_count=int(row[0]), min_ts=_shown(key, row[1]), max_ts=_shown(key, row[2]),
-                 hash_sum=row[3], hash_sum_salted=row[4])
-
-
-def _iso(epoch_us: int | None) -> str | None:
-    if epoch_us is None:
-        return None
-    import datetime as dt
-
-    return (dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=epoch_us)
-            ).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _scan(uris: list[str], extra: str = "") -> str:
-    # hive_partitioning off: engine paths carry seed=/scenario_id=/output_id= segments, and
-    # DuckDB would otherwise add or override columns from them (the view must hold exactly
-    # the file's own columns and values).
-    # Every path as a pattern matching only itself: DuckDB globs each list entry, and a root
-    # named `pack?` or a part named `part-*.parquet` must never widen what is read.
-    literal = [glob_literal(u) for u in uris]
-    return f"read_parquet({sql_list(literal)}, hive_partitioning=false{extra})"
-
-
-def _duck_error(exc: duckdb.Error, memory_limit: str = "") -> OracleError:
-    """DuckDB's failure as the code that names it: never a tampering code for an engine
-    problem."""
-    text = str(exc).splitlines()[0][:200]
-    low = str(exc).lower()  # the cause may sit past the first line or the cut
-    if "http 403" in low or "forbidden" in low or "access denied" in low:
-        return OracleError("ACCESS_DENIED", f"DuckDB: {text}")
-    if "no space left" in low or "disk is full" in low:
-        return OracleError("STORAGE_FULL", f"DuckDB: {text}")
-    if isinstance(exc, duckdb.OutOfMemoryException) or "out of memory" in low:
-        return OracleError("MEMORY_LIMIT_EXCEEDED", f"the sort needed more than the memory "
-                                                    f"limit {memory_limit or '(default)'}: "
-                                                    f"{text}")
-    if "http" in low or "timeout" in low or "connection" in low:
-        return OracleError("STORAGE_TIMEOUT", f"DuckDB: {text}")
-    if isinstance(exc, duckdb.ConversionException):
-        return OracleError("SORT_KEY_INVALID", f"DuckDB: {text}")
-    return OracleError("SORT_ENGINE_ERROR", f"DuckDB: {text}")
 
 
 # -- resolving an output ------------------------------------------------------------------------
@@ -252,6 +182,18 @@ def _resolve(root: str, output_id: str, profile: Profile | None, pack: Interface
                    run_id=receipt.run_id)
 
 
+# The source's stats, and the non-empty parts in range order as local files.
+SortedParts: TypeAlias = tuple[RawStats, list[tuple[SortedPart, Path]]]
+
+
+class _Runner(Protocol):
+    """Routes and sorts a planned build: in this process or on a cluster."""
+
+    def __call__(self, con: duckdb.DuckDBPyConnection, rp: RoutePlan, staging: Path,
+                 spill: str, phases: _Phases, cancel: threading.Event | None
+                 ) -> SortedParts: ...
+
+
 # -- build --------------------------------------------------------------------------------------
 
 def build_stream_view(
@@ -265,10 +207,16 @@ def build_stream_view(
     temp_dir: str | None = None,
     threads: int | None = None,
     rows_per_part: int = DEFAULT_ROWS_PER_PART,
+    executor: str | None = None,
+    scratch: str | None = None,
     progress: Progress = no_progress,
     cancel: threading.Event | None = None,
 ) -> BuildResult:
+    """Sort one output into its view (write-once). ``executor``: None for the profile's
+    (``stream_view_executor``), "" or "local" for this process, ``tcp://host:8786`` for a
+    Dask scheduler; ``scratch``: where a cluster build keeps its intermediate files."""
     target = _resolve(root, output_id, profile, interface_pack, scenario_id)
+    runner = _runner_for(target, executor, scratch, memory_limit, threads, temp_dir)
     location = target.view_store.uri(target.prefix)
     # No PASS, no read: the one decision, before anything is read or written.
     report = _readability_check(target, root, output_id, scenario_id, cancel)
@@ -288,7 +236,7 @@ def build_stream_view(
     if not target.source_keys:
         raise OracleError("OUTPUT_MISSING", f"{output_id} has no parts", output_id)
     receipt = _build(target, output_id, memory_limit, temp_dir, threads, rows_per_part,
-                     progress, cancel)
+                     progress, cancel, runner)
     return BuildResult(status="BUILT", output_id=output_id, location=location, receipt=receipt)
 
 
@@ -314,9 +262,21 @@ def _view_state_of(report: CheckReport, output_id: str, location: str) -> ViewSt
                      manifest=section.manifest, findings=findings)
 
 
+def _runner_for(t: _Target, executor: str | None, scratch: str | None, memory_limit: str,
+                threads: int | None, temp_dir: str | None) -> _Runner:
+    chosen = t.profile.wiring("stream_view_executor") if executor is None else executor
+    if chosen in ("", "local"):
+        return _run_here
+    if not chosen.startswith(("tcp://", "tls://")):
+        raise OracleError("INPUT_INVALID", f"executor {chosen[:60]!r} is neither 'local' nor a "
+                                           "Dask scheduler address (tcp://host:8786)")
+    where = t.profile.wiring("stream_view_scratch") if scratch is None else scratch
+    return _cluster_runner(chosen, t, memory_limit, threads, where, temp_dir)
+
+
 def _build(t: _Target, output_id: str, memory_limit: str, temp_dir: str | None,
            threads: int | None, rows_per_part: int, progress: Progress,
-           cancel: threading.Event | None) -> dict[str, Any]:
+           cancel: threading.Event | None, runner: _Runner | None = None) -> dict[str, Any]:
     uris = [object_uri(t.store, k) for k in t.source_keys]
     view_folder = t.view_store.local_path(t.prefix.rstrip("/"))
     local_view = view_folder is not None
@@ -332,11 +292,11 @@ def _build(t: _Target, output_id: str, memory_limit: str, temp_dir: str | None,
         watcher = _watch(con, cancel, phases)
         try:
             receipt = _sort_and_write(con, t, output_id, uris, staging, staged, rows_per_part,
-                                      phases, cancel, spill)
+                                      phases, cancel, spill, runner or _run_here)
         except duckdb.InterruptException as exc:
             raise Cancelled() from exc
         except duckdb.Error as exc:
-            raise _duck_error(exc, memory_limit) from exc
+            raise duck_error(exc, memory_limit) from exc
         finally:
             watcher.set()
             con.close()
@@ -423,13 +383,24 @@ class _Phases:
     running DuckDB statement reports how far it is (``query_progress``), so a long routing
     pass or range sort moves the bar instead of freezing it. Reported as (permille, 1000)."""
 
-    SHARES = {"validate": 4, "stats": 8, "bounds": 3, "route": 35, "sort": 42, "verify": 8}
+    SHARES = {"validate": 4, "bounds": 3, "route": 43, "sort": 50}
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
         self.base = 0.0
         self.share = 0.0
+        self.shown = 0  # never report less than before: the bar only moves forward
+        # Off while a cluster works: the local connection is idle then, and its last
+        # statement's progress says nothing about the tasks.
+        self.follow_statements = True
         self.lock = threading.Lock()
+
+    def _report(self, permille: int) -> None:
+        with self.lock:
+            if permille < self.shown:
+                return
+            self.shown = permille
+        self.progress(permille, 1000)
 
     def enter(self, phase: str, part: float = 1.0) -> None:
         """Start ``phase`` (or the next ``part`` of it, for the per-range sorts)."""
@@ -437,19 +408,25 @@ class _Phases:
             self.base += self.share
             self.share = self.SHARES[phase] * part
             done = self.base
-        self.progress(int(done * 10), 1000)
+        self._report(int(done * 10))
 
     def finish(self) -> None:
         with self.lock:
             self.base, self.share = 100.0, 0.0
-        self.progress(1000, 1000)
+        self._report(1000)
 
     def statement(self, fraction: float) -> None:
+        """The running local DuckDB statement is ``fraction`` done."""
+        if self.follow_statements:
+            self.within(fraction)
+
+    def within(self, fraction: float) -> None:
+        """The current phase is ``fraction`` done."""
         if fraction < 0:
             return
         with self.lock:
             done = self.base + self.share * min(1.0, fraction)
-        self.progress(int(done * 10), 1000)
+        self._report(int(done * 10))
 
 
 def _watch(con: duckdb.DuckDBPyConnection, cancel: threading.Event | None,
@@ -478,8 +455,6 @@ def _watch(con: duckdb.DuckDBPyConnection, cancel: threading.Event | None,
 
 # Rows the boundary sample aims for: enough for even ranges, small enough to sort in memory.
 BOUNDARY_SAMPLE_ROWS = 200_000
-RANGE_COLUMN = "__oracle_range"
-FILE_COLUMN = "__oracle_file"
 
 
 def _range_bounds(con: duckdb.DuckDBPyConnection, uris: list[str], key: SortKey, rows: int,
@@ -492,7 +467,7 @@ def _range_bounds(con: duckdb.DuckDBPyConnection, uris: list[str], key: SortKey,
         return []
     step = max(1, rows // BOUNDARY_SAMPLE_ROWS)
     qs = ", ".join(str(i / chunks) for i in range(1, chunks))
-    scan = _scan(uris, ", file_row_number=true")
+    scan = scan_sql(uris, ", file_row_number=true")
     row = con.execute(
         f"SELECT CAST(quantile_disc(k, [{qs}]) AS VARCHAR[]) FROM (SELECT {key.expr} AS k "
         f"FROM {scan} WHERE file_row_number % {step} = 0 AND {key.expr} IS NOT NULL)"
@@ -501,56 +476,40 @@ def _range_bounds(con: duckdb.DuckDBPyConnection, uris: list[str], key: SortKey,
     return sorted(set(values), key=values.index)
 
 
-def _range_expr(key: SortKey, bounds: list[str]) -> str:
-    """Which range a row falls in: 0..len(bounds) by the first key, NULL keys last."""
-    whens = " ".join(f"WHEN {key.expr} < {b} THEN {i}" for i, b in enumerate(bounds))
-    return f"CASE WHEN {key.expr} IS NULL THEN {len(bounds) + 1} {whens} ELSE {len(bounds)} END"
-
-
 def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, uris: list[str],
                     staging: Path, staged: list[tuple[str, Path]], rows_per_part: int,
-                    phases: _Phases, cancel: threading.Event | None,
-                    spill: str = "") -> dict[str, Any]:
+                    phases: _Phases, cancel: threading.Event | None, spill: str,
+                    runner: _Runner) -> dict[str, Any]:
     """Linear, range-partitioned external sort. Reads: the key column (validity, boundaries),
     the source once for its stats and once to route every row (with its file and row number,
-    the tie-break) into the spill file of its key range; then each range is sorted on its own
-    into one part. Ties of the first key never straddle two ranges, so parts are globally
-    ordered by construction, and each sort is small whatever the output's size."""
-    src = _scan(uris)
+    the tie-break) into the spill file of its key range; then each range is sorted on its
+    own into one part. Ties of the first key never straddle two ranges, so parts are globally
+    ordered by construction, and each sort is small whatever the output's size. Routing and
+    sorting run here or on a Dask cluster (``runner``); the bytes are the same."""
+    src = scan_sql(uris)
     phases.enter("validate")
     plan = _sort_plan(con, src, t.sort_keys)
     _require_valid_instants(con, uris, plan, output_id)
     first = plan[0]
-    phases.enter("stats")
-    source = _stats(con, src, first)
-    check_cancel(cancel)
-    chunks = max(1, -(-source.row_count // rows_per_part))
+    phases.enter("bounds")
+    rows = _row_count(con, src)
+    chunks = max(1, -(-rows // rows_per_part))
     typ_row = con.execute(f"SELECT typeof({first.expr}) FROM {src} LIMIT 1").fetchone()
     typ = str(typ_row[0]) if typ_row else "VARCHAR"
-    phases.enter("bounds")
-    raw_bounds = _range_bounds(con, uris, first, source.row_count, chunks)
-    bounds = [f"CAST({sql_str(b)} AS {typ})" for b in raw_bounds]
-    routes = Path(spill or tempfile.gettempdir()) / f"oracle-tui-routes-{uuid.uuid4().hex}"
-    try:
-        check_cancel(cancel)
-        phases.enter("route")
-        scan = _scan(uris, ", filename=true, file_row_number=true")
-        # The tie-break travels as the source file's index in the sorted source list (the
-        # same order as the file names, a fraction of their bytes to spill and to sort).
-        position = f"list_position({sql_list(uris)}, filename)"
-        file_index = (f"CAST(CASE WHEN {position} IS NULL THEN error('a row of an unlisted "
-                      f"source file') ELSE {position} END AS INTEGER)")
-        con.execute(f"COPY (SELECT * EXCLUDE (filename), {file_index} AS {FILE_COLUMN}, "
-                    f"{_range_expr(first, bounds)} AS {RANGE_COLUMN} FROM {scan}) "
-                    f"TO {sql_str(str(routes))} "
-                    f"(FORMAT parquet, PARTITION_BY ({RANGE_COLUMN}), COMPRESSION snappy)")
-        parts = _sort_ranges(con, plan, routes, len(bounds) + 2, staging, staged, phases,
-                             cancel, source.row_count)
-    finally:
-        shutil.rmtree(routes, ignore_errors=True)
-    phases.enter("verify")
-    view = (_stats(con, _scan([str(p) for _, p in staged]), first) if staged else
-            Stats(row_count=0, min_ts=None, max_ts=None, hash_sum="0", hash_sum_salted="0"))
+    raw_bounds = _range_bounds(con, uris, first, rows, chunks)
+    rp = RoutePlan(uris=uris, plan=plan,
+                   bounds=[f"CAST({sql_str(b)} AS {typ})" for b in raw_bounds])
+    check_cancel(cancel)
+    source_raw, sorted_parts = runner(con, rp, staging, spill, phases, cancel)
+    parts: list[dict[str, Any]] = []
+    view_raw = RawStats()
+    for part, path in sorted_parts:
+        name = f"part-{len(parts):05d}.parquet"
+        staged.append((name, path))
+        parts.append({"path": name, "size": part.size, "sha256": part.sha256,
+                      "row_count": part.rows})
+        view_raw = view_raw.plus(part.stats)
+    source, view = source_raw.shown(first), view_raw.shown(first)
     if (view.row_count, view.hash_sum, view.hash_sum_salted) != (
             source.row_count, source.hash_sum, source.hash_sum_salted):
         raise OracleError("STREAM_RECEIPT_MISMATCH",
@@ -574,34 +533,68 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
     }
 
 
-def _sort_ranges(con: duckdb.DuckDBPyConnection, plan: list[SortKey], routes: Path,
-                 ranges: int, staging: Path, staged: list[tuple[str, Path]],
-                 phases: _Phases, cancel: threading.Event | None, total: int
-                 ) -> list[dict[str, Any]]:
-    """Sort each routed range into one part, in range order (empty ranges make no part)."""
-    order = ", ".join([*(k.expr for k in plan), FILE_COLUMN, "file_row_number"])
-    parts: list[dict[str, Any]] = []
-    done = 0
-    for i in range(ranges):
-        check_cancel(cancel)
-        files = sorted(str(p) for p in (routes / f"{RANGE_COLUMN}={i}").glob("*.parquet"))
-        if not files:
-            continue
-        phases.enter("sort", 1 / max(1, ranges - 1))
-        path = staging / f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
-        con.execute(f"COPY (SELECT * EXCLUDE ({FILE_COLUMN}, file_row_number) FROM "
-                    f"{_scan(files)} ORDER BY {order}) TO {sql_str(str(path))} "
-                    "(FORMAT parquet, COMPRESSION zstd)")
-        rows = pq.ParquetFile(path).metadata.num_rows
-        if rows == 0:
-            path.unlink()
-            continue
-        name = f"part-{len(parts):05d}.parquet"
-        staged.append((name, path))
-        parts.append({"path": name, "size": path.stat().st_size, "sha256": sha256_file(path),
-                      "row_count": rows})
-        done += rows
-    return parts
+def _row_count(con: duckdb.DuckDBPyConnection, scan: str) -> int:
+    row = con.execute(f"SELECT count(*) FROM {scan}").fetchone()  # from the footers
+    return int(row[0]) if row else 0
+
+
+def _run_here(con: duckdb.DuckDBPyConnection, rp: RoutePlan, staging: Path, spill: str,
+              phases: _Phases, cancel: threading.Event | None) -> SortedParts:
+    """Route and sort in this process, on the build's own connection (its progress and
+    cancel watcher see every statement)."""
+    routes = Path(spill or tempfile.gettempdir()) / f"oracle-tui-routes-{uuid.uuid4().hex}"
+    try:
+        phases.enter("route")
+        source = route(con, rp, 0, len(rp.uris), routes)
+        out: list[tuple[SortedPart, Path]] = []
+        for i in range(rp.ranges):
+            check_cancel(cancel)
+            files = routed_files(routes, i)
+            if not files:
+                continue
+            phases.enter("sort", 1 / max(1, rp.ranges - 1))
+            path = staging / f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
+            part = sort_range(con, rp.plan, [str(f) for f in files], path)
+            if not part.rows:
+                path.unlink()
+                continue
+            out.append((part, path))
+        return source, out
+    finally:
+        shutil.rmtree(routes, ignore_errors=True)
+
+
+def _cluster_runner(address: str, t: _Target, memory_limit: str, threads: int | None,
+                    scratch_uri: str, temp_dir: str | None) -> _Runner:
+    """Route and sort as Dask tasks; scratch in a folder of this build's own, removed after."""
+    from oracle_tui.core import cluster
+
+    def run(con: duckdb.DuckDBPyConnection, rp: RoutePlan, staging: Path, spill: str,
+            phases: _Phases, cancel: threading.Event | None) -> SortedParts:
+        base = t.profile.open_store(cluster.scratch_root(scratch_uri, t.view_store, temp_dir))
+        cluster.remove_stale_scratch(base)
+        scratch = t.profile.open_store(base.uri(cluster.build_id()) + "/")
+        job = cluster.ClusterJob(source=t.store.spec(), scratch=scratch.spec(), plan=rp,
+                                 memory_limit=memory_limit, threads=threads)
+
+        def on_step(step: str, done: int, total: int) -> None:
+            if done == 0:
+                phases.enter("route" if step == "route" else "sort")
+            else:
+                phases.within(done / max(1, total))
+
+        phases.follow_statements = False
+
+        try:
+            result = cluster.run_on_cluster(
+                address, job, scratch,
+                lambda: staging / f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}",
+                on_step, cancel)
+        finally:
+            cluster.remove_scratch(scratch)
+        return result.source, result.parts
+
+    return run
 
 
 # -- verify ---------------------------------------------------------------------------------------
@@ -654,7 +647,7 @@ def verify_stream_view(
     con = connect(stores=[t.store, t.view_store], memory_limit=memory_limit, temp_dir=temp_dir,
                   threads=threads)
     try:
-        src = _scan([object_uri(t.store, k) for k in t.source_keys])
+        src = scan_sql([object_uri(t.store, k) for k in t.source_keys])
         view_uris = [object_uri(t.view_store, t.prefix + p.path) for p in receipt.parts]
         key_cols = receipt.sort_keys[: len(receipt.sort_keys) - len(TIE_BREAK)]
         plan = _sort_plan(con, src, key_cols)
@@ -663,9 +656,9 @@ def verify_stream_view(
             bad(f"receipt hashes come from DuckDB {receipt.hash.engine_version}, this is "
                 f"{DUCKDB_VERSION}", "STREAM_RECEIPT_ENGINE_MISMATCH")
         for label, scan, claimed in (("source", src, receipt.source),
-                                     ("view", _scan(view_uris), receipt.view)):
+                                     ("view", scan_sql(view_uris), receipt.view)):
             check_cancel(cancel)
-            actual = _stats(con, scan, plan[0])
+            actual = raw_stats(con, scan, plan[0]).shown(plan[0])
             for what in _stat_differences(actual, claimed, same_engine):
                 bad(f"{label} {what}")
             progress(total - 2 + (label == "view"), total)
@@ -673,7 +666,7 @@ def verify_stream_view(
         if violation:
             bad(violation, "STREAM_ORDER_VIOLATION")
     except duckdb.Error as exc:
-        raise _duck_error(exc, memory_limit) from exc
+        raise duck_error(exc, memory_limit) from exc
     finally:
         con.close()
     progress(total, total)
@@ -730,7 +723,7 @@ def _order_violation(con: duckdb.DuckDBPyConnection, view_uris: list[str],
 
     last: tuple[Any, ...] | None = None
     for part_no, uri in enumerate(view_uris):
-        scan = _scan([uri])
+        scan = scan_sql([uri])
         cols = ", ".join(f"epoch_us({k.expr})" if k.kind == "epoch" else k.expr for k in plan)
         reader = con.execute(f"SELECT {cols} FROM {scan}").to_arrow_reader(batch_size=500_000)
         row_base = 0

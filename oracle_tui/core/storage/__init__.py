@@ -6,9 +6,10 @@ from oracle_tui.core.errors import OracleError
 from oracle_tui.core.redact import has_url_credentials
 from oracle_tui.core.storage.base import ObjectInfo, Store
 from oracle_tui.core.storage.local import LocalStore
-from oracle_tui.core.storage.settings import S3Settings
+from oracle_tui.core.storage.settings import S3Settings, StoreSpec
 
-__all__ = ["LocalStore", "ObjectInfo", "S3Settings", "Store", "open_store"]
+__all__ = ["LocalStore", "ObjectInfo", "S3Settings", "Store", "StoreSpec", "open_spec",
+           "open_store"]
 
 
 def open_store(root: str, s3: S3Settings | None = None) -> Store:
@@ -23,3 +24,8 @@ def open_store(root: str, s3: S3Settings | None = None) -> Store:
     if "://" in root:
         raise OracleError("LOCATOR_INVALID", f"unsupported root scheme: {root}", root)
     return LocalStore(root)
+
+
+def open_spec(spec: StoreSpec) -> Store:
+    """The store a :meth:`Store.spec` describes, opened in this process."""
+    return open_store(spec.root, spec.s3)

@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Protocol
 
 from oracle_tui.core.errors import OracleError
+from oracle_tui.core.storage.settings import StoreSpec
 
 # Keys under this prefix are conditional-write probes (S3), never part of a pack's content.
 PROBE_PREFIX = "_oracle_write_probe/"
@@ -96,3 +97,12 @@ class Store(Protocol):
         ...
 
     def uri(self, key: str) -> str: ...
+
+    def spec(self) -> StoreSpec:
+        """What another process needs to open this store (picklable, no credentials)."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove one object (absent is fine). Only for oracle-tui's own scratch objects:
+        nothing of a pack or a view is ever deleted."""
+        ...

@@ -16,6 +16,7 @@ from pathlib import Path
 from oracle_tui.core.errors import OracleError, TooLarge
 from oracle_tui.core.paths import PATH_MAX, require_safe_key
 from oracle_tui.core.storage.base import ObjectInfo
+from oracle_tui.core.storage.settings import StoreSpec
 
 # Temporary files of create-if-absent writes. They are never part of a pack's content.
 TEMP_PREFIX = ".oracle-tui-tmp-"
@@ -182,6 +183,13 @@ class LocalStore:
 
     def uri(self, key: str) -> str:
         return str(self._path(key)) if key else self.root_uri
+
+    def spec(self) -> StoreSpec:
+        return StoreSpec(self.root_uri)
+
+    def delete(self, key: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self._path(key).unlink()
 
     # -- writing ---------------------------------------------------------------------------
     def put_if_absent(self, key: str, data: bytes) -> bool:

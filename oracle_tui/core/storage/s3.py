@@ -31,7 +31,7 @@ from oracle_tui.core.errors import OracleError, TooLarge
 from oracle_tui.core.paths import require_safe_key
 from oracle_tui.core.redact import has_url_credentials
 from oracle_tui.core.storage.base import PROBE_BODY, PROBE_PREFIX, ObjectInfo
-from oracle_tui.core.storage.settings import S3Settings
+from oracle_tui.core.storage.settings import S3Settings, StoreSpec
 
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 T = TypeVar("T")
@@ -255,6 +255,13 @@ class S3Store:
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self.prefix}{key}"
+
+    def spec(self) -> StoreSpec:
+        return StoreSpec(self.root_uri, self.settings)
+
+    def delete(self, key: str) -> None:
+        full = self._key(key)
+        self._call(key, lambda: self.client.delete_object(Bucket=self.bucket, Key=full))
 
     # -- writing ---------------------------------------------------------------------------
     def put_if_absent(self, key: str, data: bytes) -> bool:

@@ -15,3 +15,12 @@ class S3Settings:
     max_attempts: int = 5
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class StoreSpec:
+    """How another process (a Dask worker) opens the same store: the root and the profile's
+    wiring, never credentials (each process takes those from its own AWS chain)."""
+
+    root: str
+    s3: S3Settings | None = None

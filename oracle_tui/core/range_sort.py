@@ -1,0 +1,180 @@
+"""The two task bodies of a stream-view build, run in-process or on Dask workers.
+
+*Route* reads a group of source files once for their stats and once to copy every row, with
+its source file's index and row number (the tie-break), into the spill file of its key range.
+*Sort* orders one range's rows into one part and takes the part's stats. Both return
+:class:`RawStats`, which compose by addition and min/max: the receipt of many tasks equals
+the receipt of one, so parts and receipts do not depend on how the work was split.
+Everything here is DuckDB over plain files or URIs; no store, no progress, no publishing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import pyarrow.parquet as pq
+from pydantic import BaseModel
+
+from oracle_tui.core.duck import sql_list, sql_str
+from oracle_tui.core.errors import OracleError
+from oracle_tui.core.hashing import sha256_file
+from oracle_tui.core.paths import glob_literal
+from oracle_tui.core.stream_receipts import Stats
+
+RANGE_COLUMN = "__oracle_range"
+FILE_COLUMN = "__oracle_file"
+
+
+class SortKey(BaseModel):
+    """How one sort-key column is ordered and shown."""
+
+    column: str
+    expr: str  # the SQL expression ORDER BY uses
+    kind: Literal["iso_string", "epoch", "value"]  # how min/max are shown in receipts
+
+
+def scan_sql(uris: list[str], extra: str = "") -> str:
+    """``read_parquet`` over exactly these files."""
+    # hive_partitioning off: engine paths carry seed=/scenario_id=/output_id= segments, and
+    # DuckDB would otherwise add or override columns from them (the view must hold exactly
+    # the file's own columns and values).
+    # Every path as a pattern matching only itself: DuckDB globs each list entry, and a root
+    # named `pack?` or a part named `part-*.parquet` must never widen what is read.
+    literal = [glob_literal(u) for u in uris]
+    return f"read_parquet({sql_list(literal)}, hive_partitioning=false{extra})"
+
+
+@dataclass(frozen=True)
+class RawStats:
+    """Row count, first-key bounds (as DuckDB returns them) and the two row-hash sums."""
+
+    rows: int = 0
+    low: Any = None
+    high: Any = None
+    hash_sum: int = 0
+    hash_sum_salted: int = 0
+
+    def plus(self, other: RawStats) -> RawStats:
+        lows = [v for v in (self.low, other.low) if v is not None]
+        highs = [v for v in (self.high, other.high) if v is not None]
+        return RawStats(self.rows + other.rows, min(lows) if lows else None,
+                        max(highs) if highs else None, self.hash_sum + other.hash_sum,
+                        self.hash_sum_salted + other.hash_sum_salted)
+
+    def shown(self, key: SortKey) -> Stats:
+        return Stats(row_count=self.rows, min_ts=_shown(key, self.low),
+                     max_ts=_shown(key, self.high), hash_sum=str(self.hash_sum),
+                     hash_sum_salted=str(self.hash_sum_salted))
+
+
+def total(stats: list[RawStats]) -> RawStats:
+    out = RawStats()
+    for s in stats:
+        out = out.plus(s)
+    return out
+
+
+def _bound_sql(key: SortKey, which: str) -> str:
+    # Epochs as integers; strings and values as themselves: both compare in Python exactly
+    # as DuckDB orders them (UTF-8 byte order is code-point order), so bounds compose.
+    if key.kind == "epoch":
+        return f"epoch_us({which}({key.expr}))"
+    return f"{which}({key.expr})"
+
+
+def _shown(key: SortKey, value: Any) -> str | None:
+    if value is None:
+        return None
+    if key.kind == "epoch":
+        return iso_us(int(value))
+    if key.kind == "iso_string":
+        instant = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return instant.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return str(value)
+
+
+def iso_us(epoch_us: int) -> str:
+    return (dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=epoch_us)
+            ).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def raw_stats(con: duckdb.DuckDBPyConnection, scan: str, key: SortKey) -> RawStats:
+    try:
+        row = con.execute(
+            f"SELECT count(*), {_bound_sql(key, 'min')}, {_bound_sql(key, 'max')}, "
+            f"CAST(coalesce(sum(CAST(hash(t) AS HUGEINT)), 0) AS VARCHAR), "
+            f"CAST(coalesce(sum(CAST(hash(t, 'oracle-tui') AS HUGEINT)), 0) AS VARCHAR) "
+            f"FROM (SELECT * FROM {scan}) t").fetchone()
+    except duckdb.ConversionException as exc:
+        raise OracleError("SORT_KEY_INVALID", f"sort key is not a valid timestamp: "
+                                              f"{str(exc).splitlines()[0][:160]}") from exc
+    assert row is not None
+    return RawStats(int(row[0]), row[1], row[2], int(row[3]), int(row[4]))
+
+
+def range_expr(key: SortKey, bounds: list[str]) -> str:
+    """Which range a row falls in: 0..len(bounds) by the first key, NULL keys last."""
+    whens = " ".join(f"WHEN {key.expr} < {b} THEN {i}" for i, b in enumerate(bounds))
+    return f"CASE WHEN {key.expr} IS NULL THEN {len(bounds) + 1} {whens} ELSE {len(bounds)} END"
+
+
+@dataclass(frozen=True)
+class RoutePlan:
+    """What every task of one build shares: the sources in order (a file's index in this
+    list is its tie-break), the sort plan and the range boundaries (SQL literals)."""
+
+    uris: list[str]
+    plan: list[SortKey]
+    bounds: list[str]
+
+    @property
+    def ranges(self) -> int:
+        return len(self.bounds) + 2  # the ranges between bounds, and one for NULL keys
+
+
+def route(con: duckdb.DuckDBPyConnection, rp: RoutePlan, first: int, count: int,
+          out_dir: Path) -> RawStats:
+    """Stats of source files ``first``..``first+count`` and their rows routed into
+    ``out_dir/__oracle_range=<i>/*.parquet``."""
+    group = rp.uris[first:first + count]
+    stats = raw_stats(con, scan_sql(group), rp.plan[0])
+    scan = scan_sql(group, ", filename=true, file_row_number=true")
+    # The tie-break travels as the file's index in the whole sorted source list (the order
+    # of the file names, a fraction of their bytes to spill and to sort).
+    position = f"list_position({sql_list(group)}, filename)"
+    file_index = (f"CAST(CASE WHEN {position} IS NULL THEN error('a row of an unlisted "
+                  f"source file') ELSE {position} + {first} END AS INTEGER)")
+    con.execute(f"COPY (SELECT * EXCLUDE (filename), {file_index} AS {FILE_COLUMN}, "
+                f"{range_expr(rp.plan[0], rp.bounds)} AS {RANGE_COLUMN} FROM {scan}) "
+                f"TO {sql_str(str(out_dir))} "
+                f"(FORMAT parquet, PARTITION_BY ({RANGE_COLUMN}), COMPRESSION snappy)")
+    return stats
+
+
+def routed_files(out_dir: Path, range_no: int) -> list[Path]:
+    return sorted((out_dir / f"{RANGE_COLUMN}={range_no}").glob("*.parquet"))
+
+
+@dataclass(frozen=True)
+class SortedPart:
+    rows: int
+    size: int
+    sha256: str
+    stats: RawStats
+
+
+def sort_range(con: duckdb.DuckDBPyConnection, plan: list[SortKey], files: list[str],
+               out: Path) -> SortedPart:
+    """One range's rows in view order, written to ``out`` (the whole order is unique: keys,
+    then source file index, then row number), with the part's own stats."""
+    order = ", ".join([*(k.expr for k in plan), FILE_COLUMN, "file_row_number"])
+    con.execute(f"COPY (SELECT * EXCLUDE ({FILE_COLUMN}, file_row_number) FROM "
+                f"{scan_sql(files)} ORDER BY {order}) TO {sql_str(str(out))} "
+                "(FORMAT parquet, COMPRESSION zstd)")
+    rows = pq.ParquetFile(out).metadata.num_rows
+    stats = raw_stats(con, scan_sql([str(out)]), plan[0]) if rows else RawStats()
+    return SortedPart(rows=rows, size=out.stat().st_size, sha256=sha256_file(out), stats=stats)
