@@ -20,7 +20,7 @@ from typing import Any
 
 from oracle_tui.core.demo import generate_demo_world
 from oracle_tui.tui.app import make_app
-from oracle_tui.tui.messages import CheckReady, OverviewReady
+from oracle_tui.tui.jobs import CheckDone, OverviewReady
 
 REPO = Path(__file__).resolve().parent.parent
 UPSTREAM = REPO.parent / "shared" / "reference" / "upstream-interface-pack"
@@ -33,7 +33,7 @@ async def open_once(root: str, pack: str | None) -> tuple[float, float]:
     def hook(message: Any) -> None:
         if isinstance(message, OverviewReady) and "first" not in marks:
             marks["first"] = time.perf_counter() - t0
-        if isinstance(message, CheckReady) and "full" not in marks:
+        if isinstance(message, CheckDone) and "full" not in marks:
             marks["full"] = time.perf_counter() - t0
 
     app = make_app(root, interface_pack=pack)

@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,8 +69,12 @@ class CliResult:
     err: str
 
 
+CliRunner = Callable[..., CliResult]
+"""The ``cli`` fixture: cli("check", root, "--json") -> CliResult."""
+
+
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Iterator[object]:
+def cli(capsys: pytest.CaptureFixture[str]) -> Iterator[CliRunner]:
     """Run the CLI in-process: cli("check", root, "--json") -> CliResult."""
 
     def run(*args: str) -> CliResult:

@@ -11,8 +11,10 @@ import pytest
 
 from oracle_tui.core import check as check_mod
 from oracle_tui.core.check import run_check
+from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.jsonio import canonical_json
 from oracle_tui.core.storage.local import LocalStore
+from tests.conftest import CliRunner
 
 MF_5B = "data/layer2/5B/validation/manifest_fingerprint={mf}"
 
@@ -36,7 +38,7 @@ def _part(root: str, output: str = "s3_event_stream_with_fraud_6B") -> Path:
     return sorted(Path(root).glob(f"data/**/{output}/**/part-00001.parquet"))[0]
 
 
-def test_fresh_world_passes_with_warn_and_json_shape(cli, world) -> None:  # type: ignore[no-untyped-def]
+def test_fresh_world_passes_with_warn_and_json_shape(cli: CliRunner, world: DemoWorld) -> None:
     code, doc = _check(cli, world.root)
     assert code == 0
     assert doc["verdict"] == "WARN"
@@ -60,7 +62,7 @@ def test_fresh_world_passes_with_warn_and_json_shape(cli, world) -> None:  # typ
     assert doc["seal"]["lifecycle"] == "STAGING"
 
 
-def test_strict_seal_turns_missing_seal_into_fail(cli, world) -> None:  # type: ignore[no-untyped-def]
+def test_strict_seal_turns_missing_seal_into_fail(cli: CliRunner, world: DemoWorld) -> None:
     code, doc = _check(cli, world.root, "--strict-seal")
     assert code == 1 and doc["verdict"] == "FAIL"
     assert _codes(doc, "FAIL") == {"PACK_NOT_SEALED"}
@@ -69,14 +71,14 @@ def test_strict_seal_turns_missing_seal_into_fail(cli, world) -> None:  # type: 
     assert doc["strict_seal"] is True
 
 
-def test_sealed_world_passes_strict_with_digests(cli, sealed_world) -> None:  # type: ignore[no-untyped-def]
+def test_sealed_world_passes_strict_with_digests(cli: CliRunner, sealed_world: DemoWorld) -> None:
     code, doc = _check(cli, sealed_world.root, "--strict-seal", "--verify-digests")
     assert (code, doc["verdict"], _actionable(doc)) == (0, "PASS", [])
     assert doc["seal"]["lifecycle"] == "SEALED_OK"
     assert doc["seal"]["files_hashed"] == 37
 
 
-def test_flipped_byte_same_size_is_caught_only_by_verify_digests(cli, sealed_world) -> None:  # type: ignore[no-untyped-def]
+def test_flipped_byte_same_size_is_caught_only_by_verify_digests(cli: CliRunner, sealed_world: DemoWorld) -> None:
     part = _part(sealed_world.root)
     data = bytearray(part.read_bytes())
     data[len(data) // 2] ^= 0x01
@@ -92,7 +94,7 @@ def test_flipped_byte_same_size_is_caught_only_by_verify_digests(cli, sealed_wor
                                            ("DIGEST_MISMATCH", rel, "the")]
 
 
-def test_truncated_part_is_digest_mismatch_by_size(cli, sealed_world) -> None:  # type: ignore[no-untyped-def]
+def test_truncated_part_is_digest_mismatch_by_size(cli: CliRunner, sealed_world: DemoWorld) -> None:
     part = _part(sealed_world.root)
     part.write_bytes(part.read_bytes()[:-1])
     code, doc = _check(cli, sealed_world.root)
@@ -104,7 +106,7 @@ def test_truncated_part_is_digest_mismatch_by_size(cli, sealed_world) -> None:  
     assert any("not a Parquet file" in f["detail"] for f in _actionable(doc))
 
 
-def test_deleted_part_is_object_missing(cli, sealed_world) -> None:  # type: ignore[no-untyped-def]
+def test_deleted_part_is_object_missing(cli: CliRunner, sealed_world: DemoWorld) -> None:
     part = _part(sealed_world.root)
     part.unlink()
     code, doc = _check(cli, sealed_world.root)
@@ -115,7 +117,7 @@ def test_deleted_part_is_object_missing(cli, sealed_world) -> None:  # type: ign
 
 
 @pytest.mark.parametrize("name", ["extra.parquet", ".hidden", "_SUCCESS", "x.tmp"])
-def test_file_added_after_sealing_is_unexpected(cli, sealed_world, name: str) -> None:  # type: ignore[no-untyped-def]
+def test_file_added_after_sealing_is_unexpected(cli: CliRunner, sealed_world: DemoWorld, name: str) -> None:
     target = _part(sealed_world.root).parent / name
     target.write_bytes(b"x")
     code, doc = _check(cli, sealed_world.root)
@@ -124,7 +126,7 @@ def test_file_added_after_sealing_is_unexpected(cli, sealed_world, name: str) ->
     assert [(f["code"], f["subject"]) for f in _actionable(doc)] == [("UNEXPECTED_FILE", rel)]
 
 
-def test_tampered_flag_fails_gate_and_blocks_outputs(cli, world) -> None:  # type: ignore[no-untyped-def]
+def test_tampered_flag_fails_gate_and_blocks_outputs(cli: CliRunner, world: DemoWorld) -> None:
     flag = Path(world.root) / MF_5B.format(mf=world.world_key.manifest_fingerprint) / "_passed.flag"
     doc0 = json.loads(flag.read_text())
     doc0["bundle_digest_sha256"] = "0" * 64
@@ -145,7 +147,7 @@ def test_tampered_flag_fails_gate_and_blocks_outputs(cli, world) -> None:  # typ
     assert {o["status"] for o in doc["outputs"]} == {"BLOCKED"}
 
 
-def test_tampered_bundle_member_is_gate_evidence_mismatch(cli, world) -> None:  # type: ignore[no-untyped-def]
+def test_tampered_bundle_member_is_gate_evidence_mismatch(cli: CliRunner, world: DemoWorld) -> None:
     bundle = Path(world.root) / f"data/layer3/6B/validation/manifest_fingerprint=" \
                                 f"{world.world_key.manifest_fingerprint}"
     member = bundle / "s5_validation_report_6B.json"
@@ -157,7 +159,7 @@ def test_tampered_bundle_member_is_gate_evidence_mismatch(cli, world) -> None:  
     assert detail.startswith("member s5_validation_report_6B.json hashes to ")
 
 
-def test_tampered_1a_bundle_file_breaks_bundle_digest(cli, world) -> None:  # type: ignore[no-untyped-def]
+def test_tampered_1a_bundle_file_breaks_bundle_digest(cli: CliRunner, world: DemoWorld) -> None:
     bundle = Path(world.root) / f"data/layer1/1A/validation/manifest_fingerprint=" \
                                 f"{world.world_key.manifest_fingerprint}"
     (bundle / "checks" / "schema.json").write_text('{"tables_checked": 13}\n')
@@ -171,7 +173,7 @@ def test_tampered_1a_bundle_file_breaks_bundle_digest(cli, world) -> None:  # ty
     assert {o["status"] for o in doc["outputs"]} == {"BLOCKED"}
 
 
-def test_missing_flag_is_gate_receipt_missing(cli, world) -> None:  # type: ignore[no-untyped-def]
+def test_missing_flag_is_gate_receipt_missing(cli: CliRunner, world: DemoWorld) -> None:
     (Path(world.root) / MF_5B.format(mf=world.world_key.manifest_fingerprint)
      / "_passed.flag").unlink()
     code, doc = _check(cli, world.root, "--output-id", "arrival_events_5B")
@@ -187,7 +189,7 @@ def test_missing_flag_is_gate_receipt_missing(cli, world) -> None:  # type: igno
     "\ufeffsha256_hex = " + "a" * 64,           # BOM
     "",                                          # empty
 ])
-def test_malformed_text_flag_is_gate_evidence_mismatch(cli, world, flag_text: str) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_text_flag_is_gate_evidence_mismatch(cli: CliRunner, world: DemoWorld, flag_text: str) -> None:
     flag = Path(world.root) / f"data/layer3/6B/validation/manifest_fingerprint=" \
                               f"{world.world_key.manifest_fingerprint}/_passed.flag"
     flag.write_text(flag_text, encoding="utf-8")
@@ -197,7 +199,7 @@ def test_malformed_text_flag_is_gate_evidence_mismatch(cli, world, flag_text: st
         (f["code"], f["subject"]) for f in doc["findings"]}
 
 
-def test_symlink_leaving_the_root_is_path_unsafe(cli, world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_symlink_leaving_the_root_is_path_unsafe(cli: CliRunner, world: DemoWorld, tmp_path: Path) -> None:
     outside = tmp_path / "outside.txt"
     outside.write_text("secret")
     link = Path(world.root) / "data" / "escape.txt"
@@ -209,7 +211,7 @@ def test_symlink_leaving_the_root_is_path_unsafe(cli, world, tmp_path: Path) -> 
         ("PATH_UNSAFE", "data/escape.txt"), ("PATH_UNSAFE", "logs/dirlink")}
 
 
-def test_fifo_is_path_unsafe_and_does_not_hang(cli, sealed_world) -> None:  # type: ignore[no-untyped-def]
+def test_fifo_is_path_unsafe_and_does_not_hang(cli: CliRunner, sealed_world: DemoWorld) -> None:
     os.mkfifo(Path(sealed_world.root) / "reports" / "pipe")
     code, doc = _check(cli, sealed_world.root, "--verify-digests")
     assert code == 1
@@ -225,7 +227,7 @@ def test_fifo_is_path_unsafe_and_does_not_hang(cli, sealed_world) -> None:  # ty
     (b'{"run_id": "' + b"a" * 32 + b'", "seed": -1, "parameter_hash": "' + b"a" * 64
      + b'", "manifest_fingerprint": "' + b"a" * 64 + b'"}', "RUN_RECEIPT_INVALID"),
 ])
-def test_bad_run_receipt(cli, world, content: bytes | None, code_: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_run_receipt(cli: CliRunner, world: DemoWorld, content: bytes | None, code_: str) -> None:
     path = Path(world.root) / "run_receipt.json"
     if content is None:
         path.unlink()
@@ -238,7 +240,7 @@ def test_bad_run_receipt(cli, world, content: bytes | None, code_: str) -> None:
     assert doc["outputs"] == []
 
 
-def test_missing_root_is_pack_not_found(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_missing_root_is_pack_not_found(cli: CliRunner, tmp_path: Path) -> None:
     code, doc = _check(cli, str(tmp_path / "nope"))
     assert code == 1
     assert [f["code"] for f in doc["findings"]] == ["PACK_NOT_FOUND"]
@@ -246,7 +248,7 @@ def test_missing_root_is_pack_not_found(cli, tmp_path: Path) -> None:  # type: i
     assert res.code == 1 and "PACK_NOT_FOUND" in res.out
 
 
-def test_scenario_id_discovery(cli, world) -> None:  # type: ignore[no-untyped-def]
+def test_scenario_id_discovery(cli: CliRunner, world: DemoWorld) -> None:
     code, doc = _check(cli, world.root)
     assert doc["world_key"]["scenario_id"] == "baseline_v1"
     other = Path(str(_part(world.root).parent).replace("scenario_id=baseline_v1",
@@ -259,7 +261,7 @@ def test_scenario_id_discovery(cli, world) -> None:  # type: ignore[no-untyped-d
     assert code == 0
 
 
-def test_scenario_id_missing(cli, world) -> None:  # type: ignore[no-untyped-def]
+def test_scenario_id_missing(cli: CliRunner, world: DemoWorld) -> None:
     import shutil
 
     shutil.rmtree(Path(world.root) / "data" / "layer2" / "5B" / "arrival_events")
@@ -270,7 +272,7 @@ def test_scenario_id_missing(cli, world) -> None:  # type: ignore[no-untyped-def
     assert code == 1 and "SCENARIO_ID_MISSING" in _codes(doc)
 
 
-def test_unknown_and_missing_outputs(cli, world) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_and_missing_outputs(cli: CliRunner, world: DemoWorld) -> None:
     code, doc = _check(cli, world.root, "--output-id", "no_such_output")
     assert code == 1 and _codes(doc, "FAIL") == {"OUTPUT_UNKNOWN"}
     for p in _part(world.root, "s4_event_labels_6B").parent.glob("part-*"):
@@ -281,13 +283,13 @@ def test_unknown_and_missing_outputs(cli, world) -> None:  # type: ignore[no-unt
         ("OUTPUT_MISSING", "s4_event_labels_6B")]
 
 
-def test_world_key_mismatch_against_the_manifest(cli, sealed_world) -> None:  # type: ignore[no-untyped-def]
+def test_world_key_mismatch_against_the_manifest(cli: CliRunner, sealed_world: DemoWorld) -> None:
     code, doc = _check(cli, sealed_world.root, "--scenario-id", "stress_v2")
     assert code == 1
     assert "WORLD_KEY_MISMATCH" in _codes(doc, "FAIL")
 
 
-def test_malformed_and_missing_manifest(cli, sealed_world) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_and_missing_manifest(cli: CliRunner, sealed_world: DemoWorld) -> None:
     manifest = Path(sealed_world.root) / "_oracle_pack_manifest.json"
     raw = manifest.read_bytes()
     manifest.write_bytes(b"{\"version\": ")
@@ -301,7 +303,7 @@ def test_malformed_and_missing_manifest(cli, sealed_world) -> None:  # type: ign
     assert code == 1 and _codes(doc) == {"PACK_MANIFEST_MISSING"}
 
 
-def test_manifest_edited_after_sealing_breaks_the_seal(cli, sealed_world) -> None:  # type: ignore[no-untyped-def]
+def test_manifest_edited_after_sealing_breaks_the_seal(cli: CliRunner, sealed_world: DemoWorld) -> None:
     manifest = Path(sealed_world.root) / "_oracle_pack_manifest.json"
     manifest.write_bytes(manifest.read_bytes().replace(b"demo-1.0", b"demo-1.1"))
     code, doc = _check(cli, sealed_world.root)
@@ -310,7 +312,7 @@ def test_manifest_edited_after_sealing_breaks_the_seal(cli, sealed_world) -> Non
     assert _codes(doc) == {"SEAL_MISMATCH", "MANIFEST_MISMATCH"}
 
 
-def test_seal_failed_status(cli, sealed_world) -> None:  # type: ignore[no-untyped-def]
+def test_seal_failed_status(cli: CliRunner, sealed_world: DemoWorld) -> None:
     seal = Path(sealed_world.root) / "_SEALED.json"
     seal.write_bytes(seal.read_bytes().replace(b"SEALED_OK", b"SEALED_FAILED"))
     code, doc = _check(cli, sealed_world.root)
@@ -318,7 +320,7 @@ def test_seal_failed_status(cli, sealed_world) -> None:  # type: ignore[no-untyp
     assert doc["seal"]["lifecycle"] == "SEALED_FAILED"
 
 
-def test_content_index_missing_or_edited(cli, sealed_world) -> None:  # type: ignore[no-untyped-def]
+def test_content_index_missing_or_edited(cli: CliRunner, sealed_world: DemoWorld) -> None:
     index = Path(sealed_world.root) / "_oracle_content_index.json"
     raw = index.read_bytes()
     index.write_bytes(raw.replace(b'"size": ', b'"size":  ', 1))
@@ -331,7 +333,7 @@ def test_content_index_missing_or_edited(cli, sealed_world) -> None:  # type: ig
     assert code == 1 and _codes(doc) == {"CONTENT_DIGEST_MISSING"}
 
 
-def test_tombstoned_pack_fails(cli, sealed_world) -> None:  # type: ignore[no-untyped-def]
+def test_tombstoned_pack_fails(cli: CliRunner, sealed_world: DemoWorld) -> None:
     res = cli("tombstone", sealed_world.root, "--reason", "bad rng", "--authority", "ops",
               "--yes")
     assert res.code == 0, res.err
@@ -341,7 +343,7 @@ def test_tombstoned_pack_fails(cli, sealed_world) -> None:  # type: ignore[no-un
     assert doc["seal"]["lifecycle"] == "TOMBSTONED"
 
 
-def test_unexpected_exception_in_a_step_fails_closed(cli, world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_unexpected_exception_in_a_step_fails_closed(cli: CliRunner, world: DemoWorld, monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("disk on fire")
 
@@ -355,7 +357,7 @@ def test_unexpected_exception_in_a_step_fails_closed(cli, world, monkeypatch) ->
     assert "RuntimeError: disk on fire" in internal[0]["detail"]
 
 
-def test_findings_do_not_depend_on_listing_order_or_threads(sealed_world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_findings_do_not_depend_on_listing_order_or_threads(sealed_world: DemoWorld, monkeypatch: pytest.MonkeyPatch) -> None:
     root = Path(sealed_world.root)
     for i, part in enumerate(sorted(root.glob("data/**/part-0000[12].parquet"))):
         if i % 2:
@@ -377,7 +379,7 @@ def test_findings_do_not_depend_on_listing_order_or_threads(sealed_world, monkey
     assert len(base.actionable()) == 21
 
 
-def test_missing_and_empty_roots_are_not_staging(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_missing_and_empty_roots_are_not_staging(cli: CliRunner, tmp_path: Path) -> None:
     code, doc = _check(cli, str(tmp_path / "nowhere"))
     assert (code, doc["seal"]["lifecycle"]) == (1, "ABSENT")
     assert [f["code"] for f in doc["findings"]] == ["PACK_NOT_FOUND"]

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from oracle_tui.core.codes import CODES, reason_codes_markdown
+from tests.conftest import CliRunner
 
 REPO = Path(__file__).resolve().parent.parent
 SPEC_CODES = ["PACK_NOT_FOUND", "PACK_NOT_SEALED", "PACK_SEALED_FAILED", "PACK_TOMBSTONED", "RUN_RECEIPT_MISSING", "RUN_RECEIPT_INVALID", "SCENARIO_ID_MISSING", "SCENARIO_ID_AMBIGUOUS", "WORLD_KEY_MISMATCH", "OUTPUT_UNKNOWN", "OUTPUT_MISSING", "OBJECT_MISSING", "ACCESS_DENIED", "STORAGE_TIMEOUT", "STORAGE_THROTTLED", "LOCATOR_INVALID", "PATH_UNSAFE", "DIGEST_MISMATCH", "GATE_EVIDENCE_MISMATCH", "UNEXPECTED_FILE", "MANIFEST_MISMATCH", "SEAL_MISMATCH", "GATE_RECEIPT_MISSING", "REQUIRED_GATE_NOT_PASS", "PACK_MANIFEST_MISSING", "PACK_MANIFEST_INVALID", "CONTENT_DIGEST_MISSING", "STREAM_VIEW_MISSING", "STREAM_RECEIPT_MISSING", "STREAM_RECEIPT_MISMATCH", "STREAM_VIEW_PARTIAL_EXISTS", "STREAM_ORDER_VIOLATION", "MISSING_SORT_KEY", "PROFILE_INVALID", "PLACEHOLDER_UNRESOLVED", "SECRET_IN_CONFIG", "CONDITIONAL_WRITE_UNSUPPORTED"]
@@ -18,7 +19,7 @@ def test_every_spec_code_is_registered_with_guidance() -> None:
     assert retryable == {"STORAGE_TIMEOUT", "STORAGE_THROTTLED", "STORAGE_FULL"}
 
 
-def test_explain_prints_every_code(cli) -> None:  # type: ignore[no-untyped-def]
+def test_explain_prints_every_code(cli: CliRunner) -> None:
     for code in CODES:
         res = cli("explain", code.lower(), "--json")
         assert res.code == 0
@@ -29,7 +30,7 @@ def test_explain_prints_every_code(cli) -> None:  # type: ignore[no-untyped-def]
     assert "GATE_EVIDENCE_MISMATCH" in res.out and "terminal" in res.out
 
 
-def test_unknown_code_exits_2(cli) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_code_exits_2(cli: CliRunner) -> None:
     res = cli("explain", "NOT_A_CODE")
     assert res.code == 2
     assert res.err == "oracle-tui: unknown reason code 'NOT_A_CODE' (try `oracle-tui explain --all`)\n"

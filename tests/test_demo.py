@@ -6,7 +6,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import yaml
 
-from oracle_tui.core.demo import generate_demo_world
+from oracle_tui.core.demo import DemoWorld, generate_demo_world
 from oracle_tui.core.interface_pack import builtin_pack_dir, render_template
 from tests.conftest import UPSTREAM, run_cli_process
 from tests.independent import flag_digest, recompute
@@ -49,7 +49,7 @@ def test_demo_gates_verify_under_independent_recomputation(tmp_path: Path) -> No
     assert len(kinds) == 3
 
 
-def test_outputs_have_upstream_columns_and_unsorted_ts_with_ties(world) -> None:  # type: ignore[no-untyped-def]
+def test_outputs_have_upstream_columns_and_unsorted_ts_with_ties(world: DemoWorld) -> None:
     root = Path(world.root)
     schemas = yaml.safe_load((UPSTREAM / "segment_schemas" / "schemas.6B.yaml").read_text()) \
         if UPSTREAM.is_dir() else None

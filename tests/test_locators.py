@@ -5,13 +5,15 @@ from pathlib import Path
 
 import pytest
 
+from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.interface_pack import load_interface_pack
 from oracle_tui.core.locators import locator_for, validate_locator
 from oracle_tui.core.storage import open_store
+from tests.conftest import CliRunner
 
 
-def test_locator_round_trip_local(cli, world) -> None:  # type: ignore[no-untyped-def]
+def test_locator_round_trip_local(cli: CliRunner, world: DemoWorld) -> None:
     res = cli("locate", world.root, "--output-id", "s4_event_labels_6B")
     assert res.code == 0, res.err
     doc = json.loads(res.out)
@@ -27,7 +29,7 @@ def test_locator_round_trip_local(cli, world) -> None:  # type: ignore[no-untype
     ("~/part-*.parquet", "PATH_UNSAFE"),
     ("data/layer3/6B/s4_event_labels_6B/elsewhere/part-*.parquet", "LOCATOR_INVALID"),
 ])
-def test_bad_locators(world, path: str, code: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_locators(world: DemoWorld, path: str, code: str) -> None:
     pack = load_interface_pack()
     store = open_store(world.root)
     loc = locator_for(pack, world.world_key, "s4_event_labels_6B")
@@ -36,7 +38,7 @@ def test_bad_locators(world, path: str, code: str) -> None:  # type: ignore[no-u
     assert exc.value.code == code
 
 
-def test_locator_identity_and_absolute_paths(world) -> None:  # type: ignore[no-untyped-def]
+def test_locator_identity_and_absolute_paths(world: DemoWorld) -> None:
     pack = load_interface_pack()
     store = open_store(world.root)
     loc = locator_for(pack, world.world_key, "arrival_events_5B")
@@ -51,7 +53,7 @@ def test_locator_identity_and_absolute_paths(world) -> None:  # type: ignore[no-
 
 
 @pytest.mark.s3
-def test_locator_on_s3(cli, s3_world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_locator_on_s3(cli: CliRunner, s3_world: DemoWorld, tmp_path: Path) -> None:
     pack = load_interface_pack()
     loc = locator_for(pack, s3_world.world_key, "s2_event_stream_baseline_6B")
     loc["path"] = s3_world.root + loc["path"]

@@ -4,8 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.profiles import load_profile
+from tests.conftest import CliRunner
 
 
 def test_builtin_profiles_load_with_expected_policy() -> None:
@@ -86,7 +88,7 @@ def test_unknown_profile_and_missing_folder(tmp_path: Path) -> None:
     assert exc.value.code == "PROFILE_INVALID"
 
 
-def test_cli_config_errors_exit_2_with_one_line(cli, world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_config_errors_exit_2_with_one_line(cli: CliRunner, world: DemoWorld, tmp_path: Path) -> None:
     bad = _write(tmp_path, "broken", "profile_id: [\n")
     cases = [
         ("check", world.root, "--profile", "broken", "--profiles-dir", str(bad)),

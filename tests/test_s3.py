@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from oracle_tui.core.check import run_check
+from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.storage.s3 import S3Store, parse_s3_uri
-from tests.conftest import DUMMY_KEY_ID, DUMMY_SECRET, run_cli_process
+from tests.conftest import DUMMY_KEY_ID, DUMMY_SECRET, S3Env, run_cli_process
 
 pytestmark = pytest.mark.s3
 
@@ -59,7 +60,7 @@ def _part_rel(world: Any) -> str:
                 if o.key.endswith("part-00001.parquet"))
 
 
-def test_check_passes_on_an_uploaded_world(s3_world) -> None:  # type: ignore[no-untyped-def]
+def test_check_passes_on_an_uploaded_world(s3_world: DemoWorld) -> None:
     code, doc = _check(s3_world.root)
     assert code == 0
     assert _codes(doc) == [("PACK_NOT_SEALED", "_SEALED.json")]
@@ -68,7 +69,7 @@ def test_check_passes_on_an_uploaded_world(s3_world) -> None:  # type: ignore[no
     assert {o["status"] for o in doc["outputs"]} == {"READABLE"}
 
 
-def test_seal_then_strict_check_with_digests_and_tampering(s3env, s3_world) -> None:  # type: ignore[no-untyped-def]
+def test_seal_then_strict_check_with_digests_and_tampering(s3env: S3Env, s3_world: DemoWorld) -> None:
     res = run_cli_process("seal", s3_world.root, "--scenario-id", "baseline_v1",
                           "--engine-release", "r1", "--yes", "--json")
     assert res.code == 0, res.err
@@ -98,7 +99,7 @@ def test_seal_then_strict_check_with_digests_and_tampering(s3env, s3_world) -> N
     assert _codes(doc) == [("OBJECT_MISSING", rel)] * 2 + [("UNEXPECTED_FILE", "logs/extra.log")]
 
 
-def test_tampered_flag_on_s3(s3env, s3_world) -> None:  # type: ignore[no-untyped-def]
+def test_tampered_flag_on_s3(s3env: S3Env, s3_world: DemoWorld) -> None:
     client: Any = s3env.client()
     rel = (f"data/layer2/5B/validation/manifest_fingerprint="
            f"{s3_world.world_key.manifest_fingerprint}/_passed.flag")
@@ -111,7 +112,7 @@ def test_tampered_flag_on_s3(s3env, s3_world) -> None:  # type: ignore[no-untype
     assert ("REQUIRED_GATE_NOT_PASS", "arrival_events_5B") in _codes(doc)
 
 
-def test_missing_prefix_and_bucket_are_pack_not_found(s3_bucket, s3env) -> None:  # type: ignore[no-untyped-def]
+def test_missing_prefix_and_bucket_are_pack_not_found(s3_bucket: str, s3env: S3Env) -> None:
     for root in (f"s3://{s3_bucket}/nothing/here/", "s3://no-such-bucket-oracle/x/"):
         code, doc = _check(root)
         assert code == 1 and [c for c, _ in _codes(doc)] == ["PACK_NOT_FOUND"], root
@@ -127,7 +128,7 @@ def test_bad_s3_uri_is_locator_invalid() -> None:
     assert report.exit_code == 1
 
 
-def test_racing_sealers_on_s3(s3_world) -> None:  # type: ignore[no-untyped-def]
+def test_racing_sealers_on_s3(s3_world: DemoWorld) -> None:
     procs = [subprocess.Popen([sys.executable, "-m", "oracle_tui.cli", "seal", s3_world.root,
                                "--scenario-id", "baseline_v1", "--engine-release", "r1",
                                "--yes", "--json"], stdout=subprocess.PIPE,
@@ -140,7 +141,7 @@ def test_racing_sealers_on_s3(s3_world) -> None:  # type: ignore[no-untyped-def]
     assert (code, _actionable(doc)) == (0, [])
 
 
-def test_endpoint_ignoring_if_none_match_refuses_to_seal(s3env, s3_world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_endpoint_ignoring_if_none_match_refuses_to_seal(s3env: S3Env, s3_world: DemoWorld, tmp_path: Path) -> None:
     if s3env.ignoring_endpoint is None:
         pytest.skip("needs the loopback server's header-stripping endpoint")
     prof = _profiles(tmp_path)
@@ -163,8 +164,8 @@ def test_endpoint_ignoring_if_none_match_refuses_to_seal(s3env, s3_world, tmp_pa
 
 @pytest.mark.parametrize("status,code_,exit_", [
     (403, "ACCESS_DENIED", 1), (503, "STORAGE_THROTTLED", 3), (500, "STORAGE_TIMEOUT", 3)])
-def test_storage_errors_map_to_codes_and_exit(s3env, tmp_path: Path, status: int, code_: str,
-                                              exit_: int) -> None:  # type: ignore[no-untyped-def]
+def test_storage_errors_map_to_codes_and_exit(s3env: S3Env, tmp_path: Path, status: int, code_: str,
+                                              exit_: int) -> None:
     if not s3env.fault_endpoints:
         pytest.skip("needs the loopback server's fault endpoints")
     env = {"OBJECT_STORE_ENDPOINT": s3env.fault_endpoints[status]}
@@ -188,7 +189,7 @@ def test_unreachable_endpoint_is_retryable(tmp_path: Path) -> None:
     assert doc["findings"][0]["retry"] == "retryable"
 
 
-def test_request_budget_for_5000_objects(s3env, s3_bucket) -> None:  # type: ignore[no-untyped-def]
+def test_request_budget_for_5000_objects(s3env: S3Env, s3_bucket: str) -> None:
     from oracle_tui.core.demo import generate_demo_world, upload_tree
 
     root = f"s3://{s3_bucket}/big/"
@@ -220,7 +221,7 @@ def test_request_budget_for_5000_objects(s3env, s3_bucket) -> None:  # type: ign
     assert calls.get("GetObject", 0) < 30 + 2 + 16
 
 
-def test_demo_to_s3_and_no_overwrite(s3_bucket) -> None:  # type: ignore[no-untyped-def]
+def test_demo_to_s3_and_no_overwrite(s3_bucket: str) -> None:
     root = f"s3://{s3_bucket}/demo/"
     res = run_cli_process("demo", "--out", root, "--events", "300")
     assert res.code == 0, res.err
@@ -230,7 +231,7 @@ def test_demo_to_s3_and_no_overwrite(s3_bucket) -> None:  # type: ignore[no-unty
     assert again.code == 2 and "TARGET_EXISTS" in again.err
 
 
-def test_no_secret_in_any_output(s3env, s3_world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_no_secret_in_any_output(s3env: S3Env, s3_world: DemoWorld, tmp_path: Path) -> None:
     env = {"AWS_ACCESS_KEY_ID": DUMMY_KEY_ID, "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET,
            "AWS_SESSION_TOKEN": "session-token-dummy-77aa"}
     runs = [
@@ -256,7 +257,7 @@ def test_no_secret_in_any_output(s3env, s3_world, tmp_path: Path) -> None:  # ty
         assert DUMMY_SECRET not in res.out + res.err and DUMMY_KEY_ID not in res.out + res.err
 
 
-def test_more_failure_codes_on_s3(s3env, s3_world) -> None:  # type: ignore[no-untyped-def]
+def test_more_failure_codes_on_s3(s3env: S3Env, s3_world: DemoWorld) -> None:
     client: Any = s3env.client()
     bucket, prefix = parse_s3_uri(s3_world.root)
     code, doc = _check(s3_world.root, "--strict-seal")

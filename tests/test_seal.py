@@ -14,6 +14,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from oracle_tui.core.check import run_check
+from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.interface_pack import load_interface_pack
 from tests.conftest import run_cli_process
 
@@ -39,7 +40,7 @@ def _seal(root: str, release: str = "1.4.2", *extra: str) -> Any:
                            release, "--yes", *extra)
 
 
-def test_seal_writes_schema_valid_files_with_the_spec_pack_id(world, upstream_pack_dir) -> None:  # type: ignore[no-untyped-def]
+def test_seal_writes_schema_valid_files_with_the_spec_pack_id(world: DemoWorld, upstream_pack_dir: Path) -> None:
     res = _seal(world.root, "1.4.2", "--json")
     assert res.code == 0, res.err
     result = json.loads(res.out)
@@ -80,7 +81,7 @@ def test_seal_writes_schema_valid_files_with_the_spec_pack_id(world, upstream_pa
     assert (report.verdict, report.actionable()) == ("PASS", [])
 
 
-def test_reseal_same_inputs_is_a_noop(sealed_world) -> None:  # type: ignore[no-untyped-def]
+def test_reseal_same_inputs_is_a_noop(sealed_world: DemoWorld) -> None:
     before = _state(sealed_world.root)
     res = _seal(sealed_world.root, "demo-1.0", "--json")
     assert res.code == 0, res.err
@@ -89,7 +90,7 @@ def test_reseal_same_inputs_is_a_noop(sealed_world) -> None:  # type: ignore[no-
     assert _state(sealed_world.root) == before
 
 
-def test_reseal_different_inputs_is_refused_and_changes_nothing(sealed_world) -> None:  # type: ignore[no-untyped-def]
+def test_reseal_different_inputs_is_refused_and_changes_nothing(sealed_world: DemoWorld) -> None:
     before = _state(sealed_world.root)
     res = _seal(sealed_world.root, "demo-2.0")
     assert res.code == 1
@@ -97,7 +98,7 @@ def test_reseal_different_inputs_is_refused_and_changes_nothing(sealed_world) ->
     assert _state(sealed_world.root) == before
 
 
-def test_foreign_seal_is_seal_mismatch(world) -> None:  # type: ignore[no-untyped-def]
+def test_foreign_seal_is_seal_mismatch(world: DemoWorld) -> None:
     assert _seal(world.root).code == 0
     seal = Path(world.root) / "_SEALED.json"
     doc = json.loads(seal.read_text())
@@ -109,7 +110,7 @@ def test_foreign_seal_is_seal_mismatch(world) -> None:  # type: ignore[no-untype
     assert _state(world.root) == before
 
 
-def test_seal_refuses_when_gates_do_not_pass(world) -> None:  # type: ignore[no-untyped-def]
+def test_seal_refuses_when_gates_do_not_pass(world: DemoWorld) -> None:
     flag = next(Path(world.root).glob("data/layer3/6B/validation/*/_passed.flag"))
     flag.write_text("sha256_hex = " + "0" * 64 + "\n")
     res = _seal(world.root)
@@ -118,7 +119,7 @@ def test_seal_refuses_when_gates_do_not_pass(world) -> None:  # type: ignore[no-
     assert _state(world.root) == {}
 
 
-def test_seal_without_yes_on_a_pipe_refuses_with_exit_2(world) -> None:  # type: ignore[no-untyped-def]
+def test_seal_without_yes_on_a_pipe_refuses_with_exit_2(world: DemoWorld) -> None:
     res = run_cli_process("seal", world.root, "--scenario-id", "baseline_v1",
                           "--engine-release", "1")
     assert res.code == 2
@@ -178,8 +179,8 @@ sys.exit(main(["seal", sys.argv[3], "--scenario-id", "baseline_v1", "--engine-re
     ("link", 2, ["_oracle_content_index.json"]),                # manifest temp, not linked
     ("after_put", 2, ["_oracle_content_index.json", "_oracle_pack_manifest.json"]),
 ])
-def test_killed_sealer_leaves_a_state_a_rerun_completes(world, point: str, n: int,
-                                                         left: list[str]) -> None:  # type: ignore[no-untyped-def]
+def test_killed_sealer_leaves_a_state_a_rerun_completes(world: DemoWorld, point: str, n: int,
+                                                         left: list[str]) -> None:
     proc = subprocess.run([sys.executable, "-c", CRASH, point, str(n), world.root],
                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert proc.returncode == -9, proc.stderr
@@ -208,7 +209,7 @@ def _race(root: str, releases: list[str]) -> list[subprocess.CompletedProcess[st
     return out
 
 
-def test_eight_racing_sealers_same_inputs(world) -> None:  # type: ignore[no-untyped-def]
+def test_eight_racing_sealers_same_inputs(world: DemoWorld) -> None:
     results = _race(world.root, ["r1"] * 8)
     assert [r.returncode for r in results] == [0] * 8, [r.stderr for r in results]
     statuses = sorted(json.loads(r.stdout)["status"] for r in results)
@@ -217,7 +218,7 @@ def test_eight_racing_sealers_same_inputs(world) -> None:  # type: ignore[no-unt
     assert (final.verdict, final.actionable()) == ("PASS", [])
 
 
-def test_eight_racing_sealers_different_inputs(world) -> None:  # type: ignore[no-untyped-def]
+def test_eight_racing_sealers_different_inputs(world: DemoWorld) -> None:
     results = _race(world.root, ["rA", "rB"] * 4)
     manifest = json.loads((Path(world.root) / "_oracle_pack_manifest.json").read_text())
     winner = manifest["engine_release"]
@@ -232,7 +233,7 @@ def test_eight_racing_sealers_different_inputs(world) -> None:  # type: ignore[n
     assert sorted(p.name for p in Path(world.root).glob("_*.json")) == sorted(CONTROL)
 
 
-def test_tombstone_is_create_if_absent_and_final(sealed_world) -> None:  # type: ignore[no-untyped-def]
+def test_tombstone_is_create_if_absent_and_final(sealed_world: DemoWorld) -> None:
     root = sealed_world.root
     res = run_cli_process("tombstone", root, "--reason", "rng defect", "--authority", "ops",
                           "--replacement", "/packs/w2", "--yes", "--json")
@@ -258,13 +259,13 @@ def test_tombstone_is_create_if_absent_and_final(sealed_world) -> None:  # type:
     assert no_yes.code == 2
 
 
-def test_local_seal_warns_against_hand_edits(world) -> None:  # type: ignore[no-untyped-def]
+def test_local_seal_warns_against_hand_edits(world: DemoWorld) -> None:
     res = _seal(world.root)
     assert res.code == 0
     assert "do not edit, add or remove files" in " ".join(res.err.split())
 
 
-def test_resealing_under_another_scenario_names_the_world_key(sealed_world) -> None:  # type: ignore[no-untyped-def]
+def test_resealing_under_another_scenario_names_the_world_key(sealed_world: DemoWorld) -> None:
     before = _state(sealed_world.root)
     res = run_cli_process("seal", sealed_world.root, "--scenario-id", "other_v2",
                           "--engine-release", "demo-1.0", "--yes")

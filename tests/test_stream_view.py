@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.interface_pack import builtin_pack_dir, load_interface_pack
 from oracle_tui.core.jobs import Cancelled
@@ -27,7 +28,7 @@ from oracle_tui.core.stream_view import (
     open_stream_view,
     verify_stream_view,
 )
-from tests.conftest import run_cli_process
+from tests.conftest import CliRunner, S3Env, run_cli_process
 from tests.engine import edit_view_receipt, reissue_evidence
 
 OUT = "s3_event_stream_with_fraud_6B"
@@ -59,7 +60,7 @@ def _view_rows(root: str, output_id: str = OUT) -> list[dict[str, Any]]:
     return rows
 
 
-def test_view_is_globally_ordered_with_exact_schema_and_rows(world) -> None:  # type: ignore[no-untyped-def]
+def test_view_is_globally_ordered_with_exact_schema_and_rows(world: DemoWorld) -> None:
     result = build_stream_view(world.root, OUT, rows_per_part=700, memory_limit="64MB")
     assert result.status == "BUILT"
     parts = sorted(_view_dir(world.root).glob("part-*.parquet"))
@@ -93,7 +94,7 @@ def test_view_is_globally_ordered_with_exact_schema_and_rows(world) -> None:  # 
     assert list(Draft202012Validator(manifest_schema).iter_errors(manifest)) == []
 
 
-def test_rerun_is_a_noop_and_verify_passes(world) -> None:  # type: ignore[no-untyped-def]
+def test_rerun_is_a_noop_and_verify_passes(world: DemoWorld) -> None:
     build_stream_view(world.root, OUT, rows_per_part=1500)
     before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in _view_dir(world.root).iterdir()}
     res = run_cli_process("stream-view", "build", world.root, "--output-id", OUT, "--json")
@@ -148,7 +149,7 @@ def _alter_one(t: pa.Table) -> pa.Table:
 
 @pytest.mark.parametrize("mutate", [_drop_one, _dup_one, _dup_two, _alter_one],
                          ids=["dropped", "duplicated", "two-duplicated", "altered"])
-def test_receipt_catches_row_level_tampering(world, mutate: Any) -> None:  # type: ignore[no-untyped-def]
+def test_receipt_catches_row_level_tampering(world: DemoWorld, mutate: Any) -> None:
     build_stream_view(world.root, OUT, rows_per_part=1000)
     _rewrite_part(world.root, mutate)
     state = verify_stream_view(world.root, OUT)
@@ -179,7 +180,7 @@ def test_hash_sums_catch_an_even_number_of_duplicates_at_equal_count(tmp_path: P
     assert stats[0].hash_sum_salted != stats[1].hash_sum_salted
 
 
-def test_tampered_view_is_never_overwritten(world) -> None:  # type: ignore[no-untyped-def]
+def test_tampered_view_is_never_overwritten(world: DemoWorld) -> None:
     build_stream_view(world.root, OUT, rows_per_part=1500)
     part = _view_dir(world.root) / "part-00001.parquet"
     data = bytearray(part.read_bytes())
@@ -195,7 +196,7 @@ def test_tampered_view_is_never_overwritten(world) -> None:  # type: ignore[no-u
     assert exc.value.code == "STREAM_RECEIPT_MISMATCH"
 
 
-def test_parts_without_receipt_are_refused(world, cli) -> None:  # type: ignore[no-untyped-def]
+def test_parts_without_receipt_are_refused(world: DemoWorld, cli: CliRunner) -> None:
     build_stream_view(world.root, OUT, rows_per_part=1500)
     (_view_dir(world.root) / RECEIPT).unlink()
     before = sorted(p.name for p in _view_dir(world.root).iterdir())
@@ -208,7 +209,7 @@ def test_parts_without_receipt_are_refused(world, cli) -> None:  # type: ignore[
     assert check.code == 1
 
 
-def test_check_reports_view_states(world, cli) -> None:  # type: ignore[no-untyped-def]
+def test_check_reports_view_states(world: DemoWorld, cli: CliRunner) -> None:
     build_stream_view(world.root, OUT)
     doc = json.loads(cli("check", world.root, "--json").out)
     states = {s["output_id"]: s["state"] for s in doc["stream_views"]}
@@ -223,7 +224,7 @@ def test_check_reports_view_states(world, cli) -> None:  # type: ignore[no-untyp
     assert ("STREAM_RECEIPT_MISMATCH", OUT) in {(f["code"], f["subject"]) for f in doc["findings"]}
 
 
-def test_mixed_offset_rfc3339_orders_by_instant(world) -> None:  # type: ignore[no-untyped-def]
+def test_mixed_offset_rfc3339_orders_by_instant(world: DemoWorld) -> None:
     parts = sorted(Path(world.root).glob(f"data/**/{OUT}/**/part-*.parquet"))
     template = pq.read_table(parts[0]).slice(0, 3)
     stamps = ["2026-01-01T10:00:00+02:00", "2026-01-01T09:00:00Z", "2026-01-01T03:30:00-05:00"]
@@ -239,7 +240,7 @@ def test_mixed_offset_rfc3339_orders_by_instant(world) -> None:  # type: ignore[
                    "2026-01-01T09:00:00Z"]
 
 
-def test_timestamp_typed_sort_key(world) -> None:  # type: ignore[no-untyped-def]
+def test_timestamp_typed_sort_key(world: DemoWorld) -> None:
     parts = sorted(Path(world.root).glob(f"data/**/{OUT}/**/part-*.parquet"))
     for p in parts:
         t = pq.read_table(p)
@@ -255,7 +256,7 @@ def test_timestamp_typed_sort_key(world) -> None:  # type: ignore[no-untyped-def
     assert result.receipt["view"]["min_ts"].endswith("Z")
 
 
-def test_missing_sort_key_and_overrides(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_missing_sort_key_and_overrides(world: DemoWorld, tmp_path: Path) -> None:
     # The reference pack sorts s4_event_labels_6B (no ts_utc) by flow_id, event_seq.
     result = build_stream_view(world.root, "s4_event_labels_6B", rows_per_part=1000)
     assert result.receipt["sort_keys"] == ["flow_id", "event_seq", "filename", "file_row_number"]
@@ -275,7 +276,7 @@ def test_missing_sort_key_and_overrides(world, tmp_path: Path) -> None:  # type:
     assert not vdir.exists() or list(vdir.iterdir()) == []
 
 
-def test_build_refuses_when_gates_do_not_pass(world) -> None:  # type: ignore[no-untyped-def]
+def test_build_refuses_when_gates_do_not_pass(world: DemoWorld) -> None:
     flag = next(Path(world.root).glob("data/layer3/6B/validation/*/_passed.flag"))
     flag.write_text("sha256_hex = " + "0" * 64 + "\n")
     res = run_cli_process("stream-view", "build", world.root, "--output-id", OUT)
@@ -284,7 +285,7 @@ def test_build_refuses_when_gates_do_not_pass(world) -> None:  # type: ignore[no
     assert not _view_dir(world.root).exists()
 
 
-def test_strict_profile_refuses_an_unsealed_pack(world, sealed_world) -> None:  # type: ignore[no-untyped-def]
+def test_strict_profile_refuses_an_unsealed_pack(world: DemoWorld, sealed_world: DemoWorld) -> None:
     with pytest.raises(OracleError) as exc:
         build_stream_view(world.root, OUT, profile=load_profile("dev", env={}))
     assert exc.value.code == "PACK_NOT_SEALED"
@@ -296,7 +297,7 @@ def test_strict_profile_refuses_an_unsealed_pack(world, sealed_world) -> None:  
     assert (report.verdict, report.actionable()) == ("PASS", [])  # views are not pack content
 
 
-def test_cancel_leaves_no_view(world) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_leaves_no_view(world: DemoWorld) -> None:
     cancel = threading.Event()
 
     def progress(done: int, total: int) -> None:
@@ -310,7 +311,7 @@ def test_cancel_leaves_no_view(world) -> None:  # type: ignore[no-untyped-def]
     assert build_stream_view(world.root, OUT).status == "BUILT"
 
 
-def test_engine_version_mismatch_is_a_distinct_warning(world) -> None:  # type: ignore[no-untyped-def]
+def test_engine_version_mismatch_is_a_distinct_warning(world: DemoWorld) -> None:
     build_stream_view(world.root, OUT)
 
     def older_engine(doc: dict[str, Any]) -> None:
@@ -324,7 +325,7 @@ def test_engine_version_mismatch_is_a_distinct_warning(world) -> None:  # type: 
     assert state.state == "VALID"
 
 
-def test_reader_api(world) -> None:  # type: ignore[no-untyped-def]
+def test_reader_api(world: DemoWorld) -> None:
     fallback = open_stream_view(world.root, OUT)
     assert fallback.source == "raw_fallback"
     assert [f.code for f in fallback.findings] == ["STREAM_VIEW_MISSING"]
@@ -340,7 +341,7 @@ def test_reader_api(world) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.s3
-def test_stream_view_on_s3(s3env, s3_world, _pristine_world) -> None:  # type: ignore[no-untyped-def]
+def test_stream_view_on_s3(s3env: S3Env, s3_world: DemoWorld, _pristine_world: DemoWorld) -> None:
     import io
 
     from oracle_tui.core.storage.s3 import S3Store
@@ -381,7 +382,7 @@ def test_stream_view_on_s3(s3env, s3_world, _pristine_world) -> None:  # type: i
     assert rebuild.code == 1 and "STREAM_RECEIPT_MISMATCH" in rebuild.err
 
 
-def test_stream_view_root_is_profile_wiring(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_stream_view_root_is_profile_wiring(world: DemoWorld, tmp_path: Path) -> None:
     from oracle_tui.core.check import run_check
 
     views = tmp_path / "views"
@@ -402,7 +403,7 @@ def test_stream_view_root_is_profile_wiring(world, tmp_path: Path) -> None:  # t
     assert sum(b.num_rows for b in reader) == 4000
 
 
-def test_profile_sort_key_override_wins(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_profile_sort_key_override_wins(world: DemoWorld, tmp_path: Path) -> None:
     (tmp_path / "p.yaml").write_text(
         "profile_id: p\nwiring:\n  stream_sort_keys:\n"
         f"    {OUT}: [flow_id, event_seq]\n")

@@ -12,8 +12,9 @@ import pytest
 from textual.widgets import Button, DataTable, Input
 
 from oracle_tui.core import hashing
+from oracle_tui.core.demo import DemoWorld
 from oracle_tui.tui.app import InspectorApp, make_app
-from oracle_tui.tui.messages import CheckReady, JobCancelled
+from oracle_tui.tui.jobs import CheckDone, JobCancelled
 from oracle_tui.tui.panes import StreamViewsPane
 from oracle_tui.tui.pilot import wait_idle
 from oracle_tui.tui.plain import elide_middle
@@ -39,12 +40,12 @@ def rows(app: InspectorApp, table_id: str) -> list[list[str]]:
     return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
 
 
-async def test_every_pane_shows_the_pack(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_every_pane_shows_the_pack(world: DemoWorld, tmp_path: Path) -> None:
     seen: list[Any] = []
     app = make_app(world.root, export_dir=str(tmp_path))
     async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
         await wait_idle(pilot)
-        assert any(isinstance(m, CheckReady) for m in seen)
+        assert any(isinstance(m, CheckDone) for m in seen)
         assert app.report is not None and app.report.verdict == "WARN"
         badge = str(app.query_one("#badge").render())
         assert "WARN" in badge and "STAGING" in badge
@@ -63,7 +64,7 @@ async def test_every_pane_shows_the_pack(world, tmp_path: Path) -> None:  # type
         assert "absent" in str(app.query_one("#seal-manifest").render())
 
 
-async def test_seal_modal_no_is_focused_and_denying_writes_nothing(world) -> None:  # type: ignore[no-untyped-def]
+async def test_seal_modal_no_is_focused_and_denying_writes_nothing(world: DemoWorld) -> None:
     app = make_app(world.root)
     async with app.run_test(size=SIZE) as pilot:
         await wait_idle(pilot)
@@ -83,7 +84,7 @@ async def test_seal_modal_no_is_focused_and_denying_writes_nothing(world) -> Non
     assert not (Path(world.root) / "_oracle_pack_manifest.json").exists()
 
 
-async def test_seal_confirmed_writes_and_rechecks(world) -> None:  # type: ignore[no-untyped-def]
+async def test_seal_confirmed_writes_and_rechecks(world: DemoWorld) -> None:
     app = make_app(world.root)
     async with app.run_test(size=SIZE) as pilot:
         await wait_idle(pilot)
@@ -98,7 +99,7 @@ async def test_seal_confirmed_writes_and_rechecks(world) -> None:  # type: ignor
     assert (Path(world.root) / "_SEALED.json").exists()
 
 
-async def test_seal_refused_shows_the_reason(world) -> None:  # type: ignore[no-untyped-def]
+async def test_seal_refused_shows_the_reason(world: DemoWorld) -> None:
     flag = next(Path(world.root).glob("data/layer3/6B/validation/*/_passed.flag"))
     flag.write_text("sha256_hex = " + "0" * 64 + "\n")
     app = make_app(world.root)
@@ -113,7 +114,7 @@ async def test_seal_refused_shows_the_reason(world) -> None:  # type: ignore[no-
     assert not (Path(world.root) / "_SEALED.json").exists()
 
 
-async def test_cancel_mid_verification(sealed_world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def test_cancel_mid_verification(sealed_world: DemoWorld, monkeypatch: pytest.MonkeyPatch) -> None:
     real = hashing.hash_object
     entered, release = threading.Event(), threading.Event()
 
@@ -143,7 +144,7 @@ async def test_cancel_mid_verification(sealed_world, monkeypatch) -> None:  # ty
         assert "37 files re-hashed, 0 mismatched" in str(app.query_one("#digest-label").render())
 
 
-async def test_read_only_hides_and_refuses_write_actions(world) -> None:  # type: ignore[no-untyped-def]
+async def test_read_only_hides_and_refuses_write_actions(world: DemoWorld) -> None:
     app = make_app(world.root, read_only=True)
     async with app.run_test(size=SIZE) as pilot:
         await wait_idle(pilot)
@@ -168,7 +169,7 @@ async def test_bad_root_shows_a_clear_screen(tmp_path: Path) -> None:
         assert app.report is not None and app.report.verdict == "FAIL"
 
 
-async def test_build_and_verify_a_stream_view(world) -> None:  # type: ignore[no-untyped-def]
+async def test_build_and_verify_a_stream_view(world: DemoWorld) -> None:
     app = make_app(world.root)
     async with app.run_test(size=SIZE) as pilot:
         await wait_idle(pilot)
@@ -199,7 +200,7 @@ async def test_build_and_verify_a_stream_view(world) -> None:  # type: ignore[no
     assert json.loads(receipt.read_text())["sorted_stats"]["row_count"] == 4000
 
 
-async def test_tombstone_needs_the_typed_pack_id(sealed_world) -> None:  # type: ignore[no-untyped-def]
+async def test_tombstone_needs_the_typed_pack_id(sealed_world: DemoWorld) -> None:
     app = make_app(sealed_world.root)
     async with app.run_test(size=SIZE) as pilot:
         await wait_idle(pilot)
@@ -224,7 +225,7 @@ async def test_tombstone_needs_the_typed_pack_id(sealed_world) -> None:  # type:
     assert (Path(sealed_world.root) / "_TOMBSTONE.json").exists()
 
 
-async def test_findings_filter_sort_jump_copy_export(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_findings_filter_sort_jump_copy_export(world: DemoWorld, tmp_path: Path) -> None:
     app = make_app(world.root, export_dir=str(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         await wait_idle(pilot)
@@ -254,7 +255,7 @@ async def test_findings_filter_sort_jump_copy_export(world, tmp_path: Path) -> N
 
 
 @pytest.mark.s3
-async def test_s3_root(s3_world) -> None:  # type: ignore[no-untyped-def]
+async def test_s3_root(s3_world: DemoWorld) -> None:
     app = make_app(s3_world.root)
     async with app.run_test(size=SIZE) as pilot:
         await wait_idle(pilot)
@@ -263,10 +264,10 @@ async def test_s3_root(s3_world) -> None:  # type: ignore[no-untyped-def]
         assert app.overview is not None and app.overview.files == 37
 
 
-async def test_cancelled_build_leaves_no_view(world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from oracle_tui.core import stream_view
+async def test_cancelled_build_leaves_no_view(world: DemoWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    from oracle_tui.core import range_sort
 
-    real = stream_view.sha256_file
+    real = range_sort.sha256_file
     entered, release = threading.Event(), threading.Event()
 
     def held(path: Any) -> str:
@@ -274,7 +275,7 @@ async def test_cancelled_build_leaves_no_view(world, monkeypatch) -> None:  # ty
         release.wait(60)
         return real(path)
 
-    monkeypatch.setattr(stream_view, "sha256_file", held)
+    monkeypatch.setattr(range_sort, "sha256_file", held)
     seen: list[Any] = []
     app = make_app(world.root)
     async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
@@ -291,7 +292,7 @@ async def test_cancelled_build_leaves_no_view(world, monkeypatch) -> None:  # ty
     assert not (Path(world.root) / "stream_view").exists()
 
 
-async def test_outputs_pane_lists_damaged_files(sealed_world) -> None:  # type: ignore[no-untyped-def]
+async def test_outputs_pane_lists_damaged_files(sealed_world: DemoWorld) -> None:
     part = sorted(Path(sealed_world.root).glob("data/**/s4_event_labels_6B/**/part-*.parquet"))[0]
     data = bytearray(part.read_bytes())
     data[10] ^= 0xFF
@@ -313,7 +314,7 @@ async def test_outputs_pane_lists_damaged_files(sealed_world) -> None:  # type: 
         assert detail == f"file: {rel}"
 
 
-async def test_every_footer_key_fits_in_100_columns(world) -> None:  # type: ignore[no-untyped-def]
+async def test_every_footer_key_fits_in_100_columns(world: DemoWorld) -> None:
     from textual.widgets import Footer
 
     app = make_app(world.root)
@@ -327,3 +328,41 @@ async def test_every_footer_key_fits_in_100_columns(world) -> None:  # type: ign
                        "Tombstone", "Filter", "Copy", "Export"):
             assert wanted in labels, wanted
         assert max(region.right for _, region in keys) <= 100
+
+
+async def test_seal_without_a_run_receipt_names_it(world: DemoWorld) -> None:
+    (Path(world.root) / "run_receipt.json").unlink()
+    app = make_app(world.root)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_idle(pilot)
+        await pilot.press("s")
+        await wait_idle(pilot)
+        assert isinstance(app.screen, ErrorScreen)
+        assert app.screen.code == "RUN_RECEIPT_MISSING"
+    assert not (Path(world.root) / "_SEALED.json").exists()
+
+
+async def test_equivalent_cli_keeps_where_profile_and_catalogue_came_from(
+        world: DemoWorld, tmp_path: Path) -> None:
+    from oracle_tui.core.interface_pack import builtin_pack_dir
+
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "mine.yaml").write_text("profile_id: mine\n")
+    pack_dir = str(builtin_pack_dir())
+    app = make_app(world.root, profile="mine", profiles_dir=str(profiles),
+                   interface_pack=pack_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_idle(pilot)
+        await pilot.press("r")
+        await wait_idle(pilot)
+        assert app.cli_log[-1] == (f"oracle-tui check {world.root} --profile mine "
+                                   f"--profiles-dir {profiles} --interface-pack {pack_dir}")
+    assert app.cli("tombstone", "R") == (f"oracle-tui tombstone R --profile mine "
+                                         f"--profiles-dir {profiles}")
+    # And the command really runs with those options.
+    from tests.conftest import run_cli_process
+
+    res = run_cli_process(*app.cli_log[-1].split()[1:], "--json")
+    assert res.code in (0, 1), res.err
+    assert json.loads(res.out)["root"] == world.root

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from oracle_tui.core.demo import DemoWorld
 from oracle_tui.tui.app import make_app
 from oracle_tui.tui.pilot import wait_idle
 
@@ -20,7 +21,7 @@ SIZE = (130, 42)
 
 
 @pytest.mark.parametrize("key", ["1", "2", "3", "4", "5", "6"])
-def test_pane_snapshot(snap_compare, world, tmp_path: Path, monkeypatch, key: str) -> None:  # type: ignore[no-untyped-def]
+def test_pane_snapshot(snap_compare: Any, world: DemoWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str) -> None:
     monkeypatch.chdir(tmp_path)
     app = make_app("world")
 
@@ -32,7 +33,7 @@ def test_pane_snapshot(snap_compare, world, tmp_path: Path, monkeypatch, key: st
     assert snap_compare(app, terminal_size=SIZE, run_before=before)
 
 
-def test_seal_modal_snapshot(snap_compare, world, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_seal_modal_snapshot(snap_compare: Any, world: DemoWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     app = make_app("world")
 

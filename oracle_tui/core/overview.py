@@ -26,7 +26,7 @@ class PackOverview(BaseModel):
     lifecycle: str = "STAGING"
     run_receipt: dict[str, Any] | None = None
     oracle_pack_id: str | None = None
-    error: str | None = None  # "CODE: message" when the pack could not be read
+    problem: tuple[str, str] | None = None  # (code, message) when the pack could not be read
 
 
 def _json(store: Any, key: str) -> dict[str, Any] | None:
@@ -42,11 +42,11 @@ def pack_overview(root: str, profile: Profile) -> PackOverview:
         store = profile.open_store(root)
         if not store.root_exists():
             return PackOverview(root=root, exists=False, lifecycle="ABSENT",
-                                error=f"PACK_NOT_FOUND: no pack at {root}")
+                                problem=("PACK_NOT_FOUND", f"no pack at {root}"))
         listing = Listing.of(store)
     except OracleError as exc:
         return PackOverview(root=root, exists=False, lifecycle="ABSENT",
-                            error=f"{exc.code}: {exc.message}")
+                            problem=(exc.code, exc.message))
     out = PackOverview(root=root, exists=True, files=len(listing.objects),
                        bytes=sum(o.size for o in listing.objects),
                        lifecycle="STAGING" if listing.objects else "EMPTY")

@@ -11,6 +11,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Label, Static
+from textual.widgets.data_table import RowDoesNotExist
 
 from oracle_tui.core.codes import CODES
 from oracle_tui.core.findings import Finding, grouped_for_display
@@ -72,8 +73,8 @@ class OverviewPane(VerticalScroll):
             grid.add_row("pack id", ov.oracle_pack_id)
         for k, v in sorted((ov.run_receipt or {}).items()):
             grid.add_row(f"receipt.{k}", str(v))
-        if ov.error:
-            grid.add_row(Text("error", style="red"), ov.error)
+        if ov.problem:
+            grid.add_row(Text("error", style="red"), f"{ov.problem[0]}: {ov.problem[1]}")
         self.query_one("#overview-body", Static).update(grid)
 
     def show_report(self, r: CheckReport, cli_log: list[str]) -> None:
@@ -145,7 +146,37 @@ class OverviewPane(VerticalScroll):
         self.query_one("#cli-log", Static).update(text)
 
 
-class GatesPane(Vertical):
+class TablePane(Vertical):
+    """A pane whose main widget is a table keyed by subject (gate id, output id, ...)."""
+
+    MAIN = ""
+
+    def main_table(self) -> DataTable[Any]:
+        return self.query_one(self.MAIN, DataTable)
+
+    def focus_main(self) -> None:
+        self.main_table().focus()
+
+    def selected_key(self) -> str | None:
+        table = self.main_table()
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return str(key) if key else None
+
+    def jump_to(self, subject: str) -> bool:
+        """Put the cursor on ``subject``'s row; False when it has none."""
+        table = self.main_table()
+        try:
+            table.move_cursor(row=table.get_row_index(subject))
+        except RowDoesNotExist:
+            return False
+        return True
+
+
+class GatesPane(TablePane):
+    MAIN = "#gates-table"
+
     def compose(self) -> ComposeResult:
         yield DataGrid(id="gates-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="gate-detail", markup=False)
@@ -186,7 +217,12 @@ class GatesPane(Vertical):
             self.show_members(str(event.row_key.value))
 
 
-class OutputsPane(Vertical):
+class OutputsPane(TablePane):
+    MAIN = "#outputs-table"
+
+    def selected_output(self) -> str | None:
+        return self.selected_key()
+
     def compose(self) -> ComposeResult:
         yield DataGrid(id="outputs-table", cursor_type="row", zebra_stripes=True)
         yield Label("digests: not verified in this session (press d; progress shows below)",
@@ -279,7 +315,9 @@ class SealPane(VerticalScroll):
         self.query_one("#seal-tombstone", Static).update(self._json(s.tombstone))
 
 
-class StreamViewsPane(Vertical):
+class StreamViewsPane(TablePane):
+    MAIN = "#views-table"
+
     def compose(self) -> ComposeResult:
         yield DataGrid(id="views-table", cursor_type="row", zebra_stripes=True)
         yield Label("First rows of the selected view", classes="section-title")
@@ -317,14 +355,11 @@ class StreamViewsPane(Vertical):
             table.add_row(*[preview_cell(v) for v in row])
 
     def selected_output(self) -> str | None:
-        table = self.query_one("#views-table", DataTable)
-        if table.row_count == 0:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return str(key) if key else None
+        return self.selected_key()
 
 
-class FindingsPane(Vertical):
+class FindingsPane(TablePane):
+    MAIN = "#findings-table"
     COLUMNS = ("severity", "code", "subject", "retry", "detail")
 
     def compose(self) -> ComposeResult:

@@ -13,3 +13,5 @@ async def wait_idle(pilot: Any, rounds: int = 200) -> None:
         await pilot.pause()
         if getattr(pilot.app, "job_label", None) is None:
             return
+    raise AssertionError(f"the app never became idle: job {pilot.app.job_label!r} still "
+                         f"pending after {rounds} rounds")

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.stream_view import build_stream_view, verify_stream_view
 from tests.reliability.helpers import check, fails, part, rel
 
@@ -22,7 +23,7 @@ def _flip(path: Path, offset: int) -> None:
 
 
 @pytest.mark.parametrize("where", ["start", "middle", "end", "footer"])
-def test_flipped_bit_same_size_is_caught(sealed_world, where: str) -> None:  # type: ignore[no-untyped-def]
+def test_flipped_bit_same_size_is_caught(sealed_world: DemoWorld, where: str) -> None:
     p = part(sealed_world.root)
     size = p.stat().st_size
     offset = {"start": 0, "middle": size // 2, "end": size - 1,
@@ -39,7 +40,7 @@ def test_flipped_bit_same_size_is_caught(sealed_world, where: str) -> None:  # t
 
 
 @pytest.mark.parametrize("change", ["truncate-1", "truncate-0", "append-1"])
-def test_size_changes_are_caught_without_rehashing(sealed_world, change: str) -> None:  # type: ignore[no-untyped-def]
+def test_size_changes_are_caught_without_rehashing(sealed_world: DemoWorld, change: str) -> None:
     p = part(sealed_world.root)
     data = p.read_bytes()
     p.write_bytes({"truncate-1": data[:-1], "truncate-0": b"", "append-1": data + b"\0"}[change])
@@ -49,7 +50,7 @@ def test_size_changes_are_caught_without_rehashing(sealed_world, change: str) ->
 
 
 @pytest.mark.parametrize("edit", ["drop-row", "duplicate-row"])
-def test_valid_parquet_with_a_row_removed_or_duplicated(sealed_world, edit: str) -> None:  # type: ignore[no-untyped-def]
+def test_valid_parquet_with_a_row_removed_or_duplicated(sealed_world: DemoWorld, edit: str) -> None:
     out = "s3_event_stream_with_fraud_6B"
     build_stream_view(sealed_world.root, out)
     p = part(sealed_world.root)

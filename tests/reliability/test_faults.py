@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 
 from oracle_tui.core.check import run_check
+from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.jsonio import canonical_json
-from tests.conftest import run_cli_process
+from tests.conftest import S3Env, run_cli_process
 from tests.reliability.helpers import check, codes, fails, part, rel
 
 
-def test_seal_absent_strict_and_seal_with_a_wrong_manifest_digest(sealed_world) -> None:  # type: ignore[no-untyped-def]
+def test_seal_absent_strict_and_seal_with_a_wrong_manifest_digest(sealed_world: DemoWorld) -> None:
     seal = Path(sealed_world.root) / "_SEALED.json"
     doc = json.loads(seal.read_text())
     doc["extensions"]["oracle_tui"]["manifest_sha256"] = "f" * 64
@@ -31,7 +32,7 @@ def test_seal_absent_strict_and_seal_with_a_wrong_manifest_digest(sealed_world) 
     assert code == 1 and fails(report) == {("PACK_NOT_SEALED", "_SEALED.json")}
 
 
-def test_modification_after_seal_is_found_by_content_not_mtime(sealed_world) -> None:  # type: ignore[no-untyped-def]
+def test_modification_after_seal_is_found_by_content_not_mtime(sealed_world: DemoWorld) -> None:
     p = part(sealed_world.root, 0, "s2_event_stream_baseline_6B")
     st = p.stat()
     data = bytearray(p.read_bytes())
@@ -42,7 +43,7 @@ def test_modification_after_seal_is_found_by_content_not_mtime(sealed_world) -> 
     assert code == 1 and fails(report) == {("DIGEST_MISMATCH", rel(sealed_world.root, p))}
 
 
-def test_twelve_racing_sealers(world) -> None:  # type: ignore[no-untyped-def]
+def test_twelve_racing_sealers(world: DemoWorld) -> None:
     procs = [subprocess.Popen([sys.executable, "-m", "oracle_tui.cli", "seal", world.root,
                                "--scenario-id", "baseline_v1", "--engine-release",
                                f"r{i % 3}", "--yes"], stdout=subprocess.PIPE,
@@ -89,8 +90,8 @@ stream_view.build_stream_view(sys.argv[3], "s3_event_stream_with_fraud_6B", rows
 
 
 @pytest.mark.parametrize("point,n", [("copy", 1), ("copy", 3), ("publish", 1), ("publish", 3)])
-def test_killed_stream_view_build_never_leaves_a_valid_looking_view(world, point: str,
-                                                                     n: int) -> None:  # type: ignore[no-untyped-def]
+def test_killed_stream_view_build_never_leaves_a_valid_looking_view(world: DemoWorld, point: str,
+                                                                     n: int) -> None:
     proc = subprocess.run([sys.executable, "-c", KILL_BUILD, point, str(n), world.root],
                           capture_output=True, text=True, timeout=180)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
@@ -113,8 +114,8 @@ def test_killed_stream_view_build_never_leaves_a_valid_looking_view(world, point
 @pytest.mark.parametrize("mode,code_,exit_", [("500", "STORAGE_TIMEOUT", 3),
                                               ("drop", "STORAGE_TIMEOUT", 3),
                                               ("403", "ACCESS_DENIED", 1)])
-def test_storage_errors_mid_read_never_pass(s3env, s3_world, tmp_path: Path, mode: str,
-                                            code_: str, exit_: int) -> None:  # type: ignore[no-untyped-def]
+def test_storage_errors_mid_read_never_pass(s3env: S3Env, s3_world: DemoWorld, tmp_path: Path, mode: str,
+                                            code_: str, exit_: int) -> None:
     if not s3env.read_fault_endpoints:
         pytest.skip("needs the loopback server's fault endpoints")
     (tmp_path / "fast.yaml").write_text(
@@ -130,7 +131,7 @@ def test_storage_errors_mid_read_never_pass(s3env, s3_world, tmp_path: Path, mod
     assert code_ in codes(doc)
 
 
-def test_exception_in_any_step_fails_closed(sealed_world, monkeypatch: Any) -> None:  # type: ignore[no-untyped-def]
+def test_exception_in_any_step_fails_closed(sealed_world: DemoWorld, monkeypatch: Any) -> None:
     from oracle_tui.core import check as check_mod
     from oracle_tui.core.listing import Listing
 

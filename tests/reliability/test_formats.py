@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.interface_pack import builtin_pack_dir
 from oracle_tui.core.jsonio import canonical_json
 from tests.conftest import run_cli_process
@@ -35,13 +36,13 @@ def _sparse(path: Path, size: int) -> None:
     b'{"a": 1, "a": 2}', b'{"x": NaN}',
 ], ids=["empty", "truncated", "bom", "null", "wrong-type", "upper-hex", "short-hex",
         "float-seed", "duplicate-key", "nan"])
-def test_bad_run_receipts(world, content: bytes) -> None:  # type: ignore[no-untyped-def]
+def test_bad_run_receipts(world: DemoWorld, content: bytes) -> None:
     (Path(world.root) / "run_receipt.json").write_bytes(content)
     code, doc = check(world.root)
     assert code == 1 and ("RUN_RECEIPT_INVALID", "run_receipt.json") in fails(doc)
 
 
-def test_crlf_json_and_extra_receipt_fields_are_fine(world) -> None:  # type: ignore[no-untyped-def]
+def test_crlf_json_and_extra_receipt_fields_are_fine(world: DemoWorld) -> None:
     path = Path(world.root) / "run_receipt.json"
     doc = json.loads(path.read_text())
     doc["engine_build"] = "x"  # extra keys are allowed by the receipt contract
@@ -50,7 +51,7 @@ def test_crlf_json_and_extra_receipt_fields_are_fine(world) -> None:  # type: ig
     assert code == 0 and report["verdict"] == "WARN"
 
 
-def test_huge_files_are_refused_by_size_not_loaded(sealed_world) -> None:  # type: ignore[no-untyped-def]
+def test_huge_files_are_refused_by_size_not_loaded(sealed_world: DemoWorld) -> None:
     root = Path(sealed_world.root)
     for name in ("run_receipt.json", "_oracle_pack_manifest.json"):
         os.unlink(root / name)
@@ -75,7 +76,7 @@ def test_huge_files_are_refused_by_size_not_loaded(sealed_world) -> None:  # typ
     (lambda m: m.update(oracle_pack_id=m["oracle_pack_id"].upper()), "PACK_MANIFEST_INVALID"),
     (lambda m: m.update(catalogue_digest="abc"), "PACK_MANIFEST_INVALID"),
 ], ids=["version", "ext-schema", "extra-field", "missing-field", "upper-hex", "short-hex"])
-def test_manifest_formats(sealed_world, edit: Any, code_: str) -> None:  # type: ignore[no-untyped-def]
+def test_manifest_formats(sealed_world: DemoWorld, edit: Any, code_: str) -> None:
     path = Path(sealed_world.root) / "_oracle_pack_manifest.json"
     doc = json.loads(path.read_text())
     edit(doc)
@@ -85,13 +86,13 @@ def test_manifest_formats(sealed_world, edit: Any, code_: str) -> None:  # type:
 
 
 @pytest.mark.parametrize("content", [b"", b"\xef\xbb\xbf{}", b"[]", b'{"version": "1.0"}'])
-def test_seal_formats(sealed_world, content: bytes) -> None:  # type: ignore[no-untyped-def]
+def test_seal_formats(sealed_world: DemoWorld, content: bytes) -> None:
     (Path(sealed_world.root) / "_SEALED.json").write_bytes(content)
     code, report = check(sealed_world.root)
     assert code == 1 and codes(report) == {"SEAL_MISMATCH"}
 
 
-def test_content_index_unknown_schema_version(sealed_world) -> None:  # type: ignore[no-untyped-def]
+def test_content_index_unknown_schema_version(sealed_world: DemoWorld) -> None:
     rechain(sealed_world.root, lambda i: i.update(schema="oracle-tui.content-index/2"))
     code, report = check(sealed_world.root)
     assert code == 1 and codes(report) == {"CONTENT_DIGEST_MISSING"}
@@ -102,7 +103,7 @@ def test_content_index_unknown_schema_version(sealed_world) -> None:  # type: ig
     b'{"bundle_digest_sha256": 5}', b"\xef\xbb\xbf{}", b"sha256_hex=" + b"a" * 64 + b"\n" * 2
     + b"extra = 1",
 ], ids=["empty", "upper", "long", "unknown-algorithm", "json-number", "bom", "two-keys"])
-def test_flag_formats(world, flag: bytes) -> None:  # type: ignore[no-untyped-def]
+def test_flag_formats(world: DemoWorld, flag: bytes) -> None:
     path = next(Path(world.root).glob("data/layer3/6B/validation/*/_passed.flag"))
     path.write_bytes(flag)
     code, report = check(world.root, "--output-id", "s2_event_stream_baseline_6B")
@@ -110,7 +111,7 @@ def test_flag_formats(world, flag: bytes) -> None:  # type: ignore[no-untyped-de
     assert ("GATE_EVIDENCE_MISMATCH", path.relative_to(world.root).as_posix()) in fails(report)
 
 
-def test_crlf_text_flag_still_proves_the_bundle(world) -> None:  # type: ignore[no-untyped-def]
+def test_crlf_text_flag_still_proves_the_bundle(world: DemoWorld) -> None:
     path = next(Path(world.root).glob("data/layer3/6B/validation/*/_passed.flag"))
     path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
     code, _report = check(world.root)
@@ -120,7 +121,7 @@ def test_crlf_text_flag_still_proves_the_bundle(world) -> None:  # type: ignore[
 @pytest.mark.parametrize("index", [b"", b"{}", b'{"entries": [], "items": []}',
                                    b'[{"path": "a"}]', b'[{"path": "a", "sha256_hex": "B"}]',
                                    b'"text"'])
-def test_gate_index_formats(world, index: bytes) -> None:  # type: ignore[no-untyped-def]
+def test_gate_index_formats(world: DemoWorld, index: bytes) -> None:
     path = next(Path(world.root).glob("data/layer3/6B/validation/*/index.json"))
     path.write_bytes(index)
     code, report = check(world.root, "--output-id", "s2_event_stream_baseline_6B")
@@ -128,7 +129,7 @@ def test_gate_index_formats(world, index: bytes) -> None:  # type: ignore[no-unt
     assert ("GATE_EVIDENCE_MISMATCH", path.relative_to(world.root).as_posix()) in fails(report)
 
 
-def test_unknown_verification_algorithm_is_a_config_error(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_verification_algorithm_is_a_config_error(world: DemoWorld, tmp_path: Path) -> None:
     pack = tmp_path / "pack"
     shutil.copytree(builtin_pack_dir(), pack)
     gmap = pack / "engine_gates.map.yaml"

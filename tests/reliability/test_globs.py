@@ -19,7 +19,7 @@ from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.seal import seal_pack
 from oracle_tui.core.stream_view import build_stream_view, open_stream_view, verify_stream_view
-from tests.conftest import run_cli_process
+from tests.conftest import S3Env, run_cli_process
 
 OUT = "s3_event_stream_with_fraud_6B"
 
@@ -59,7 +59,7 @@ def test_part_named_like_a_pattern_is_path_unsafe(world: DemoWorld, name: str) -
 
 
 @pytest.mark.s3
-def test_s3_key_named_like_a_pattern(s3env, s3_world: DemoWorld) -> None:  # type: ignore[no-untyped-def]
+def test_s3_key_named_like_a_pattern(s3env: S3Env, s3_world: DemoWorld) -> None:
     from oracle_tui.core.storage.s3 import S3Store
 
     store = S3Store.from_uri(s3_world.root)
@@ -76,7 +76,7 @@ def test_s3_key_named_like_a_pattern(s3env, s3_world: DemoWorld) -> None:  # typ
 
 
 @pytest.mark.s3
-def test_s3_folder_marker_holding_bytes_is_reported(s3env, s3_world: DemoWorld) -> None:  # type: ignore[no-untyped-def]
+def test_s3_folder_marker_holding_bytes_is_reported(s3env: S3Env, s3_world: DemoWorld) -> None:
     from oracle_tui.core.storage.s3 import S3Store
 
     store = S3Store.from_uri(s3_world.root)

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
+from oracle_tui.core.demo import DemoWorld
 from tests.reliability.helpers import check, fails, part, rechain, rel
 
 
-def test_missing_file(sealed_world) -> None:  # type: ignore[no-untyped-def]
+def test_missing_file(sealed_world: DemoWorld) -> None:
     p = part(sealed_world.root, 2)
     p.unlink()
     code, doc = check(sealed_world.root)
@@ -20,7 +21,7 @@ def test_missing_file(sealed_world) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("name", [".hidden", "x.tmp", "_SUCCESS", ".oracle-tui-tmp-1-0",
                                   "_oracle_pack_manifest.json.bak"])
-def test_extra_files_anywhere(sealed_world, name: str) -> None:  # type: ignore[no-untyped-def]
+def test_extra_files_anywhere(sealed_world: DemoWorld, name: str) -> None:
     for where in (Path(sealed_world.root), part(sealed_world.root).parent):
         (where / name).write_bytes(b"extra")
     code, doc = check(sealed_world.root)
@@ -41,14 +42,14 @@ def _dup_other_digest(index: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("mutate", [_dup, _dup_other_digest], ids=["same", "other-digest"])
-def test_duplicated_content_index_entries(sealed_world, mutate: Any) -> None:  # type: ignore[no-untyped-def]
+def test_duplicated_content_index_entries(sealed_world: DemoWorld, mutate: Any) -> None:
     rechain(sealed_world.root, mutate)
     code, doc = check(sealed_world.root)
     assert code == 1
     assert fails(doc) == {("CONTENT_DIGEST_MISSING", "_oracle_content_index.json")}
 
 
-def test_case_only_twin(sealed_world) -> None:  # type: ignore[no-untyped-def]
+def test_case_only_twin(sealed_world: DemoWorld) -> None:
     p = part(sealed_world.root)
     twin = p.with_name(p.name.upper())
     twin.write_bytes(p.read_bytes())
@@ -56,7 +57,7 @@ def test_case_only_twin(sealed_world) -> None:  # type: ignore[no-untyped-def]
     assert code == 1 and fails(doc) == {("UNEXPECTED_FILE", rel(sealed_world.root, twin))}
 
 
-def test_unicode_nfc_nfd_twins(world) -> None:  # type: ignore[no-untyped-def]
+def test_unicode_nfc_nfd_twins(world: DemoWorld) -> None:
     from oracle_tui.core.seal import seal_pack
 
     reports = Path(world.root) / "reports"

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.interface_pack import load_interface_pack
 from oracle_tui.core.locators import locator_for, validate_locator
@@ -20,7 +21,7 @@ BAD_PATHS = ["../escape.json", "/etc/passwd", "~/x.json", "data\\x.json", "data/
 
 
 @pytest.mark.parametrize("bad", BAD_PATHS)
-def test_unsafe_paths_in_the_content_index(sealed_world, bad: str) -> None:  # type: ignore[no-untyped-def]
+def test_unsafe_paths_in_the_content_index(sealed_world: DemoWorld, bad: str) -> None:
     def add(index: dict[str, Any]) -> None:
         index["files"].append({"path": bad, "size": 1, "sha256": "0" * 64})
         index["files"].sort(key=lambda e: e["path"])
@@ -32,7 +33,7 @@ def test_unsafe_paths_in_the_content_index(sealed_world, bad: str) -> None:  # t
 
 
 @pytest.mark.parametrize("bad", BAD_PATHS)
-def test_unsafe_paths_in_a_gate_index(world, bad: str) -> None:  # type: ignore[no-untyped-def]
+def test_unsafe_paths_in_a_gate_index(world: DemoWorld, bad: str) -> None:
     index = next(Path(world.root).glob("data/layer3/6B/validation/*/index.json"))
     doc = json.loads(index.read_text())
     doc.append({"path": bad, "sha256_hex": "0" * 64})
@@ -45,7 +46,7 @@ def test_unsafe_paths_in_a_gate_index(world, bad: str) -> None:  # type: ignore[
 @pytest.mark.parametrize("bad,code_", [(p, "PATH_UNSAFE") for p in BAD_PATHS[2:]]
                          + [("/etc/part-*.parquet", "LOCATOR_INVALID"),
                             ("../../part-*.parquet", "PATH_UNSAFE")])
-def test_unsafe_locators(world, bad: str, code_: str) -> None:  # type: ignore[no-untyped-def]
+def test_unsafe_locators(world: DemoWorld, bad: str, code_: str) -> None:
     pack = load_interface_pack()
     loc = locator_for(pack, world.world_key, "arrival_events_5B")
     with pytest.raises(OracleError) as exc:
@@ -53,7 +54,7 @@ def test_unsafe_locators(world, bad: str, code_: str) -> None:  # type: ignore[n
     assert exc.value.code == code_
 
 
-def test_symlinked_file_and_directory_leaving_the_root(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_symlinked_file_and_directory_leaving_the_root(world: DemoWorld, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "secret.txt").write_text("do not read")
@@ -69,7 +70,7 @@ def test_symlinked_file_and_directory_leaving_the_root(world, tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("target", ["run_receipt.json", "flag", "index"])
-def test_fifo_where_a_file_should_be_does_not_hang(world, target: str) -> None:  # type: ignore[no-untyped-def]
+def test_fifo_where_a_file_should_be_does_not_hang(world: DemoWorld, target: str) -> None:
     bundle = next(Path(world.root).glob("data/layer3/6B/validation/*"))
     path = {"run_receipt.json": Path(world.root) / "run_receipt.json",
             "flag": bundle / "_passed.flag", "index": bundle / "index.json"}[target]

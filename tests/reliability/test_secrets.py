@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from oracle_tui.core.demo import DemoWorld
 from oracle_tui.tui.app import make_app
 from tests.conftest import run_cli_process
 
@@ -22,7 +23,7 @@ def _clean(*texts: str) -> None:
             assert secret not in text
 
 
-def test_every_cli_command_and_error_path(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_every_cli_command_and_error_path(world: DemoWorld, tmp_path: Path) -> None:
     bad_profiles = tmp_path / "profiles"
     bad_profiles.mkdir()
     (bad_profiles / "leaky.yaml").write_text(
@@ -56,7 +57,7 @@ def test_every_cli_command_and_error_path(world, tmp_path: Path) -> None:  # typ
 
 
 @pytest.mark.s3
-def test_s3_commands_with_credentials_in_the_environment(s3_world) -> None:  # type: ignore[no-untyped-def]
+def test_s3_commands_with_credentials_in_the_environment(s3_world: DemoWorld) -> None:
     for args in (("check", s3_world.root, "--json", "--verify-digests"),
                  ("seal", s3_world.root, "--scenario-id", "baseline_v1", "--engine-release",
                   "r1", "--yes"),
@@ -70,8 +71,8 @@ def test_s3_commands_with_credentials_in_the_environment(s3_world) -> None:  # t
         assert os.environ["AWS_SECRET_ACCESS_KEY"] not in res.out + res.err
 
 
-async def test_tui_screens_and_export_never_show_a_secret(world, tmp_path: Path,
-                                                          monkeypatch: Any) -> None:  # type: ignore[no-untyped-def]
+async def test_tui_screens_and_export_never_show_a_secret(world: DemoWorld, tmp_path: Path,
+                                                          monkeypatch: Any) -> None:
     for k, v in ENV.items():
         monkeypatch.setenv(k, v)
     (Path(world.root) / "run_receipt.json").write_text(

@@ -1,0 +1,164 @@
+"""The inspector's write and verify flows: what to ask the operator, which job to run, what
+to do with its typed result. The app binds keys to these; the core does the work."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from oracle_tui.core.errors import OracleError
+from oracle_tui.core.jobs import Progress
+from oracle_tui.core.redact import redact
+from oracle_tui.core.stream_receipts import sort_keys_for, view_prefix
+from oracle_tui.tui.jobs import Job, SealDone, SealPlanned, Tombstoned, ViewBuilt, ViewVerified
+from oracle_tui.tui.screens import ConfirmScreen, ErrorScreen, InputScreen, TombstoneScreen
+
+# Why a pack's world key can be unknown, most fundamental first.
+WORLD_KEY_CODES = ("PACK_NOT_FOUND", "RUN_RECEIPT_MISSING", "RUN_RECEIPT_INVALID",
+                   "SCENARIO_ID_MISSING", "SCENARIO_ID_AMBIGUOUS", "WORLD_KEY_MISMATCH")
+
+if TYPE_CHECKING:
+    from oracle_tui.core.seal import SealPlan
+    from oracle_tui.tui.app import InspectorApp
+
+
+# -- seal ---------------------------------------------------------------------------------------
+
+def start_seal(app: InspectorApp) -> None:
+    """Ask for the engine release, plan the seal (nothing written), then confirm."""
+    scenario = app.scenario()
+    if scenario is None:
+        # Say why the world key is unknown: the check's own finding, by its code.
+        why = min((f for f in (app.report.findings if app.report else [])
+                   if f.code in WORLD_KEY_CODES),
+                  key=lambda f: WORLD_KEY_CODES.index(f.code), default=None)
+        app.push_screen(ErrorScreen(why.code if why else "RUN_RECEIPT_MISSING",
+                                    f"the world key is not known, nothing can be sealed: "
+                                    f"{why.detail if why else 'no run receipt was read'}"))
+        return
+    default = str((app.report.run_receipt or {}).get("engine_release", "")) \
+        if app.report else ""
+
+    def plan(release: str | None) -> None:
+        if not release:
+            return
+        from oracle_tui.core.seal import plan_seal
+
+        app.run_job(Job("planning seal", lambda progress, cancel: SealPlanned(
+            plan_seal(app.root, scenario_id=scenario, engine_release=release,
+                      profile=app.profile, interface_pack=app.pack, cancel=cancel)[0],
+            scenario, release)))
+
+    app.push_screen(InputScreen("Seal the pack", "Engine release to record in the manifest:",
+                                default), plan)
+
+
+def seal_body(plan: SealPlan) -> str:
+    """The confirmation text: what will be bound and written."""
+    wk = plan.world_key
+    return "\n".join([
+        f"root                  {plan.root}",
+        f"manifest_fingerprint  {wk.manifest_fingerprint}",
+        f"parameter_hash        {wk.parameter_hash}",
+        f"scenario_id           {wk.scenario_id}",
+        f"seed                  {wk.seed}",
+        f"engine_release        {plan.engine_release}",
+        f"oracle_pack_id        {plan.oracle_pack_id}",
+        "",
+        f"hashes {plan.content_files:,} files ({plan.content_bytes:,} bytes), then writes,",
+        "each only if absent, in this order:",
+        *[f"  + {name}" for name in plan.files_to_write],
+        *[f"  = {name} (present: compared, never rewritten)" for name in plan.already_present],
+    ])
+
+
+def confirm_seal(app: InspectorApp, msg: SealPlanned) -> None:
+    cli = app.cli("seal", app.root, "--scenario-id", msg.scenario, "--engine-release",
+                  msg.release, "--yes")
+    if msg.plan.refused:
+        refusal = msg.plan.refusal()
+        app.push_screen(ErrorScreen(refusal.code, refusal.message, cli))
+        return
+
+    def seal(yes: bool | None) -> None:
+        if not yes:
+            return
+        from oracle_tui.core.seal import seal_pack
+
+        app.run_job(Job("sealing", lambda progress, cancel: SealDone(seal_pack(
+            app.root, scenario_id=msg.scenario, engine_release=msg.release,
+            profile=app.profile, interface_pack=app.pack, progress=progress, cancel=cancel)),
+            cli))
+
+    app.push_screen(ConfirmScreen("Seal this pack?", redact(seal_body(msg.plan)), "Yes, seal"),
+                    seal)
+
+
+# -- stream views -------------------------------------------------------------------------------
+
+def start_build(app: InspectorApp, output: str) -> None:
+    cli = app.cli("stream-view", "build", app.root, "--output-id", output)
+    prefix = view_prefix(app.profile, output)
+    body = "\n".join([
+        f"output     {output}",
+        "reads      every part of the output (gates must PASS)",
+        f"sorts by   {', '.join(sort_keys_for(app.profile, app.pack, output))}"
+        ", filename, file_row_number (DuckDB, disk-backed, 2GB memory)",
+        "writes, each only if absent:",
+        f"  + {prefix}part-*.parquet",
+        f"  + {prefix}_stream_sort_receipt.json (last)",
+        "A cancelled build keeps nothing.",
+    ])
+
+    def build(yes: bool | None) -> None:
+        if not yes:
+            return
+        from oracle_tui.core.stream_view import build_stream_view
+
+        app.run_job(Job("building stream view", lambda progress, cancel: ViewBuilt(
+            build_stream_view(app.root, output, profile=app.profile, interface_pack=app.pack,
+                              scenario_id=app.scenario_id, progress=progress, cancel=cancel)),
+            cli))
+
+    app.push_screen(ConfirmScreen("Build the stream view?", body, "Yes, build"), build)
+
+
+def start_verify(app: InspectorApp, output: str) -> None:
+    from oracle_tui.core.stream_view import verify_stream_view
+
+    def verify(progress: Progress, cancel: threading.Event) -> ViewVerified:
+        state = verify_stream_view(app.root, output, profile=app.profile,
+                                   interface_pack=app.pack, scenario_id=app.scenario_id,
+                                   progress=progress, cancel=cancel)
+        bad = [f for f in state.findings if f.severity.value == "FAIL"]
+        if bad:
+            raise OracleError(bad[0].code, f"{output}: {bad[0].detail}", output)
+        return ViewVerified(state)
+
+    app.run_job(Job("verifying stream view", verify,
+                    app.cli("stream-view", "verify", app.root, "--output-id", output)))
+
+
+# -- tombstone ----------------------------------------------------------------------------------
+
+def start_tombstone(app: InspectorApp) -> None:
+    if app.overview is not None and not app.overview.exists:
+        app.notify(f"nothing to tombstone: no pack at {app.root}", severity="error",
+                   markup=False)
+        return
+    pack_id = (app.report.seal.oracle_pack_id if app.report else None) or \
+        (app.overview.oracle_pack_id if app.overview else None)
+    token = pack_id[:12] if pack_id else app.root.rstrip("/").rsplit("/", 1)[-1]
+
+    def tombstone(answer: tuple[str, str] | None) -> None:
+        if answer is None:
+            return
+        reason, authority = answer
+        from oracle_tui.core.tombstone import tombstone_pack
+
+        app.run_job(Job("tombstoning", lambda progress, cancel: Tombstoned(tombstone_pack(
+            app.root, reason=reason, authority=authority, profile=app.profile)),
+            app.cli("tombstone", app.root, "--reason", reason, "--authority", authority,
+                    "--yes")))
+
+    app.push_screen(TombstoneScreen(app.root, token), tombstone)
