@@ -41,3 +41,13 @@ def test_reason_codes_doc_is_generated_from_the_registry() -> None:
     assert text == reason_codes_markdown(), "run scripts/gen_reason_codes.py"
     for code in CODES:
         assert f"`{code}`" in text
+
+
+def test_retry_classes_say_what_to_do() -> None:
+    from oracle_tui.core.codes import CODES, Retry
+
+    assert CODES["STREAM_VIEW_MISSING"].retry is Retry.ACTIONABLE
+    assert CODES["PACK_NOT_SEALED"].retry is Retry.ACTIONABLE
+    assert CODES["STORAGE_TIMEOUT"].retry is Retry.RETRYABLE
+    assert CODES["DIGEST_MISMATCH"].retry is Retry.TERMINAL
+    assert CODES["OBJECT_TOO_LARGE"].retry is Retry.TERMINAL

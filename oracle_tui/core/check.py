@@ -52,11 +52,15 @@ from oracle_tui.core.world import RunReceipt, WorldKey, read_run_receipt, resolv
 class _Ctx:
     store: Store
     report: CheckReport
-    pack: InterfacePack
+    interface_pack: InterfacePack  # the catalogue and gate map (not the sealed pack)
     profile: Profile
     findings: list[Finding] = field(default_factory=list)
+    scenario_id: str | None = None
+    strict: bool = False
+    output_ids: Sequence[str] | None = None
     verify_digests: bool = False
     threads: int = DEFAULT_THREADS
+    progress: Progress = no_progress
     cancel: threading.Event | None = None
     # (size, sha256) of every file hashed during this check, so no file is hashed twice.
     hashed: dict[str, tuple[int, str]] = field(default_factory=dict)
@@ -127,10 +131,10 @@ def run_check(
     except OracleError as exc:
         findings.append(finding_from_error(exc, "setup"))
         return _finish(report, findings)
-    ctx = _Ctx(store=store, report=report, pack=pack, profile=profile, findings=findings,
-               verify_digests=verify_digests, threads=threads, cancel=cancel)
-    _run_steps(ctx, profile, scenario_id, strict, output_ids, verify_digests, threads, progress,
-               cancel)
+    ctx = _Ctx(store=store, report=report, interface_pack=pack, profile=profile,
+               findings=findings, scenario_id=scenario_id, strict=strict, output_ids=output_ids,
+               verify_digests=verify_digests, threads=threads, progress=progress, cancel=cancel)
+    _run_steps(ctx)
     return _finish(report, ctx.findings)
 
 
@@ -141,9 +145,7 @@ def _finish(report: CheckReport, findings: list[Finding]) -> CheckReport:
     return report
 
 
-def _run_steps(ctx: _Ctx, profile: Profile, scenario_id: str | None, strict: bool,
-               output_ids: Sequence[str] | None, verify_digests: bool, threads: int,
-               progress: Progress, cancel: threading.Event | None) -> None:
+def _run_steps(ctx: _Ctx) -> None:
     store, report = ctx.store, ctx.report
     with ctx.step("root"):
         if not store.root_exists():
@@ -177,12 +179,12 @@ def _run_steps(ctx: _Ctx, profile: Profile, scenario_id: str | None, strict: boo
         receipt = read_run_receipt(store)
         report.run_receipt = receipt.model_dump()
     with ctx.step("lifecycle"):
-        _check_lifecycle(ctx, listing, strict, verify_digests, threads, progress, cancel)
+        _check_lifecycle(ctx, listing)
     if receipt is None:
         return
     with ctx.step("world_key"):
-        sid = scenario_id or profile.wiring("scenario_id") or None
-        report.world_key = resolve_world_key(receipt, sid, ctx.pack, listing)
+        sid = ctx.scenario_id or ctx.profile.wiring("scenario_id") or None
+        report.world_key = resolve_world_key(receipt, sid, ctx.interface_pack, listing)
     if report.world_key is None:
         return
     with ctx.step("manifest_world_key"):
@@ -193,7 +195,7 @@ def _run_steps(ctx: _Ctx, profile: Profile, scenario_id: str | None, strict: boo
                     f"{_world_text(report.world_key)}")
     sources: dict[str, list[str]] = {}
     with ctx.step("outputs_and_gates"):
-        sources = _check_outputs_and_gates(ctx, listing, receipt, output_ids, cancel)
+        sources = _check_outputs_and_gates(ctx, listing, receipt, ctx.output_ids, ctx.cancel)
     with ctx.step("manifest_fields"):
         if ctx.manifest is not None:
             _check_manifest_fields(ctx, ctx.manifest, receipt)
@@ -219,16 +221,16 @@ def _check_manifest_fields(ctx: _Ctx, manifest: Manifest, receipt: RunReceipt) -
             f"world key, engine_release and digests ({derived})")
     if manifest.ext.run_id != receipt.run_id:
         bad(f"run_id {manifest.ext.run_id} is not the run receipt's {receipt.run_id}")
-    if manifest.catalogue_digest != ctx.pack.catalogue_digest:
+    if manifest.catalogue_digest != ctx.interface_pack.catalogue_digest:
         bad(f"sealed under catalogue {manifest.catalogue_digest[:16]}…, checked with "
-            f"{ctx.pack.catalogue_digest[:16]}… ({ctx.pack.source}): use the interface pack "
-            "it was sealed with")
-    if manifest.gate_map_digest != ctx.pack.gate_map_digest:
+            f"{ctx.interface_pack.catalogue_digest[:16]}… ({ctx.interface_pack.source}): use "
+            "the interface pack it was sealed with")
+    if manifest.gate_map_digest != ctx.interface_pack.gate_map_digest:
         bad(f"sealed under gate map {manifest.gate_map_digest[:16]}…, checked with "
-            f"{ctx.pack.gate_map_digest[:16]}… ({ctx.pack.source}): use the interface pack "
-            "it was sealed with")
+            f"{ctx.interface_pack.gate_map_digest[:16]}… ({ctx.interface_pack.source}): use "
+            "the interface pack it was sealed with")
     sealed = manifest.ext.gates
-    for gid in sorted(set(sealed) - set(ctx.pack.gates)):
+    for gid in sorted(set(sealed) - set(ctx.interface_pack.gates)):
         bad(f"records gate {gid}, which the gate map does not have")
     for gate in ctx.report.gates:
         if gate.status != "PASS":
@@ -246,7 +248,8 @@ def _report_stray_view_files(ctx: _Ctx, listing: Listing) -> None:
     from oracle_tui.core.stream_receipts import is_stream_eligible, view_prefix
 
     here = not ctx.profile.wiring("stream_view_root")
-    folders = tuple(view_prefix(ctx.profile, oid) for oid, spec in ctx.pack.outputs.items()
+    outputs = ctx.interface_pack.outputs.items()
+    folders = tuple(view_prefix(ctx.profile, oid) for oid, spec in outputs
                     if here and is_stream_eligible(spec.path_template))
     for obj in listing.under(STREAM_VIEW_PREFIX):
         if TEMP_RE.match(obj.key.rsplit("/", 1)[-1]):
@@ -270,7 +273,7 @@ def _check_stream_views(ctx: _Ctx, listing: Listing, sources: dict[str, list[str
 
     _report_stray_view_files(ctx, listing)
     eligible = {oid: keys for oid, keys in sources.items()
-                if is_stream_eligible(ctx.pack.outputs[oid].path_template)}
+                if is_stream_eligible(ctx.interface_pack.outputs[oid].path_template)}
     if not eligible:
         return
     views = view_store(ctx.profile, ctx.store)
@@ -300,7 +303,7 @@ def _check_outputs_and_gates(ctx: _Ctx, listing: Listing, receipt: RunReceipt,
                              output_ids: Sequence[str] | None,
                              cancel: threading.Event | None) -> dict[str, list[str]]:
     """Verify the gates the selected outputs need; returns each present output's part keys."""
-    pack, report = ctx.pack, ctx.report
+    pack, report = ctx.interface_pack, ctx.report
     assert report.world_key is not None
     tokens = report.world_key.tokens(receipt.run_id)
     selected: list[str] = []
@@ -464,9 +467,8 @@ def _compare_parts(ctx: _Ctx, out: OutputResult, stated: dict[str, PartEvidence]
                                             f"says {stated[key].sha256}")
 
 
-def _check_lifecycle(ctx: _Ctx, listing: Listing, strict: bool, verify_digests: bool,
-                     threads: int, progress: Progress, cancel: threading.Event | None) -> None:
-    store, seal_sec = ctx.store, ctx.report.seal
+def _check_lifecycle(ctx: _Ctx, listing: Listing) -> None:
+    store, seal_sec, strict = ctx.store, ctx.report.seal, ctx.strict
     if TOMBSTONE in listing.by_key:
         seal_sec.lifecycle = "TOMBSTONED"
         detail = "the pack was tombstoned"
@@ -507,11 +509,10 @@ def _check_lifecycle(ctx: _Ctx, listing: Listing, strict: bool, verify_digests: 
     if seal.ext.manifest_sha256 != sha256_bytes(manifest_raw):
         ctx.add("SEAL_MISMATCH", SEAL, "the manifest's bytes do not match the seal's digest")
     with ctx.step("content_index"):
-        _check_content(ctx, listing, manifest, verify_digests, threads, progress, cancel)
+        _check_content(ctx, listing, manifest)
 
 
-def _check_content(ctx: _Ctx, listing: Listing, manifest: Manifest, verify_digests: bool,
-                   threads: int, progress: Progress, cancel: threading.Event | None) -> None:
+def _check_content(ctx: _Ctx, listing: Listing, manifest: Manifest) -> None:
     store, seal_sec = ctx.store, ctx.report.seal
     ref = manifest.ext.content_index
     if CONTENT_INDEX not in listing.by_key:
@@ -533,7 +534,7 @@ def _check_content(ctx: _Ctx, listing: Listing, manifest: Manifest, verify_diges
     index, _ = read_model(store, CONTENT_INDEX, ContentIndex, "CONTENT_DIGEST_MISSING")
     paths = [e.path for e in index.files]
     if len(set(paths)) != len(paths) or paths != sorted(paths):
-        ctx.add("CONTENT_DIGEST_MISSING", CONTENT_INDEX,
+        ctx.add("CONTENT_INDEX_INVALID", CONTENT_INDEX,
                 "content index entries are duplicated or not sorted")
         return
     if (ref.file_count, ref.total_bytes) != (index.file_count, index.total_bytes):
@@ -553,12 +554,12 @@ def _check_content(ctx: _Ctx, listing: Listing, manifest: Manifest, verify_diges
         elif obj.kind == "file":
             present.append(entry.path)
     probes = _account_for_the_rest(ctx, listing, listed)
-    if not verify_digests:
+    if not ctx.verify_digests:
         return
     for key in probes:  # a probe's name and size are right; its bytes must be too
         if store.read_bytes(key, len(PROBE_BODY)) != PROBE_BODY:
             ctx.add("UNEXPECTED_FILE", key, "holds other bytes than a conditional-write probe")
-    hashed = ctx.hashes_of(present, progress)
+    hashed = ctx.hashes_of(present, ctx.progress)
     seal_sec.digests_verified = True
     seal_sec.files_hashed = len(hashed)
     for key, res in hashed.items():

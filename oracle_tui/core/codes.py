@@ -20,6 +20,9 @@ class Severity(StrEnum):
 class Retry(StrEnum):
     RETRYABLE = "retryable"
     TERMINAL = "terminal"
+    # Nothing is broken: doing what the guidance says (seal the pack, build the view) clears
+    # it. Neither a transient fault to wait out nor a damaged pack.
+    ACTIONABLE = "after action"
 
 
 class CodeInfo(BaseModel):
@@ -40,14 +43,14 @@ def _c(code: str, cls: str, sev: Severity, retry: Retry, meaning: str, action: s
 
 
 F, W, I_ = Severity.FAIL, Severity.WARN, Severity.INFO
-R, T = Retry.RETRYABLE, Retry.TERMINAL
+R, T, A = Retry.RETRYABLE, Retry.TERMINAL, Retry.ACTIONABLE
 
 _ALL: tuple[CodeInfo, ...] = (
     # readability
     _c("PACK_NOT_FOUND", "readability", F, T,
        "The given root does not exist or holds no objects.",
        "Check the path or s3:// URI for typos; the tool never searches for a 'latest' world."),
-    _c("PACK_NOT_SEALED", "readability", W, T,
+    _c("PACK_NOT_SEALED", "readability", W, A,
        "The pack has no _SEALED.json: it is still staging. WARN on local, FAIL under strict seal.",
        "Once gates PASS, seal it: `oracle-tui seal ROOT --scenario-id ID --engine-release REL`."),
     _c("PACK_SEALED_FAILED", "readability", F, T,
@@ -100,6 +103,10 @@ _ALL: tuple[CodeInfo, ...] = (
     _c("LOCATOR_INVALID", "addressability", F, T,
        "A locator is malformed or points outside the pack root.",
        "Fix the locator; readers only follow locators inside the given root."),
+    _c("OBJECT_TOO_LARGE", "addressability", F, T,
+       "A control document (receipt, manifest, flag, gate evidence) is larger than oracle-tui "
+       "reads for its kind; it was refused unread.",
+       "Such files are small when the engine writes them: inspect it by hand; do not read."),
     _c("PATH_UNSAFE", "addressability", F, T,
        "A path leaves the root (.., absolute, ~, backslash, control characters) or is a "
        "symlink, FIFO or other non-regular file.",
@@ -137,13 +144,17 @@ _ALL: tuple[CodeInfo, ...] = (
     _c("CONTENT_DIGEST_MISSING", "evidence", F, T,
        "The sealed pack's content index is absent, malformed, or not referenced by the manifest.",
        "Without it nothing proves the bytes; do not read."),
+    _c("CONTENT_INDEX_INVALID", "evidence", F, T,
+       "The content index names a path twice or is not sorted by path: it is not what the "
+       "sealer writes, so it cannot be trusted to list every file once.",
+       "Do not read the pack; restore the content index from the sealed source."),
     _c("OUTPUT_EVIDENCE_ABSENT", "evidence", I_, T,
        "No gate-verified validation bundle lists this output's parts (path, sha256, rows), so "
        "only their presence was proven, not that they are the parts the engine validated.",
        "Nothing to do for this pack; ask the engine team to list the parts in the segment's "
        "validation bundle so that damage before sealing is caught."),
     # stream view
-    _c("STREAM_VIEW_MISSING", "stream view", I_, T,
+    _c("STREAM_VIEW_MISSING", "stream view", I_, A,
        "No stream view exists for this output.",
        "Build it with `oracle-tui stream-view build ROOT --output-id ID`."),
     _c("STREAM_RECEIPT_MISSING", "stream view", F, T,
@@ -231,7 +242,18 @@ def reason_codes_markdown() -> str:
         "",
         "Severity is the default (PACK_NOT_SEALED becomes FAIL under strict seal; "
         "STREAM_VIEW_MISSING follows the profile). *retryable* codes make `check` exit 3 "
-        "when they are the only failures: run it again later. *terminal* codes exit 1.",
+        "when they are the only failures: run it again later. *terminal* codes exit 1. "
+        "*after action* codes name nothing broken: doing what they say (seal, build the "
+        "view) clears them.",
+        "",
+        "Codes given a more exact meaning in this release (scripts matching the old code "
+        "should match both): an oversize object is `OBJECT_TOO_LARGE` where the reader had no "
+        "code of its own for it (was `PATH_UNSAFE`); a content index with duplicated or "
+        "unsorted entries is `CONTENT_INDEX_INVALID` (was `CONTENT_DIGEST_MISSING`); a DuckDB "
+        "failure during a build or verify is `SORT_ENGINE_ERROR`, `MEMORY_LIMIT_EXCEEDED`, "
+        "`STORAGE_FULL`, `STORAGE_TIMEOUT` or `ACCESS_DENIED` by its cause (was "
+        "`STREAM_RECEIPT_MISMATCH`); a bad `--memory-limit` or other operator value is "
+        "`INPUT_INVALID` (was `PROFILE_INVALID`).",
         "",
         "| code | class | severity | retry | what it means | what to do |",
         "|---|---|---|---|---|---|",

@@ -32,5 +32,6 @@ class TooLarge(OracleError):
     """An object is larger than its reader allows; it was refused before being read."""
 
     def __init__(self, key: str, limit: int) -> None:
-        super().__init__("PATH_UNSAFE", f"{key} is larger than {limit} bytes; not loaded", key)
+        super().__init__("OBJECT_TOO_LARGE", f"{key} is larger than {limit} bytes; not loaded",
+                         key)
         self.limit = limit

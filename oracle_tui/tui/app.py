@@ -85,7 +85,7 @@ class InspectorApp(App[None]):
         super().__init__()
         self.root = root
         self.profile = profile
-        self.pack = interface_pack
+        self.interface_pack = interface_pack  # the catalogue and gate map
         self.scenario_id = scenario_id
         self.read_only = read_only
         # Where the profile and the interface pack came from, as the app was started: the
@@ -205,7 +205,7 @@ class InspectorApp(App[None]):
             if initial:
                 self.post_message(OverviewReady(pack_overview(self.root, self.profile)))
             report = run_check(self.root, profile=self.profile, scenario_id=self.scenario_id,
-                               verify_digests=verify_digests, interface_pack=self.pack,
+                               verify_digests=verify_digests, interface_pack=self.interface_pack,
                                progress=progress, cancel=cancel)
             counts = report.counts()
             return CheckDone(report, "" if initial else
@@ -321,8 +321,8 @@ class InspectorApp(App[None]):
 
         try:
             reader = open_stream_view(self.root, output, profile=self.profile,
-                                      interface_pack=self.pack, scenario_id=self.scenario_id,
-                                      batch_size=20)
+                                      interface_pack=self.interface_pack,
+                                      scenario_id=self.scenario_id, batch_size=20)
             batch = next(iter(reader), None)
         except OracleError:
             batch = None
@@ -332,7 +332,7 @@ class InspectorApp(App[None]):
             self.call_from_thread(self._show_preview, [], [])  # never the previous rows
             return
         # The sort keys first: they are what an operator checks in a preview.
-        keys = [k for k in sort_keys_for(self.profile, self.pack, output)
+        keys = [k for k in sort_keys_for(self.profile, self.interface_pack, output)
                 if k in batch.schema.names]
         names = keys + [n for n in batch.schema.names if n not in keys]
         rows = list(zip(*[batch.column(n).to_pylist() for n in names], strict=True))
@@ -372,7 +372,7 @@ class InspectorApp(App[None]):
         subject = finding.subject
         if any(g.gate_id == subject for g in self.report.gates):
             name = "gates"
-        elif finding.code.startswith("STREAM_") and subject in self.pack.outputs:
+        elif finding.code.startswith("STREAM_") and subject in self.interface_pack.outputs:
             name = "streams"
         elif subject.startswith("_"):
             name = "seal"

@@ -46,7 +46,7 @@ def start_seal(app: InspectorApp) -> None:
 
         app.run_job(Job("planning seal", lambda progress, cancel: SealPlanned(
             plan_seal(app.root, scenario_id=scenario, engine_release=release,
-                      profile=app.profile, interface_pack=app.pack, cancel=cancel)[0],
+                      profile=app.profile, interface_pack=app.interface_pack, cancel=cancel)[0],
             scenario, release)))
 
     app.push_screen(InputScreen("Seal the pack", "Engine release to record in the manifest:",
@@ -87,7 +87,8 @@ def confirm_seal(app: InspectorApp, msg: SealPlanned) -> None:
 
         app.run_job(Job("sealing", lambda progress, cancel: SealDone(seal_pack(
             app.root, scenario_id=msg.scenario, engine_release=msg.release,
-            profile=app.profile, interface_pack=app.pack, progress=progress, cancel=cancel)),
+            profile=app.profile, interface_pack=app.interface_pack, progress=progress,
+            cancel=cancel)),
             cli))
 
     app.push_screen(ConfirmScreen("Seal this pack?", redact(seal_body(msg.plan)), "Yes, seal"),
@@ -102,7 +103,7 @@ def start_build(app: InspectorApp, output: str) -> None:
     body = "\n".join([
         f"output     {output}",
         "reads      every part of the output (gates must PASS)",
-        f"sorts by   {', '.join(sort_keys_for(app.profile, app.pack, output))}"
+        f"sorts by   {', '.join(sort_keys_for(app.profile, app.interface_pack, output))}"
         ", filename, file_row_number (DuckDB, disk-backed, 2GB memory)",
         "writes, each only if absent:",
         f"  + {prefix}part-*.parquet",
@@ -116,8 +117,9 @@ def start_build(app: InspectorApp, output: str) -> None:
         from oracle_tui.core.stream_view import build_stream_view
 
         app.run_job(Job("building stream view", lambda progress, cancel: ViewBuilt(
-            build_stream_view(app.root, output, profile=app.profile, interface_pack=app.pack,
-                              scenario_id=app.scenario_id, progress=progress, cancel=cancel)),
+            build_stream_view(app.root, output, profile=app.profile,
+                              interface_pack=app.interface_pack, scenario_id=app.scenario_id,
+                              progress=progress, cancel=cancel)),
             cli))
 
     app.push_screen(ConfirmScreen("Build the stream view?", body, "Yes, build"), build)
@@ -128,7 +130,7 @@ def start_verify(app: InspectorApp, output: str) -> None:
 
     def verify(progress: Progress, cancel: threading.Event) -> ViewVerified:
         state = verify_stream_view(app.root, output, profile=app.profile,
-                                   interface_pack=app.pack, scenario_id=app.scenario_id,
+                                   interface_pack=app.interface_pack, scenario_id=app.scenario_id,
                                    progress=progress, cancel=cancel)
         bad = [f for f in state.findings if f.severity.value == "FAIL"]
         if bad:

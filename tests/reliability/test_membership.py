@@ -32,21 +32,33 @@ def test_extra_files_anywhere(sealed_world: DemoWorld, name: str) -> None:
     assert fails(doc) == expected
 
 
+def _counted(index: dict[str, Any], twin: dict[str, Any]) -> None:
+    """Insert ``twin`` and keep the counts right, as a careful forger would."""
+    index["files"].insert(1, twin)
+    index["file_count"] += 1
+    index["total_bytes"] += twin["size"]
+
+
 def _dup(index: dict[str, Any]) -> None:
-    index["files"].insert(1, dict(index["files"][0]))
+    _counted(index, dict(index["files"][0]))
 
 
 def _dup_other_digest(index: dict[str, Any]) -> None:
-    twin = dict(index["files"][0], sha256="0" * 64)
-    index["files"].insert(1, twin)
+    _counted(index, dict(index["files"][0], sha256="0" * 64))
 
 
-@pytest.mark.parametrize("mutate", [_dup, _dup_other_digest], ids=["same", "other-digest"])
-def test_duplicated_content_index_entries(sealed_world: DemoWorld, mutate: Any) -> None:
+def _unsorted(index: dict[str, Any]) -> None:
+    index["files"][0], index["files"][1] = index["files"][1], index["files"][0]
+
+
+@pytest.mark.parametrize("mutate", [_dup, _dup_other_digest, _unsorted],
+                         ids=["same", "other-digest", "unsorted"])
+def test_duplicated_or_unsorted_content_index_entries(sealed_world: DemoWorld,
+                                                      mutate: Any) -> None:
     rechain(sealed_world.root, mutate)
     code, doc = check(sealed_world.root)
     assert code == 1
-    assert fails(doc) == {("CONTENT_DIGEST_MISSING", "_oracle_content_index.json")}
+    assert fails(doc) == {("CONTENT_INDEX_INVALID", "_oracle_content_index.json")}
 
 
 def test_case_only_twin(sealed_world: DemoWorld) -> None:
