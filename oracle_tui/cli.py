@@ -346,7 +346,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="oracle-tui", description="Check, seal and inspect Oracle Store packs.")
     parser.add_argument("--version", action="version", version=f"oracle-tui {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for add in (_add_check, _add_seal, _add_tombstone, _add_locate, _add_stream_view,
+                _add_explain, _add_demo, _add_inspect):
+        add(sub)
+    return parser
 
+
+Subparsers = Any  # argparse's _SubParsersAction (private)
+
+
+def _add_check(sub: Subparsers) -> None:
     p = sub.add_parser("check", help="verify a pack: gates, outputs, seal, content digests")
     _common(p)
     p.add_argument("--interface-pack", metavar="DIR", help="folder with the catalogue + gate map")
@@ -358,6 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_check)
 
+
+def _add_seal(sub: Subparsers) -> None:
     p = sub.add_parser("seal", help="write content index, manifest and seal (write-once)")
     _common(p)
     p.add_argument("--interface-pack", metavar="DIR")
@@ -368,6 +379,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_seal)
 
+
+def _add_tombstone(sub: Subparsers) -> None:
     p = sub.add_parser("tombstone", help="withdraw a pack for good (create-if-absent)")
     _common(p)
     p.add_argument("--reason", required=True)
@@ -377,6 +390,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_tombstone)
 
+
+def _add_locate(sub: Subparsers) -> None:
     p = sub.add_parser("locate", help="print or verify an output locator inside ROOT")
     _common(p)
     p.add_argument("--interface-pack", metavar="DIR")
@@ -385,6 +400,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--verify", metavar="FILE", help="verify a locator JSON file")
     p.set_defaults(func=cmd_locate)
 
+
+def _add_stream_view(sub: Subparsers) -> None:
     p = sub.add_parser("stream-view", help="build or verify a ts_utc-sorted stream view")
     svsub = p.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser,
                              required=True)
@@ -415,12 +432,16 @@ def build_parser() -> argparse.ArgumentParser:
                                 "(proves content and the order of tied rows)")
         q.set_defaults(func=cmd_stream_view)
 
+
+def _add_explain(sub: Subparsers) -> None:
     p = sub.add_parser("explain", help="what a reason code means and what to do")
     p.add_argument("code", nargs="?")
     p.add_argument("--all", action="store_true", help="every code")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_explain)
 
+
+def _add_demo(sub: Subparsers) -> None:
     p = sub.add_parser("demo", help="generate a realistic demo world")
     p.add_argument("--out", default="runs/demo-world", help="new folder for the engine run root")
     p.add_argument("--events", type=_positive_int, default=20_000, help="rows per output")
@@ -431,13 +452,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profiles-dir", default=None)
     p.set_defaults(func=cmd_demo)
 
+
+def _add_inspect(sub: Subparsers) -> None:
     p = sub.add_parser("inspect", help="open the inspector TUI on one pack")
     _common(p)
     p.add_argument("--interface-pack", metavar="DIR")
     p.add_argument("--scenario-id")
     p.add_argument("--read-only", action="store_true", help="hide every write action")
     p.set_defaults(func=cmd_inspect)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

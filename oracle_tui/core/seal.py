@@ -159,7 +159,28 @@ def seal_pack(root: str, *, scenario_id: str, engine_release: str,
     if _put_or_compare(store, CONTENT_INDEX, index_bytes, _same_bytes, "MANIFEST_MISMATCH"):
         written.append(CONTENT_INDEX)
 
-    manifest_doc = {
+    manifest_doc = _manifest_doc(plan, pack, engine_release, index_bytes, files, total)
+    Manifest.model_validate(manifest_doc)
+    if _put_or_compare(store, MANIFEST, canonical_json(manifest_doc),
+                       _same_except("created_at_utc"), "MANIFEST_MISMATCH"):
+        written.append(MANIFEST)
+    _, manifest_raw = read_model(store, MANIFEST, Manifest, "PACK_MANIFEST_INVALID")
+
+    seal_doc = _seal_doc(plan, manifest_raw)
+    Seal.model_validate(seal_doc)
+    if _put_or_compare(store, SEAL, canonical_json(seal_doc), _same_except("sealed_at_utc"),
+                       "SEAL_MISMATCH"):
+        written.append(SEAL)
+    return SealResult(oracle_pack_id=plan.oracle_pack_id,
+                      status="SEALED" if SEAL in written else "ALREADY_SEALED",
+                      written=written, already_present=plan.already_present,
+                      content_files=files, content_bytes=total)
+
+
+def _manifest_doc(plan: SealPlan, pack: InterfacePack, engine_release: str,
+                  index_bytes: bytes, files: int, total: int) -> dict[str, Any]:
+    """The pack's identity: world key, interface pack, content index, gates as verified."""
+    return {
         "version": MANIFEST_VERSION,
         "oracle_pack_id": plan.oracle_pack_id,
         "world_key": plan.world_key.model_dump(),
@@ -175,13 +196,11 @@ def seal_pack(root: str, *, scenario_id: str, engine_release: str,
             "gates": plan.gates,
         }},
     }
-    Manifest.model_validate(manifest_doc)
-    if _put_or_compare(store, MANIFEST, canonical_json(manifest_doc),
-                       _same_except("created_at_utc"), "MANIFEST_MISMATCH"):
-        written.append(MANIFEST)
-    _, manifest_raw = read_model(store, MANIFEST, Manifest, "PACK_MANIFEST_INVALID")
 
-    seal_doc = {
+
+def _seal_doc(plan: SealPlan, manifest_raw: bytes) -> dict[str, Any]:
+    """The commit point: binds the manifest's exact bytes."""
+    return {
         "version": SEAL_VERSION,
         "oracle_pack_id": plan.oracle_pack_id,
         "seal_status": "SEALED_OK",
@@ -189,14 +208,6 @@ def seal_pack(root: str, *, scenario_id: str, engine_release: str,
         "extensions": {"oracle_tui": {"schema": SEAL_EXT_SCHEMA,
                                       "manifest_sha256": sha256_bytes(manifest_raw)}},
     }
-    Seal.model_validate(seal_doc)
-    if _put_or_compare(store, SEAL, canonical_json(seal_doc), _same_except("sealed_at_utc"),
-                       "SEAL_MISMATCH"):
-        written.append(SEAL)
-    return SealResult(oracle_pack_id=plan.oracle_pack_id,
-                      status="SEALED" if SEAL in written else "ALREADY_SEALED",
-                      written=written, already_present=plan.already_present,
-                      content_files=files, content_bytes=total)
 
 
 def _refuse_against_evidence(report: CheckReport, digests: dict[str, str]) -> None:

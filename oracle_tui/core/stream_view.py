@@ -632,10 +632,27 @@ def verify_stream_view(
     if state.state != "VALID":
         return state
     receipt = Receipt.model_validate(state.receipt)
-    problems: list[Finding] = []
+    problems = [make_finding(code, output_id, detail) for code, detail in
+                _rederive(t, receipt, memory_limit, temp_dir, threads, progress, cancel)]
+    if deep and not problems:
+        problems += [make_finding("STREAM_RECEIPT_MISMATCH", output_id, detail) for detail in
+                     _deep_differences(t, output_id, receipt, memory_limit, temp_dir, threads,
+                                       cancel)]
+    state.findings.extend(problems)
+    if any(f.severity is Severity.FAIL for f in problems):
+        state.state = "INVALID"
+    return state
+
+
+def _rederive(t: _Target, receipt: Receipt, memory_limit: str, temp_dir: str | None,
+              threads: int | None, progress: Progress, cancel: threading.Event | None
+              ) -> list[tuple[str, str]]:
+    """(code, detail) for everything the receipt claims that the bytes do not bear out:
+    part digests, source and view stats, the order of keys across and within parts."""
+    problems: list[tuple[str, str]] = []
 
     def bad(detail: str, code: str = "STREAM_RECEIPT_MISMATCH") -> None:
-        problems.append(make_finding(code, output_id, detail))
+        problems.append((code, detail))
 
     total = len(receipt.parts) + 3
     for i, part in enumerate(receipt.parts):
@@ -670,14 +687,7 @@ def verify_stream_view(
     finally:
         con.close()
     progress(total, total)
-    if deep and not problems:
-        for detail in _deep_differences(t, output_id, receipt, memory_limit, temp_dir, threads,
-                                        cancel):
-            bad(detail)
-    state.findings.extend(problems)
-    if any(f.severity is Severity.FAIL for f in problems):
-        state.state = "INVALID"
-    return state
+    return problems
 
 
 def _deep_differences(t: _Target, output_id: str, receipt: Receipt, memory_limit: str,
