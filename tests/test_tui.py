@@ -261,7 +261,10 @@ async def test_s3_root(s3_world: DemoWorld) -> None:
         await wait_idle(pilot)
         assert app.report is not None and app.report.verdict == "WARN"
         assert [r[1] for r in rows(app, "outputs-table")] == ["READABLE"] * 4
-        assert app.overview is not None and app.overview.files == 37
+        assert app.overview is not None and app.overview.exists
+        assert app.overview.run_receipt is not None
+        assert app.overview.run_receipt["run_id"] == s3_world.run_id
+        assert app.report.files_listed == 37
 
 
 async def test_cancelled_build_leaves_no_view(world: DemoWorld, monkeypatch: pytest.MonkeyPatch) -> None:

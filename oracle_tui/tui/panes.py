@@ -68,7 +68,7 @@ class OverviewPane(VerticalScroll):
         self.query_one("#badge", Static).update(badge)
         grid = PlainGrid()
         grid.add_row("profile", f"{profile} (strict seal {'on' if strict else 'off'})")
-        grid.add_row("files", f"{ov.files:,} ({ov.bytes:,} bytes)")
+        grid.add_row("files", Text("listing every file…", style="dim"))
         if ov.oracle_pack_id:
             grid.add_row("pack id", ov.oracle_pack_id)
         for k, v in sorted((ov.run_receipt or {}).items()):
