@@ -145,3 +145,34 @@ def test_an_unreachable_scheduler_is_a_clear_error(world: DemoWorld, tmp_path: P
     assert res.code != 0
     assert "tcp://127.0.0.1:9" in res.err
     assert not (root / "stream_view").exists()
+
+
+def test_a_killed_cluster_build_leaves_nothing_a_rerun_trips_on(
+        world: DemoWorld, scheduler: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    scratch = tmp_path / "scratch"
+    cmd = [sys.executable, "-m", "oracle_tui.cli", "stream-view", "build", world.root,
+           "--output-id", OUT, "--executor", scheduler, "--scratch", str(scratch),
+           "--rows-per-part", "300", "--json"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # Wait for the workers' first scratch file, then kill the client where it stands.
+        while proc.poll() is None and not any(scratch.rglob("*.parquet")):
+            time.sleep(0.01)
+        proc.kill()
+    finally:
+        proc.wait()
+    view = Path(world.root) / VIEW
+    assert not (view / "_stream_sort_receipt.json").exists() or proc.returncode == 0
+    again = run_cli_process("stream-view", "build", world.root, "--output-id", OUT,
+                            "--executor", scheduler, "--scratch", str(scratch),
+                            "--rows-per-part", "300", "--json")
+    assert again.code == 0, again.err
+    assert json.loads(again.out)["status"] in ("BUILT", "ALREADY_VALID")
+    assert verify_stream_view(world.root, OUT).state == "VALID"
+    # Only the killed build's own folder can remain; the rerun cleaned up after itself.
+    leftover = list(scratch.iterdir()) if scratch.exists() else []
+    assert len(leftover) <= 1

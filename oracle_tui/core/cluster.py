@@ -146,7 +146,10 @@ def scratch_root(configured: str, view: Store, temp_dir: str | None) -> str:
     if configured:
         return configured if configured.endswith("/") else configured + "/"
     if view.remote:
-        bucket = view.root_uri[len("s3://"):].split("/", 1)[0]
+        bucket, _, prefix = view.root_uri[len("s3://"):].partition("/")
+        if not prefix:  # the bucket's root is the pack: scratch there would be inside it
+            raise OracleError("INPUT_INVALID", "the views live at the root of their bucket; "
+                                               "give a scratch location outside it")
         return f"s3://{bucket}/{SCRATCH_FOLDER}"
     return str(Path(temp_dir or tempfile.gettempdir()) / SCRATCH_FOLDER.rstrip("/")) + "/"
 
