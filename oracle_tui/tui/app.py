@@ -138,6 +138,11 @@ class InspectorApp(App[None]):
             yield SystemCommand(action.palette, action.help,
                                 getattr(self, f"action_{action.name}"))
 
+    def notify(self, message: str, *, title: str = "", **kwargs: Any) -> None:
+        """Every toast passes here, masked: the TUI's one choke point for free text (data
+        comes masked from redact_model, dialogs mask their own text)."""
+        super().notify(redact(message), title=redact(title), **kwargs)
+
     # -- jobs ------------------------------------------------------------------------------------
     def cli(self, *args: str) -> str:
         """The CLI command doing what the app just did, with the options it was started with."""
@@ -177,10 +182,10 @@ class InspectorApp(App[None]):
     def on_job_finished(self, msg: JobFinished) -> None:
         self._job_done()
         if msg.cli:
-            self.cli_log.append(redact(msg.cli))
+            self.cli_log.append(redact(msg.cli))  # kept masked: it is shown and exported
             self.query_one(OverviewPane).show_cli_log(self.cli_log)
         if msg.summary:
-            self.notify(redact(msg.summary), title=msg.label, markup=False)
+            self.notify(msg.summary, title=msg.label, markup=False)
 
     def on_job_failed(self, msg: JobFailed) -> None:
         self._job_done()

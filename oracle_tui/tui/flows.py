@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.jobs import Progress
-from oracle_tui.core.redact import redact
 from oracle_tui.core.stream_receipts import sort_keys_for, view_prefix
 from oracle_tui.tui.jobs import Job, SealDone, SealPlanned, Tombstoned, ViewBuilt, ViewVerified
 from oracle_tui.tui.screens import ConfirmScreen, ErrorScreen, InputScreen, TombstoneScreen
@@ -91,7 +90,7 @@ def confirm_seal(app: InspectorApp, msg: SealPlanned) -> None:
             cancel=cancel)),
             cli))
 
-    app.push_screen(ConfirmScreen("Seal this pack?", redact(seal_body(msg.plan)), "Yes, seal"),
+    app.push_screen(ConfirmScreen("Seal this pack?", seal_body(msg.plan), "Yes, seal"),
                     seal)
 
 

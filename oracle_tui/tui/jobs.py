@@ -21,7 +21,6 @@ from textual.widgets import Label, ProgressBar
 
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.jobs import Cancelled, Progress
-from oracle_tui.core.redact import redact
 
 if TYPE_CHECKING:
     from oracle_tui.core.overview import PackOverview
@@ -49,6 +48,8 @@ class JobFinished(Message):
 
 
 class JobFailed(Message):
+    """Shown on an ErrorScreen, which masks secrets in what it shows."""
+
     def __init__(self, label: str, code: str, message: str, cli: str = "") -> None:
         super().__init__()
         self.label, self.code, self.message, self.cli = label, code, message, cli
@@ -150,10 +151,10 @@ def _body(app: App[None], job: Job) -> None:
     except Cancelled:
         app.post_message(JobCancelled(job.label))
     except OracleError as exc:
-        app.post_message(JobFailed(job.label, exc.code, redact(exc.message), job.cli))
+        app.post_message(JobFailed(job.label, exc.code, exc.message, job.cli))
     except Exception as exc:
         app.post_message(JobFailed(job.label, "INTERNAL_ERROR",
-                                   redact(f"{type(exc).__name__}: {exc}"), job.cli))
+                                   f"{type(exc).__name__}: {exc}", job.cli))
     else:
         app.post_message(JobFinished(job.label, result.summary, job.cli))
         app.post_message(result)

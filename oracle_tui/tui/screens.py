@@ -10,6 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from oracle_tui.core.codes import CODES
+from oracle_tui.core.redact import redact
 from oracle_tui.tui.actions import help_keys
 
 
@@ -20,7 +21,8 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def __init__(self, title: str, body: str, yes_label: str = "Yes, write") -> None:
         super().__init__()
-        self.title_text, self.body, self.yes_label = title, body, yes_label
+        # Dialogs are a choke point: whatever a flow puts in them is shown masked.
+        self.title_text, self.body, self.yes_label = redact(title), redact(body), yes_label
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -112,7 +114,7 @@ class ErrorScreen(ModalScreen[None]):
 
     def __init__(self, code: str, message: str, cli: str = "") -> None:
         super().__init__()
-        self.code, self.message, self.cli = code, message, cli
+        self.code, self.message, self.cli = code, redact(message), redact(cli)
 
     def compose(self) -> ComposeResult:
         info = CODES.get(self.code)
