@@ -106,14 +106,23 @@ def _sort_plan(con: duckdb.DuckDBPyConnection, scan: str, keys: list[str]) -> li
         typ = cols[key]
         quoted = '"' + key.replace('"', '""') + '"'
         if typ == "VARCHAR":
+            # Values that denote no instant fail the build's casts (routing parses every
+            # one); the build then names the first (_require_valid_instants).
             row = con.execute(f"SELECT bool_and({quoted} LIKE {sql_str(CANONICAL_TS_LIKE)}) "
                               f"FROM {scan}").fetchone()
             if row is not None and row[0]:
-                plan.append(SortKey(column=key, expr=quoted, kind="iso_string"))
+                # Fixed width, six fraction digits: text order is instant order, and two
+                # different values are two different microseconds.
+                plan.append(SortKey(column=key, expr=quoted, kind="iso_string",
+                                    rank=f"epoch_us(CAST({quoted} AS TIMESTAMP))"))
             else:
                 # RFC 3339 strings with offsets: order by the instant they denote.
-                plan.append(SortKey(column=key, expr=f"CAST({quoted} AS TIMESTAMPTZ)",
-                                    kind="epoch"))
+                cast = f"CAST({quoted} AS TIMESTAMPTZ)"
+                plan.append(SortKey(column=key, expr=cast, kind="epoch",
+                                    rank=f"epoch_us({cast})"))
+        elif typ in ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE"):  # microseconds: exact
+            plan.append(SortKey(column=key, expr=quoted, kind="epoch",
+                                rank=f"epoch_us({quoted})"))
         elif typ.startswith(TEMPORAL_TYPES):
             plan.append(SortKey(column=key, expr=quoted, kind="epoch"))
         else:
@@ -125,7 +134,7 @@ def _require_valid_instants(con: duckdb.DuckDBPyConnection, uris: list[str],
                             plan: list[SortKey], output_id: str) -> None:
     """Every string sort-key value must denote a real instant: a value shaped like the
     canonical form but not a time (T25:61, a leap second) would otherwise sort as text into
-    a VALID view. One pass over the key columns; the first offender is named."""
+    a VALID view. Asked when a cast of the build failed: the first offender is named."""
     for key in plan:
         if key.kind != "iso_string" and not key.expr.startswith("CAST("):
             continue
@@ -489,18 +498,24 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
     src = scan_sql(uris)
     phases.enter("validate")
     plan = _sort_plan(con, src, t.sort_keys)
-    _require_valid_instants(con, uris, plan, output_id)
     first = plan[0]
-    phases.enter("bounds")
-    rows = _row_count(con, src)
-    chunks = max(1, -(-rows // rows_per_part))
-    typ_row = con.execute(f"SELECT typeof({first.expr}) FROM {src} LIMIT 1").fetchone()
-    typ = str(typ_row[0]) if typ_row else "VARCHAR"
-    raw_bounds = _range_bounds(con, uris, first, rows, chunks)
-    rp = RoutePlan(uris=uris, plan=plan,
-                   bounds=[f"CAST({sql_str(b)} AS {typ})" for b in raw_bounds])
-    check_cancel(cancel)
-    source_raw, sorted_parts = runner(con, rp, staging, spill, phases, cancel)
+    try:
+        phases.enter("bounds")
+        rows = _row_count(con, src)
+        chunks = max(1, -(-rows // rows_per_part))
+        typ_row = con.execute(f"SELECT typeof({first.expr}) FROM {src} LIMIT 1").fetchone()
+        typ = str(typ_row[0]) if typ_row else "VARCHAR"
+        raw_bounds = _range_bounds(con, uris, first, rows, chunks)
+        rp = RoutePlan(uris=uris, plan=plan,
+                       bounds=[f"CAST({sql_str(b)} AS {typ})" for b in raw_bounds])
+        check_cancel(cancel)
+        source_raw, sorted_parts = runner(con, rp, staging, spill, phases, cancel)
+    except (duckdb.ConversionException, OracleError) as exc:
+        if isinstance(exc, OracleError) and exc.code != "SORT_KEY_INVALID":
+            raise
+        # A key value that denotes no instant: name the first one (file and row).
+        _require_valid_instants(con, uris, plan, output_id)
+        raise
     parts: list[dict[str, Any]] = []
     view_raw = RawStats()
     for part, path in sorted_parts:
