@@ -369,3 +369,33 @@ async def test_equivalent_cli_keeps_where_profile_and_catalogue_came_from(
     res = run_cli_process(*app.cli_log[-1].split()[1:], "--json")
     assert res.code in (0, 1), res.err
     assert json.loads(res.out)["root"] == world.root
+
+
+async def test_build_progress_bar_shows_a_real_percentage(world: DemoWorld) -> None:
+    from textual.widgets import ProgressBar
+
+    from oracle_tui.tui.jobs import JobProgress
+
+    seen: list[Any] = []
+    shown: list[float | None] = []
+    app = make_app(world.root)
+
+    def hook(message: Any) -> None:
+        seen.append(message)
+        if isinstance(message, JobProgress):
+            shown.append(app.query_one("#job-progress", ProgressBar).percentage)
+
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+        await wait_idle(pilot)
+        await pilot.press("5")
+        app.query_one("#views-table", DataTable).move_cursor(row=2)
+        await pilot.press("b", "tab", "enter")
+        await wait_idle(pilot)
+    # The bar (read as each next progress message arrives) showed real fractions.
+    assert any(p is not None and 0 < p < 1 for p in shown)
+    build = [(m.done, m.total) for m in seen
+             if isinstance(m, JobProgress) and m.label == "building stream view"]
+    assert build and build[-1] == (1000, 1000)
+    assert all(total == 1000 for _, total in build)
+    assert [d for d, _ in build] == sorted(d for d, _ in build)
+    assert any(0 < d < 1000 for d, _ in build)  # a percentage between, not only --% then done

@@ -138,12 +138,14 @@ def run(app: App[None], job: Job) -> None:
 
 
 def _body(app: App[None], job: Job) -> None:
-    last = [0.0]
+    last = [0.0, -1.0]  # when, and how far, the bar was last told
 
     def progress(done: int, total: int) -> None:
+        # Coalesce, but never drop a step of 1% or more: a burst of tiny updates becomes
+        # ~10 a second, while a jump (a phase done) shows at once, not at the next update.
         now = time.monotonic()
-        if done >= total or now - last[0] > 0.1:  # coalesce: at most ~10 updates/s
-            last[0] = now
+        if done >= total or now - last[0] > 0.1 or (done - last[1]) * 100 >= total:
+            last[0], last[1] = now, done
             app.post_message(JobProgress(job.label, done, total))
 
     try:
