@@ -80,6 +80,17 @@ def _s3_secret(con: duckdb.DuckDBPyConnection, store: Any) -> None:
     con.execute(f"CREATE OR REPLACE TEMPORARY SECRET oracle_tui_s3 ({', '.join(parts)})")
 
 
+_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10,
+          "mib": 2**20, "gib": 2**30, "tib": 2**40, "bytes": 1}
+
+
+def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> int:
+    """The connection's memory limit in bytes (DuckDB reports it as e.g. '244.1 MiB')."""
+    row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    number, _, unit = str(row[0] if row else "0 b").strip().partition(" ")
+    return int(float(number) * _UNITS.get(unit.strip().lower(), 1))
+
+
 def connect(*, stores: list[Store], memory_limit: str = "2GB", temp_dir: str | None = None,
             threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """A fresh in-memory connection that spills to ``temp_dir`` and can read ``stores``."""
