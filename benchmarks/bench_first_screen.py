@@ -26,10 +26,8 @@ import termios
 import time
 from pathlib import Path
 
-from oracle_tui.core.demo import generate_demo_world
+from big_pack import UPSTREAM, world_with_many_files
 
-REPO = Path(__file__).resolve().parent.parent
-UPSTREAM = REPO.parent / "shared" / "reference" / "upstream-interface-pack"
 CLI = [sys.executable, "-m", "oracle_tui.cli"]
 
 
@@ -75,12 +73,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        world = generate_demo_world(Path(tmp) / "w", events=20_000)
-        many = Path(world.root) / "reports" / "many"
-        for i in range(args.files):
-            d = many / f"{i // 1000:03d}"
-            d.mkdir(parents=True, exist_ok=True)
-            (d / f"r{i:06d}.json").write_text("{}\n")
+        world = world_with_many_files(Path(tmp), args.files)
         cmd = [*CLI, "inspect", world.root, "--interface-pack", args.upstream]
         # The run id is on the Overview's first frame; "outputs readable" only once the
         # check's report is drawn.

@@ -18,12 +18,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from oracle_tui.core.demo import generate_demo_world
+from big_pack import UPSTREAM, world_with_many_files
+
 from oracle_tui.tui.app import make_app
 from oracle_tui.tui.jobs import CheckDone, OverviewReady
-
-REPO = Path(__file__).resolve().parent.parent
-UPSTREAM = REPO.parent / "shared" / "reference" / "upstream-interface-pack"
 
 
 async def open_once(root: str, pack: str | None) -> tuple[float, float]:
@@ -50,12 +48,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        world = generate_demo_world(Path(tmp) / "w", events=20_000)
-        many = Path(world.root) / "reports" / "many"
-        for i in range(args.files):
-            d = many / f"{i // 1000:03d}"
-            d.mkdir(parents=True, exist_ok=True)
-            (d / f"r{i:06d}.json").write_text("{}\n")
+        world = world_with_many_files(Path(tmp), args.files)
         results = [asyncio.run(open_once(world.root, args.upstream)) for _ in range(args.repeat)]
     first = statistics.median(r[0] for r in results)
     full = statistics.median(r[1] for r in results)
