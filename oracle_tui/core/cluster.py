@@ -22,7 +22,7 @@ from typing import Any
 
 import duckdb
 
-from oracle_tui.core.duck import connect, object_uri
+from oracle_tui.core.duck import connect, engine_share, object_uri
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.hashing import sha256_file
 from oracle_tui.core.jobs import Cancelled
@@ -79,7 +79,7 @@ class ClusterJob:
 def _on_worker(job: ClusterJob, stores: list[Store], body: Callable[
         [duckdb.DuckDBPyConnection, Path], Any]) -> Any:
     with tempfile.TemporaryDirectory(prefix="oracle-tui-task-") as tmp:
-        con = connect(stores=stores, memory_limit=job.memory_limit,
+        con = connect(stores=stores, memory_limit=engine_share(job.memory_limit),
                       temp_dir=str(Path(tmp) / "spill"), threads=job.threads)
         try:
             return body(con, Path(tmp))

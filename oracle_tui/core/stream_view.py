@@ -27,7 +27,7 @@ from pydantic import BaseModel
 
 from oracle_tui.core.cluster import duck_error
 from oracle_tui.core.codes import Severity
-from oracle_tui.core.duck import DUCKDB_VERSION, connect, object_uri, sql_str
+from oracle_tui.core.duck import DUCKDB_VERSION, connect, engine_share, object_uri, sql_str
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.findings import Finding, make_finding
 from oracle_tui.core.hashing import hash_object, iter_chunks, sha256_bytes
@@ -295,7 +295,7 @@ def _build(t: _Target, output_id: str, memory_limit: str, temp_dir: str | None,
     spill = temp_dir or tempfile.mkdtemp(prefix="oracle-tui-spill-")
     staged: list[tuple[str, Path]] = []
     try:
-        con = connect(stores=[t.store], memory_limit=memory_limit, temp_dir=spill,
+        con = connect(stores=[t.store], memory_limit=engine_share(memory_limit), temp_dir=spill,
                       threads=threads)
         phases = _Phases(progress)
         watcher = _watch(con, cancel, phases)
@@ -676,7 +676,8 @@ def _rederive(t: _Target, receipt: Receipt, memory_limit: str, temp_dir: str | N
         if digest != part.sha256:
             bad(f"part {part.path} hashes to {digest}, receipt says {part.sha256}")
         progress(i + 1, total)
-    con = connect(stores=[t.store, t.view_store], memory_limit=memory_limit, temp_dir=temp_dir,
+    con = connect(stores=[t.store, t.view_store], memory_limit=engine_share(memory_limit),
+                  temp_dir=temp_dir,
                   threads=threads)
     try:
         src = scan_sql([object_uri(t.store, k) for k in t.source_keys])
