@@ -12,7 +12,6 @@ re-validates the output as the engine would (new part evidence, new gate flags).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import shutil
 import subprocess
 import sys
@@ -64,10 +63,10 @@ def main() -> int:
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "oracle_tui.cli", "demo", "--out", str(root),
                     "--events", "1000"], check=True, capture_output=True)
-    from oracle_tui.core.demo import _write_bundles
-    from oracle_tui.core.interface_pack import load_interface_pack, render_template
+    from oracle_tui.core.demo import revalidate
+    from oracle_tui.core.interface_pack import load_interface_pack
     from oracle_tui.core.storage import LocalStore
-    from oracle_tui.core.world import read_run_receipt
+    from oracle_tui.core.world import WorldKey, read_run_receipt
 
     receipt = read_run_receipt(LocalStore(root))
     pack = load_interface_pack()
@@ -95,32 +94,13 @@ def main() -> int:
         new.rename(folder / new.name)
     staged.rmdir()
     # Re-validate every output as the engine would: evidence lists the new parts.
-    from oracle_tui.core.demo import MAKERS
-    from oracle_tui.core.world import WorldKey
-
     wk = WorldKey(manifest_fingerprint=mf, parameter_hash=ph, scenario_id=scenario,
                   seed=receipt.seed)
-    parts: dict[str, list[tuple[str, str, int, int]]] = {}
-    for output_id in MAKERS:
-        rendered = render_template(pack.outputs[output_id].path_template,
-                                   wk.tokens(receipt.run_id))
-        out_dir = root / rendered.rsplit("/", 1)[0]
-        parts[output_id] = [
-            (p.relative_to(root).as_posix(), _sha256(p), pq.read_metadata(p).num_rows,
-             p.stat().st_size) for p in sorted(out_dir.glob("part-*.parquet"))]
-    _write_bundles(root, pack, wk, parts)
+    revalidate(root, wk, receipt.run_id, pack)
     size = sum(p.stat().st_size for p in folder.glob("part-*.parquet"))
     print(f"{args.rows:,} rows in {args.files} files ({size / 1024**3:.2f} GiB) at {root} "
           f"in {time.perf_counter() - t0:.0f} s")
     return 0
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(8 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 if __name__ == "__main__":

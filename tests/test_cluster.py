@@ -149,22 +149,36 @@ def test_an_unreachable_scheduler_is_a_clear_error(world: DemoWorld, tmp_path: P
 
 def test_a_killed_cluster_build_leaves_nothing_a_rerun_trips_on(
         world: DemoWorld, scheduler: str, tmp_path: Path) -> None:
+    import os
+    import pty
+    import re
     import subprocess
     import sys
-    import time
 
     scratch = tmp_path / "scratch"
     cmd = [sys.executable, "-m", "oracle_tui.cli", "stream-view", "build", world.root,
            "--output-id", OUT, "--executor", scheduler, "--scratch", str(scratch),
-           "--rows-per-part", "300", "--json"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+           "--rows-per-part", "300"]
+    # On a terminal the CLI draws its progress: read it as it comes and kill the client as
+    # soon as routing runs on the cluster (the phases before it are 7% of the bar).
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=slave)
+    os.close(slave)
+    drawn = b""
     try:
-        # Wait for the workers' first scratch file, then kill the client where it stands.
-        while proc.poll() is None and not any(scratch.rglob("*.parquet")):
-            time.sleep(0.01)
+        while not any(int(p) >= 7 for p in re.findall(rb"(\d+)%", drawn)):
+            try:
+                chunk = os.read(master, 4096)  # blocks until the CLI writes
+            except OSError:  # the CLI exited: the build was faster than the reading
+                break
+            if not chunk:
+                break
+            drawn += chunk
         proc.kill()
     finally:
         proc.wait()
+        os.close(master)
     view = Path(world.root) / VIEW
     assert not (view / "_stream_sort_receipt.json").exists() or proc.returncode == 0
     again = run_cli_process("stream-view", "build", world.root, "--output-id", OUT,

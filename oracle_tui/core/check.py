@@ -195,7 +195,7 @@ def _run_steps(ctx: _Ctx) -> None:
                     f"{_world_text(report.world_key)}")
     sources: dict[str, list[str]] = {}
     with ctx.step("outputs_and_gates"):
-        sources = _check_outputs_and_gates(ctx, listing, receipt, ctx.output_ids, ctx.cancel)
+        sources = _check_outputs_and_gates(ctx, listing, receipt)
     with ctx.step("manifest_fields"):
         if ctx.manifest is not None:
             _check_manifest_fields(ctx, ctx.manifest, receipt)
@@ -299,10 +299,10 @@ def _check_stream_views(ctx: _Ctx, listing: Listing, sources: dict[str, list[str
             receipt=state.receipt, upstream=state.upstream, manifest=state.manifest))
 
 
-def _check_outputs_and_gates(ctx: _Ctx, listing: Listing, receipt: RunReceipt,
-                             output_ids: Sequence[str] | None,
-                             cancel: threading.Event | None) -> dict[str, list[str]]:
+def _check_outputs_and_gates(ctx: _Ctx, listing: Listing, receipt: RunReceipt
+                             ) -> dict[str, list[str]]:
     """Verify the gates the selected outputs need; returns each present output's part keys."""
+    output_ids, cancel = ctx.output_ids, ctx.cancel
     pack, report = ctx.interface_pack, ctx.report
     assert report.world_key is not None
     tokens = report.world_key.tokens(receipt.run_id)

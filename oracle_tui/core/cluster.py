@@ -22,7 +22,7 @@ from typing import Any
 
 import duckdb
 
-from oracle_tui.core.duck import connect, engine_share, object_uri
+from oracle_tui.core.duck import connect, duck_error, engine_share, object_uri
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.hashing import sha256_file
 from oracle_tui.core.jobs import Cancelled
@@ -41,26 +41,6 @@ STALE_AFTER = dt.timedelta(hours=24)
 # Source files per routing task: enough work per task to hide its start-up, enough tasks
 # to keep every worker busy.
 FILES_PER_ROUTE_TASK = 8
-
-
-def duck_error(exc: duckdb.Error, memory_limit: str = "") -> OracleError:
-    """DuckDB's failure as the code that names it: never a tampering code for an engine
-    problem."""
-    text = str(exc).splitlines()[0][:200]
-    low = str(exc).lower()  # the cause may sit past the first line or the cut
-    if "http 403" in low or "forbidden" in low or "access denied" in low:
-        return OracleError("ACCESS_DENIED", f"DuckDB: {text}")
-    if "no space left" in low or "disk is full" in low:
-        return OracleError("STORAGE_FULL", f"DuckDB: {text}")
-    if isinstance(exc, duckdb.OutOfMemoryException) or "out of memory" in low:
-        return OracleError("MEMORY_LIMIT_EXCEEDED", f"the sort needed more than the memory "
-                                                    f"limit {memory_limit or '(default)'}: "
-                                                    f"{text}")
-    if "http" in low or "timeout" in low or "connection" in low:
-        return OracleError("STORAGE_TIMEOUT", f"DuckDB: {text}")
-    if isinstance(exc, duckdb.ConversionException):
-        return OracleError("SORT_KEY_INVALID", f"DuckDB: {text}")
-    return OracleError("SORT_ENGINE_ERROR", f"DuckDB: {text}")
 
 
 @dataclass(frozen=True)

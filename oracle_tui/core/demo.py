@@ -274,6 +274,22 @@ def generate_demo_world(out: str | Path, *, events: int = DEFAULT_EVENTS, seed: 
                      files=len(files), bytes=sum(p.stat().st_size for p in files))
 
 
+def revalidate(root: Path, world_key: WorldKey, run_id: str,
+               pack: InterfacePack | None = None) -> None:
+    """Act as the engine after rewriting parts of a demo world: validate every output again,
+    so the bundles (and their flags) list the parts now on disk."""
+    pack = pack or load_interface_pack()
+    tokens = world_key.tokens(run_id)
+    parts: dict[str, list[tuple[str, str, int, int]]] = {}
+    for output_id in MAKERS:
+        rendered = render_template(pack.outputs[output_id].path_template, tokens)
+        folder = root / rendered.rsplit("/", 1)[0]
+        parts[output_id] = [
+            (p.relative_to(root).as_posix(), sha256_file(p), pq.read_metadata(p).num_rows,
+             p.stat().st_size) for p in sorted(folder.glob("part-*.parquet"))]
+    _write_bundles(root, pack, world_key, parts)
+
+
 def _parts_doc(parts: list[tuple[str, str, int, int]]) -> list[dict[str, Any]]:
     """The engine's evidence for an output's parts, as its validation bundle states it."""
     return [{"path": k, "sha256_hex": s, "rows": r, "size_bytes": n} for k, s, r, n in parts]

@@ -20,7 +20,8 @@ from oracle_tui.core.errors import OracleError
 from oracle_tui.core.storage.base import Store
 
 DUCKDB_VERSION = duckdb.__version__
-MEMORY_LIMIT_RE = re.compile(r"(?i)\d+(\.\d+)?\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)")
+MEMORY_LIMIT_RE = re.compile(r"(?i)(?P<number>\d+(?:\.\d+)?)\s*"
+                             r"(?P<unit>b|kb|mb|gb|tb|kib|mib|gib|tib)")
 
 
 def sql_str(value: str) -> str:
@@ -86,12 +87,11 @@ _UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2*
 
 def size_bytes(text: str) -> int:
     """'1GB', '256MB', '1.5GiB' as bytes; anything else is INPUT_INVALID."""
-    m = re.fullmatch(r"(?i)\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*", text)
-    if m is None or m.group(2).lower() not in _UNITS or not MEMORY_LIMIT_RE.fullmatch(
-            text.strip()):
+    m = MEMORY_LIMIT_RE.fullmatch(text.strip())
+    if m is None:
         raise OracleError("INPUT_INVALID", f"memory limit {text[:40]!r} is not a size such as "
                                            "512MB, 2GB or 1.5GiB")
-    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+    return int(float(m["number"]) * _UNITS[m["unit"].lower()])
 
 
 def engine_share(limit: str) -> str:
@@ -112,9 +112,7 @@ def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> int:
 def connect(*, stores: list[Store], memory_limit: str = "2GB", temp_dir: str | None = None,
             threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """A fresh in-memory connection that spills to ``temp_dir`` and can read ``stores``."""
-    if not MEMORY_LIMIT_RE.fullmatch(memory_limit.strip()):
-        raise OracleError("INPUT_INVALID", f"memory limit {memory_limit[:40]!r} is not a size "
-                                           "such as 512MB, 2GB or 1.5GiB")
+    size_bytes(memory_limit)  # INPUT_INVALID unless a size
     con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
                                             "autoload_known_extensions": False})
     try:
@@ -135,3 +133,23 @@ def connect(*, stores: list[Store], memory_limit: str = "2GB", temp_dir: str | N
         load_httpfs(con)
         _s3_secret(con, s3_stores[0])
     return con
+
+
+def duck_error(exc: duckdb.Error, memory_limit: str = "") -> OracleError:
+    """DuckDB's failure as the code that names it: never a tampering code for an engine
+    problem."""
+    text = str(exc).splitlines()[0][:200]
+    low = str(exc).lower()  # the cause may sit past the first line or the cut
+    if "http 403" in low or "forbidden" in low or "access denied" in low:
+        return OracleError("ACCESS_DENIED", f"DuckDB: {text}")
+    if "no space left" in low or "disk is full" in low:
+        return OracleError("STORAGE_FULL", f"DuckDB: {text}")
+    if isinstance(exc, duckdb.OutOfMemoryException) or "out of memory" in low:
+        return OracleError("MEMORY_LIMIT_EXCEEDED", f"the sort needed more than the memory "
+                                                    f"limit {memory_limit or '(default)'}: "
+                                                    f"{text}")
+    if "http" in low or "timeout" in low or "connection" in low:
+        return OracleError("STORAGE_TIMEOUT", f"DuckDB: {text}")
+    if isinstance(exc, duckdb.ConversionException):
+        return OracleError("SORT_KEY_INVALID", f"DuckDB: {text}")
+    return OracleError("SORT_ENGINE_ERROR", f"DuckDB: {text}")

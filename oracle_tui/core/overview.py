@@ -27,9 +27,7 @@ class PackOverview(BaseModel):
 
 
 def _json(store: Any, key: str) -> dict[str, Any] | None:
-    try:
-        if store.head(key) is None:
-            return None
+    try:  # absent, unreadable or malformed: the check will say which
         data = parse_json(store.read_bytes(key, MAX_JSON_BYTES), "PACK_MANIFEST_INVALID", key)
     except OracleError:
         return None

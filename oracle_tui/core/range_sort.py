@@ -78,13 +78,6 @@ class RawStats:
                      hash_sum_salted=str(self.hash_sum_salted))
 
 
-def total(stats: list[RawStats]) -> RawStats:
-    out = RawStats()
-    for s in stats:
-        out = out.plus(s)
-    return out
-
-
 def _bound_sql(key: SortKey, which: str) -> str:
     # Epochs as integers; strings and values as themselves: both compare in Python exactly
     # as DuckDB orders them (UTF-8 byte order is code-point order), so bounds compose.

@@ -25,9 +25,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel
 
-from oracle_tui.core.cluster import duck_error
 from oracle_tui.core.codes import Severity
-from oracle_tui.core.duck import DUCKDB_VERSION, connect, engine_share, object_uri, sql_str
+from oracle_tui.core.duck import (
+    DUCKDB_VERSION,
+    connect,
+    duck_error,
+    engine_share,
+    object_uri,
+    sql_str,
+)
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.findings import Finding, make_finding
 from oracle_tui.core.hashing import hash_object, iter_chunks, sha256_bytes
