@@ -95,7 +95,7 @@ def sort_task(job: ClusterJob, range_no: int, keys: list[str]) -> tuple[SortedPa
 
     def body(con: duckdb.DuckDBPyConnection, tmp: Path) -> tuple[SortedPart, str]:
         out = tmp / "part.parquet"
-        part = sort_range(con, job.plan.plan, [object_uri(scratch, k) for k in keys], out)
+        part = sort_range(con, job.plan, [object_uri(scratch, k) for k in keys], out)
         key = f"parts/r{range_no:05d}.parquet"
         if part.rows:
             _put_new(scratch, key, out)

@@ -29,6 +29,11 @@ def sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def quote_column(column: str) -> str:
+    """A SQL identifier (a column name of any spelling)."""
+    return '"' + column.replace('"', '""') + '"'
+
+
 def sql_list(values: list[str]) -> str:
     return "[" + ", ".join(sql_str(v) for v in values) + "]"
 

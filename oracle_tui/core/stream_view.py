@@ -32,6 +32,7 @@ from oracle_tui.core.duck import (
     duck_error,
     engine_share,
     object_uri,
+    quote_column,
     sql_str,
 )
 from oracle_tui.core.errors import OracleError
@@ -47,6 +48,7 @@ from oracle_tui.core.range_sort import (
     RoutePlan,
     SortedPart,
     SortKey,
+    iso_us,
     raw_stats,
     route,
     routed_files,
@@ -101,22 +103,86 @@ class BuildResult(BaseModel):
 CANONICAL_TS_LIKE = "____-__-__T__:__:__.______Z"
 
 
-def _sort_plan(con: duckdb.DuckDBPyConnection, scan: str, keys: list[str]) -> list[SortKey]:
-    cols = {row[0]: str(row[1]).upper() for row in con.execute(f"DESCRIBE SELECT * FROM {scan}"
-                                                                ).fetchall()}
+def _column_types(con: duckdb.DuckDBPyConnection, scan: str) -> dict[str, str]:
+    """The source's columns in order, with their DuckDB types."""
+    return {row[0]: str(row[1]).upper()
+            for row in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
+
+
+@dataclass(frozen=True)
+class _SourceProfile:
+    """What planning a sort needs to know of the source, learnt in one scan."""
+
+    types: dict[str, str]  # every column in order, with its DuckDB type
+    canonical: frozenset[str]  # text sort keys whose every value is in CANONICAL_TS_LIKE form
+    constants: dict[str, str]  # column -> SQL literal of its one value (see RoutePlan)
+
+
+def _profile_source(con: duckdb.DuckDBPyConnection, uris: list[str], keys: list[str],
+                    find_constants: bool = True) -> _SourceProfile:
+    """Column types, which text keys are canonical instants and which columns are constant:
+    one scan of just the key columns and the constant candidates."""
+    src = scan_sql(uris)
+    types = _column_types(con, src)
+    for key in keys:
+        if key not in types:
+            raise OracleError("MISSING_SORT_KEY", f"column {key!r} is not in the output "
+                                                  f"(columns: {', '.join(sorted(types))})", key)
+    text_keys = [k for k in keys if types[k] == "VARCHAR"]
+    first = _constant_candidates(con, uris[:1], types, keys) if find_constants else {}
+    probes = [f"bool_and({quote_column(k)} LIKE {sql_str(CANONICAL_TS_LIKE)})"
+              for k in text_keys] + [_constant_probe(c) for c in first]
+    row: tuple[Any, ...] = ()
+    if probes:
+        fetched = con.execute(f"SELECT {', '.join(probes)} FROM {src}").fetchone()
+        assert fetched is not None
+        row = tuple(fetched)
+    canonical = frozenset(k for k, ok in zip(text_keys, row, strict=False) if ok)
+    everywhere = _constants_of(list(first), row[len(text_keys):])
+    constants = {c: f"CAST({sql_str(v)} AS {types[c]})" for c, v in everywhere.items()
+                 if v == first[c]}
+    return _SourceProfile(types=types, canonical=canonical, constants=constants)
+
+
+# Types whose equal values are equal bytes, and whose text casts back to the very value.
+CONSTANT_TYPES = frozenset({"BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
+                            "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT",
+                            "VARCHAR", "DATE"})
+
+
+def _constant_probe(column: str) -> str:
+    """Two aggregates: does ``column`` hold one non-NULL value in every row, and which."""
+    q = quote_column(column)
+    return f"min({q}) = max({q}) AND count({q}) = count(*), CAST(min({q}) AS VARCHAR)"
+
+
+def _constants_of(columns: list[str], row: tuple[Any, ...]) -> dict[str, str]:
+    return {c: str(row[2 * i + 1]) for i, c in enumerate(columns)
+            if row[2 * i] and "\x00" not in str(row[2 * i + 1])}
+
+
+def _constant_candidates(con: duckdb.DuckDBPyConnection, uris: list[str],
+                         types: dict[str, str], keys: list[str]) -> dict[str, str]:
+    """The columns constant in these (few) files: what the full scan then proves. Sort keys
+    never are: the sort reads them."""
+    eligible = [c for c, typ in types.items() if typ in CONSTANT_TYPES and c not in keys]
+    if not eligible:
+        return {}
+    row = con.execute(f"SELECT {', '.join(_constant_probe(c) for c in eligible)} "
+                      f"FROM {scan_sql(uris)}").fetchone()
+    assert row is not None
+    return _constants_of(eligible, tuple(row))
+
+
+def _sort_plan(profile: _SourceProfile, keys: list[str]) -> list[SortKey]:
     plan = []
     for key in keys:
-        if key not in cols:
-            raise OracleError("MISSING_SORT_KEY", f"column {key!r} is not in the output "
-                                                  f"(columns: {', '.join(sorted(cols))})", key)
-        typ = cols[key]
-        quoted = '"' + key.replace('"', '""') + '"'
+        typ = profile.types[key]
+        quoted = quote_column(key)
         if typ == "VARCHAR":
             # Values that denote no instant fail the build's casts (routing parses every
             # one); the build then names the first (_require_valid_instants).
-            row = con.execute(f"SELECT bool_and({quoted} LIKE {sql_str(CANONICAL_TS_LIKE)}) "
-                              f"FROM {scan}").fetchone()
-            if row is not None and row[0]:
+            if key in profile.canonical:
                 # Fixed width, six fraction digits: text order is instant order, and two
                 # different values are two different microseconds.
                 plan.append(SortKey(column=key, expr=quoted, kind="iso_string",
@@ -144,7 +210,7 @@ def _require_valid_instants(con: duckdb.DuckDBPyConnection, uris: list[str],
     for key in plan:
         if key.kind != "iso_string" and not key.expr.startswith("CAST("):
             continue
-        quoted = '"' + key.column.replace('"', '""') + '"'
+        quoted = quote_column(key.column)
         row = con.execute(
             f"SELECT filename, file_row_number, CAST({quoted} AS VARCHAR) "
             f"FROM {scan_sql(uris, ', filename=true, file_row_number=true')} "
@@ -483,10 +549,11 @@ def _range_bounds(con: duckdb.DuckDBPyConnection, uris: list[str], key: SortKey,
     step = max(1, rows // BOUNDARY_SAMPLE_ROWS)
     qs = ", ".join(str(i / chunks) for i in range(1, chunks))
     scan = scan_sql(uris, ", file_row_number=true")
+    value = key.rank or key.expr  # a key with a rank is routed by its rank (range_expr)
+    # CASE, not WHERE: DuckDB then parses only the sampled rows' keys (NULLs are skipped).
     row = con.execute(
-        f"SELECT CAST(quantile_disc(k, [{qs}]) AS VARCHAR[]) FROM (SELECT {key.expr} AS k "
-        f"FROM {scan} WHERE file_row_number % {step} = 0 AND {key.expr} IS NOT NULL)"
-    ).fetchone()
+        f"SELECT CAST(quantile_disc(CASE WHEN file_row_number % {step} = 0 THEN {value} END, "
+        f"[{qs}]) AS VARCHAR[]) FROM {scan}").fetchone()
     values = [] if row is None or row[0] is None else list(row[0])
     return sorted(set(values), key=values.index)
 
@@ -503,17 +570,23 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
     sorting run here or on a Dask cluster (``runner``); the bytes are the same."""
     src = scan_sql(uris)
     phases.enter("validate")
-    plan = _sort_plan(con, src, t.sort_keys)
+    profile = _profile_source(con, uris, t.sort_keys)
+    plan = _sort_plan(profile, t.sort_keys)
     first = plan[0]
     try:
         phases.enter("bounds")
         rows = _row_count(con, src)
         chunks = max(1, -(-rows // rows_per_part))
-        typ_row = con.execute(f"SELECT typeof({first.expr}) FROM {src} LIMIT 1").fetchone()
-        typ = str(typ_row[0]) if typ_row else "VARCHAR"
         raw_bounds = _range_bounds(con, uris, first, rows, chunks)
-        rp = RoutePlan(uris=uris, plan=plan,
-                       bounds=[f"CAST({sql_str(b)} AS {typ})" for b in raw_bounds])
+        if first.rank:  # ranks are epoch microseconds: the receipt shows them as instants
+            bounds = [str(int(b)) for b in raw_bounds]
+            raw_bounds = [iso_us(int(b)) for b in raw_bounds]
+        else:
+            typ_row = con.execute(f"SELECT typeof({first.expr}) FROM {src} LIMIT 1").fetchone()
+            typ = str(typ_row[0]) if typ_row else "VARCHAR"
+            bounds = [f"CAST({sql_str(b)} AS {typ})" for b in raw_bounds]
+        rp = RoutePlan(uris=uris, plan=plan, bounds=bounds, columns=list(profile.types),
+                       constants=profile.constants)
         check_cancel(cancel)
         source_raw, sorted_parts = runner(con, rp, staging, spill, phases, cancel)
     except (duckdb.ConversionException, OracleError) as exc:
@@ -543,7 +616,7 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
         "sort_keys": [*t.sort_keys, *TIE_BREAK],
         "partitioning": {"layout": "flat", "prefix": t.prefix, "rows_per_part": rows_per_part,
                          "ordered_parts": True, "method": "routed range-partitioned sort",
-                         "boundaries": raw_bounds},
+                         "boundaries": raw_bounds, "constant_columns": list(rp.constants)},
         "source_locator_digest": source_digest(t.source_keys),
         "source_parts": len(t.source_keys),
         "source": source.model_dump(),
@@ -575,7 +648,7 @@ def _run_here(con: duckdb.DuckDBPyConnection, rp: RoutePlan, staging: Path, spil
                 continue
             phases.enter("sort", 1 / max(1, rp.ranges - 1))
             path = staging / f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
-            part = sort_range(con, rp.plan, [str(f) for f in files], path)
+            part = sort_range(con, rp, [str(f) for f in files], path)
             if not part.rows:
                 path.unlink()
                 continue
@@ -686,10 +759,12 @@ def _rederive(t: _Target, receipt: Receipt, memory_limit: str, temp_dir: str | N
                   temp_dir=temp_dir,
                   threads=threads)
     try:
-        src = scan_sql([object_uri(t.store, k) for k in t.source_keys])
+        source_uris = [object_uri(t.store, k) for k in t.source_keys]
+        src = scan_sql(source_uris)
         view_uris = [object_uri(t.view_store, t.prefix + p.path) for p in receipt.parts]
         key_cols = receipt.sort_keys[: len(receipt.sort_keys) - len(TIE_BREAK)]
-        plan = _sort_plan(con, src, key_cols)
+        plan = _sort_plan(_profile_source(con, source_uris, key_cols, find_constants=False),
+                          key_cols)
         same_engine = receipt.hash.engine_version == DUCKDB_VERSION
         if not same_engine:
             bad(f"receipt hashes come from DuckDB {receipt.hash.engine_version}, this is "

@@ -1,0 +1,98 @@
+"""Columns that hold one value in every source row are carried as literals, not through the
+sort: only when the whole source proves it (not a first file, not a NULL away from it), with
+any value a string can hold, and never for a sort key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from oracle_tui.core.demo import DemoWorld
+from oracle_tui.core.stream_view import build_stream_view, verify_stream_view
+from tests.engine import reissue_evidence
+from tests.test_stream_view import OUT, _expected_rows, _view_dir, _view_rows
+
+WORLD_TOKENS = ["seed", "manifest_fingerprint", "parameter_hash", "scenario_id"]
+
+
+def _source_parts(world: DemoWorld) -> list[Path]:
+    return sorted(Path(world.root).glob(f"data/**/{OUT}/**/part-*.parquet"))
+
+
+def _set_column(path: Path, column: str, values: Callable[[int], list[object]],
+                typ: pa.DataType | None = None) -> None:
+    table = pq.read_table(path)
+    i = table.schema.get_field_index(column)
+    field = table.schema.field(i)
+    array = pa.array(values(table.num_rows), type=typ or field.type)
+    pq.write_table(table.set_column(i, field.with_type(array.type), array), path,
+                   compression="zstd")
+
+
+def _last_row_differs(value: object) -> Callable[[Path, str], None]:
+    def mutate(path: Path, column: str) -> None:
+        current = pq.read_table(path, columns=[column]).column(0).to_pylist()
+        _set_column(path, column, lambda n: [*current[:n - 1], value])
+    return mutate
+
+
+def _build_and_compare(world: DemoWorld) -> list[str]:
+    """Build, then check rows, schema and verify; returns the receipt's constant columns."""
+    result = build_stream_view(world.root, OUT, rows_per_part=900, memory_limit="64MB")
+    assert _view_rows(world.root) == _expected_rows(world.root)
+    source_schema = pq.read_schema(_source_parts(world)[0]).remove_metadata()
+    for part in sorted(_view_dir(world.root).glob("part-*.parquet")):
+        assert pq.read_schema(part).remove_metadata() == source_schema
+    state = verify_stream_view(world.root, OUT, deep=True)
+    assert (state.state, state.findings) == ("VALID", [])
+    constants: list[str] = result.receipt["partitioning"]["constant_columns"]
+    return constants
+
+
+def test_world_tokens_are_carried_as_constants(world: DemoWorld) -> None:
+    assert _build_and_compare(world) == WORLD_TOKENS
+
+
+@pytest.mark.parametrize(("column", "mutate"), [
+    # constant in the first file (the candidates), not in the last: one row differs
+    ("scenario_id", _last_row_differs("baseline_v2")),
+    ("seed", _last_row_differs(43)),
+    # one NULL: min = max over the other rows, but a literal would fill the NULL in
+    ("manifest_fingerprint", _last_row_differs(None)),
+    ("parameter_hash", _last_row_differs("")),
+])
+def test_a_column_constant_but_for_one_row_goes_through_the_sort(
+        world: DemoWorld, column: str, mutate: Callable[[Path, str], None]) -> None:
+    mutate(_source_parts(world)[-1], column)
+    reissue_evidence(world)
+    assert _build_and_compare(world) == [c for c in WORLD_TOKENS if c != column]
+
+
+def test_any_string_survives_as_a_literal(world: DemoWorld) -> None:
+    odd = "o'brien \"quoted\" ✓ ünï \\ %s {x} --"
+    for path in _source_parts(world):
+        _set_column(path, "scenario_id", lambda n: [odd] * n)
+        _set_column(path, "seed", lambda n: [2**64 - 1] * n)  # UBIGINT's largest
+    reissue_evidence(world)
+    assert _build_and_compare(world) == WORLD_TOKENS
+    assert {r["scenario_id"] for r in _view_rows(world.root)} == {odd}
+    assert {r["seed"] for r in _view_rows(world.root)} == {2**64 - 1}
+
+
+def test_a_constant_sort_key_and_other_types(world: DemoWorld) -> None:
+    # Every row at one instant: the order is file, then row; the key is still sorted on,
+    # never a literal. A constant boolean and date are literals; a constant double is not
+    # (0.0 and -0.0 are equal and different bytes).
+    import datetime as dt
+
+    for path in _source_parts(world):
+        _set_column(path, "ts_utc", lambda n: ["2026-01-01T00:00:00.000000Z"] * n)
+        _set_column(path, "fraud_flag", lambda n: [True] * n)
+        _set_column(path, "amount", lambda n: [1.5] * n)
+        _set_column(path, "campaign_id", lambda n: [dt.date(2026, 1, 2)] * n, pa.date32())
+    reissue_evidence(world)
+    assert _build_and_compare(world) == [*WORLD_TOKENS, "fraud_flag", "campaign_id"]
