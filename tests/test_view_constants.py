@@ -96,3 +96,10 @@ def test_a_constant_sort_key_and_other_types(world: DemoWorld) -> None:
         _set_column(path, "campaign_id", lambda n: [dt.date(2026, 1, 2)] * n, pa.date32())
     reissue_evidence(world)
     assert _build_and_compare(world) == [*WORLD_TOKENS, "fraud_flag", "campaign_id"]
+
+
+def test_a_long_constant_stays_in_the_rows(world: DemoWorld) -> None:
+    for path in _source_parts(world):
+        _set_column(path, "parameter_hash", lambda n: ["x" * 1025] * n)
+    reissue_evidence(world)
+    assert _build_and_compare(world) == ["seed", "manifest_fingerprint", "scenario_id"]

@@ -33,6 +33,9 @@ TIE_COLUMN = "__oracle_tie"
 # two BIGINTs is about a third faster than on a 27-byte string, an integer and a BIGINT.
 RANK_COLUMN = "__oracle_rank"
 ROW_BITS = 40
+# Parts: zstd at level 1 writes a range a fifth faster than DuckDB's default level for 1%
+# more bytes; no Bloom filters (a stream reads every row; they only cost bytes).
+PART_FORMAT = "COMPRESSION zstd, COMPRESSION_LEVEL 1, WRITE_BLOOM_FILTER false"
 
 
 class SortKey(BaseModel):
@@ -208,7 +211,7 @@ def sort_range(con: duckdb.DuckDBPyConnection, rp: RoutePlan, files: list[str],
     # of a subquery through SELECT and COPY); the constants join the rows only there, after
     # the sort, so the sort never moves them.
     con.execute(f"COPY (SELECT {rp.part_columns()} FROM (SELECT * FROM {scan_sql(files)} "
-                f"ORDER BY {order})) TO {sql_str(str(out))} (FORMAT parquet, COMPRESSION zstd)")
+                f"ORDER BY {order})) TO {sql_str(str(out))} (FORMAT parquet, {PART_FORMAT})")
     rows = pq.ParquetFile(out).metadata.num_rows
     stats = raw_stats(con, scan_sql([str(out)]), plan[0]) if rows else RawStats()
     return SortedPart(rows=rows, size=out.stat().st_size, sha256=sha256_file(out), stats=stats)

@@ -156,9 +156,14 @@ def _constant_probe(column: str) -> str:
     return f"min({q}) = max({q}) AND count({q}) = count(*), CAST(min({q}) AS VARCHAR)"
 
 
+# A longer value stays in the rows: every part's SQL would carry it.
+CONSTANT_MAX_CHARS = 1024
+
+
 def _constants_of(columns: list[str], row: tuple[Any, ...]) -> dict[str, str]:
     return {c: str(row[2 * i + 1]) for i, c in enumerate(columns)
-            if row[2 * i] and "\x00" not in str(row[2 * i + 1])}
+            if row[2 * i] and "\x00" not in str(row[2 * i + 1])
+            and len(str(row[2 * i + 1])) <= CONSTANT_MAX_CHARS}
 
 
 def _constant_candidates(con: duckdb.DuckDBPyConnection, uris: list[str],
