@@ -89,3 +89,23 @@ def test_build_progress_is_one_rising_percentage(world: DemoWorld) -> None:
     done = [d for d, _ in seen]
     assert done == sorted(done)  # never goes back
     assert done[-1] >= 990 and len(set(done)) >= 6  # every phase moves it
+
+
+def test_deep_verify_of_a_view_in_an_older_part_format_says_it_did_not_compare(
+        world: DemoWorld) -> None:
+    build_stream_view(world.root, OUT, rows_per_part=1500)
+    view = Path(world.root) / "stream_view" / "ts_utc" / f"output_id={OUT}"
+    receipt = json.loads((view / "_stream_sort_receipt.json").read_text())
+    assert receipt["extensions"]["oracle_tui"]["partitioning"]["part_format"] == (
+        "COMPRESSION zstd, COMPRESSION_LEVEL 1, WRITE_BLOOM_FILTER false")
+
+    def as_built_before(r: dict[str, Any]) -> None:
+        del r["partitioning"]["part_format"]
+
+    edit_view_receipt(view / "_stream_sort_receipt.json", as_built_before)
+    state = verify_stream_view(world.root, OUT, deep=True)
+    assert state.state == "VALID"
+    assert [(f.code, f.severity.value) for f in state.findings] == [
+        ("STREAM_DEEP_VERIFY_SKIPPED", "WARN")]
+    assert "parts were written as an earlier format" in state.findings[0].detail
+    assert verify_stream_view(world.root, OUT).findings == []  # plain verify: nothing to say

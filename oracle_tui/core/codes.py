@@ -179,6 +179,12 @@ _ALL: tuple[CodeInfo, ...] = (
        "The receipt's row-hash sums were made by another DuckDB version and cannot be "
        "re-derived here; counts, key ranges, order and part digests were still verified.",
        "Verify with the DuckDB version the receipt names, or rebuild the view into a new root."),
+    _c("STREAM_DEEP_VERIFY_SKIPPED", "stream view", W, T,
+       "verify --deep rebuilds a view and compares its bytes, but this view's parts were "
+       "written in another part format (an earlier oracle-tui or DuckDB): a rebuild here "
+       "would differ for that reason alone. Everything else was verified.",
+       "Nothing is wrong with the view. To compare bytes, deep-verify with the oracle-tui "
+       "that built it, or rebuild the view under a new stream_view_root."),
     _c("MISSING_SORT_KEY", "stream view", F, T,
        "The output lacks its sort-key column.",
        "Configure a per-output sort key in the interface pack or profile."),

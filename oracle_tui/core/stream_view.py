@@ -44,6 +44,7 @@ from oracle_tui.core.jsonio import canonical_json
 from oracle_tui.core.listing import Listing
 from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.range_sort import (
+    PART_FORMAT,
     RawStats,
     RoutePlan,
     SortedPart,
@@ -621,7 +622,10 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
         "sort_keys": [*t.sort_keys, *TIE_BREAK],
         "partitioning": {"layout": "flat", "prefix": t.prefix, "rows_per_part": rows_per_part,
                          "ordered_parts": True, "method": "routed range-partitioned sort",
-                         "boundaries": raw_bounds, "constant_columns": list(rp.constants)},
+                         "boundaries": raw_bounds, "constant_columns": list(rp.constants),
+                         # What --deep needs to rebuild the same bytes (DuckDB's version is
+                         # in "hash").
+                         "part_format": PART_FORMAT},
         "source_locator_digest": source_digest(t.source_keys),
         "source_parts": len(t.source_keys),
         "source": source.model_dump(),
@@ -733,7 +737,13 @@ def verify_stream_view(
     receipt = Receipt.model_validate(state.receipt)
     problems = [make_finding(code, output_id, detail) for code, detail in
                 _rederive(t, receipt, memory_limit, temp_dir, threads, progress, cancel)]
-    if deep and not problems:
+    written_as = receipt.partitioning.get("part_format")
+    if deep and not problems and written_as != PART_FORMAT:
+        problems.append(make_finding(
+            "STREAM_DEEP_VERIFY_SKIPPED", output_id,
+            f"parts were written as {written_as or 'an earlier format'!s}, this version "
+            f"writes {PART_FORMAT}: bytes were not compared"))
+    elif deep and not problems:
         problems += [make_finding("STREAM_RECEIPT_MISMATCH", output_id, detail) for detail in
                      _deep_differences(t, output_id, receipt, memory_limit, temp_dir, threads,
                                        cancel)]
