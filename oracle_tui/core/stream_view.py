@@ -741,8 +741,9 @@ def verify_stream_view(
     if deep and not problems and written_as != PART_FORMAT:
         problems.append(make_finding(
             "STREAM_DEEP_VERIFY_SKIPPED", output_id,
-            f"parts were written as {written_as or 'an earlier format'!s}, this version "
-            f"writes {PART_FORMAT}: bytes were not compared"))
+            f"parts were written {f'with {written_as!r}' if written_as else 'in an earlier format'}"
+            f"; this version writes {PART_FORMAT!r}, so bytes were not compared (everything "
+            "else was verified)"))
     elif deep and not problems:
         problems += [make_finding("STREAM_RECEIPT_MISMATCH", output_id, detail) for detail in
                      _deep_differences(t, output_id, receipt, memory_limit, temp_dir, threads,
