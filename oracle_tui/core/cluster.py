@@ -24,7 +24,7 @@ import duckdb
 
 from oracle_tui.core.duck import connect, duck_error, engine_share, object_uri
 from oracle_tui.core.errors import OracleError
-from oracle_tui.core.hashing import sha256_file
+from oracle_tui.core.hashing import hash_object
 from oracle_tui.core.jobs import Cancelled
 from oracle_tui.core.range_sort import (
     RawStats,
@@ -205,8 +205,9 @@ def run_on_cluster(address: str, job: ClusterJob, scratch: Store, new_temp: Call
             if not part.rows:
                 continue
             path = new_temp()
-            _fetch(scratch, key, path)
-            if sha256_file(path) != part.sha256:
+            with open(path, "wb") as dst:
+                _, digest = hash_object(scratch, key, cancel, copy_to=dst.write)
+            if digest != part.sha256:
                 raise OracleError("STREAM_RECEIPT_MISMATCH", f"scratch part {key} changed "
                                                              "between its sort and its fetch")
             fetched.append((part, path))
@@ -264,10 +265,3 @@ def _gather(client: Any, futures: list[Any], step: str,
         client.cancel(futures)
         raise
 
-
-def _fetch(store: Store, key: str, path: Path) -> None:
-    with store.open_read(key) as src, open(path, "wb") as dst:
-        buf = bytearray(8 << 20)
-        view = memoryview(buf)
-        while n := src.readinto(view):
-            dst.write(view[:n])

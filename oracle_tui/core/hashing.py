@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -43,14 +43,17 @@ def iter_chunks(store: Store, key: str, cancel: threading.Event | None = None
             yield view[:n]
 
 
-def hash_object(store: Store, key: str, cancel: threading.Event | None = None
-                ) -> tuple[int, str]:
-    """(size, sha256 hex) of one object."""
+def hash_object(store: Store, key: str, cancel: threading.Event | None = None,
+                copy_to: Callable[[memoryview], object] | None = None) -> tuple[int, str]:
+    """(size, sha256 hex) of one object; with ``copy_to`` (a file's ``write``), its bytes
+    are copied there as they are hashed: a download checked in the same read."""
     h = hashlib.sha256()
     size = 0
     for chunk in iter_chunks(store, key, cancel):
         h.update(chunk)
         size += len(chunk)
+        if copy_to is not None:
+            copy_to(chunk)
     return size, h.hexdigest()
 
 

@@ -9,7 +9,6 @@ before it, so a view without a receipt is never valid.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 import tempfile
@@ -37,7 +36,7 @@ from oracle_tui.core.duck import (
 )
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.findings import Finding, make_finding
-from oracle_tui.core.hashing import hash_object, iter_chunks, sha256_bytes
+from oracle_tui.core.hashing import hash_object, sha256_bytes
 from oracle_tui.core.interface_pack import InterfacePack, render_template
 from oracle_tui.core.jobs import Cancelled, Progress, check_cancel, no_progress
 from oracle_tui.core.jsonio import canonical_json
@@ -936,13 +935,10 @@ def _verified_part(store: Store, key: str, sha256: str, output_id: str) -> Itera
                               f"{key} does not match its receipt digest", output_id)
         yield path
         return
-    h = hashlib.sha256()
     with tempfile.NamedTemporaryFile(prefix="oracle-tui-part-", suffix=".parquet") as tmp:
-        for chunk in iter_chunks(store, key):
-            h.update(chunk)
-            tmp.write(chunk)
+        _, digest = hash_object(store, key, copy_to=tmp.write)
         tmp.flush()
-        if h.hexdigest() != sha256:
+        if digest != sha256:
             raise OracleError("STREAM_RECEIPT_MISMATCH",
                               f"{key} does not match its receipt digest", output_id)
         yield tmp.name
