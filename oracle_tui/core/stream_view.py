@@ -161,9 +161,14 @@ CONSTANT_MAX_CHARS = 1024
 
 
 def _constants_of(columns: list[str], row: tuple[Any, ...]) -> dict[str, str]:
-    return {c: str(row[2 * i + 1]) for i, c in enumerate(columns)
-            if row[2 * i] and "\x00" not in str(row[2 * i + 1])
-            and len(str(row[2 * i + 1])) <= CONSTANT_MAX_CHARS}
+    """The columns whose probe (``_constant_probe``, two values each in ``row``) found one
+    value that a literal can carry."""
+    found = {}
+    for i, column in enumerate(columns):
+        one_value, text = row[2 * i], str(row[2 * i + 1])
+        if one_value and "\x00" not in text and len(text) <= CONSTANT_MAX_CHARS:
+            found[column] = text
+    return found
 
 
 def _constant_candidates(con: duckdb.DuckDBPyConnection, uris: list[str],
@@ -586,9 +591,8 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
         if first.rank:  # ranks are epoch microseconds: the receipt shows them as instants
             bounds = [str(int(b)) for b in raw_bounds]
             raw_bounds = [iso_us(int(b)) for b in raw_bounds]
-        else:
-            typ_row = con.execute(f"SELECT typeof({first.expr}) FROM {src} LIMIT 1").fetchone()
-            typ = str(typ_row[0]) if typ_row else "VARCHAR"
+        else:  # a key without a rank is its column itself, of the type DESCRIBE gave
+            typ = profile.types[first.column]
             bounds = [f"CAST({sql_str(b)} AS {typ})" for b in raw_bounds]
         rp = RoutePlan(uris=uris, plan=plan, bounds=bounds, columns=list(profile.types),
                        constants=profile.constants)
@@ -737,12 +741,12 @@ def verify_stream_view(
     problems = [make_finding(code, output_id, detail) for code, detail in
                 _rederive(t, receipt, memory_limit, temp_dir, threads, progress, cancel)]
     written_as = receipt.partitioning.get("part_format")
-    if deep and not problems and written_as != PART_FORMAT:
+    if deep and not problems and written_as != PART_FORMAT:  # a rebuild would differ anyway
+        how = f"with {written_as!r}" if written_as else "in an earlier format"
         problems.append(make_finding(
             "STREAM_DEEP_VERIFY_SKIPPED", output_id,
-            f"parts were written {f'with {written_as!r}' if written_as else 'in an earlier format'}"
-            f"; this version writes {PART_FORMAT!r}, so bytes were not compared (everything "
-            "else was verified)"))
+            f"parts were written {how}; this version writes {PART_FORMAT!r}, so bytes were "
+            "not compared (everything else was verified)"))
     elif deep and not problems:
         problems += [make_finding("STREAM_RECEIPT_MISMATCH", output_id, detail) for detail in
                      _deep_differences(t, output_id, receipt, memory_limit, temp_dir, threads,
