@@ -12,7 +12,6 @@ runs, each a fresh process. Prints both, and the budget (1 s to the first screen
 
 from __future__ import annotations
 
-import argparse
 import fcntl
 import os
 import pty
@@ -26,7 +25,7 @@ import termios
 import time
 from pathlib import Path
 
-from big_pack import UPSTREAM, world_with_many_files
+from big_pack import pack_arguments, world_with_many_files
 
 CLI = [sys.executable, "-m", "oracle_tui.cli"]
 
@@ -67,11 +66,7 @@ def time_to(args: list[str], first: bytes, full: bytes, limit: float = 60) -> tu
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--files", type=int, default=20_000)
-    ap.add_argument("--upstream", default=str(UPSTREAM))
-    ap.add_argument("--repeat", type=int, default=5)
-    args = ap.parse_args()
+    args = pack_arguments()
     with tempfile.TemporaryDirectory() as tmp:
         world = world_with_many_files(Path(tmp), args.files)
         cmd = [*CLI, "inspect", world.root, "--interface-pack", args.upstream]

@@ -10,7 +10,6 @@ check (all panes filled). The baseline named in the issue is a fixed budget: 1.5
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
 import tempfile
@@ -18,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from big_pack import UPSTREAM, world_with_many_files
+from big_pack import pack_arguments, world_with_many_files
 
 from oracle_tui.tui.app import make_app
 from oracle_tui.tui.jobs import CheckDone, OverviewReady
@@ -42,11 +41,7 @@ async def open_once(root: str, pack: str | None) -> tuple[float, float]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--files", type=int, default=20_000)
-    ap.add_argument("--upstream", default=str(UPSTREAM))
-    ap.add_argument("--repeat", type=int, default=5)
-    args = ap.parse_args()
+    args = pack_arguments()
     with tempfile.TemporaryDirectory() as tmp:
         world = world_with_many_files(Path(tmp), args.files)
         results = [asyncio.run(open_once(world.root, args.upstream)) for _ in range(args.repeat)]

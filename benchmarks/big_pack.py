@@ -3,6 +3,7 @@ real engine run root with thousands of bundle and report files)."""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from oracle_tui.core.demo import DemoWorld, generate_demo_world
@@ -20,3 +21,12 @@ def world_with_many_files(folder: Path, files: int) -> DemoWorld:
         d.mkdir(parents=True, exist_ok=True)
         (d / f"r{i:06d}.json").write_text("{}\n")
     return world
+
+
+def pack_arguments(description: str | None = None) -> argparse.Namespace:
+    """The inspector benchmarks' flags: extra files, the catalogue, how many runs."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--files", type=int, default=20_000)
+    ap.add_argument("--upstream", default=str(UPSTREAM))
+    ap.add_argument("--repeat", type=int, default=5)
+    return ap.parse_args()
