@@ -50,7 +50,23 @@ def _build_and_compare(world: DemoWorld) -> list[str]:
     state = verify_stream_view(world.root, OUT, deep=True)
     assert (state.state, state.findings) == ("VALID", [])
     constants: list[str] = result.receipt["partitioning"]["constant_columns"]
+    for part in sorted(_view_dir(world.root).glob("part-*.parquet")):
+        _assert_constant_statistics(part, constants)
     return constants
+
+
+def _assert_constant_statistics(part: Path, constants: list[str]) -> None:
+    """A literal column reads back as its value, and its footer statistics (what a reader
+    may prune by) say exactly that value, no NULL, in every row group."""
+    meta = pq.ParquetFile(part).metadata
+    for column in constants:
+        values = set(pq.read_table(part, columns=[column]).column(0).to_pylist())
+        assert len(values) == 1 and None not in values
+        (value,) = values
+        j = meta.schema.names.index(column)
+        for g in range(meta.num_row_groups):
+            stats = meta.row_group(g).column(j).statistics
+            assert (stats.min, stats.max, stats.null_count) == (value, value, 0)
 
 
 def test_world_tokens_are_carried_as_constants(world: DemoWorld) -> None:

@@ -97,7 +97,8 @@ def test_deep_verify_of_a_view_in_an_older_part_format_says_it_did_not_compare(
     view = Path(world.root) / "stream_view" / "ts_utc" / f"output_id={OUT}"
     receipt = json.loads((view / "_stream_sort_receipt.json").read_text())
     assert receipt["extensions"]["oracle_tui"]["partitioning"]["part_format"] == (
-        "COMPRESSION zstd, COMPRESSION_LEVEL 1, WRITE_BLOOM_FILTER false")
+        "COMPRESSION zstd, COMPRESSION_LEVEL 1, WRITE_BLOOM_FILTER false; "
+        "constant text as a one-value ENUM")
 
     def as_built_before(r: dict[str, Any]) -> None:
         del r["partitioning"]["part_format"]

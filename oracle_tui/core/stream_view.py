@@ -48,6 +48,7 @@ from oracle_tui.core.range_sort import (
     RoutePlan,
     SortedPart,
     SortKey,
+    constant_literal,
     iso_us,
     raw_stats,
     route,
@@ -139,7 +140,7 @@ def _profile_source(con: duckdb.DuckDBPyConnection, uris: list[str], keys: list[
         row = tuple(fetched)
     canonical = frozenset(k for k, ok in zip(text_keys, row, strict=False) if ok)
     everywhere = _constants_of(list(first), row[len(text_keys):])
-    constants = {c: f"CAST({sql_str(v)} AS {types[c]})" for c, v in everywhere.items()
+    constants = {c: constant_literal(v, types[c]) for c, v in everywhere.items()
                  if v == first[c]}
     return _SourceProfile(types=types, canonical=canonical, constants=constants)
 
