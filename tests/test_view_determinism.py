@@ -3,6 +3,7 @@ on memory limits or thread counts, and `verify --deep` proves the order of tied 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import shutil
@@ -111,3 +112,71 @@ def test_deep_verify_of_a_view_in_an_older_part_format_says_it_did_not_compare(
     assert state.findings[0].detail.startswith("parts were written in an earlier format; "
                                               "this version writes 'COMPRESSION zstd")
     assert verify_stream_view(world.root, OUT).findings == []  # plain verify: nothing to say
+
+
+def _key_table(kind: str, n: int) -> pa.Table:
+    """n rows whose key repeats (ties) and is out of order, with a NULL, in ``kind``."""
+    base = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z in microseconds
+    micros = [None if i == 7 else base + ((i * 7919) % (n // 3)) * 1_000_003 for i in range(n)]
+    if kind == "canonical":
+        epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        keys: pa.Array = pa.array([None if m is None else
+                                   (epoch + dt.timedelta(microseconds=m))
+                                   .strftime("%Y-%m-%dT%H:%M:%S.%fZ") for m in micros])
+    elif kind == "offsets":  # RFC 3339 with an offset: text order is not instant order
+        keys = pa.array([None if m is None else f"2026-01-01T{(m // 10**6) % 24:02d}:00:00+0"
+                         f"{(m // 10**7) % 10}:00" for m in micros])
+    elif kind in ("timestamp", "timestamptz"):
+        keys = pa.array(micros, type=pa.timestamp("us", tz="UTC" if kind == "timestamptz"
+                                                      else None))
+    elif kind == "date":
+        keys = pa.array([None if m is None else 20_000 + (m // 10**6) % 997 for m in micros],
+                        type=pa.date32())
+    elif kind == "bigint":
+        keys = pa.array(micros, type=pa.int64())
+    else:  # double
+        keys = pa.array([None if m is None else (m % 100_003) / 7 for m in micros])
+    return pa.table({"ts_utc": keys, "v": pa.array([f"row {i}" for i in range(n)])})
+
+
+def test_the_planning_scan_takes_the_same_stats_and_boundaries_as_their_own_scans(
+        tmp_path: Path) -> None:
+    """A build in this process takes the source stats and the boundary sample in the scan
+    that plans it (one read instead of three); they must equal what the separate scans (a
+    cluster build's path) give, for every kind of key, or parts would differ by executor."""
+    from oracle_tui.core.duck import connect
+    from oracle_tui.core.range_sort import raw_stats, scan_sql
+    from oracle_tui.core.stream_view import (
+        _bounds_of_sample,
+        _profile_source,
+        _range_bounds,
+        _sort_plan,
+    )
+
+    con = connect(stores=[], memory_limit="256MB", temp_dir=str(tmp_path / "spill"))
+    taken = {}
+    for kind in ("canonical", "offsets", "timestamp", "timestamptz", "date", "bigint",
+                 "double"):
+        table = _key_table(kind, 3000)
+        uris = []
+        for i in range(3):
+            uri = str(tmp_path / f"{kind}-{i}.parquet")
+            pq.write_table(table.slice(i * 1000, 1000), uri)
+            uris.append(uri)
+        one_scan = _profile_source(con, uris, ["ts_utc"], whole=(3000, 6))
+        alone = _profile_source(con, uris, ["ts_utc"])
+        plan = _sort_plan(alone, ["ts_utc"])
+        assert _sort_plan(one_scan, ["ts_utc"]) == plan
+        expected_bounds = _range_bounds(con, uris, plan[0], 3000, 6)
+        assert len(expected_bounds) == 5, kind
+        if kind == "offsets":  # not ordered by its text: left to the separate scans
+            assert (one_scan.stats, one_scan.sample) == (None, None)
+            continue
+        assert one_scan.stats == raw_stats(con, scan_sql(uris), plan[0]), kind
+        assert one_scan.sample is not None
+        typ = one_scan.types["ts_utc"]
+        assert _bounds_of_sample(con, plan[0], typ, one_scan.sample) == expected_bounds, kind
+        taken[kind] = one_scan.stats.rows
+    con.close()
+    assert taken == dict.fromkeys(["canonical", "timestamp", "timestamptz", "date", "bigint",
+                                   "double"], 3000)

@@ -30,8 +30,10 @@ from oracle_tui.core.range_sort import (
     RawStats,
     RoutePlan,
     SortedPart,
+    raw_stats,
     route,
     routed_files,
+    scan_sql,
     sort_range,
 )
 from oracle_tui.core.storage import Store, StoreSpec, open_spec
@@ -76,7 +78,8 @@ def route_task(job: ClusterJob, group: int, first: int, count: int
     source, scratch = open_spec(job.source), open_spec(job.scratch)
 
     def body(con: duckdb.DuckDBPyConnection, tmp: Path) -> tuple[RawStats, list[list[str]]]:
-        stats = route(con, job.plan, first, count, tmp / "routes")
+        stats = raw_stats(con, scan_sql(job.plan.uris[first:first + count]), job.plan.plan[0])
+        route(con, job.plan, first, count, tmp / "routes")
         keys: list[list[str]] = []
         for r in range(job.plan.ranges):
             keys.append([])

@@ -1,7 +1,8 @@
 """The two task bodies of a stream-view build, run in-process or on Dask workers.
 
-*Route* reads a group of source files once for their stats and once to copy every row, with
-its source file's index and row number (the tie-break), into the spill file of its key range.
+*Route* copies every row of a group of source files, with its source file's index and row
+number (the tie-break), into the spill file of its key range (``raw_stats`` takes the
+group's stats beforehand, or the build's planning scan took the whole source's).
 *Sort* orders one range's rows into one part and takes the part's stats. Both return
 :class:`RawStats`, which compose by addition and min/max: the receipt of many tasks equals
 the receipt of one, so parts and receipts do not depend on how the work was split.
@@ -11,6 +12,7 @@ Everything here is DuckDB over plain files or URIs; no store, no progress, no pu
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -108,18 +110,26 @@ def iso_us(epoch_us: int) -> str:
             ).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def stats_sql(key: SortKey, row: str = "t") -> str:
+    """The five aggregates of :class:`RawStats` (``stats_of`` reads them back) over rows
+    whose whole-row struct is ``row``."""
+    return (f"count(*), {_bound_sql(key, 'min')}, {_bound_sql(key, 'max')}, "
+            f"CAST(coalesce(sum(CAST(hash({row}) AS HUGEINT)), 0) AS VARCHAR), "
+            f"CAST(coalesce(sum(CAST(hash({row}, 'oracle-tui') AS HUGEINT)), 0) AS VARCHAR)")
+
+
+def stats_of(row: Sequence[Any]) -> RawStats:
+    return RawStats(int(row[0]), row[1], row[2], int(row[3]), int(row[4]))
+
+
 def raw_stats(con: duckdb.DuckDBPyConnection, scan: str, key: SortKey) -> RawStats:
     try:
-        row = con.execute(
-            f"SELECT count(*), {_bound_sql(key, 'min')}, {_bound_sql(key, 'max')}, "
-            f"CAST(coalesce(sum(CAST(hash(t) AS HUGEINT)), 0) AS VARCHAR), "
-            f"CAST(coalesce(sum(CAST(hash(t, 'oracle-tui') AS HUGEINT)), 0) AS VARCHAR) "
-            f"FROM (SELECT * FROM {scan}) t").fetchone()
+        row = con.execute(f"SELECT {stats_sql(key)} FROM (SELECT * FROM {scan}) t").fetchone()
     except duckdb.ConversionException as exc:
         raise OracleError("SORT_KEY_INVALID", f"sort key is not a valid timestamp: "
                                               f"{str(exc).splitlines()[0][:160]}") from exc
     assert row is not None
-    return RawStats(int(row[0]), row[1], row[2], int(row[3]), int(row[4]))
+    return stats_of(row)
 
 
 def constant_literal(value: str, typ: str) -> str:
@@ -172,11 +182,10 @@ class RoutePlan:
 
 
 def route(con: duckdb.DuckDBPyConnection, rp: RoutePlan, first: int, count: int,
-          out_dir: Path) -> RawStats:
-    """Stats of source files ``first``..``first+count`` and their rows routed into
+          out_dir: Path) -> None:
+    """The rows of source files ``first``..``first+count`` routed into
     ``out_dir/__oracle_range=<i>/*.parquet``."""
     group = rp.uris[first:first + count]
-    stats = raw_stats(con, scan_sql(group), rp.plan[0])
     scan = scan_sql(group, ", file_row_number=true")
     # DuckDB numbers the files of a scan in list order (``file_index``); every list entry
     # matches exactly one file (glob_literal), so that is the file's position in the list.
@@ -191,7 +200,6 @@ def route(con: duckdb.DuckDBPyConnection, rp: RoutePlan, first: int, count: int,
                 f"(SELECT * EXCLUDE ({dropped}), {tie} AS {TIE_COLUMN}{rank} FROM {scan})) "
                 f"TO {sql_str(str(out_dir))} "
                 f"(FORMAT parquet, PARTITION_BY ({RANGE_COLUMN}), COMPRESSION lz4)")
-    return stats
 
 
 def _flush_rows(con: duckdb.DuckDBPyConnection) -> int:

@@ -55,6 +55,8 @@ from oracle_tui.core.range_sort import (
     routed_files,
     scan_sql,
     sort_range,
+    stats_of,
+    stats_sql,
 )
 from oracle_tui.core.readability import decide
 from oracle_tui.core.report import CheckReport
@@ -117,14 +119,23 @@ class _SourceProfile:
     types: dict[str, str]  # every column in order, with its DuckDB type
     canonical: frozenset[str]  # text sort keys whose every value is in CANONICAL_TS_LIKE form
     constants: dict[str, str]  # column -> SQL literal of its one value (see RoutePlan)
+    # Taken by the same scan for a build in this process (``whole``), else None:
+    stats: RawStats | None = None  # the source's stats
+    sample: list[str] | None = None  # boundary quantiles of the first key's own values
 
 
 def _profile_source(con: duckdb.DuckDBPyConnection, uris: list[str], keys: list[str],
-                    find_constants: bool = True) -> _SourceProfile:
+                    find_constants: bool = True, whole: tuple[int, int] | None = None
+                    ) -> _SourceProfile:
     """Column types, which text keys are canonical instants and which columns are constant:
-    one scan of just the key columns and the constant candidates."""
-    src = scan_sql(uris)
-    types = _column_types(con, src)
+    one scan of just the key columns and the constant candidates.
+
+    With ``whole`` (the source's rows and the ranges wanted; a build in this process), the
+    same scan reads every column and also takes the source's stats and the boundary sample,
+    which would otherwise cost a scan each. Both assume the first key orders by its own
+    values (canonical text, typed instants, plain values); when the scan finds text that
+    is not canonical, they are dropped and the build takes them on its own."""
+    types = _column_types(con, scan_sql(uris))
     for key in keys:
         if key not in types:
             raise OracleError("MISSING_SORT_KEY", f"column {key!r} is not in the output "
@@ -133,16 +144,38 @@ def _profile_source(con: duckdb.DuckDBPyConnection, uris: list[str], keys: list[
     first = _constant_candidates(con, uris[:1], types, keys) if find_constants else {}
     probes = [f"bool_and({quote_column(k)} LIKE {sql_str(CANONICAL_TS_LIKE)})"
               for k in text_keys] + [_constant_probe(c) for c in first]
+    guess = _whole_source_sql(types, keys, whole)
+    if guess:
+        probes += [guess[1]]
     row: tuple[Any, ...] = ()
     if probes:
-        fetched = con.execute(f"SELECT {', '.join(probes)} FROM {src}").fetchone()
+        scan = scan_sql(uris, ", file_row_number=true" if guess else "")
+        fetched = con.execute(f"SELECT {', '.join(probes)} FROM {scan}").fetchone()
         assert fetched is not None
         row = tuple(fetched)
     canonical = frozenset(k for k, ok in zip(text_keys, row, strict=False) if ok)
-    everywhere = _constants_of(list(first), row[len(text_keys):])
+    everywhere = _constants_of(list(first), row[len(text_keys):len(text_keys) + 2 * len(first)])
     constants = {c: constant_literal(v, types[c]) for c, v in everywhere.items()
                  if v == first[c]}
-    return _SourceProfile(types=types, canonical=canonical, constants=constants)
+    profile = _SourceProfile(types=types, canonical=canonical, constants=constants)
+    if guess and _sort_plan(profile, keys[:1])[0] == guess[0]:
+        rest = row[len(text_keys) + 2 * len(first):]
+        return replace(profile, stats=stats_of(rest[:5]),
+                       sample=[] if rest[5] is None else list(rest[5]))
+    return profile
+
+
+def _whole_source_sql(types: dict[str, str], keys: list[str], whole: tuple[int, int] | None
+                      ) -> tuple[SortKey, str] | None:
+    """The first key's plan if its text is canonical, and the aggregates that take the
+    source's stats and boundary sample under that plan (``_profile_source``)."""
+    if whole is None:
+        return None
+    rows, chunks = whole
+    as_if_canonical = _SourceProfile(types=types, canonical=frozenset(keys), constants={})
+    key = _sort_plan(as_if_canonical, keys[:1])[0]
+    row = f"struct_pack({', '.join(quote_column(c) for c in types)})"  # = hash(t) of a row
+    return key, f"{stats_sql(key, row)}, {_sample_sql(quote_column(key.column), rows, chunks)}"
 
 
 # Types whose equal values are equal bytes, and whose text casts back to the very value.
@@ -281,9 +314,9 @@ SortedParts: TypeAlias = tuple[RawStats, list[tuple[SortedPart, Path]]]
 class _Runner(Protocol):
     """Routes and sorts a planned build: in this process or on a cluster."""
 
-    def __call__(self, con: duckdb.DuckDBPyConnection, rp: RoutePlan, staging: Path,
-                 spill: str, phases: _Phases, cancel: threading.Event | None
-                 ) -> SortedParts: ...
+    def __call__(self, con: duckdb.DuckDBPyConnection, rp: RoutePlan,
+                 source: RawStats | None, staging: Path, spill: str, phases: _Phases,
+                 cancel: threading.Event | None) -> SortedParts: ...
 
 
 # -- build --------------------------------------------------------------------------------------
@@ -557,15 +590,35 @@ def _range_bounds(con: duckdb.DuckDBPyConnection, uris: list[str], key: SortKey,
     so every rebuild cuts the same ranges (recorded in the receipt)."""
     if chunks <= 1:
         return []
+    value = key.rank or key.expr  # a key with a rank is routed by its rank (range_expr)
+    row = con.execute(f"SELECT {_sample_sql(value, rows, chunks)} "
+                      f"FROM {scan_sql(uris, ', file_row_number=true')}").fetchone()
+    values = [] if row is None or row[0] is None else list(row[0])
+    return sorted(set(values), key=values.index)
+
+
+def _sample_sql(value: str, rows: int, chunks: int) -> str:
+    """The ``chunks``-quantiles of ``value`` over every k-th row of each file, as text."""
+    if chunks <= 1:
+        return "CAST(NULL AS VARCHAR[])"  # one range: no boundary
     step = max(1, rows // BOUNDARY_SAMPLE_ROWS)
     qs = ", ".join(str(i / chunks) for i in range(1, chunks))
-    scan = scan_sql(uris, ", file_row_number=true")
-    value = key.rank or key.expr  # a key with a rank is routed by its rank (range_expr)
     # CASE, not WHERE: DuckDB then parses only the sampled rows' keys (NULLs are skipped).
-    row = con.execute(
-        f"SELECT CAST(quantile_disc(CASE WHEN file_row_number % {step} = 0 THEN {value} END, "
-        f"[{qs}]) AS VARCHAR[]) FROM {scan}").fetchone()
-    values = [] if row is None or row[0] is None else list(row[0])
+    return (f"CAST(quantile_disc(CASE WHEN file_row_number % {step} = 0 THEN {value} END, "
+            f"[{qs}]) AS VARCHAR[])")
+
+
+def _bounds_of_sample(con: duckdb.DuckDBPyConnection, key: SortKey, typ: str,
+                      sample: list[str]) -> list[str]:
+    """What ``_range_bounds`` gives, from quantiles of the key's own values: where the key
+    orders by its own values, its rank orders the same rows the same way, so the k-th
+    sampled value's rank is the k-th sampled rank."""
+    values = sample
+    if key.rank and sample:
+        rows = ", ".join(f"({i}, CAST({sql_str(v)} AS {typ}))" for i, v in enumerate(sample))
+        values = [str(r[0]) for r in con.execute(
+            f"SELECT CAST({key.rank} AS VARCHAR) FROM (VALUES {rows}) "
+            f"AS v(i, {quote_column(key.column)}) ORDER BY i").fetchall()]
     return sorted(set(values), key=values.index)
 
 
@@ -579,16 +632,20 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
     own into one part. Ties of the first key never straddle two ranges, so parts are globally
     ordered by construction, and each sort is small whatever the output's size. Routing and
     sorting run here or on a Dask cluster (``runner``); the bytes are the same."""
-    src = scan_sql(uris)
     phases.enter("validate")
-    profile = _profile_source(con, uris, t.sort_keys)
+    rows = _row_count(con, scan_sql(uris))
+    chunks = max(1, -(-rows // rows_per_part))
+    profile = _profile_source(con, uris, t.sort_keys,
+                              whole=(rows, chunks) if runner is _run_here else None)
     plan = _sort_plan(profile, t.sort_keys)
     first = plan[0]
     try:
         phases.enter("bounds")
-        rows = _row_count(con, src)
-        chunks = max(1, -(-rows // rows_per_part))
-        raw_bounds = _range_bounds(con, uris, first, rows, chunks)
+        if profile.sample is None:
+            raw_bounds = _range_bounds(con, uris, first, rows, chunks)
+        else:
+            raw_bounds = _bounds_of_sample(con, first, profile.types[first.column],
+                                           profile.sample)
         if first.rank:  # ranks are epoch microseconds: the receipt shows them as instants
             bounds = [str(int(b)) for b in raw_bounds]
             raw_bounds = [iso_us(int(b)) for b in raw_bounds]
@@ -598,7 +655,8 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
         rp = RoutePlan(uris=uris, plan=plan, bounds=bounds, columns=list(profile.types),
                        constants=profile.constants)
         check_cancel(cancel)
-        source_raw, sorted_parts = runner(con, rp, staging, spill, phases, cancel)
+        source_raw, sorted_parts = runner(con, rp, profile.stats, staging, spill, phases,
+                                          cancel)
     except (duckdb.ConversionException, OracleError) as exc:
         if isinstance(exc, OracleError) and exc.code != "SORT_KEY_INVALID":
             raise
@@ -645,14 +703,17 @@ def _row_count(con: duckdb.DuckDBPyConnection, scan: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _run_here(con: duckdb.DuckDBPyConnection, rp: RoutePlan, staging: Path, spill: str,
-              phases: _Phases, cancel: threading.Event | None) -> SortedParts:
+def _run_here(con: duckdb.DuckDBPyConnection, rp: RoutePlan, source: RawStats | None,
+              staging: Path, spill: str, phases: _Phases, cancel: threading.Event | None
+              ) -> SortedParts:
     """Route and sort in this process, on the build's own connection (its progress and
-    cancel watcher see every statement)."""
+    cancel watcher see every statement); the source's stats unless the plan took them."""
     routes = Path(spill or tempfile.gettempdir()) / f"oracle-tui-routes-{uuid.uuid4().hex}"
     try:
         phases.enter("route")
-        source = route(con, rp, 0, len(rp.uris), routes)
+        if source is None:
+            source = raw_stats(con, scan_sql(rp.uris), rp.plan[0])
+        route(con, rp, 0, len(rp.uris), routes)
         out: list[tuple[SortedPart, Path]] = []
         for i in range(rp.ranges):
             check_cancel(cancel)
@@ -676,8 +737,9 @@ def _cluster_runner(address: str, t: _Target, memory_limit: str, threads: int | 
     """Route and sort as Dask tasks; scratch in a folder of this build's own, removed after."""
     from oracle_tui.core import cluster
 
-    def run(con: duckdb.DuckDBPyConnection, rp: RoutePlan, staging: Path, spill: str,
-            phases: _Phases, cancel: threading.Event | None) -> SortedParts:
+    def run(con: duckdb.DuckDBPyConnection, rp: RoutePlan, source: RawStats | None,
+            staging: Path, spill: str, phases: _Phases, cancel: threading.Event | None
+            ) -> SortedParts:  # the workers take the source's stats as they route
         base = t.profile.open_store(cluster.scratch_root(scratch_uri, t.view_store, temp_dir))
         cluster.remove_stale_scratch(base)
         scratch = t.profile.open_store(base.uri(cluster.build_id()) + "/")
