@@ -119,3 +119,49 @@ def test_a_long_constant_stays_in_the_rows(world: DemoWorld) -> None:
         _set_column(path, "parameter_hash", lambda n: ["x" * 1025] * n)
     reissue_evidence(world)
     assert _build_and_compare(world) == ["seed", "manifest_fingerprint", "scenario_id"]
+
+
+def _categories(world: DemoWorld) -> dict[str, str]:
+    """The text columns the build routes as ENUMs (its plan's categories)."""
+    from oracle_tui.core.duck import connect
+    from oracle_tui.core.stream_view import _profile_source
+
+    con = connect(stores=[], memory_limit="256MB")
+    try:
+        return _profile_source(con, [str(p) for p in _source_parts(world)], ["ts_utc"]
+                               ).categories
+    finally:
+        con.close()
+
+
+def test_text_columns_with_a_few_values_are_routed_as_enums(world: DemoWorld) -> None:
+    # The demo's event_type has four values; campaign_id two and NULLs. Neither changes a
+    # part: the spill reads back as the same text.
+    assert _categories(world) == {
+        "event_type": "ENUM('AUTH_REQUEST', 'AUTH_RESPONSE', 'CLEARING', 'REFUND')",
+        "campaign_id": "ENUM('camp_ato', 'camp_card_testing')"}
+    assert _build_and_compare(world) == WORLD_TOKENS
+
+
+@pytest.mark.parametrize("value", ["CHARGEBACK", "", "o'brien ✓ \\"])
+def test_a_value_the_first_file_does_not_have_keeps_the_column_text(
+        world: DemoWorld, value: str) -> None:
+    # One new value in the last row of the last file: an ENUM of the first file's values
+    # could not hold it (the routing cast would fail, or worse); the full scan must see it.
+    _last_row_differs(value)(_source_parts(world)[-1], "event_type")
+    reissue_evidence(world)
+    assert "event_type" not in _categories(world)
+    assert _build_and_compare(world) == WORLD_TOKENS
+    assert sum(r["event_type"] == value for r in _view_rows(world.root)) == 1
+
+
+def test_odd_category_values_survive_the_spill(world: DemoWorld) -> None:
+    odd = ["", "o'brien \"q\" ✓", "a\\b", "x" * 300]
+    for path in _source_parts(world):
+        _set_column(path, "event_type", lambda n: [None if i % 7 == 0 else odd[i % 4]
+                                                   for i in range(n)])
+    reissue_evidence(world)
+    assert set(_categories(world)) == {"event_type", "campaign_id"}
+    assert _build_and_compare(world) == WORLD_TOKENS
+    seen = {r["event_type"] for r in _view_rows(world.root)}
+    assert seen == {None, *odd}

@@ -15,7 +15,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias
 
@@ -119,6 +119,7 @@ class _SourceProfile:
     types: dict[str, str]  # every column in order, with its DuckDB type
     canonical: frozenset[str]  # text sort keys whose every value is in CANONICAL_TS_LIKE form
     constants: dict[str, str]  # column -> SQL literal of its one value (see RoutePlan)
+    categories: dict[str, str] = field(default_factory=dict)  # column -> ENUM (RoutePlan)
     # Taken by the same scan for a build in this process (``whole``), else None:
     stats: RawStats | None = None  # the source's stats
     sample: list[str] | None = None  # boundary quantiles of the first key's own values
@@ -127,8 +128,9 @@ class _SourceProfile:
 def _profile_source(con: duckdb.DuckDBPyConnection, uris: list[str], keys: list[str],
                     find_constants: bool = True, whole: tuple[int, int] | None = None
                     ) -> _SourceProfile:
-    """Column types, which text keys are canonical instants and which columns are constant:
-    one scan of just the key columns and the constant candidates.
+    """Column types, which text keys are canonical instants, which columns are constant and
+    which text columns hold a few values (categories): one scan of just the key columns and
+    the candidates that the first file suggests.
 
     With ``whole`` (the source's rows and the ranges wanted; a build in this process), the
     same scan reads every column and also takes the source's stats and the boundary sample,
@@ -141,25 +143,32 @@ def _profile_source(con: duckdb.DuckDBPyConnection, uris: list[str], keys: list[
             raise OracleError("MISSING_SORT_KEY", f"column {key!r} is not in the output "
                                                   f"(columns: {', '.join(sorted(types))})", key)
     text_keys = [k for k in keys if types[k] == "VARCHAR"]
-    first = _constant_candidates(con, uris[:1], types, keys) if find_constants else {}
+    first, few = (_first_file_candidates(con, uris[:1], types, keys) if find_constants
+                  else ({}, {}))
     probes = [f"bool_and({quote_column(k)} LIKE {sql_str(CANONICAL_TS_LIKE)})"
               for k in text_keys] + [_constant_probe(c) for c in first]
+    probes += [f"bool_and({quote_column(c)} IS NULL OR {quote_column(c)} IN "
+               f"({', '.join(sql_str(v) for v in values)}))" for c, values in few.items()]
     guess = _whole_source_sql(types, keys, whole)
     if guess:
         probes += [guess[1]]
-    row: tuple[Any, ...] = ()
+    values: Iterator[Any] = iter(())
     if probes:
         scan = scan_sql(uris, ", file_row_number=true" if guess else "")
         fetched = con.execute(f"SELECT {', '.join(probes)} FROM {scan}").fetchone()
         assert fetched is not None
-        row = tuple(fetched)
-    canonical = frozenset(k for k, ok in zip(text_keys, row, strict=False) if ok)
-    everywhere = _constants_of(list(first), row[len(text_keys):len(text_keys) + 2 * len(first)])
+        values = iter(fetched)
+    canonical = frozenset(k for k in text_keys if next(values))
+    everywhere = _constants_of(list(first), tuple(next(values) for _ in range(2 * len(first))))
     constants = {c: constant_literal(v, types[c]) for c, v in everywhere.items()
                  if v == first[c]}
-    profile = _SourceProfile(types=types, canonical=canonical, constants=constants)
+    proven = {c: bool(next(values)) for c in few}  # (consumed in order, whatever else holds)
+    categories = {c: f"ENUM({', '.join(sql_str(v) for v in vs)})" for c, vs in few.items()
+                  if proven[c] and c not in constants}
+    profile = _SourceProfile(types=types, canonical=canonical, constants=constants,
+                             categories=categories)
     if guess and _sort_plan(profile, keys[:1])[0] == guess[0]:
-        rest = row[len(text_keys) + 2 * len(first):]
+        rest = list(values)
         return replace(profile, stats=stats_of(rest[:5]),
                        sample=[] if rest[5] is None else list(rest[5]))
     return profile
@@ -205,17 +214,34 @@ def _constants_of(columns: list[str], row: tuple[Any, ...]) -> dict[str, str]:
     return found
 
 
-def _constant_candidates(con: duckdb.DuckDBPyConnection, uris: list[str],
-                         types: dict[str, str], keys: list[str]) -> dict[str, str]:
-    """The columns constant in these (few) files: what the full scan then proves. Sort keys
-    never are: the sort reads them."""
+# Text columns with at most this many values in the first file (and short ones) are candidate
+# categories: routed as an ENUM of those values (RoutePlan.categories) unless constant.
+CATEGORY_MAX_VALUES = 255
+CATEGORY_MAX_CHARS = 16_384  # all the values together: the routing SQL carries them
+
+
+def _first_file_candidates(con: duckdb.DuckDBPyConnection, uris: list[str],
+                           types: dict[str, str], keys: list[str]
+                           ) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The columns constant in these (few) files, and the text columns with a few values
+    there: what the full scan then proves. Sort keys are neither: the sort reads them."""
     eligible = [c for c, typ in types.items() if typ in CONSTANT_TYPES and c not in keys]
-    if not eligible:
-        return {}
-    row = con.execute(f"SELECT {', '.join(_constant_probe(c) for c in eligible)} "
-                      f"FROM {scan_sql(uris)}").fetchone()
+    text = [c for c, typ in types.items() if typ == "VARCHAR" and c not in keys]
+    if not eligible and not text:
+        return {}, {}
+    probes = [_constant_probe(c) for c in eligible] + [
+        f"CASE WHEN count(DISTINCT {quote_column(c)}) <= {CATEGORY_MAX_VALUES} THEN "
+        f"list(DISTINCT {quote_column(c)}) END" for c in text]
+    row = con.execute(f"SELECT {', '.join(probes)} FROM {scan_sql(uris)}").fetchone()
     assert row is not None
-    return _constants_of(eligible, tuple(row))
+    constants = _constants_of(eligible, tuple(row[:2 * len(eligible)]))
+    few = {}
+    for column, found in zip(text, row[2 * len(eligible):], strict=True):
+        values = sorted(str(v) for v in found or [] if v is not None)
+        if (values and sum(map(len, values)) <= CATEGORY_MAX_CHARS
+                and not any("\x00" in v for v in values)):
+            few[column] = values
+    return constants, few
 
 
 def _sort_plan(profile: _SourceProfile, keys: list[str]) -> list[SortKey]:
@@ -653,7 +679,7 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
             typ = profile.types[first.column]
             bounds = [f"CAST({sql_str(b)} AS {typ})" for b in raw_bounds]
         rp = RoutePlan(uris=uris, plan=plan, bounds=bounds, columns=list(profile.types),
-                       constants=profile.constants)
+                       constants=profile.constants, categories=profile.categories)
         check_cancel(cancel)
         source_raw, sorted_parts = runner(con, rp, profile.stats, staging, spill, phases,
                                           cancel)
