@@ -124,11 +124,11 @@ def test_a_long_constant_stays_in_the_rows(world: DemoWorld) -> None:
 def _categories(world: DemoWorld) -> dict[str, str]:
     """The text columns the build routes as ENUMs (its plan's categories)."""
     from oracle_tui.core.duck import connect
-    from oracle_tui.core.stream_view import _profile_source
+    from oracle_tui.core.view_plan import profile_source
 
     con = connect(stores=[], memory_limit="256MB")
     try:
-        return _profile_source(con, [str(p) for p in _source_parts(world)], ["ts_utc"]
+        return profile_source(con, [str(p) for p in _source_parts(world)], ["ts_utc"]
                                ).categories
     finally:
         con.close()

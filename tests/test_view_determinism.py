@@ -146,11 +146,11 @@ def test_the_planning_scan_takes_the_same_stats_and_boundaries_as_their_own_scan
     cluster build's path) give, for every kind of key, or parts would differ by executor."""
     from oracle_tui.core.duck import connect
     from oracle_tui.core.range_sort import raw_stats, scan_sql
-    from oracle_tui.core.stream_view import (
-        _bounds_of_sample,
-        _profile_source,
-        _range_bounds,
-        _sort_plan,
+    from oracle_tui.core.view_plan import (
+        bounds_of_sample,
+        profile_source,
+        range_bounds,
+        sort_plan,
     )
 
     con = connect(stores=[], memory_limit="256MB", temp_dir=str(tmp_path / "spill"))
@@ -163,11 +163,11 @@ def test_the_planning_scan_takes_the_same_stats_and_boundaries_as_their_own_scan
             uri = str(tmp_path / f"{kind}-{i}.parquet")
             pq.write_table(table.slice(i * 1000, 1000), uri)
             uris.append(uri)
-        one_scan = _profile_source(con, uris, ["ts_utc"], whole=(3000, 6))
-        alone = _profile_source(con, uris, ["ts_utc"])
-        plan = _sort_plan(alone, ["ts_utc"])
-        assert _sort_plan(one_scan, ["ts_utc"]) == plan
-        expected_bounds = _range_bounds(con, uris, plan[0], 3000, 6)
+        one_scan = profile_source(con, uris, ["ts_utc"], whole=(3000, 6))
+        alone = profile_source(con, uris, ["ts_utc"])
+        plan = sort_plan(alone, ["ts_utc"])
+        assert sort_plan(one_scan, ["ts_utc"]) == plan
+        expected_bounds = range_bounds(con, uris, plan[0], 3000, 6)
         assert len(expected_bounds) == 5, kind
         if kind == "offsets":  # not ordered by its text: left to the separate scans
             assert (one_scan.stats, one_scan.sample) == (None, None)
@@ -175,7 +175,7 @@ def test_the_planning_scan_takes_the_same_stats_and_boundaries_as_their_own_scan
         assert one_scan.stats == raw_stats(con, scan_sql(uris), plan[0]), kind
         assert one_scan.sample is not None
         typ = one_scan.types["ts_utc"]
-        assert _bounds_of_sample(con, plan[0], typ, one_scan.sample) == expected_bounds, kind
+        assert bounds_of_sample(con, plan[0], typ, one_scan.sample) == expected_bounds, kind
         taken[kind] = one_scan.stats.rows
     con.close()
     assert taken == dict.fromkeys(["canonical", "timestamp", "timestamptz", "date", "bigint",
