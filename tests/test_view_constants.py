@@ -4,6 +4,8 @@ any value a string can hold, and never for a sort key."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -103,8 +105,6 @@ def test_a_constant_sort_key_and_other_types(world: DemoWorld) -> None:
     # Every row at one instant: the order is file, then row; the key is still sorted on,
     # never a literal. A constant boolean and date are literals; a constant double is not
     # (0.0 and -0.0 are equal and different bytes).
-    import datetime as dt
-
     for path in _source_parts(world):
         _set_column(path, "ts_utc", lambda n: ["2026-01-01T00:00:00.000000Z"] * n)
         _set_column(path, "fraud_flag", lambda n: [True] * n)
@@ -165,3 +165,31 @@ def test_odd_category_values_survive_the_spill(world: DemoWorld) -> None:
     assert _build_and_compare(world) == WORLD_TOKENS
     seen = {r["event_type"] for r in _view_rows(world.root)}
     assert seen == {None, *odd}
+
+
+def _duckdb_instant(ts: str) -> dt.datetime:
+    """An instant as DuckDB reads it: T24:00:00 is the next day's midnight."""
+    if ts[11:19] == "24:00:00":
+        return dt.datetime.fromisoformat(ts[:10]).replace(tzinfo=dt.UTC) + dt.timedelta(days=1)
+    return dt.datetime.fromisoformat(ts.replace("Z", "+00:00"))
+
+
+def test_a_key_text_its_instant_does_not_give_back_is_kept(world: DemoWorld) -> None:
+    # Canonical key text is written back from its instant in each part; T24:00:00 would come
+    # back as the next day's 00:00:00. The part stats see it and the build routes the text.
+    odd = "2026-01-15T24:00:00.000000Z"
+    _last_row_differs(odd)(_source_parts(world)[-1], "ts_utc")
+    reissue_evidence(world)
+    build_stream_view(world.root, OUT, rows_per_part=900, memory_limit="64MB")
+    rows = _view_rows(world.root)
+    source = [r for p in _source_parts(world) for r in pq.read_table(p).to_pylist()]
+
+    def as_text(row: dict[str, object]) -> str:
+        return json.dumps(row, sort_keys=True, default=str)
+
+    assert sorted(map(as_text, rows)) == sorted(map(as_text, source))
+    instants = [_duckdb_instant(str(r["ts_utc"])) for r in rows]
+    assert instants == sorted(instants)
+    assert [r["ts_utc"] for r in rows].count(odd) == 1
+    state = verify_stream_view(world.root, OUT, deep=True)
+    assert (state.state, state.findings) == ("VALID", [])

@@ -35,6 +35,8 @@ TIE_COLUMN = "__oracle_tie"
 # two BIGINTs is about a third faster than on a 27-byte string, an integer and a BIGINT.
 RANK_COLUMN = "__oracle_rank"
 ROW_BITS = 40
+# A canonical instant's text (stream_view's CANONICAL_TS_LIKE) from its timestamp.
+CANONICAL_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 # Parts: zstd at level 1 writes a range a fifth faster than DuckDB's default level for 1%
 # more bytes; no Bloom filters (a stream reads every row; they only cost bytes).
 PART_OPTIONS = "COMPRESSION zstd, COMPRESSION_LEVEL 1, WRITE_BLOOM_FILTER false"
@@ -99,9 +101,8 @@ def _shown(key: SortKey, value: Any) -> str | None:
         return None
     if key.kind == "epoch":
         return iso_us(int(value))
-    if key.kind == "iso_string":
-        instant = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        return instant.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # Canonical text is shown as it is: it already has the receipt's form, and a value
+    # such as T24:00:00 (valid to DuckDB) is not one Python's datetime would parse.
     return str(value)
 
 
@@ -169,7 +170,12 @@ class RoutePlan:
     routed as an ENUM of those values: DuckDB writes them to the spill as dictionary
     indices instead of hashing every string into a dictionary (a fifth of routing's writing
     on the engine's event rows). The spill reads back as the same text, so the parts do not
-    change."""
+    change.
+
+    A first key of canonical instants (``text_from_rank``) is not routed as text either:
+    its rank (epoch microseconds) is, and each part writes the text back from it, in the
+    canonical form. The rare value that does not come back the same (``T24:00:00``) changes
+    the part stats, and the build then routes the text after all (``stream_view``)."""
 
     uris: list[str]
     plan: list[SortKey]
@@ -177,15 +183,24 @@ class RoutePlan:
     columns: list[str]
     constants: dict[str, str]  # column -> SQL literal of its one value
     categories: dict[str, str] = field(default_factory=dict)  # column -> ENUM of its values
+    text_from_rank: str = ""  # a canonical first key whose text parts write from its rank
 
     @property
     def ranges(self) -> int:
         return len(self.bounds) + 2  # the ranges between bounds, and one for NULL keys
 
     def part_columns(self) -> str:
-        """The SELECT list of a part: the source's columns in order, constants as literals."""
-        return ", ".join(f"{self.constants[c]} AS {quote_column(c)}" if c in self.constants
-                         else quote_column(c) for c in self.columns)
+        """The SELECT list of a part: the source's columns in order, constants as literals,
+        a key's text from its rank."""
+        def one(column: str) -> str:
+            quoted = quote_column(column)
+            if column in self.constants:
+                return f"{self.constants[column]} AS {quoted}"
+            if column == self.text_from_rank:
+                return (f"strftime(make_timestamp({RANK_COLUMN}), "
+                        f"{sql_str(CANONICAL_FORMAT)}) AS {quoted}")
+            return quoted
+        return ", ".join(one(c) for c in self.columns)
 
 
 def route(con: duckdb.DuckDBPyConnection, rp: RoutePlan, first: int, count: int,
@@ -201,7 +216,8 @@ def route(con: duckdb.DuckDBPyConnection, rp: RoutePlan, first: int, count: int,
            f"((CAST(file_index AS BIGINT) + {first}) << {ROW_BITS}) | file_row_number END")
     key = rp.plan[0]
     rank = f", {key.rank} AS {RANK_COLUMN}" if key.rank else ""
-    dropped = ", ".join(["file_row_number", *(quote_column(c) for c in rp.constants)])
+    dropped = ", ".join(["file_row_number", *(quote_column(c) for c in rp.constants),
+                         *([quote_column(rp.text_from_rank)] if rp.text_from_rank else [])])
     as_enums = ", ".join(f"CAST({quote_column(c)} AS {enum}) AS {quote_column(c)}"
                          for c, enum in rp.categories.items())
     replaced = f" REPLACE ({as_enums})" if as_enums else ""

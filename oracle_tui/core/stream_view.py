@@ -145,7 +145,8 @@ def _resolve(root: str, output_id: str, profile: Profile | None, pack: Interface
 
 
 # The source's stats, and the non-empty parts in range order as local files.
-SortedParts: TypeAlias = tuple[RawStats, list[tuple[SortedPart, Path]]]
+SortedPartPaths: TypeAlias = list[tuple[SortedPart, Path]]
+SortedParts: TypeAlias = tuple[RawStats, SortedPartPaths]
 
 
 class _Runner(Protocol):
@@ -372,6 +373,12 @@ class _Phases:
             done = self.base
         self._report(int(done * 10))
 
+    def restart(self) -> None:
+        """The build starts its passes over (see ``_sort_and_write``): the bar stays where
+        it was until the new passes get past it."""
+        with self.lock:
+            self.base, self.share = 0.0, 0.0
+
     def finish(self) -> None:
         with self.lock:
             self.base, self.share = 100.0, 0.0
@@ -446,10 +453,20 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
             typ = profile.types[first.column]
             bounds = [f"CAST({sql_str(b)} AS {typ})" for b in raw_bounds]
         rp = RoutePlan(uris=uris, plan=plan, bounds=bounds, columns=list(profile.types),
-                       constants=profile.constants, categories=profile.categories)
+                       constants=profile.constants, categories=profile.categories,
+                       text_from_rank=first.column if first.kind == "iso_string" else "")
         check_cancel(cancel)
         source_raw, sorted_parts = runner(con, rp, profile.stats, staging, spill, phases,
                                           cancel)
+        if rp.text_from_rank and not _holds(source_raw, sorted_parts):
+            # A key text that its instant does not give back (T24:00:00 is the next day's
+            # 00:00): route the text itself. Parts are the same bytes either way otherwise.
+            for _, path in sorted_parts:
+                path.unlink(missing_ok=True)
+            phases.restart()
+            rp = replace(rp, text_from_rank="")
+            source_raw, sorted_parts = runner(con, rp, source_raw, staging, spill, phases,
+                                              cancel)
     except (duckdb.ConversionException, OracleError) as exc:
         if isinstance(exc, OracleError) and exc.code != "SORT_KEY_INVALID":
             raise
@@ -489,6 +506,15 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
         "parts": parts,
         "built_at_utc": utc_now(),
     }
+
+
+def _holds(source: RawStats, parts: SortedPartPaths) -> bool:
+    """Do the parts hold exactly the source's rows (count and both hash sums)?"""
+    view = RawStats()
+    for part, _ in parts:
+        view = view.plus(part.stats)
+    return (view.rows, view.hash_sum, view.hash_sum_salted) == (
+        source.rows, source.hash_sum, source.hash_sum_salted)
 
 
 def _run_here(con: duckdb.DuckDBPyConnection, rp: RoutePlan, source: RawStats | None,
