@@ -35,11 +35,16 @@ TIE_COLUMN = "__oracle_tie"
 # two BIGINTs is about a third faster than on a 27-byte string, an integer and a BIGINT.
 RANK_COLUMN = "__oracle_rank"
 ROW_BITS = 40
-# A canonical instant's text (stream_view's CANONICAL_TS_LIKE) from its timestamp.
+# A canonical instant's text (view_plan's CANONICAL_TS_LIKE) from its timestamp.
 CANONICAL_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 # Parts: zstd at level 1 writes a range a fifth faster than DuckDB's default level for 1%
 # more bytes; no Bloom filters (a stream reads every row; they only cost bytes).
 PART_OPTIONS = "COMPRESSION zstd, COMPRESSION_LEVEL 1, WRITE_BLOOM_FILTER false"
+# The spill is read once, by the range sorts: lz4 (cheap to write and read) and no
+# dictionaries. Few-valued text arrives as ENUMs (written as dictionaries anyway); for the
+# integers, instants and doubles left, trying a dictionary on every value costs a tenth of
+# routing's CPU for 7% fewer spilled bytes.
+SPILL_OPTIONS = "COMPRESSION lz4, DICTIONARY_SIZE_LIMIT 0"
 # What a rebuild needs to write the same bytes (recorded in the receipt): the COPY options
 # and how constant text columns reach the writer (constant_literal).
 PART_FORMAT = f"{PART_OPTIONS}; constant text as a one-value ENUM"
@@ -226,7 +231,7 @@ def route(con: duckdb.DuckDBPyConnection, rp: RoutePlan, first: int, count: int,
                 f"(SELECT * EXCLUDE ({dropped}){replaced}, {tie} AS {TIE_COLUMN}{rank} "
                 f"FROM {scan})) "
                 f"TO {sql_str(str(out_dir))} "
-                f"(FORMAT parquet, PARTITION_BY ({RANGE_COLUMN}), COMPRESSION lz4)")
+                f"(FORMAT parquet, PARTITION_BY ({RANGE_COLUMN}), {SPILL_OPTIONS})")
 
 
 def _flush_rows(con: duckdb.DuckDBPyConnection) -> int:
