@@ -459,7 +459,7 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
         check_cancel(cancel)
         source_raw, sorted_parts = runner(con, rp, profile.stats, staging, spill, phases,
                                           cancel)
-        if rp.text_from_rank and not _holds(source_raw, sorted_parts):
+        if rp.text_from_rank and not _same_rows(_summed(sorted_parts), source_raw):
             # A key text that its instant does not give back (T24:00:00 is the next day's
             # 00:00): route the text itself. Parts are the same bytes either way otherwise.
             for _, path in sorted_parts:
@@ -475,16 +475,14 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
         require_valid_instants(con, uris, plan, output_id)
         raise
     parts: list[dict[str, Any]] = []
-    view_raw = RawStats()
     for part, path in sorted_parts:
         name = f"part-{len(parts):05d}.parquet"
         staged.append((name, path))
         parts.append({"path": name, "size": part.size, "sha256": part.sha256,
                       "row_count": part.rows})
-        view_raw = view_raw.plus(part.stats)
+    view_raw = _summed(sorted_parts)
     source, view = source_raw.shown(first), view_raw.shown(first)
-    if (view.row_count, view.hash_sum, view.hash_sum_salted) != (
-            source.row_count, source.hash_sum, source.hash_sum_salted):
+    if not _same_rows(view_raw, source_raw):
         raise OracleError("STREAM_RECEIPT_MISMATCH",
                           f"the sorted view does not hold exactly the source rows "
                           f"(source {source.row_count} rows, view {view.row_count})", output_id)
@@ -509,11 +507,16 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
     }
 
 
-def _holds(source: RawStats, parts: SortedPartPaths) -> bool:
-    """Do the parts hold exactly the source's rows (count and both hash sums)?"""
+def _summed(parts: SortedPartPaths) -> RawStats:
+    """The view's stats: its parts' stats added up."""
     view = RawStats()
     for part, _ in parts:
         view = view.plus(part.stats)
+    return view
+
+
+def _same_rows(view: RawStats, source: RawStats) -> bool:
+    """Do the two hold exactly the same rows (count and both hash sums)?"""
     return (view.rows, view.hash_sum, view.hash_sum_salted) == (
         source.rows, source.hash_sum, source.hash_sum_salted)
 
