@@ -14,7 +14,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from oracle_tui.core.demo import DemoWorld
+from oracle_tui.core.duck import connect
 from oracle_tui.core.stream_view import build_stream_view, verify_stream_view
+from oracle_tui.core.view_plan import profile_source
 from tests.engine import reissue_evidence
 from tests.test_stream_view import OUT, _expected_rows, _view_dir, _view_rows
 
@@ -123,9 +125,6 @@ def test_a_long_constant_stays_in_the_rows(world: DemoWorld) -> None:
 
 def _categories(world: DemoWorld) -> dict[str, str]:
     """The text columns the build routes as ENUMs (its plan's categories)."""
-    from oracle_tui.core.duck import connect
-    from oracle_tui.core.view_plan import profile_source
-
     con = connect(stores=[], memory_limit="256MB")
     try:
         return profile_source(con, [str(p) for p in _source_parts(world)], ["ts_utc"]

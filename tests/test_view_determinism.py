@@ -14,7 +14,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from oracle_tui.core.demo import DemoWorld
+from oracle_tui.core.duck import connect
+from oracle_tui.core.range_sort import raw_stats, scan_sql
 from oracle_tui.core.stream_view import build_stream_view, verify_stream_view
+from oracle_tui.core.view_plan import (
+    bounds_of_sample,
+    profile_source,
+    range_bounds,
+    sort_plan,
+)
 from tests.conftest import run_cli_process
 from tests.engine import edit_view_receipt
 
@@ -144,14 +152,6 @@ def test_the_planning_scan_takes_the_same_stats_and_boundaries_as_their_own_scan
     """A build in this process takes the source stats and the boundary sample in the scan
     that plans it (one read instead of three); they must equal what the separate scans (a
     cluster build's path) give, for every kind of key, or parts would differ by executor."""
-    from oracle_tui.core.duck import connect
-    from oracle_tui.core.range_sort import raw_stats, scan_sql
-    from oracle_tui.core.view_plan import (
-        bounds_of_sample,
-        profile_source,
-        range_bounds,
-        sort_plan,
-    )
 
     con = connect(stores=[], memory_limit="256MB", temp_dir=str(tmp_path / "spill"))
     taken = {}

@@ -138,6 +138,11 @@ def raw_stats(con: duckdb.DuckDBPyConnection, scan: str, key: SortKey) -> RawSta
     return stats_of(row)
 
 
+def enum_type(values: list[str]) -> str:
+    """The SQL of an ENUM type of exactly these text values."""
+    return f"ENUM({', '.join(sql_str(v) for v in values)})"
+
+
 def constant_literal(value: str, typ: str) -> str:
     """The SQL literal a part writes for a column holding ``value`` (its text) in every row.
     Text goes through a one-value ENUM: DuckDB's Parquet writer then emits the dictionary
@@ -146,7 +151,7 @@ def constant_literal(value: str, typ: str) -> str:
     file is the same to every reader: a UTF-8 string column, one dictionary value, the same
     statistics."""
     if typ == "VARCHAR":
-        return f"CAST({sql_str(value)} AS ENUM({sql_str(value)}))"
+        return f"CAST({sql_str(value)} AS {enum_type([value])})"
     return f"CAST({sql_str(value)} AS {typ})"
 
 

@@ -17,6 +17,7 @@ from oracle_tui.core.range_sort import (
     RawStats,
     SortKey,
     constant_literal,
+    enum_type,
     scan_sql,
     stats_of,
     stats_sql,
@@ -26,7 +27,8 @@ TEMPORAL_TYPES = ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIME
                   "TIMESTAMP_S", "DATE")
 
 # RFC 3339 with microseconds and 'Z', fixed width: byte order is instant order, so such a
-# column sorts as text (cheap) instead of being parsed (costly) on every row.
+# column's min/max and boundary sample are taken on the text (no parsing), and its text can
+# be written back from its instant (range_sort's CANONICAL_FORMAT).
 CANONICAL_TS_LIKE = "____-__-__T__:__:__.______Z"
 
 
@@ -87,8 +89,7 @@ def profile_source(con: duckdb.DuckDBPyConnection, uris: list[str], keys: list[s
     constants = {c: constant_literal(v, types[c]) for c, v in everywhere.items()
                  if v == first[c]}
     proven = {c: bool(next(values)) for c in few}  # (consumed in order, whatever else holds)
-    categories = {c: f"ENUM({', '.join(sql_str(v) for v in vs)})" for c, vs in few.items()
-                  if proven[c] and c not in constants}
+    categories = {c: enum_type(vs) for c, vs in few.items() if proven[c] and c not in constants}
     profile = SourceProfile(types=types, canonical=canonical, constants=constants,
                              categories=categories)
     if guess and sort_plan(profile, keys[:1])[0] == guess[0]:
