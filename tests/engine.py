@@ -19,14 +19,12 @@ def reissue_evidence(world: DemoWorld) -> None:
 
 def edit_view_receipt(path: Path, edit: Callable[[dict[str, Any]], None]) -> None:
     """Edit oracle-tui's receipt inside a view's `_stream_sort_receipt.json` and carry the
-    change into the platform's stats, as a careful forger would (create-only: the old file
-    is removed first)."""
+    row counts into the platform's stats, as a careful forger would (create-only: the old
+    file is removed first)."""
     doc = json.loads(path.read_text())
     ours = doc["extensions"]["oracle_tui"]
     edit(ours)
     for side, mine in (("raw_stats", "source"), ("sorted_stats", "view")):
-        doc[side] = {"row_count": ours[mine]["row_count"], "hash_sum": ours[mine]["hash_sum"],
-                     "hash_sum2": ours[mine]["hash_sum_salted"],
-                     "min_ts_utc": ours[mine]["min_ts"], "max_ts_utc": ours[mine]["max_ts"]}
+        doc[side]["row_count"] = ours[mine]["row_count"]
     path.unlink()
     path.write_bytes(canonical_json(doc))

@@ -10,16 +10,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from jsonschema import Draft202012Validator
 
+from oracle_tui import __version__
 from oracle_tui.core.check import run_check
 from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.interface_pack import load_interface_pack
 from tests.conftest import run_cli_process
+from tests.upstream import upstream_errors
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "oracle_tui" / "schemas"
-CONTROL = ("_oracle_content_index.json", "_oracle_pack_manifest.json", "_SEALED.json")
+CONTROL = ("_oracle_content_index.json", "_oracle_pack_manifest.json",
+           "_oracle_tui_seal_binding.json", "_SEALED.json")
 
 
 def _validator(name: str) -> Draft202012Validator:
@@ -40,7 +42,7 @@ def _seal(root: str, release: str = "1.4.2", *extra: str) -> Any:
                            release, "--yes", *extra)
 
 
-def test_seal_writes_schema_valid_files_with_the_spec_pack_id(world: DemoWorld, upstream_pack_dir: Path) -> None:
+def test_seal_writes_the_platforms_v1_documents_and_nothing_else(world: DemoWorld) -> None:
     res = _seal(world.root, "1.4.2", "--json")
     assert res.code == 0, res.err
     result = json.loads(res.out)
@@ -49,28 +51,33 @@ def test_seal_writes_schema_valid_files_with_the_spec_pack_id(world: DemoWorld, 
     root = Path(world.root)
     manifest = json.loads((root / "_oracle_pack_manifest.json").read_text())
     seal = json.loads((root / "_SEALED.json").read_text())
+    binding = json.loads((root / "_oracle_tui_seal_binding.json").read_text())
     index = json.loads((root / "_oracle_content_index.json").read_text())
-    assert list(_validator("oracle_pack_manifest").iter_errors(manifest)) == []
-    assert list(_validator("oracle_pack_seal").iter_errors(seal)) == []
+    # Exactly the upstream v1 documents, judged by the platform's own schema files.
+    assert upstream_errors("oracle_store_contracts/oracle_pack_manifest", manifest) == []
+    assert upstream_errors("oracle_store_contracts/oracle_pack_seal", seal) == []
+    assert sorted(manifest) == ["catalogue_digest", "created_at_utc", "engine_release",
+                                "gate_map_digest", "oracle_pack_id", "version", "world_key"]
+    assert sorted(seal) == ["oracle_pack_id", "seal_status", "sealed_at_utc", "version"]
+    assert list(_validator("seal_binding").iter_errors(binding)) == []
     assert list(_validator("content_index").iter_errors(index)) == []
-    # The upstream v1 documents are what remains without our extension.
-    up = upstream_pack_dir / "oracle_store_contracts"
-    for doc, name in ((manifest, "oracle_pack_manifest"), (seal, "oracle_pack_seal")):
-        schema = yaml.safe_load((up / f"{name}.schema.yaml").read_text())
-        v1 = {k: v for k, v in doc.items() if k != "extensions"}
-        assert list(Draft202012Validator(schema).iter_errors(v1)) == []
     pack = load_interface_pack()
     wk = world.world_key
     expected_id = hashlib.sha256(
         f"{wk.manifest_fingerprint}|{wk.parameter_hash}|baseline_v1|{wk.seed}|1.4.2|"
         f"{pack.catalogue_digest}|{pack.gate_map_digest}".encode()).hexdigest()
     assert manifest["oracle_pack_id"] == seal["oracle_pack_id"] == expected_id
+    assert binding["oracle_pack_id"] == expected_id
     assert manifest["world_key"] == wk.model_dump()
-    ext = manifest["extensions"]["oracle_tui"]
     raw_index = (root / "_oracle_content_index.json").read_bytes()
-    assert ext["content_index"]["sha256"] == hashlib.sha256(raw_index).hexdigest()
-    assert seal["extensions"]["oracle_tui"]["manifest_sha256"] == hashlib.sha256(
+    assert binding["content_index"] == {"path": "_oracle_content_index.json",
+                                        "sha256": hashlib.sha256(raw_index).hexdigest(),
+                                        "file_count": 37, "total_bytes": index["total_bytes"]}
+    assert binding["manifest_sha256"] == hashlib.sha256(
         (root / "_oracle_pack_manifest.json").read_bytes()).hexdigest()
+    assert binding["run_id"] == json.loads((root / "run_receipt.json").read_text())["run_id"]
+    assert binding["tool"] == {"name": "oracle-tui", "version": __version__}
+    assert sorted(binding["gates"]) == sorted(pack.gates)
     files = {e["path"]: e for e in index["files"]}
     assert len(files) == 37 and index["file_count"] == 37
     assert [e["path"] for e in index["files"]] == sorted(files)
@@ -79,6 +86,7 @@ def test_seal_writes_schema_valid_files_with_the_spec_pack_id(world: DemoWorld, 
     assert not any(p.startswith("_") for p in files)
     report = run_check(world.root, strict_seal=True, verify_digests=True)
     assert (report.verdict, report.actionable()) == ("PASS", [])
+    assert report.seal.binding == binding
 
 
 def test_reseal_same_inputs_is_a_noop(sealed_world: DemoWorld) -> None:
@@ -178,6 +186,9 @@ sys.exit(main(["seal", sys.argv[3], "--scenario-id", "baseline_v1", "--engine-re
     ("after_put", 1, ["_oracle_content_index.json"]),           # index written
     ("link", 2, ["_oracle_content_index.json"]),                # manifest temp, not linked
     ("after_put", 2, ["_oracle_content_index.json", "_oracle_pack_manifest.json"]),
+    ("link", 3, ["_oracle_content_index.json", "_oracle_pack_manifest.json"]),
+    ("after_put", 3, ["_oracle_content_index.json", "_oracle_pack_manifest.json",
+                      "_oracle_tui_seal_binding.json"]),
 ])
 def test_killed_sealer_leaves_a_state_a_rerun_completes(world: DemoWorld, point: str, n: int,
                                                          left: list[str]) -> None:

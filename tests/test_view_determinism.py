@@ -172,7 +172,7 @@ def test_the_planning_scan_takes_the_same_stats_and_boundaries_as_their_own_scan
         if kind == "offsets":  # not ordered by its text: left to the separate scans
             assert (one_scan.stats, one_scan.sample) == (None, None)
             continue
-        assert one_scan.stats == raw_stats(con, scan_sql(uris), plan[0]), kind
+        assert one_scan.stats == raw_stats(con, scan_sql(uris), plan[0], list(one_scan.types)), kind
         assert one_scan.sample is not None
         typ = one_scan.types["ts_utc"]
         assert bounds_of_sample(con, plan[0], typ, one_scan.sample) == expected_bounds, kind

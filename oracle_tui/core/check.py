@@ -11,6 +11,7 @@ import re
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from oracle_tui.core.codes import Severity
 from oracle_tui.core.errors import OracleError
@@ -25,14 +26,18 @@ from oracle_tui.core.listing import Listing
 from oracle_tui.core.pack_files import (
     CONTENT_INDEX,
     MANIFEST,
+    OLD_EXTENSION_KEY,
     PACK_CONTROL_FILES,
     SEAL,
+    SEAL_BINDING,
+    SEALED_FLAG,
     STREAM_VIEW_PREFIX,
     TOMBSTONE,
     ContentEntry,
     ContentIndex,
     Manifest,
     Seal,
+    SealBinding,
     Tombstone,
     oracle_pack_id,
     read_model,
@@ -66,6 +71,7 @@ class _Ctx:
     hashed: dict[str, tuple[int, str]] = field(default_factory=dict)
     footers: dict[str, Footer | OracleError] = field(default_factory=dict)
     manifest: Manifest | None = None  # parsed and schema-valid, when the pack has one
+    binding: SealBinding | None = None  # oracle-tui's seal binding, when valid and bound
 
     def footers_of(self, keys: list[str]) -> dict[str, Footer | OracleError]:
         """Parquet footers, read once per check whoever asks first."""
@@ -198,7 +204,7 @@ def _run_steps(ctx: _Ctx) -> None:
         sources = _check_outputs_and_gates(ctx, listing, receipt)
     with ctx.step("manifest_fields"):
         if ctx.manifest is not None:
-            _check_manifest_fields(ctx, ctx.manifest, receipt)
+            _check_manifest_fields(ctx, ctx.manifest, ctx.binding, receipt)
     with ctx.step("stream_views"):
         _check_stream_views(ctx, listing, sources)
 
@@ -208,9 +214,11 @@ def _world_text(wk: WorldKey) -> str:
             f"{wk.parameter_hash[:12]}… scenario_id={wk.scenario_id} seed={wk.seed}")
 
 
-def _check_manifest_fields(ctx: _Ctx, manifest: Manifest, receipt: RunReceipt) -> None:
-    """Every field of the manifest against what it claims to be derived from: a tamperer who
-    re-chains the digests above an edited field still meets the field's own source."""
+def _check_manifest_fields(ctx: _Ctx, manifest: Manifest, binding: SealBinding | None,
+                           receipt: RunReceipt) -> None:
+    """Every field of the manifest (and of the seal binding) against what it claims to be
+    derived from: a tamperer who re-chains the digests above an edited field still meets the
+    field's own source."""
     def bad(detail: str) -> None:
         ctx.add("MANIFEST_MISMATCH", MANIFEST, detail)
 
@@ -219,8 +227,9 @@ def _check_manifest_fields(ctx: _Ctx, manifest: Manifest, receipt: RunReceipt) -
     if manifest.oracle_pack_id != derived:
         bad(f"oracle_pack_id {manifest.oracle_pack_id} is not derived from the manifest's "
             f"world key, engine_release and digests ({derived})")
-    if manifest.ext.run_id != receipt.run_id:
-        bad(f"run_id {manifest.ext.run_id} is not the run receipt's {receipt.run_id}")
+    if binding is not None and binding.run_id != receipt.run_id:
+        ctx.add("SEAL_MISMATCH", SEAL_BINDING, f"run_id {binding.run_id} is not the run "
+                                               f"receipt's {receipt.run_id}")
     if manifest.catalogue_digest != ctx.interface_pack.catalogue_digest:
         bad(f"sealed under catalogue {manifest.catalogue_digest[:16]}…, checked with "
             f"{ctx.interface_pack.catalogue_digest[:16]}… ({ctx.interface_pack.source}): use "
@@ -229,17 +238,22 @@ def _check_manifest_fields(ctx: _Ctx, manifest: Manifest, receipt: RunReceipt) -
         bad(f"sealed under gate map {manifest.gate_map_digest[:16]}…, checked with "
             f"{ctx.interface_pack.gate_map_digest[:16]}… ({ctx.interface_pack.source}): use "
             "the interface pack it was sealed with")
-    sealed = manifest.ext.gates
+    if binding is None:
+        return
+    sealed = binding.gates
     for gid in sorted(set(sealed) - set(ctx.interface_pack.gates)):
-        bad(f"records gate {gid}, which the gate map does not have")
+        ctx.add("SEAL_MISMATCH", SEAL_BINDING, f"records gate {gid}, which the gate map does "
+                                               "not have")
     for gate in ctx.report.gates:
         if gate.status != "PASS":
             continue
         if gate.gate_id not in sealed:
-            bad(f"does not record gate {gate.gate_id}, which PASSes")
+            ctx.add("SEAL_MISMATCH", SEAL_BINDING, f"does not record gate {gate.gate_id}, "
+                                                   "which PASSes")
         elif sealed[gate.gate_id] != gate.recomputed_digest:
-            bad(f"records {sealed[gate.gate_id]} for {gate.gate_id}, which recomputes to "
-                f"{gate.recomputed_digest}")
+            ctx.add("SEAL_MISMATCH", SEAL_BINDING, f"records {sealed[gate.gate_id]} for "
+                                                   f"{gate.gate_id}, which recomputes to "
+                                                   f"{gate.recomputed_digest}")
 
 
 def _report_stray_view_files(ctx: _Ctx, listing: Listing) -> None:
@@ -477,13 +491,17 @@ def _check_lifecycle(ctx: _Ctx, listing: Listing) -> None:
             seal_sec.tombstone = tomb.model_dump(by_alias=True)
             detail = f"tombstoned by {tomb.authority}: {tomb.reason}"
         ctx.add("PACK_TOMBSTONED", TOMBSTONE, detail)
+    if SEALED_FLAG in listing.by_key:
+        ctx.add("UNEXPECTED_FILE", SEALED_FLAG, "the platform's producer takes _SEALED.flag for "
+                                                "a seal, and oracle-tui never writes one: it "
+                                                "could make an unproven pack look sealed")
     has_seal = SEAL in listing.by_key
     has_manifest = MANIFEST in listing.by_key
     manifest: Manifest | None = None
     manifest_raw = b""
     if has_manifest:
         with ctx.step("manifest"):
-            manifest, manifest_raw = read_model(store, MANIFEST, Manifest, "PACK_MANIFEST_INVALID")
+            manifest, manifest_raw = _read_v1(ctx, MANIFEST, Manifest, "PACK_MANIFEST_INVALID")
             ctx.manifest = manifest
             seal_sec.manifest = manifest.model_dump(by_alias=True)
             seal_sec.oracle_pack_id = manifest.oracle_pack_id
@@ -492,7 +510,7 @@ def _check_lifecycle(ctx: _Ctx, listing: Listing) -> None:
         ctx.add("PACK_NOT_SEALED", SEAL, "no _SEALED.json: the pack is staging"
                 + (" (strict seal)" if strict else ""), sev)
         return
-    seal, _ = read_model(store, SEAL, Seal, "SEAL_MISMATCH")
+    seal, _ = _read_v1(ctx, SEAL, Seal, "PACK_SEAL_INVALID")
     seal_sec.seal = seal.model_dump(by_alias=True)
     if seal_sec.lifecycle != "TOMBSTONED":
         seal_sec.lifecycle = seal.seal_status
@@ -506,22 +524,75 @@ def _check_lifecycle(ctx: _Ctx, listing: Listing) -> None:
     if seal.oracle_pack_id != manifest.oracle_pack_id:
         ctx.add("SEAL_MISMATCH", SEAL, f"seal names pack {seal.oracle_pack_id}, manifest "
                                        f"{manifest.oracle_pack_id}")
-    if seal.ext.manifest_sha256 != sha256_bytes(manifest_raw):
-        ctx.add("SEAL_MISMATCH", SEAL, "the manifest's bytes do not match the seal's digest")
+    binding = _read_binding(ctx, listing, manifest, manifest_raw)
+    if binding is None:
+        return
+    ctx.binding = binding
+    seal_sec.binding = binding.model_dump(by_alias=True)
     with ctx.step("content_index"):
-        _check_content(ctx, listing, manifest)
+        _check_content(ctx, listing, binding)
 
 
-def _check_content(ctx: _Ctx, listing: Listing, manifest: Manifest) -> None:
+def _read_v1(ctx: _Ctx, key: str, model: type[Any], code: str) -> tuple[Any, bytes]:
+    """The platform's v1 manifest or seal, judged by its schema. One written by oracle-tui
+    before 0.2 (an ``extensions`` key the platform refuses) gets its own code."""
+    doc, _ = read_json(ctx.store, key, code)
+    if isinstance(doc, dict) and isinstance(doc.get(OLD_EXTENSION_KEY), dict) and \
+            "oracle_tui" in doc[OLD_EXTENSION_KEY]:
+        raise OracleError("PACK_LAYOUT_OUTDATED", f"{key} carries the 'extensions' key of "
+                                                  "oracle-tui before 0.2, which the platform's "
+                                                  "schema refuses (its producer fails the pack "
+                                                  "with PACK_MANIFEST_INVALID)", key)
+    return read_model(ctx.store, key, model, code)
+
+
+def _read_binding(ctx: _Ctx, listing: Listing, manifest: Manifest, manifest_raw: bytes
+                  ) -> SealBinding | None:
+    """oracle-tui's seal binding, bound to this manifest's bytes; None (reported) if absent,
+    invalid or bound to something else."""
+    if SEAL_BINDING not in listing.by_key and CONTENT_INDEX in listing.by_key:
+        # oracle-tui writes its binding before the seal: a sealed pack with our content
+        # index and no binding has lost it since.
+        ctx.add("SEAL_MISMATCH", SEAL_BINDING, "the pack holds oracle-tui's content index but "
+                                               "not the seal binding that ties it to the "
+                                               "manifest: it was removed after sealing")
+        return None
+    if SEAL_BINDING not in listing.by_key:
+        sev = Severity.FAIL if ctx.strict else Severity.WARN
+        ctx.add("SEAL_BINDING_MISSING", SEAL_BINDING,
+                "the manifest and seal are valid v1 documents, but no oracle-tui seal binding "
+                "records the content at sealing (another tool sealed it, or the binding was "
+                "removed): nothing proves the files are those that were sealed"
+                + (" (strict seal)" if ctx.strict else ""), sev)
+        return None
+    binding: SealBinding | None = None
+    with ctx.step("seal_binding"):
+        binding, _ = read_model(ctx.store, SEAL_BINDING, SealBinding, "SEAL_BINDING_INVALID")
+    if binding is None:
+        return None
+    bound = True
+    if binding.oracle_pack_id != manifest.oracle_pack_id:
+        ctx.add("SEAL_MISMATCH", SEAL_BINDING, f"the binding names pack "
+                                               f"{binding.oracle_pack_id}, the manifest "
+                                               f"{manifest.oracle_pack_id}")
+        bound = False
+    if binding.manifest_sha256 != sha256_bytes(manifest_raw):
+        ctx.add("SEAL_MISMATCH", SEAL_BINDING, "the manifest's bytes do not match the "
+                                               "binding's digest of them")
+        bound = False
+    return binding if bound else None
+
+
+def _check_content(ctx: _Ctx, listing: Listing, binding: SealBinding) -> None:
     store, seal_sec = ctx.store, ctx.report.seal
-    ref = manifest.ext.content_index
+    ref = binding.content_index
     if CONTENT_INDEX not in listing.by_key:
         ctx.add("CONTENT_DIGEST_MISSING", CONTENT_INDEX, "the content index is absent")
         return
     doc, raw = read_json(store, CONTENT_INDEX, "CONTENT_DIGEST_MISSING")
     if sha256_bytes(raw) != ref.sha256:
         ctx.add("DIGEST_MISMATCH", CONTENT_INDEX,
-                "the content index's bytes do not match the manifest's digest")
+                "the content index's bytes do not match the seal binding's digest")
         return
     entries = doc.get("files") if isinstance(doc, dict) else None
     unsafe = [e["path"] for e in entries or [] if isinstance(e, dict)
@@ -538,9 +609,9 @@ def _check_content(ctx: _Ctx, listing: Listing, manifest: Manifest) -> None:
                 "content index entries are duplicated or not sorted")
         return
     if (ref.file_count, ref.total_bytes) != (index.file_count, index.total_bytes):
-        ctx.add("MANIFEST_MISMATCH", MANIFEST,
-                f"the manifest counts {ref.file_count} files / {ref.total_bytes} bytes, the "
-                f"content index {index.file_count} / {index.total_bytes}")
+        ctx.add("SEAL_MISMATCH", SEAL_BINDING,
+                f"the seal binding counts {ref.file_count} files / {ref.total_bytes} bytes, "
+                f"the content index {index.file_count} / {index.total_bytes}")
     seal_sec.content_index_files = len(index.files)
     seal_sec.content_index_bytes = sum(e.size for e in index.files)
     listed = {e.path: e for e in index.files}

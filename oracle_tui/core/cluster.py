@@ -78,7 +78,8 @@ def route_task(job: ClusterJob, group: int, first: int, count: int
     source, scratch = open_spec(job.source), open_spec(job.scratch)
 
     def body(con: duckdb.DuckDBPyConnection, tmp: Path) -> tuple[RawStats, list[list[str]]]:
-        stats = raw_stats(con, scan_sql(job.plan.uris[first:first + count]), job.plan.plan[0])
+        stats = raw_stats(con, scan_sql(job.plan.uris[first:first + count]), job.plan.plan[0],
+                          job.plan.columns)
         route(con, job.plan, first, count, tmp / "routes")
         keys: list[list[str]] = []
         for r in range(job.plan.ranges):

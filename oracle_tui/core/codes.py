@@ -126,7 +126,9 @@ _ALL: tuple[CodeInfo, ...] = (
        "An existing manifest differs from the one these inputs would produce.",
        "The pack was sealed with other inputs; check --scenario-id/--engine-release."),
     _c("SEAL_MISMATCH", "integrity", F, T,
-       "The seal is malformed, names another pack id, or its manifest digest does not match.",
+       "The seal or oracle-tui's seal binding names another pack id, the manifest's bytes do "
+       "not match the binding's digest of them, or the binding's run, gates or counts "
+       "disagree with the pack.",
        "Treat the pack as tampered; do not read."),
     # evidence
     _c("GATE_RECEIPT_MISSING", "evidence", F, T,
@@ -139,10 +141,33 @@ _ALL: tuple[CodeInfo, ...] = (
        "_SEALED.json exists but _oracle_pack_manifest.json does not.",
        "The pack is inconsistent; do not read it."),
     _c("PACK_MANIFEST_INVALID", "evidence", F, T,
-       "_oracle_pack_manifest.json is not valid JSON or does not match its schema.",
-       "Do not read it; the manifest is the pack's identity."),
+       "_oracle_pack_manifest.json is not valid JSON or breaks the platform's v1 manifest "
+       "schema (seven fields, no others): the platform's stream producer refuses the pack.",
+       "Do not read it; the manifest is the pack's identity. The message quotes the schema."),
+    _c("PACK_SEAL_INVALID", "evidence", F, T,
+       "_SEALED.json is not valid JSON or breaks the platform's v1 seal schema (four fields, "
+       "no others).",
+       "Treat the pack as tampered or half-written by another tool; do not read it."),
+    _c("PACK_LAYOUT_OUTDATED", "evidence", F, T,
+       "The manifest or seal was written by oracle-tui before 0.2, with an 'extensions' key "
+       "that the platform's schema refuses: its stream producer fails the whole pack with "
+       "PACK_MANIFEST_INVALID.",
+       "Nothing is rewritten (write-once). Copy the engine run, without its control files "
+       "(_oracle_*, _SEALED.json, stream_view/), to a new root and seal that with this "
+       "version; tombstone the old pack with the new root as its replacement."),
+    _c("SEAL_BINDING_MISSING", "evidence", W, T,
+       "The pack is sealed with valid v1 manifest and seal, but without oracle-tui's seal "
+       "binding (_oracle_tui_seal_binding.json): another tool sealed it, or the binding was "
+       "removed. The v1 files prove the identity, nothing proves the content. WARN on local, "
+       "FAIL under strict seal.",
+       "Treat the content as unproven. To prove it, re-create the pack from the engine run "
+       "into a new root and seal it with oracle-tui."),
+    _c("SEAL_BINDING_INVALID", "evidence", F, T,
+       "_oracle_tui_seal_binding.json is not valid JSON or breaks its schema "
+       "(oracle-tui.seal-binding/1).",
+       "Treat the pack as tampered; do not read it."),
     _c("CONTENT_DIGEST_MISSING", "evidence", F, T,
-       "The sealed pack's content index is absent, malformed, or not referenced by the manifest.",
+       "The sealed pack's content index is absent or malformed.",
        "Without it nothing proves the bytes; do not read."),
     _c("CONTENT_INDEX_INVALID", "evidence", F, T,
        "The content index names a path twice or is not sorted by path: it is not what the "
@@ -259,7 +284,10 @@ def reason_codes_markdown() -> str:
         "failure during a build or verify is `SORT_ENGINE_ERROR`, `MEMORY_LIMIT_EXCEEDED`, "
         "`STORAGE_FULL`, `STORAGE_TIMEOUT` or `ACCESS_DENIED` by its cause (was "
         "`STREAM_RECEIPT_MISMATCH`); a bad `--memory-limit` or other operator value is "
-        "`INPUT_INVALID` (was `PROFILE_INVALID`).",
+        "`INPUT_INVALID` (was `PROFILE_INVALID`); a malformed `_SEALED.json` is "
+        "`PACK_SEAL_INVALID` (was `SEAL_MISMATCH`); since 0.2 the seal binding's run id, "
+        "gates and counts that disagree with the pack are `SEAL_MISMATCH` (they were the "
+        "manifest's, `MANIFEST_MISMATCH`).",
         "",
         "| code | class | severity | retry | what it means | what to do |",
         "|---|---|---|---|---|---|",

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import BaseModel
 
+from oracle_tui.core import contracts
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.hashing import sha256_file
 from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack, render_template
@@ -242,12 +243,14 @@ def generate_demo_world(out: str | Path, *, events: int = DEFAULT_EVENTS, seed: 
                   scenario_id=scenario_id, seed=seed)
     run_id = _hex("run", world, 32)
     root.mkdir(parents=True, exist_ok=True)
-    _write_json(root / "run_receipt.json", {
+    receipt = {
         "run_id": run_id, "seed": seed, "parameter_hash": wk.parameter_hash,
         "manifest_fingerprint": wk.manifest_fingerprint, "created_utc": CREATED_UTC,
         "engine": "oracle-tui demo generator", "engine_release": "demo-1.0",
         "contracts_layout": "interface_pack_v1",
-    })
+    }
+    contracts.require(contracts.RUN_RECEIPT, receipt, "INTERNAL_ERROR", "run_receipt.json")
+    _write_json(root / "run_receipt.json", receipt)
     total = events * len(MAKERS)
     done = 0
 

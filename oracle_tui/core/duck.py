@@ -128,6 +128,9 @@ def connect(*, stores: list[Store], memory_limit: str = "2GB", temp_dir: str | N
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         con.execute("SET preserve_insertion_order = true")
+        # Instants as UTC wherever a zone matters (a TIMESTAMPTZ cast to TIMESTAMP in the
+        # platform's stats), whatever zone this machine is in.
+        con.execute("SET TimeZone = 'UTC'")
     except duckdb.Error as exc:
         con.close()
         raise OracleError("INPUT_INVALID", f"DuckDB refused a setting (memory limit, temp "

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from oracle_tui.core import contracts
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.interface_pack import InterfacePack, render_template, template_regex
 from oracle_tui.core.listing import Listing
@@ -53,6 +54,11 @@ def locator_for(pack: InterfacePack, wk: WorldKey, output_id: str, run_id: str |
             loc[token] = getattr(wk, token)
     if run_id and "run_id" in spec.tokens:
         loc["run_id"] = run_id
+    if not any(f in loc for f in ("manifest_fingerprint", "parameter_hash", "run_id",
+                                  "scenario_id")):
+        # The locator contract asks for at least one identity field; an output whose path
+        # holds none (configuration, policies) is pinned to this world.
+        loc["manifest_fingerprint"] = wk.manifest_fingerprint
     if spec.schema_ref:
         loc["schema_ref"] = spec.schema_ref
     return loc
@@ -62,6 +68,7 @@ def validate_locator(store: Store, pack: InterfacePack, wk: WorldKey, locator: A
                      listing: Listing | None = None) -> LocatorResult:
     if not isinstance(locator, dict):
         raise OracleError("LOCATOR_INVALID", "a locator is a JSON object")
+    contracts.require(contracts.OUTPUT_LOCATOR, locator, "LOCATOR_INVALID", "the locator")
     output_id, path = locator.get("output_id"), locator.get("path")
     if not isinstance(output_id, str) or not OUTPUT_ID_RE.match(output_id):
         raise OracleError("LOCATOR_INVALID", "locator output_id is missing or malformed")

@@ -1,15 +1,20 @@
-"""The pack's own files (manifest, seal, content index, tombstone): names, models, parsing.
+"""The pack's own files (manifest, seal, seal binding, content index, tombstone): names,
+models, parsing.
 
-The manifest and seal carry the upstream v1 fields (oracle_store_contracts/) unchanged; what
-oracle-tui adds lives under ``extensions.oracle_tui`` with its own schema version, so an
-upstream reader that drops ``extensions`` sees exactly the v1 document.
+The manifest and seal are exactly the platform's v1 documents (its oracle_store_contracts:
+seven and four fields, no others; its stream producer refuses a pack whose manifest holds one
+more key). What oracle-tui adds (the content index's digest and counts, the manifest bytes'
+digest, the gates as verified, the run id, the tool's version) lives in its own seal binding,
+``_oracle_tui_seal_binding.json``, written after the manifest and before ``_SEALED.json``:
+seal → pack id → manifest → binding → content index → every byte (docs/contract.md).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -22,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from oracle_tui.core import contracts
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.jsonio import read_json
 from oracle_tui.core.paths import unsafe_reason
@@ -32,32 +38,40 @@ from oracle_tui.core.world import WorldKey
 MANIFEST = "_oracle_pack_manifest.json"
 SEAL = "_SEALED.json"
 CONTENT_INDEX = "_oracle_content_index.json"
+SEAL_BINDING = "_oracle_tui_seal_binding.json"
 TOMBSTONE = "_TOMBSTONE.json"
+# The platform's producer and checker take this file, too, as a seal; oracle-tui never
+# writes it, so one at the root is reported (check).
+SEALED_FLAG = "_SEALED.flag"
 STREAM_VIEW_PREFIX = "stream_view/"
-PACK_CONTROL_FILES = (CONTENT_INDEX, MANIFEST, SEAL, TOMBSTONE)
+PACK_CONTROL_FILES = (CONTENT_INDEX, MANIFEST, SEAL_BINDING, SEAL, TOMBSTONE)
 
 MANIFEST_VERSION = "1.0"
 SEAL_VERSION = "1.0"
-MANIFEST_EXT_SCHEMA = "oracle-tui.manifest-ext/1"
-SEAL_EXT_SCHEMA = "oracle-tui.seal-ext/1"
+# What oracle-tui before 0.2 put into the manifest and seal (the platform refuses them).
+OLD_EXTENSION_KEY = "extensions"
+SEAL_BINDING_SCHEMA = "oracle-tui.seal-binding/1"
 CONTENT_INDEX_SCHEMA = "oracle-tui.content-index/1"
 TOMBSTONE_SCHEMA = "oracle-tui.tombstone/1"
 Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-UTC_MICROS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+# An RFC 3339 date-time with a zone: what oracle-tui writes (…ffffffZ) and what the platform's
+# own packer writes (Python's isoformat(): …+00:00, fraction only when non-zero).
+RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
 
 
-def _utc_micros(value: str) -> str:
-    """RFC 3339 UTC with microseconds and Z, and a real instant (no 25:61, no leap second)."""
+def _instant(value: str) -> str:
+    """v1 asks only for a non-empty string; a time that is no instant (25:61, a leap second,
+    free text) is still refused: no packer writes one."""
+    if not RFC3339_RE.match(value):
+        raise ValueError("not an RFC 3339 date-time with a zone")
     try:
-        parsed = datetime.strptime(value, UTC_MICROS_FORMAT)
+        datetime.fromisoformat(value)
     except ValueError as exc:
-        raise ValueError("not a UTC timestamp of the form YYYY-MM-DDTHH:MM:SS.ffffffZ") from exc
-    if parsed.strftime(UTC_MICROS_FORMAT) != value:
-        raise ValueError("not a UTC timestamp of the form YYYY-MM-DDTHH:MM:SS.ffffffZ")
+        raise ValueError("not a real instant") from exc
     return value
 
 
-UtcMicros = Annotated[str, AfterValidator(_utc_micros)]
+Instant = Annotated[str, AfterValidator(_instant)]
 
 
 def oracle_pack_id(wk: WorldKey, engine_release: str, catalogue_digest: str,
@@ -98,6 +112,7 @@ class ContentEntry(BaseModel):
 
 class ContentIndex(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
+    contract: ClassVar[str] = contracts.CONTENT_INDEX
 
     schema_version: Literal["oracle-tui.content-index/1"] = Field(alias="schema")
     file_count: int = Field(ge=0)
@@ -124,72 +139,60 @@ class ContentIndexRef(BaseModel):
 
 
 
-class ManifestExtension(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    schema_version: Literal["oracle-tui.manifest-ext/1"] = Field(alias="schema")
-    run_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
-    content_index: ContentIndexRef
-    gates: dict[str, Hex64]
-
-
-class ManifestExtensions(BaseModel):
-    """Other tools' extensions may sit beside ours; ours must be there."""
-
-    model_config = ConfigDict(extra="allow")
-
-    oracle_tui: ManifestExtension
-
-
 class Manifest(BaseModel):
-    """`_oracle_pack_manifest.json`: upstream v1 fields + ``extensions.oracle_tui``."""
+    """`_oracle_pack_manifest.json`, the platform's v1 document. Read leniently where v1 is
+    (another tool may write version "v0" and an offset time); written by oracle-tui with
+    version 1.0 and UTC microseconds."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+    contract: ClassVar[str] = contracts.PACK_MANIFEST
 
-    version: Literal["1.0"]
+    version: str
     oracle_pack_id: Hex64
     world_key: WorldKey
-    engine_release: str = Field(min_length=1, max_length=256)
+    engine_release: str
     catalogue_digest: Hex64
     gate_map_digest: Hex64
-    created_at_utc: UtcMicros
-    extensions: ManifestExtensions
-
-    @property
-    def ext(self) -> ManifestExtension:
-        return self.extensions.oracle_tui
-
-
-class SealExtension(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    schema_version: Literal["oracle-tui.seal-ext/1"] = Field(alias="schema")
-    manifest_sha256: Hex64
-
-
-
-class SealExtensions(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    oracle_tui: SealExtension
+    created_at_utc: Instant
 
 
 class Seal(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    """`_SEALED.json`, the platform's v1 document."""
 
-    version: Literal["1.0"]
+    model_config = ConfigDict(extra="forbid", strict=True)
+    contract: ClassVar[str] = contracts.PACK_SEAL
+
+    version: str
     oracle_pack_id: Hex64
     seal_status: Literal["SEALED_OK", "SEALED_FAILED"]
-    sealed_at_utc: UtcMicros
-    extensions: SealExtensions
+    sealed_at_utc: Instant
 
-    @property
-    def ext(self) -> SealExtension:
-        return self.extensions.oracle_tui
+
+class ToolInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: Literal["oracle-tui"]
+    version: str = Field(min_length=1, max_length=64)
+
+
+class SealBinding(BaseModel):
+    """`_oracle_tui_seal_binding.json`: what binds the v1 documents to every byte."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    contract: ClassVar[str] = contracts.SEAL_BINDING
+
+    schema_version: Literal["oracle-tui.seal-binding/1"] = Field(alias="schema")
+    oracle_pack_id: Hex64
+    manifest_sha256: Hex64
+    run_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+    content_index: ContentIndexRef
+    gates: dict[str, Hex64]
+    tool: ToolInfo
 
 
 class Tombstone(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    contract: ClassVar[str] = contracts.TOMBSTONE
 
     schema_version: Literal["oracle-tui.tombstone/1"] = Field(alias="schema")
     oracle_pack_id: str | None
@@ -207,10 +210,12 @@ def _first_error(exc: ValidationError) -> str:
 
 
 def read_model(store: Store, key: str, model: type[Any], code: str) -> tuple[Any, bytes]:
-    """Read, parse and validate one control file; ``code`` for any malformation."""
+    """Read, parse and validate one control file; ``code`` for any malformation. The
+    document's schema judges it first (its own words name what is wrong), then the model."""
     data, raw = read_json(store, key, code)
     if not isinstance(data, dict):
         raise OracleError(code, f"{key} is not a JSON object", key)
+    contracts.require(model.contract, data, code, key)
     try:
         return model.model_validate(data), raw
     except ValidationError as exc:

@@ -25,7 +25,7 @@ from oracle_tui.core.duck import memory_limit_bytes, quote_column, sql_list, sql
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.hashing import sha256_file
 from oracle_tui.core.paths import glob_literal
-from oracle_tui.core.stream_receipts import Stats
+from oracle_tui.core.stream_receipts import PlatformStats, Stats
 
 RANGE_COLUMN = "__oracle_range"
 # The tie-break as one integer: the source file's index in the sorted source list, shifted
@@ -57,6 +57,9 @@ class SortKey(BaseModel):
     expr: str  # the SQL expression ORDER BY uses
     kind: Literal["iso_string", "epoch", "value"]  # how min/max are shown in receipts
     rank: str = ""  # a BIGINT expression ordered exactly as ``expr`` ("" when none)
+    # The platform sorter's min/max of this key (its receipt's min_ts_utc/max_ts_utc), as
+    # SQL with an ``{agg}`` placeholder for min or max (view_plan.platform_bound).
+    platform: str = "NULL"
 
 
 def scan_sql(uris: list[str], extra: str = "") -> str:
@@ -70,27 +73,83 @@ def scan_sql(uris: list[str], extra: str = "") -> str:
     return f"read_parquet({sql_list(literal)}, hive_partitioning=false{extra})"
 
 
+# Row hashes. The first is the platform sorter's own payload hash (its stream_sorter builds
+# ``hash("c1", "c2", …)`` over the columns sorted by name with Python's sort), so its
+# receipt's hash_sum and hash_sum2 come from the same per-row value as ours; the second,
+# salted, is oracle-tui's: two independent sums that an altered, dropped or duplicated row
+# (even an even number of duplicates) cannot both keep.
+HASH_FUNCTION = ("duckdb hash() of the columns in name order, and of the same with "
+                 "'oracle-tui' appended, summed as HUGEINT")
+# What oracle-tui 0.1 hashed (the row as one struct, in file order); its receipts are
+# still verified with it.
+HASH_FUNCTION_0_1 = "duckdb hash(row) and hash(row, 'oracle-tui'), summed as HUGEINT"
+KNOWN_HASH_FUNCTIONS = (HASH_FUNCTION, HASH_FUNCTION_0_1)
+# The platform's second sum: each row hash modulo this prime, summed as BIGINT.
+PLATFORM_MODULUS = 1_000_000_007
+
+
+def row_hashes(columns: Sequence[str], function: str = HASH_FUNCTION) -> tuple[str, str]:
+    """The SQL of the two row hashes of ``function`` over rows with these columns."""
+    if function == HASH_FUNCTION_0_1:
+        row = f"struct_pack({', '.join(quote_column(c) for c in columns)})"
+        return f"hash({row})", f"hash({row}, 'oracle-tui')"
+    named = ", ".join(quote_column(c) for c in sorted(columns))
+    return f"hash({named})", f"hash({named}, 'oracle-tui')"
+
+
 @dataclass(frozen=True)
 class RawStats:
-    """Row count, first-key bounds (as DuckDB returns them) and the two row-hash sums."""
+    """Row count, first-key bounds (as DuckDB returns them), the two row-hash sums, and the
+    platform's own quantities: its modular sum and its key bounds (``SortKey.platform``)."""
 
     rows: int = 0
     low: Any = None
     high: Any = None
     hash_sum: int = 0
     hash_sum_salted: int = 0
+    hash_sum_mod: int = 0
+    platform_low: Any = None
+    platform_high: Any = None
 
     def plus(self, other: RawStats) -> RawStats:
-        lows = [v for v in (self.low, other.low) if v is not None]
-        highs = [v for v in (self.high, other.high) if v is not None]
-        return RawStats(self.rows + other.rows, min(lows) if lows else None,
-                        max(highs) if highs else None, self.hash_sum + other.hash_sum,
-                        self.hash_sum_salted + other.hash_sum_salted)
+        return RawStats(self.rows + other.rows, _least(self.low, other.low),
+                        _greatest(self.high, other.high), self.hash_sum + other.hash_sum,
+                        self.hash_sum_salted + other.hash_sum_salted,
+                        self.hash_sum_mod + other.hash_sum_mod,
+                        _least(self.platform_low, other.platform_low),
+                        _greatest(self.platform_high, other.platform_high))
 
     def shown(self, key: SortKey) -> Stats:
         return Stats(row_count=self.rows, min_ts=_shown(key, self.low),
                      max_ts=_shown(key, self.high), hash_sum=str(self.hash_sum),
                      hash_sum_salted=str(self.hash_sum_salted))
+
+    def platform(self) -> PlatformStats:
+        """The platform sorter's stats block, formatted as its ``_compute_stats`` formats
+        it: sums as decimal text ("None" over no rows, where its SUM is NULL), bounds as
+        Python's ``isoformat()`` of an instant or ``str()`` of anything else."""
+        empty = self.rows == 0
+        return PlatformStats(row_count=self.rows,
+                             hash_sum="None" if empty else str(self.hash_sum),
+                             hash_sum2="None" if empty else str(self.hash_sum_mod),
+                             min_ts_utc=platform_text(self.platform_low),
+                             max_ts_utc=platform_text(self.platform_high))
+
+
+def _least(a: Any, b: Any) -> Any:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _greatest(a: Any, b: Any) -> Any:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def platform_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return str(value)
 
 
 def _bound_sql(key: SortKey, which: str) -> str:
@@ -116,21 +175,30 @@ def iso_us(epoch_us: int) -> str:
             ).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def stats_sql(key: SortKey, row: str = "t") -> str:
-    """The five aggregates of :class:`RawStats` (``stats_of`` reads them back) over rows
-    whose whole-row struct is ``row``."""
+STATS_AGGREGATES = 8  # how many values stats_sql yields (and stats_of reads)
+
+
+def stats_sql(key: SortKey, columns: Sequence[str], function: str = HASH_FUNCTION) -> str:
+    """The aggregates of :class:`RawStats` (``stats_of`` reads them back) over rows with
+    these columns. The platform's payload hash appears twice; DuckDB computes it once."""
+    plain, salted = row_hashes(columns, function)
     return (f"count(*), {_bound_sql(key, 'min')}, {_bound_sql(key, 'max')}, "
-            f"CAST(coalesce(sum(CAST(hash({row}) AS HUGEINT)), 0) AS VARCHAR), "
-            f"CAST(coalesce(sum(CAST(hash({row}, 'oracle-tui') AS HUGEINT)), 0) AS VARCHAR)")
+            f"CAST(coalesce(sum(CAST({plain} AS HUGEINT)), 0) AS VARCHAR), "
+            f"CAST(coalesce(sum(CAST({salted} AS HUGEINT)), 0) AS VARCHAR), "
+            f"CAST(coalesce(sum(CAST({plain} % {PLATFORM_MODULUS} AS BIGINT)), 0) AS VARCHAR), "
+            f"{key.platform.format(agg='min')}, {key.platform.format(agg='max')}")
 
 
 def stats_of(row: Sequence[Any]) -> RawStats:
-    return RawStats(int(row[0]), row[1], row[2], int(row[3]), int(row[4]))
+    return RawStats(int(row[0]), row[1], row[2], int(row[3]), int(row[4]), int(row[5]),
+                    row[6], row[7])
 
 
-def raw_stats(con: duckdb.DuckDBPyConnection, scan: str, key: SortKey) -> RawStats:
+def raw_stats(con: duckdb.DuckDBPyConnection, scan: str, key: SortKey, columns: Sequence[str],
+              function: str = HASH_FUNCTION) -> RawStats:
     try:
-        row = con.execute(f"SELECT {stats_sql(key)} FROM (SELECT * FROM {scan}) t").fetchone()
+        row = con.execute(f"SELECT {stats_sql(key, columns, function)} FROM {scan}"
+                          ).fetchone()
     except duckdb.ConversionException as exc:
         raise OracleError("SORT_KEY_INVALID", f"sort key is not a valid timestamp: "
                                               f"{str(exc).splitlines()[0][:160]}") from exc
@@ -274,5 +342,5 @@ def sort_range(con: duckdb.DuckDBPyConnection, rp: RoutePlan, files: list[str],
     con.execute(f"COPY (SELECT {rp.part_columns()} FROM (SELECT * FROM {scan_sql(files)} "
                 f"ORDER BY {order})) TO {sql_str(str(out))} (FORMAT parquet, {PART_OPTIONS})")
     rows = pq.ParquetFile(out).metadata.num_rows
-    stats = raw_stats(con, scan_sql([str(out)]), plan[0]) if rows else RawStats()
+    stats = raw_stats(con, scan_sql([str(out)]), plan[0], rp.columns) if rows else RawStats()
     return SortedPart(rows=rows, size=out.stat().st_size, sha256=sha256_file(out), stats=stats)

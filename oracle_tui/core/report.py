@@ -45,6 +45,7 @@ class SealSection(BaseModel):
     oracle_pack_id: str | None = None
     manifest: dict[str, Any] | None = None
     seal: dict[str, Any] | None = None
+    binding: dict[str, Any] | None = None  # oracle-tui's seal binding
     tombstone: dict[str, Any] | None = None
     content_index_files: int | None = None
     content_index_bytes: int | None = None

@@ -1,4 +1,4 @@
-"""`seal`: write-once content index → manifest → seal, the seal last (SPEC §5).
+"""`seal`: write-once content index → manifest → seal binding → seal, the seal last.
 
 Each file is created only if absent. A file that already exists is compared with what these
 inputs produce (timestamps aside): equal → idempotent success, different → MISMATCH and
@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from oracle_tui import __version__
+from oracle_tui.core import contracts
 from oracle_tui.core.check import run_check
 from oracle_tui.core.codes import Severity
 from oracle_tui.core.errors import OracleError
@@ -27,14 +29,13 @@ from oracle_tui.core.pack_files import (
     CONTENT_INDEX,
     CONTENT_INDEX_SCHEMA,
     MANIFEST,
-    MANIFEST_EXT_SCHEMA,
     MANIFEST_VERSION,
     SEAL,
-    SEAL_EXT_SCHEMA,
+    SEAL_BINDING,
+    SEAL_BINDING_SCHEMA,
     SEAL_VERSION,
     TOMBSTONE,
     Manifest,
-    Seal,
     is_pack_content,
     oracle_pack_id,
     read_model,
@@ -49,6 +50,8 @@ from oracle_tui.core.world import WorldKey, read_run_receipt, validate_scenario_
 # Findings of the pre-seal check that do not stop sealing: the pack not being sealed yet is
 # the point, and a manifest for another world is reported by the write step as a mismatch.
 _NOT_BLOCKING = {"PACK_NOT_SEALED", "WORLD_KEY_MISMATCH"}
+# What sealing writes, in this order; the seal last (its existence is the commit).
+SEAL_SEQUENCE = (CONTENT_INDEX, MANIFEST, SEAL_BINDING, SEAL)
 
 
 class SealPlan(BaseModel):
@@ -59,7 +62,7 @@ class SealPlan(BaseModel):
     oracle_pack_id: str
     catalogue_digest: str
     gate_map_digest: str
-    files_to_write: list[str] = Field(default_factory=lambda: [CONTENT_INDEX, MANIFEST, SEAL])
+    files_to_write: list[str] = Field(default_factory=lambda: list(SEAL_SEQUENCE))
     already_present: list[str] = Field(default_factory=list)
     content_files: int = 0
     content_bytes: int = 0
@@ -124,9 +127,8 @@ def plan_seal(root: str, *, scenario_id: str, engine_release: str,
                   if f.severity is Severity.FAIL and f.code not in _NOT_BLOCKING],
     )
     listing = Listing.of(store)
-    plan.already_present = [k for k in (CONTENT_INDEX, MANIFEST, SEAL) if k in listing.by_key]
-    plan.files_to_write = [k for k in (CONTENT_INDEX, MANIFEST, SEAL)
-                           if k not in plan.already_present]
+    plan.already_present = [k for k in SEAL_SEQUENCE if k in listing.by_key]
+    plan.files_to_write = [k for k in SEAL_SEQUENCE if k not in plan.already_present]
     content = [o for o in listing.objects if is_pack_content(o.key)]
     plan.content_files = len(content)
     plan.content_bytes = sum(o.size for o in content)
@@ -159,17 +161,21 @@ def seal_pack(root: str, *, scenario_id: str, engine_release: str,
     if _put_or_compare(store, CONTENT_INDEX, index_bytes, _same_bytes, "MANIFEST_MISMATCH"):
         written.append(CONTENT_INDEX)
 
-    manifest_doc = _manifest_doc(plan, pack, engine_release, index_bytes, files, total)
-    Manifest.model_validate(manifest_doc)
-    if _put_or_compare(store, MANIFEST, canonical_json(manifest_doc),
+    manifest_doc = _manifest_doc(plan, pack, engine_release)
+    if _put_or_compare(store, MANIFEST, _contract_bytes(contracts.PACK_MANIFEST, manifest_doc),
                        _same_except("created_at_utc"), "MANIFEST_MISMATCH"):
         written.append(MANIFEST)
     _, manifest_raw = read_model(store, MANIFEST, Manifest, "PACK_MANIFEST_INVALID")
 
-    seal_doc = _seal_doc(plan, manifest_raw)
-    Seal.model_validate(seal_doc)
-    if _put_or_compare(store, SEAL, canonical_json(seal_doc), _same_except("sealed_at_utc"),
-                       "SEAL_MISMATCH"):
+    binding_doc = _binding_doc(plan, manifest_raw, index_bytes, files, total)
+    if _put_or_compare(store, SEAL_BINDING,
+                       _contract_bytes(contracts.SEAL_BINDING, binding_doc),
+                       _same_except("tool"), "SEAL_MISMATCH"):
+        written.append(SEAL_BINDING)
+
+    seal_doc = _seal_doc(plan)
+    if _put_or_compare(store, SEAL, _contract_bytes(contracts.PACK_SEAL, seal_doc),
+                       _same_except("sealed_at_utc"), "SEAL_MISMATCH"):
         written.append(SEAL)
     return SealResult(oracle_pack_id=plan.oracle_pack_id,
                       status="SEALED" if SEAL in written else "ALREADY_SEALED",
@@ -177,9 +183,14 @@ def seal_pack(root: str, *, scenario_id: str, engine_release: str,
                       content_files=files, content_bytes=total)
 
 
-def _manifest_doc(plan: SealPlan, pack: InterfacePack, engine_release: str,
-                  index_bytes: bytes, files: int, total: int) -> dict[str, Any]:
-    """The pack's identity: world key, interface pack, content index, gates as verified."""
+def _contract_bytes(contract: str, doc: dict[str, Any]) -> bytes:
+    """The bytes of a document its schema accepts; never write what a reader would refuse."""
+    contracts.require(contract, doc, "INTERNAL_ERROR", contract)
+    return canonical_json(doc)
+
+
+def _manifest_doc(plan: SealPlan, pack: InterfacePack, engine_release: str) -> dict[str, Any]:
+    """The platform's v1 manifest: the pack's identity, these seven fields and no others."""
     return {
         "version": MANIFEST_VERSION,
         "oracle_pack_id": plan.oracle_pack_id,
@@ -188,25 +199,32 @@ def _manifest_doc(plan: SealPlan, pack: InterfacePack, engine_release: str,
         "catalogue_digest": pack.catalogue_digest,
         "gate_map_digest": pack.gate_map_digest,
         "created_at_utc": utc_now(),
-        "extensions": {"oracle_tui": {
-            "schema": MANIFEST_EXT_SCHEMA,
-            "run_id": plan.run_id,
-            "content_index": {"path": CONTENT_INDEX, "sha256": sha256_bytes(index_bytes),
-                              "file_count": files, "total_bytes": total},
-            "gates": plan.gates,
-        }},
     }
 
 
-def _seal_doc(plan: SealPlan, manifest_raw: bytes) -> dict[str, Any]:
-    """The commit point: binds the manifest's exact bytes."""
+def _binding_doc(plan: SealPlan, manifest_raw: bytes, index_bytes: bytes, files: int,
+                 total: int) -> dict[str, Any]:
+    """oracle-tui's seal binding: the manifest's exact bytes, the content index, the gates as
+    verified, the run, and which tool wrote it."""
+    return {
+        "schema": SEAL_BINDING_SCHEMA,
+        "oracle_pack_id": plan.oracle_pack_id,
+        "manifest_sha256": sha256_bytes(manifest_raw),
+        "run_id": plan.run_id,
+        "content_index": {"path": CONTENT_INDEX, "sha256": sha256_bytes(index_bytes),
+                          "file_count": files, "total_bytes": total},
+        "gates": plan.gates,
+        "tool": {"name": "oracle-tui", "version": __version__},
+    }
+
+
+def _seal_doc(plan: SealPlan) -> dict[str, Any]:
+    """The commit point, the platform's v1 seal: its existence says the pack is sealed."""
     return {
         "version": SEAL_VERSION,
         "oracle_pack_id": plan.oracle_pack_id,
         "seal_status": "SEALED_OK",
         "sealed_at_utc": utc_now(),
-        "extensions": {"oracle_tui": {"schema": SEAL_EXT_SCHEMA,
-                                      "manifest_sha256": sha256_bytes(manifest_raw)}},
     }
 
 

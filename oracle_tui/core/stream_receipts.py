@@ -70,10 +70,16 @@ class Receipt(BaseModel):
     hash: HashInfo
     parts: list[PartEntry]
     built_at_utc: str
+    # How the platform's raw_stats were taken (None in receipts of oracle-tui 0.1, whose
+    # raw_stats/sorted_stats were its own sums): "build scan" (the platform reads the same
+    # values) or "platform scan" (its read of the partition folders differs; a scan of its
+    # own).
+    platform_stats_from: str | None = None
 
 
-class UpstreamStats(BaseModel):
-    """The platform's stats block (raw_stats / sorted_stats)."""
+class PlatformStats(BaseModel):
+    """The platform's stats block (raw_stats / sorted_stats): its sorter's own quantities,
+    computed its way (range_sort.RawStats.platform, view_plan.platform_source_stats)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -82,12 +88,6 @@ class UpstreamStats(BaseModel):
     hash_sum2: str
     min_ts_utc: str | None
     max_ts_utc: str | None
-
-    @classmethod
-    def of(cls, stats: Stats) -> UpstreamStats:
-        return cls(row_count=stats.row_count, hash_sum=stats.hash_sum,
-                   hash_sum2=stats.hash_sum_salted, min_ts_utc=stats.min_ts,
-                   max_ts_utc=stats.max_ts)
 
 
 class UpstreamReceipt(BaseModel):
@@ -104,8 +104,8 @@ class UpstreamReceipt(BaseModel):
     sort_keys: list[str]
     partition_granularity: str
     source_locator_digest: str
-    raw_stats: UpstreamStats
-    sorted_stats: UpstreamStats
+    raw_stats: PlatformStats
+    sorted_stats: PlatformStats
     created_utc: str
     status: str
     extensions: dict[str, Any]
@@ -285,9 +285,9 @@ def _upstream_problems(upstream: UpstreamReceipt, manifest: ViewManifest, receip
     if upstream.partition_granularity != PARTITION_GRANULARITY or \
             manifest.partition_granularity != PARTITION_GRANULARITY:
         problems.append(f"partition_granularity is not {PARTITION_GRANULARITY!r}")
-    if upstream.raw_stats != UpstreamStats.of(receipt.source) or \
-            upstream.sorted_stats != UpstreamStats.of(receipt.view):
-        problems.append("raw_stats/sorted_stats differ from the receipt's own stats")
+    if upstream.raw_stats.row_count != receipt.source.row_count or \
+            upstream.sorted_stats.row_count != receipt.view.row_count:
+        problems.append("raw_stats/sorted_stats count other rows than the receipt's own stats")
     return problems
 
 

@@ -44,6 +44,8 @@ from oracle_tui.core.jsonio import canonical_json
 from oracle_tui.core.listing import Listing
 from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.range_sort import (
+    HASH_FUNCTION,
+    KNOWN_HASH_FUNCTIONS,
     PART_FORMAT,
     RawStats,
     RoutePlan,
@@ -69,9 +71,9 @@ from oracle_tui.core.stream_receipts import (
     RECEIPT,
     RECEIPT_SCHEMA,
     TIE_BREAK,
+    PlatformStats,
     Receipt,
     Stats,
-    UpstreamStats,
     ViewState,
     engine_run_root,
     read_view_state,
@@ -83,7 +85,10 @@ from oracle_tui.core.stream_receipts import (
 )
 from oracle_tui.core.timeutil import utc_now
 from oracle_tui.core.view_plan import (
+    SourceProfile,
     bounds_of_sample,
+    platform_reads_file_values,
+    platform_source_stats,
     profile_source,
     range_bounds,
     require_valid_instants,
@@ -92,7 +97,6 @@ from oracle_tui.core.view_plan import (
 )
 from oracle_tui.core.world import WorldKey, read_run_receipt, resolve_world_key
 
-HASH_FUNCTION = "duckdb hash(row) and hash(row, 'oracle-tui'), summed as HUGEINT"
 DEFAULT_ROWS_PER_PART = 4_000_000
 
 
@@ -254,8 +258,9 @@ def _build(t: _Target, output_id: str, memory_limit: str, temp_dir: str | None,
         phases = _Phases(progress)
         watcher = _watch(con, cancel, phases)
         try:
-            receipt = _sort_and_write(con, t, output_id, uris, staging, staged, rows_per_part,
-                                      phases, cancel, spill, runner or _run_here)
+            receipt, platform = _sort_and_write(con, t, output_id, uris, staging, staged,
+                                                rows_per_part, phases, cancel, spill,
+                                                runner or _run_here)
         except duckdb.InterruptException as exc:
             raise Cancelled() from exc
         except duckdb.Error as exc:
@@ -269,7 +274,7 @@ def _build(t: _Target, output_id: str, memory_limit: str, temp_dir: str | None,
                 raise OracleError("STREAM_VIEW_PARTIAL_EXISTS",
                                   f"{name} appeared while building; nothing was overwritten",
                                   output_id)
-        manifest, upstream = _platform_documents(t, output_id, receipt)
+        manifest, upstream = _platform_documents(t, output_id, receipt, platform)
         if not t.view_store.put_if_absent(t.prefix + VIEW_MANIFEST, canonical_json(manifest)):
             raise OracleError("STREAM_VIEW_PARTIAL_EXISTS", "a view manifest appeared while "
                                                             "building", output_id)
@@ -297,8 +302,8 @@ def _build(t: _Target, output_id: str, memory_limit: str, temp_dir: str | None,
                 Path(spill).rmdir()
 
 
-def _platform_documents(t: _Target, output_id: str, receipt: dict[str, Any]
-                        ) -> tuple[dict[str, Any], dict[str, Any]]:
+def _platform_documents(t: _Target, output_id: str, receipt: dict[str, Any],
+                        platform: _PlatformBlocks) -> tuple[dict[str, Any], dict[str, Any]]:
     """The platform's view manifest and receipt (its field names and meanings), oracle-tui's
     receipt kept whole under ``extensions.oracle_tui``."""
     root = engine_run_root(t.store)
@@ -320,7 +325,6 @@ def _platform_documents(t: _Target, output_id: str, receipt: dict[str, Any]
         "created_utc": created,
         "extensions": {"oracle_tui": {"schema": MANIFEST_EXT_SCHEMA}},
     }
-    stats = Receipt.model_validate(receipt)
     upstream = {
         "stream_view_id": view_id,
         "engine_run_root": root,
@@ -332,8 +336,8 @@ def _platform_documents(t: _Target, output_id: str, receipt: dict[str, Any]
         # The platform's meaning: sha256 of the sorted full locations of the source parts.
         "source_locator_digest": sha256_bytes("\n".join(
             sorted(f"{root}/{k}" for k in t.source_keys)).encode("utf-8")),
-        "raw_stats": UpstreamStats.of(stats.source).model_dump(),
-        "sorted_stats": UpstreamStats.of(stats.view).model_dump(),
+        "raw_stats": platform.raw.model_dump(),
+        "sorted_stats": platform.sorted.model_dump(),
         "created_utc": created,
         "status": "OK",
         "extensions": {"oracle_tui": receipt},
@@ -426,7 +430,7 @@ def _watch(con: duckdb.DuckDBPyConnection, cancel: threading.Event | None,
 def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, uris: list[str],
                     staging: Path, staged: list[tuple[str, Path]], rows_per_part: int,
                     phases: _Phases, cancel: threading.Event | None, spill: str,
-                    runner: _Runner) -> dict[str, Any]:
+                    runner: _Runner) -> tuple[dict[str, Any], _PlatformBlocks]:
     """Linear, range-partitioned external sort. Reads: the key column (validity, boundaries),
     the source once for its stats and once to route every row (with its file and row number,
     the tie-break) into the spill file of its key range; then each range is sorted on its
@@ -486,6 +490,7 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
         raise OracleError("STREAM_RECEIPT_MISMATCH",
                           f"the sorted view does not hold exactly the source rows "
                           f"(source {source.row_count} rows, view {view.row_count})", output_id)
+    platform_raw, platform_from = _platform_raw(con, uris, profile, first.column, source_raw)
     phases.finish()
     return {
         "schema": RECEIPT_SCHEMA,
@@ -504,7 +509,28 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
         "hash": {"function": HASH_FUNCTION, "engine": "duckdb", "engine_version": DUCKDB_VERSION},
         "parts": parts,
         "built_at_utc": utc_now(),
-    }
+        "platform_stats_from": platform_from,
+    }, _PlatformBlocks(raw=platform_raw, sorted=view_raw.platform())
+
+
+@dataclass(frozen=True)
+class _PlatformBlocks:
+    """The platform receipt's raw_stats and sorted_stats."""
+
+    raw: PlatformStats
+    sorted: PlatformStats
+
+
+def _platform_raw(con: duckdb.DuckDBPyConnection, uris: list[str], profile: SourceProfile,
+                  key_column: str, source: RawStats) -> tuple[PlatformStats, str]:
+    """The platform's raw_stats and where they came from. Where its sorter reads the same
+    values as this build (the usual engine output), they are the build scan's; where its
+    reading of the partition folders differs (a folder value that is no column of the file,
+    or disagrees with it), they are taken by a scan of the platform's own, and its
+    sorted_stats over this view will differ from them: the view holds the files' values."""
+    if platform_reads_file_values(con, uris, profile):
+        return source.platform(), "build scan"
+    return platform_source_stats(con, uris, key_column), "platform scan"
 
 
 def _summed(parts: SortedPartPaths) -> RawStats:
@@ -530,7 +556,7 @@ def _run_here(con: duckdb.DuckDBPyConnection, rp: RoutePlan, source: RawStats | 
     try:
         phases.enter("route")
         if source is None:
-            source = raw_stats(con, scan_sql(rp.uris), rp.plan[0])
+            source = raw_stats(con, scan_sql(rp.uris), rp.plan[0], rp.columns)
         route(con, rp, 0, len(rp.uris), routes)
         out: list[tuple[SortedPart, Path]] = []
         for i in range(rp.ranges):
@@ -620,7 +646,8 @@ def verify_stream_view(
         return state
     receipt = Receipt.model_validate(state.receipt)
     problems = [make_finding(code, output_id, detail) for code, detail in
-                _rederive(t, receipt, memory_limit, temp_dir, threads, progress, cancel)]
+                _rederive(t, receipt, state.upstream, memory_limit, temp_dir, threads, progress,
+                          cancel)]
     written_as = receipt.partitioning.get("part_format")
     if deep and not problems and written_as != PART_FORMAT:  # a rebuild would differ anyway
         how = f"with {written_as!r}" if written_as else "in an earlier format"
@@ -638,11 +665,12 @@ def verify_stream_view(
     return state
 
 
-def _rederive(t: _Target, receipt: Receipt, memory_limit: str, temp_dir: str | None,
-              threads: int | None, progress: Progress, cancel: threading.Event | None
-              ) -> list[tuple[str, str]]:
+def _rederive(t: _Target, receipt: Receipt, upstream: dict[str, Any] | None,
+              memory_limit: str, temp_dir: str | None, threads: int | None,
+              progress: Progress, cancel: threading.Event | None) -> list[tuple[str, str]]:
     """(code, detail) for everything the receipt claims that the bytes do not bear out:
-    part digests, source and view stats, the order of keys across and within parts."""
+    part digests, source and view stats (the view's against the source's, recomputed here,
+    whatever the receipt says), the platform's raw/sorted stats, the order of keys."""
     problems: list[tuple[str, str]] = []
 
     def bad(detail: str, code: str = "STREAM_RECEIPT_MISMATCH") -> None:
@@ -655,27 +683,41 @@ def _rederive(t: _Target, receipt: Receipt, memory_limit: str, temp_dir: str | N
         if digest != part.sha256:
             bad(f"part {part.path} hashes to {digest}, receipt says {part.sha256}")
         progress(i + 1, total)
+    function = receipt.hash.function
+    if function not in KNOWN_HASH_FUNCTIONS:
+        bad(f"the receipt names a hash function this version does not know ({function[:80]!r})")
+        function = HASH_FUNCTION
     con = connect(stores=[t.store, t.view_store], memory_limit=engine_share(memory_limit),
-                  temp_dir=temp_dir,
-                  threads=threads)
+                  temp_dir=temp_dir, threads=threads)
     try:
         source_uris = [object_uri(t.store, k) for k in t.source_keys]
-        src = scan_sql(source_uris)
         view_uris = [object_uri(t.view_store, t.prefix + p.path) for p in receipt.parts]
         key_cols = receipt.sort_keys[: len(receipt.sort_keys) - len(TIE_BREAK)]
-        plan = sort_plan(profile_source(con, source_uris, key_cols, find_constants=False),
-                          key_cols)
+        profile = profile_source(con, source_uris, key_cols)
+        plan = sort_plan(profile, key_cols)
+        columns = list(profile.types)
         same_engine = receipt.hash.engine_version == DUCKDB_VERSION
         if not same_engine:
             bad(f"receipt hashes come from DuckDB {receipt.hash.engine_version}, this is "
                 f"{DUCKDB_VERSION}", "STREAM_RECEIPT_ENGINE_MISMATCH")
-        for label, scan, claimed in (("source", src, receipt.source),
+        actual: dict[str, RawStats] = {}
+        for label, scan, claimed in (("source", scan_sql(source_uris), receipt.source),
                                      ("view", scan_sql(view_uris), receipt.view)):
             check_cancel(cancel)
-            actual = raw_stats(con, scan, plan[0]).shown(plan[0])
-            for what in _stat_differences(actual, claimed, same_engine):
+            actual[label] = raw_stats(con, scan, plan[0], columns, function)
+            for what in _stat_differences(actual[label].shown(plan[0]), claimed, same_engine):
                 bad(f"{label} {what}")
             progress(total - 2 + (label == "view"), total)
+        # The view against the source, both hashed here: what the receipt says of either
+        # (its engine, its sums) cannot turn this comparison off.
+        if not _same_rows(actual["view"], actual["source"]):
+            bad(f"the view does not hold exactly the source's rows (source "
+                f"{actual['source'].rows} rows, view {actual['view'].rows}; row-hash sums "
+                f"{'equal' if actual['view'].hash_sum == actual['source'].hash_sum else 'differ'})")
+        if same_engine and receipt.platform_stats_from is not None and upstream is not None:
+            for what in _platform_differences(con, source_uris, profile, plan[0],
+                                              actual, upstream):
+                bad(what)
         violation = _order_violation(con, view_uris, plan, cancel)
         if violation:
             bad(violation, "STREAM_ORDER_VIOLATION")
@@ -685,6 +727,20 @@ def _rederive(t: _Target, receipt: Receipt, memory_limit: str, temp_dir: str | N
         con.close()
     progress(total, total)
     return problems
+
+
+def _platform_differences(con: duckdb.DuckDBPyConnection, uris: list[str],
+                          profile: SourceProfile, key: SortKey, actual: dict[str, RawStats],
+                          upstream: dict[str, Any]) -> list[str]:
+    """The platform's raw_stats and sorted_stats, recomputed its way, against the receipt."""
+    raw, _ = _platform_raw(con, uris, profile, key.column, actual["source"])
+    out = []
+    for name, block in (("raw_stats", raw), ("sorted_stats", actual["view"].platform())):
+        if upstream.get(name) != block.model_dump():
+            out.append(f"the receipt's {name} are not the platform's quantities over the "
+                       f"{'source' if name == 'raw_stats' else 'view'} "
+                       f"(recomputed: {block.model_dump()})")
+    return out
 
 
 def _deep_differences(t: _Target, output_id: str, receipt: Receipt, memory_limit: str,

@@ -11,17 +11,22 @@ from typing import Any
 
 import duckdb
 
-from oracle_tui.core.duck import quote_column, sql_str
+from oracle_tui.core.duck import quote_column, sql_list, sql_str
 from oracle_tui.core.errors import OracleError
+from oracle_tui.core.paths import glob_literal
 from oracle_tui.core.range_sort import (
+    PLATFORM_MODULUS,
+    STATS_AGGREGATES,
     RawStats,
     SortKey,
     constant_literal,
     enum_type,
+    row_hashes,
     scan_sql,
     stats_of,
     stats_sql,
 )
+from oracle_tui.core.stream_receipts import PlatformStats
 
 TEMPORAL_TYPES = ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS",
                   "TIMESTAMP_S", "DATE")
@@ -94,8 +99,9 @@ def profile_source(con: duckdb.DuckDBPyConnection, uris: list[str], keys: list[s
                              categories=categories)
     if guess and sort_plan(profile, keys[:1])[0] == guess[0]:
         rest = list(values)
-        return replace(profile, stats=stats_of(rest[:5]),
-                       sample=[] if rest[5] is None else list(rest[5]))
+        return replace(profile, stats=stats_of(rest[:STATS_AGGREGATES]),
+                       sample=[] if rest[STATS_AGGREGATES] is None
+                       else list(rest[STATS_AGGREGATES]))
     return profile
 
 
@@ -108,8 +114,8 @@ def _whole_source_sql(types: dict[str, str], keys: list[str], whole: tuple[int, 
     rows, chunks = whole
     as_if_canonical = SourceProfile(types=types, canonical=frozenset(keys), constants={})
     key = sort_plan(as_if_canonical, keys[:1])[0]
-    row = f"struct_pack({', '.join(quote_column(c) for c in types)})"  # = hash(t) of a row
-    return key, f"{stats_sql(key, row)}, {_sample_sql(quote_column(key.column), rows, chunks)}"
+    return key, f"{stats_sql(key, list(types))}, " \
+                f"{_sample_sql(quote_column(key.column), rows, chunks)}"
 
 
 # Types whose equal values are equal bytes, and whose text casts back to the very value.
@@ -169,32 +175,57 @@ def _first_file_candidates(con: duckdb.DuckDBPyConnection, uris: list[str],
     return constants, few
 
 
+def platform_bound(column: str, typ: str, canonical: bool) -> str:
+    """How the platform's stream sorter bounds its first key (its receipt's min_ts_utc and
+    max_ts_utc), as SQL with an ``{agg}`` placeholder: a key named ``*_utc`` is cast to
+    TIMESTAMP, any other is taken as it is. The cast is applied to the bound where it keeps
+    order (instants, canonical text: one cast instead of one a row), to every row where it
+    does not (text with offsets, which DuckDB's cast to TIMESTAMP drops). A value the cast
+    refuses, where the platform's own sorter would stop, gives no bound (NULL)."""
+    quoted = quote_column(column)
+    if not column.endswith("_utc") and typ == "TIMESTAMP WITH TIME ZONE":
+        # Python's isoformat() of an aware instant, in UTC (the connection's zone), as text:
+        # fetching it as an aware datetime would need pytz.
+        bound = f"CAST({{agg}}({quoted}) AS TIMESTAMP)"
+        return (f"CASE WHEN microsecond({bound}) % 1000000 = 0 "
+                f"THEN strftime({bound}, '%Y-%m-%dT%H:%M:%S+00:00') "
+                f"ELSE strftime({bound}, '%Y-%m-%dT%H:%M:%S.%f+00:00') END")
+    if not column.endswith("_utc"):
+        return f"{{agg}}({quoted})"
+    if typ == "VARCHAR" and not canonical:
+        return f"{{agg}}(TRY_CAST({quoted} AS TIMESTAMP))"
+    if typ == "VARCHAR" or typ.startswith(TEMPORAL_TYPES):
+        return f"TRY_CAST({{agg}}({quoted}) AS TIMESTAMP)"
+    return "NULL"
+
+
 def sort_plan(profile: SourceProfile, keys: list[str]) -> list[SortKey]:
-    plan = []
-    for key in keys:
-        typ = profile.types[key]
-        quoted = quote_column(key)
-        if typ == "VARCHAR":
-            # Values that denote no instant fail the build's casts (routing parses every
-            # one); the build then names the first (require_valid_instants).
-            if key in profile.canonical:
-                # Fixed width, six fraction digits: text order is instant order, and two
-                # different values are two different microseconds.
-                plan.append(SortKey(column=key, expr=quoted, kind="iso_string",
-                                    rank=f"epoch_us(CAST({quoted} AS TIMESTAMP))"))
-            else:
-                # RFC 3339 strings with offsets: order by the instant they denote.
-                cast = f"CAST({quoted} AS TIMESTAMPTZ)"
-                plan.append(SortKey(column=key, expr=cast, kind="epoch",
-                                    rank=f"epoch_us({cast})"))
-        elif typ in ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE"):  # microseconds: exact
-            plan.append(SortKey(column=key, expr=quoted, kind="epoch",
-                                rank=f"epoch_us({quoted})"))
-        elif typ.startswith(TEMPORAL_TYPES):
-            plan.append(SortKey(column=key, expr=quoted, kind="epoch"))
-        else:
-            plan.append(SortKey(column=key, expr=quoted, kind="value"))
+    plan = [_sort_key(profile, key) for key in keys]
+    first = plan[0]
+    plan[0] = first.model_copy(update={"platform": platform_bound(
+        first.column, profile.types[first.column], first.kind == "iso_string")})
     return plan
+
+
+def _sort_key(profile: SourceProfile, key: str) -> SortKey:
+    typ = profile.types[key]
+    quoted = quote_column(key)
+    if typ == "VARCHAR":
+        # Values that denote no instant fail the build's casts (routing parses every one);
+        # the build then names the first (require_valid_instants).
+        if key in profile.canonical:
+            # Fixed width, six fraction digits: text order is instant order, and two
+            # different values are two different microseconds.
+            return SortKey(column=key, expr=quoted, kind="iso_string",
+                           rank=f"epoch_us(CAST({quoted} AS TIMESTAMP))")
+        # RFC 3339 strings with offsets: order by the instant they denote.
+        cast = f"CAST({quoted} AS TIMESTAMPTZ)"
+        return SortKey(column=key, expr=cast, kind="epoch", rank=f"epoch_us({cast})")
+    if typ in ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE"):  # microseconds: exact
+        return SortKey(column=key, expr=quoted, kind="epoch", rank=f"epoch_us({quoted})")
+    if typ.startswith(TEMPORAL_TYPES):
+        return SortKey(column=key, expr=quoted, kind="epoch")
+    return SortKey(column=key, expr=quoted, kind="value")
 
 
 def require_valid_instants(con: duckdb.DuckDBPyConnection, uris: list[str],
@@ -264,3 +295,74 @@ def bounds_of_sample(con: duckdb.DuckDBPyConnection, key: SortKey, typ: str,
 def row_count(con: duckdb.DuckDBPyConnection, scan: str) -> int:
     row = con.execute(f"SELECT count(*) FROM {scan}").fetchone()  # from the footers
     return int(row[0]) if row else 0
+
+
+# -- the platform's own reading of the source ------------------------------------------------
+
+# The columns DuckDB adds when asked for a file's name and row number; the platform's
+# sorter asks for both and leaves them out of its row hash.
+FILE_META_COLUMNS = ("filename", "file_row_number")
+
+
+def platform_scan(uris: list[str]) -> str:
+    """The source as the platform's stream sorter reads it: DuckDB's defaults, so a path's
+    ``key=value`` folders become columns (overriding a file's column of that name), plus
+    each row's file name and row number."""
+    literal = [glob_literal(u) for u in uris]
+    return f"read_parquet({sql_list(literal)}, filename=true, file_row_number=true)"
+
+
+def folder_values(uri: str) -> dict[str, str]:
+    """A path's ``key=value`` folders, as DuckDB's hive partitioning reads them (the file
+    name is not one of them)."""
+    found: dict[str, str] = {}
+    for segment in uri.rsplit("/", 1)[0].split("/"):
+        key, eq, value = segment.partition("=")
+        if eq and key:
+            found[key] = value
+    return found
+
+
+def platform_reads_file_values(con: duckdb.DuckDBPyConnection, uris: list[str],
+                               profile: SourceProfile) -> bool:
+    """Whether the platform's sorter hashes exactly the values oracle-tui hashes (its
+    ``raw_stats`` are then the source's stats of the build's own scan): every partition
+    folder names a column of the files that holds one value in every row (the engine's
+    seed, manifest_fingerprint, parameter_hash, scenario_id), every file sits in a folder
+    of that same value, DuckDB hashes the folder's value as it hashes the column's, and no
+    column is named like the file metadata the platform leaves out."""
+    if any(c in profile.types for c in FILE_META_COLUMNS):
+        return False
+    folders = [folder_values(u) for u in uris]
+    keys = set(folders[0]) if folders else set()
+    for key in keys:
+        if key not in profile.constants or len({f.get(key) for f in folders}) != 1:
+            return False
+    if not keys:
+        return True
+    platform = _column_types(con, platform_scan(uris))
+    if set(platform) - set(FILE_META_COLUMNS) != set(profile.types):
+        return False
+    hashes = ", ".join(f"hash({quote_column(k)})" for k in sorted(keys))
+    here = con.execute(f"SELECT {hashes} FROM {scan_sql(uris)} LIMIT 1").fetchone()
+    there = con.execute(f"SELECT {hashes} FROM {platform_scan(uris)} LIMIT 1").fetchone()
+    return here == there
+
+
+def platform_source_stats(con: duckdb.DuckDBPyConnection, uris: list[str], key_column: str
+                          ) -> PlatformStats:
+    """The platform sorter's ``raw_stats`` over the source, its way and in its own scan: the
+    columns of its read (partition folders included, file metadata left out), its payload
+    hash over them in name order, its bounds of the first key."""
+    scan = platform_scan(uris)
+    types = _column_types(con, scan)
+    columns = [c for c in types if c not in FILE_META_COLUMNS]
+    payload = row_hashes(columns)[0]
+    bound = platform_bound(key_column, types.get(key_column, ""), canonical=False)
+    row = con.execute(
+        f"SELECT count(*), CAST(coalesce(sum(CAST({payload} AS HUGEINT)), 0) AS VARCHAR), "
+        f"CAST(coalesce(sum(CAST({payload} % {PLATFORM_MODULUS} AS BIGINT)), 0) AS VARCHAR), "
+        f"{bound.format(agg='min')}, {bound.format(agg='max')} FROM {scan}").fetchone()
+    assert row is not None
+    return RawStats(rows=int(row[0]), hash_sum=int(row[1]), hash_sum_mod=int(row[2]),
+                    platform_low=row[3], platform_high=row[4]).platform()

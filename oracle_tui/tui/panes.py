@@ -283,6 +283,8 @@ class SealPane(VerticalScroll):
         yield Static(id="seal-summary")
         yield Label("_oracle_pack_manifest.json", classes="section-title")
         yield Static(id="seal-manifest")
+        yield Label("_oracle_tui_seal_binding.json", classes="section-title")
+        yield Static(id="seal-binding")
         yield Label("_SEALED.json", classes="section-title")
         yield Static(id="seal-seal")
         yield Label("_TOMBSTONE.json", classes="section-title")
@@ -305,12 +307,15 @@ class SealPane(VerticalScroll):
                                           f"{s.content_index_bytes:,} bytes")
         seal_codes = [f for f in r.findings if f.code in (
             "PACK_NOT_SEALED", "SEAL_MISMATCH", "PACK_MANIFEST_MISSING", "PACK_MANIFEST_INVALID",
-            "CONTENT_DIGEST_MISSING", "PACK_SEALED_FAILED", "PACK_TOMBSTONED")]
+            "PACK_SEAL_INVALID", "PACK_LAYOUT_OUTDATED", "SEAL_BINDING_MISSING",
+            "SEAL_BINDING_INVALID", "CONTENT_DIGEST_MISSING", "PACK_SEALED_FAILED",
+            "PACK_TOMBSTONED")]
         for f in seal_codes:
             grid.add_row(Text(f.severity.value, style=SEV_STYLE[f.severity.value]),
                          f"{f.code}: {f.detail}")
         self.query_one("#seal-summary", Static).update(grid)
         self.query_one("#seal-manifest", Static).update(self._json(s.manifest))
+        self.query_one("#seal-binding", Static).update(self._json(s.binding))
         self.query_one("#seal-seal", Static).update(self._json(s.seal))
         self.query_one("#seal-tombstone", Static).update(self._json(s.tombstone))
 

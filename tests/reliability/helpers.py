@@ -56,33 +56,52 @@ def world_for_another_user(source: str, uid: int | None = None) -> Iterator[Path
         shutil.rmtree(base, ignore_errors=True)
 
 
+BINDING = "_oracle_tui_seal_binding.json"
+
+
+def edit_binding(root: str, edit: Callable[[dict[str, Any]], Any]) -> None:
+    """Edit oracle-tui's seal binding in place (nothing above it holds its digest)."""
+    path = Path(root) / BINDING
+    binding = json.loads(path.read_text())
+    edit(binding)
+    path.write_bytes(canonical_json(binding))
+
+
 def rechain_manifest(root: str, edit: Callable[[dict[str, Any]], Any]) -> None:
-    """Edit the manifest and fix up the seal above it (its digest of the manifest and its pack
-    id), as a careful tamperer would: only checks of the fields themselves can catch it."""
+    """Edit the manifest and fix up everything above it (the binding's digest of the
+    manifest, the binding's and the seal's pack id), as a careful tamperer would: only checks
+    of the fields themselves can catch it."""
     base = Path(root)
     manifest = json.loads((base / "_oracle_pack_manifest.json").read_text())
     edit(manifest)
     raw = canonical_json(manifest)
     (base / "_oracle_pack_manifest.json").write_bytes(raw)
+    pack_id = manifest.get("oracle_pack_id")
+
+    def fix(binding: dict[str, Any]) -> None:
+        binding["manifest_sha256"] = hashlib.sha256(raw).hexdigest()
+        if isinstance(pack_id, str):
+            binding["oracle_pack_id"] = pack_id
+
+    edit_binding(root, fix)
     seal = json.loads((base / "_SEALED.json").read_text())
-    seal["extensions"]["oracle_tui"]["manifest_sha256"] = hashlib.sha256(raw).hexdigest()
-    if isinstance(manifest.get("oracle_pack_id"), str):
-        seal["oracle_pack_id"] = manifest["oracle_pack_id"]
+    if isinstance(pack_id, str):
+        seal["oracle_pack_id"] = pack_id
     (base / "_SEALED.json").write_bytes(canonical_json(seal))
 
 
 def rechain(root: str, mutate_index: Callable[[dict[str, Any]], Any]) -> None:
-    """Edit the content index and fix up every digest above it (manifest, seal), as a
-    careful tamperer would: only the checks on the index's own content can catch it."""
+    """Edit the content index and fix up the digest above it (the binding's), as a careful
+    tamperer would: only the checks on the index's own content can catch it."""
     base = Path(root)
     index = json.loads((base / "_oracle_content_index.json").read_text())
     mutate_index(index)
     raw = canonical_json(index)
     (base / "_oracle_content_index.json").write_bytes(raw)
     digest = hashlib.sha256(raw).hexdigest()
-    rechain_manifest(root, lambda m: m["extensions"]["oracle_tui"]["content_index"].update(
-        sha256=digest))
+    edit_binding(root, lambda b: b["content_index"].update(sha256=digest))
 
 
-__all__ = ["CliResult", "check", "codes", "fails", "part", "rechain", "rechain_manifest", "rel",
+__all__ = ["BINDING", "CliResult", "check", "codes", "edit_binding", "fails", "part", "rechain",
+           "rechain_manifest", "rel",
            "world_for_another_user"]

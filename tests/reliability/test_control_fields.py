@@ -17,12 +17,7 @@ import pytest
 
 from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.jsonio import canonical_json
-from tests.reliability.helpers import check, fails, rechain_manifest
-
-
-def _ext(m: dict[str, Any]) -> dict[str, Any]:
-    ext: dict[str, Any] = m["extensions"]["oracle_tui"]
-    return ext
+from tests.reliability.helpers import check, edit_binding, fails, rechain_manifest
 
 
 def _set_world(field: str, value: Any) -> Callable[[dict[str, Any]], None]:
@@ -32,36 +27,59 @@ def _set_world(field: str, value: Any) -> Callable[[dict[str, Any]], None]:
 CASES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "pack-id-not-derived": (lambda m: m.update(oracle_pack_id="ab" * 32), "MANIFEST_MISMATCH"),
     "engine-release-edited": (lambda m: m.update(engine_release="9.9.9"), "MANIFEST_MISMATCH"),
-    "run-id-not-the-receipts": (lambda m: _ext(m).update(run_id="0" * 32), "MANIFEST_MISMATCH"),
-    "gate-digests-zeroed": (lambda m: _ext(m).update(gates={g: "0" * 64 for g in _ext(m)["gates"]}),
-                            "MANIFEST_MISMATCH"),
-    "gate-dropped": (lambda m: _ext(m)["gates"].pop("gate.layer3.6B.validation"),
-                     "MANIFEST_MISMATCH"),
-    "gate-invented": (lambda m: _ext(m)["gates"].update({"gate.other": "1" * 64}),
-                      "MANIFEST_MISMATCH"),
     "foreign-catalogue-digest": (lambda m: m.update(catalogue_digest="c" * 64),
                                  "MANIFEST_MISMATCH"),
     "foreign-gate-map-digest": (lambda m: m.update(gate_map_digest="d" * 64),
                                 "MANIFEST_MISMATCH"),
-    "wrong-file-count": (lambda m: _ext(m)["content_index"].update(file_count=1),
-                         "MANIFEST_MISMATCH"),
-    "wrong-total-bytes": (lambda m: _ext(m)["content_index"].update(total_bytes=7),
-                          "MANIFEST_MISMATCH"),
     "created-not-a-time": (lambda m: m.update(created_at_utc="2026-01-01T25:61:00.000000Z"),
                            "PACK_MANIFEST_INVALID"),
     "created-leap-second": (lambda m: m.update(created_at_utc="2026-06-30T23:59:60.000000Z"),
                             "PACK_MANIFEST_INVALID"),
     "created-free-text": (lambda m: m.update(created_at_utc="yesterday"),
                           "PACK_MANIFEST_INVALID"),
+    "created-empty": (lambda m: m.update(created_at_utc=""), "PACK_MANIFEST_INVALID"),
     "seed-as-float": (_set_world("seed", 42.0), "PACK_MANIFEST_INVALID"),
     "seed-as-string": (_set_world("seed", "42"), "PACK_MANIFEST_INVALID"),
     "seed-as-bool": (_set_world("seed", True), "PACK_MANIFEST_INVALID"),
+    "seed-negative": (_set_world("seed", -1), "PACK_MANIFEST_INVALID"),
+    "scenario-too-long": (_set_world("scenario_id", "s" * 257), "PACK_MANIFEST_INVALID"),
     "extra-world-key-field": (_set_world("run_id", "0" * 32), "PACK_MANIFEST_INVALID"),
-    "extensions-empty": (lambda m: m.update(extensions={}), "PACK_MANIFEST_INVALID"),
-    "extensions-missing": (lambda m: m.pop("extensions"), "PACK_MANIFEST_INVALID"),
-    "file-count-as-string": (lambda m: _ext(m)["content_index"].update(file_count="37"),
-                             "PACK_MANIFEST_INVALID"),
+    "extra-top-level-key": (lambda m: m.update(notes="hi"), "PACK_MANIFEST_INVALID"),
+    "extensions-of-another-tool": (lambda m: m.update(extensions={"x": {}}),
+                                   "PACK_MANIFEST_INVALID"),
+    "extensions-of-oracle-tui-0.1": (lambda m: m.update(extensions={"oracle_tui": {}}),
+                                     "PACK_LAYOUT_OUTDATED"),
+    "version-a-number": (lambda m: m.update(version=1), "PACK_MANIFEST_INVALID"),
+    "engine-release-missing": (lambda m: m.pop("engine_release"), "PACK_MANIFEST_INVALID"),
 }
+
+BINDING_CASES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
+    "run-id-not-the-receipts": (lambda b: b.update(run_id="0" * 32), "SEAL_MISMATCH"),
+    "gate-digests-zeroed": (lambda b: b.update(gates={g: "0" * 64 for g in b["gates"]}),
+                            "SEAL_MISMATCH"),
+    "gate-dropped": (lambda b: b["gates"].pop("gate.layer3.6B.validation"), "SEAL_MISMATCH"),
+    "gate-invented": (lambda b: b["gates"].update({"gate.other": "1" * 64}), "SEAL_MISMATCH"),
+    "wrong-file-count": (lambda b: b["content_index"].update(file_count=1), "SEAL_MISMATCH"),
+    "wrong-total-bytes": (lambda b: b["content_index"].update(total_bytes=7), "SEAL_MISMATCH"),
+    "another-pack-id": (lambda b: b.update(oracle_pack_id="e" * 64), "SEAL_MISMATCH"),
+    "another-manifest-digest": (lambda b: b.update(manifest_sha256="f" * 64), "SEAL_MISMATCH"),
+    "file-count-as-string": (lambda b: b["content_index"].update(file_count="37"),
+                             "SEAL_BINDING_INVALID"),
+    "extra-key": (lambda b: b.update(notes="x"), "SEAL_BINDING_INVALID"),
+    "unknown-schema": (lambda b: b.update(schema="oracle-tui.seal-binding/2"),
+                       "SEAL_BINDING_INVALID"),
+    "tool-missing": (lambda b: b.pop("tool"), "SEAL_BINDING_INVALID"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BINDING_CASES))
+def test_edited_binding_field_is_caught(sealed_world: DemoWorld, case: str) -> None:
+    edit, code = BINDING_CASES[case]
+    edit_binding(sealed_world.root, edit)
+    rc, doc = check(sealed_world.root)
+    assert rc == 1 and doc["verdict"] == "FAIL"
+    assert code in {c for c, _ in fails(doc)}, fails(doc)
+    assert {o["status"] for o in doc["outputs"]} <= {"BLOCKED"}
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -75,9 +93,12 @@ def test_rechained_manifest_field_is_caught(sealed_world: DemoWorld, case: str) 
 
 
 @pytest.mark.parametrize("edit,code", [
-    ({"sealed_at_utc": "2026-13-01T00:00:00.000000Z"}, "SEAL_MISMATCH"),
-    ({"extensions": {}}, "SEAL_MISMATCH"),
-    ({"version": 1.0}, "SEAL_MISMATCH"),
+    ({"sealed_at_utc": "2026-13-01T00:00:00.000000Z"}, "PACK_SEAL_INVALID"),
+    ({"extensions": {}}, "PACK_SEAL_INVALID"),
+    ({"extensions": {"oracle_tui": {}}}, "PACK_LAYOUT_OUTDATED"),
+    ({"version": 1.0}, "PACK_SEAL_INVALID"),
+    ({"seal_status": "SEALED"}, "PACK_SEAL_INVALID"),
+    ({"oracle_pack_id": "e" * 64}, "SEAL_MISMATCH"),
 ])
 def test_seal_fields_are_exact(sealed_world: DemoWorld, edit: dict[str, Any], code: str) -> None:
     path = Path(sealed_world.root) / "_SEALED.json"

@@ -15,18 +15,15 @@ import pytest
 
 from oracle_tui.core.check import run_check
 from oracle_tui.core.demo import DemoWorld
-from oracle_tui.core.jsonio import canonical_json
 from tests.conftest import S3Env, run_cli_process
-from tests.reliability.helpers import check, codes, fails, part, rel
+from tests.reliability.helpers import check, codes, edit_binding, fails, part, rel
 
 
 def test_seal_absent_strict_and_seal_with_a_wrong_manifest_digest(sealed_world: DemoWorld) -> None:
     seal = Path(sealed_world.root) / "_SEALED.json"
-    doc = json.loads(seal.read_text())
-    doc["extensions"]["oracle_tui"]["manifest_sha256"] = "f" * 64
-    seal.write_bytes(canonical_json(doc))
+    edit_binding(sealed_world.root, lambda b: b.update(manifest_sha256="f" * 64))
     code, report = check(sealed_world.root)
-    assert code == 1 and fails(report) == {("SEAL_MISMATCH", "_SEALED.json")}
+    assert code == 1 and fails(report) == {("SEAL_MISMATCH", "_oracle_tui_seal_binding.json")}
     seal.unlink()
     code, report = check(sealed_world.root, "--strict-seal")
     assert code == 1 and fails(report) == {("PACK_NOT_SEALED", "_SEALED.json")}

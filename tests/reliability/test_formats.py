@@ -68,9 +68,9 @@ def test_huge_files_are_refused_by_size_not_loaded(sealed_world: DemoWorld) -> N
 
 
 @pytest.mark.parametrize("edit,code_", [
-    (lambda m: m.update(version="2.0"), "PACK_MANIFEST_INVALID"),
-    (lambda m: m["extensions"]["oracle_tui"].update(schema="oracle-tui.manifest-ext/9"),
-     "PACK_MANIFEST_INVALID"),
+    (lambda m: m.update(version=2), "PACK_MANIFEST_INVALID"),
+    (lambda m: m.update(extensions={"oracle_tui": {"schema": "oracle-tui.manifest-ext/1"}}),
+     "PACK_LAYOUT_OUTDATED"),
     (lambda m: m.update(surprise=1), "PACK_MANIFEST_INVALID"),
     (lambda m: m.pop("engine_release"), "PACK_MANIFEST_INVALID"),
     (lambda m: m.update(oracle_pack_id=m["oracle_pack_id"].upper()), "PACK_MANIFEST_INVALID"),
@@ -89,7 +89,7 @@ def test_manifest_formats(sealed_world: DemoWorld, edit: Any, code_: str) -> Non
 def test_seal_formats(sealed_world: DemoWorld, content: bytes) -> None:
     (Path(sealed_world.root) / "_SEALED.json").write_bytes(content)
     code, report = check(sealed_world.root)
-    assert code == 1 and codes(report) == {"SEAL_MISMATCH"}
+    assert code == 1 and codes(report) == {"PACK_SEAL_INVALID"}
 
 
 def test_content_index_unknown_schema_version(sealed_world: DemoWorld) -> None:

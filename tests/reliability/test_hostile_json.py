@@ -29,15 +29,17 @@ def _target(root: Path, which: str) -> tuple[Path, str]:
     if which == "manifest":
         return root / "_oracle_pack_manifest.json", "PACK_MANIFEST_INVALID"
     if which == "seal":
-        return root / "_SEALED.json", "SEAL_MISMATCH"
+        return root / "_SEALED.json", "PACK_SEAL_INVALID"
     if which == "tombstone":
         return root / "_TOMBSTONE.json", "PACK_TOMBSTONED"
+    if which == "binding":
+        return root / "_oracle_tui_seal_binding.json", "SEAL_BINDING_INVALID"
     return root / "_oracle_content_index.json", "CONTENT_DIGEST_MISSING"
 
 
 @pytest.mark.parametrize("depth", [100, 5000, 200_000])
 @pytest.mark.parametrize("which", ["run_receipt", "flag", "index", "manifest", "seal",
-                                   "tombstone", "content_index"])
+                                   "binding", "tombstone", "content_index"])
 def test_deep_nesting_in_a_control_file(sealed_world: DemoWorld, which: str,
                                         depth: int) -> None:
     path, code = _target(Path(sealed_world.root), which)
