@@ -402,3 +402,46 @@ def test_verify_recomputes_the_platform_stats(world: DemoWorld) -> None:
     assert state.state == "INVALID"
     assert [f.code for f in state.findings] == ["STREAM_RECEIPT_MISMATCH"]
     assert "raw_stats are not the platform's quantities" in state.findings[0].detail
+
+
+def test_a_view_built_by_oracle_tui_0_1_is_verified_and_reported_outdated(
+        world: DemoWorld) -> None:
+    """0.1 hashed the row as one struct in file order and wrote those sums as raw_stats."""
+    from oracle_tui.core.duck import connect
+    from oracle_tui.core.range_sort import HASH_FUNCTION_0_1, raw_stats, scan_sql
+    from oracle_tui.core.view_plan import profile_source, sort_plan
+
+    build_stream_view(world.root, OUT, rows_per_part=1500)
+    folder = Path(world.root) / "stream_view" / "ts_utc" / f"output_id={OUT}"
+    path = folder / "_stream_sort_receipt.json"
+    doc = _json(path)
+    ours = doc["extensions"]["oracle_tui"]
+    con = connect(stores=[])
+    sources = sorted(str(p) for p in Path(world.root).glob(f"data/**/{OUT}/**/*.parquet"))
+    profile = profile_source(con, sources, ["ts_utc"])
+    key = sort_plan(profile, ["ts_utc"])[0]
+    old = raw_stats(con, scan_sql(sources), key, list(profile.types), HASH_FUNCTION_0_1)
+    con.close()
+    for side, block in (("source", "raw_stats"), ("view", "sorted_stats")):
+        ours[side]["hash_sum"] = str(old.hash_sum)
+        ours[side]["hash_sum_salted"] = str(old.hash_sum_salted)
+        doc[block] = {"row_count": 4000, "hash_sum": str(old.hash_sum),
+                      "hash_sum2": str(old.hash_sum_salted), "min_ts_utc": ours[side]["min_ts"],
+                      "max_ts_utc": ours[side]["max_ts"]}
+    ours["hash"]["function"] = HASH_FUNCTION_0_1
+    del ours["platform_stats_from"]
+    path.unlink()
+    path.write_bytes(canonical_json(doc))
+    state = verify_stream_view(world.root, OUT)
+    assert state.state == "VALID"
+    assert [(f.code, f.severity.value) for f in state.findings] == [
+        ("STREAM_VIEW_OUTDATED", "WARN")]
+    report = run_check(world.root)
+    assert report.verdict == "WARN"
+    assert {o.output_id: o.status for o in report.outputs}[OUT] == "READABLE"
+    # A 0.1 receipt whose sums do not match its rows is still caught.
+    ours["view"]["hash_sum"] = "1"
+    path.unlink()
+    path.write_bytes(canonical_json(doc))
+    state = verify_stream_view(world.root, OUT)
+    assert state.state == "INVALID"

@@ -1,4 +1,4 @@
-"""`check`: prove a pack readable, or say exactly why not (SPEC §6). Fails closed.
+"""`check`: prove a pack readable, or say exactly why not (docs/contract.md §4). Fails closed.
 
 Every step runs under :func:`_step`, so an unexpected exception becomes an INTERNAL_ERROR
 finding naming the step (a FAIL), never a traceback and never a PASS.

@@ -1,4 +1,5 @@
-"""The demo world: a realistic engine run root (SPEC §2) that the reference pack describes.
+"""The demo world: a realistic engine run root (docs/contract.md §1) that the reference
+pack describes.
 
 Deterministic for a seed (byte-identical files), streamed in bounded chunks so that very
 large worlds (tens of millions of events) fit in memory, with ts_utc deliberately unsorted

@@ -1,4 +1,5 @@
-"""Gate verification: recompute every `_passed.flag` byte-exactly under its method (SPEC §3)."""
+"""Gate verification: recompute every `_passed.flag` byte-exactly under its method
+(docs/contract.md §2)."""
 
 from __future__ import annotations
 

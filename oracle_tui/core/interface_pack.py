@@ -1,4 +1,4 @@
-"""The interface pack: the engine's output catalogue and gate map (SPEC §3).
+"""The interface pack: the engine's output catalogue and gate map (docs/contract.md §2).
 
 Loads both the project's built-in reference pack and the real upstream files unchanged.
 """

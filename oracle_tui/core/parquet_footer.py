@@ -1,8 +1,8 @@
 """Parquet footers read by one ranged request: row counts and schemas without the data.
 
-What the readability decision may afford on every read (SPEC §6): control files, gate bundles
-and footers, never a re-hash of the sources. pyarrow is imported only when a footer is read,
-so checking a pack without Parquet evidence never pays for it.
+What the readability decision may afford on every read (docs/contract.md §4): control
+files, gate bundles and footers, never a re-hash of the sources. pyarrow is imported only
+when a footer is read, so checking a pack without Parquet evidence never pays for it.
 """
 
 from __future__ import annotations

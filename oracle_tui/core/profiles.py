@@ -1,4 +1,4 @@
-"""Profiles (SPEC §4): the environment ladder local → dev → prod.
+"""Profiles (docs/contract.md §7): the environment ladder local → dev → prod.
 
 Placeholders resolve lazily, field by field, so that an unused required variable (dev's
 ORACLE_ROOT when ROOT is given on the command line) is not an error, while a used one names

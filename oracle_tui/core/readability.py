@@ -1,4 +1,4 @@
-"""No PASS, no read: the one readability decision every door asks (SPEC §6).
+"""No PASS, no read: the one readability decision every door asks (docs/contract.md §4).
 
 An output is READABLE only when no FAIL finding of the check blocks it. A finding blocks an
 output when it is about that output (its id, one of its parts, its stream view), about a

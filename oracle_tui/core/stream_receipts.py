@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from oracle_tui.core.codes import Severity
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.findings import Finding, make_finding
 from oracle_tui.core.hashing import hash_object, sha256_bytes
@@ -210,6 +211,13 @@ def read_view_state(store: Store, prefix: str, output_id: str, source_keys: list
         return state
     state.receipt = receipt.model_dump(by_alias=True)
     state.upstream = upstream.model_dump(exclude={"extensions"})
+    if receipt.platform_stats_from is None:
+        state.findings.append(make_finding(
+            "STREAM_VIEW_OUTDATED", output_id,
+            "built by oracle-tui 0.1: its raw_stats/sorted_stats are oracle-tui's sums, not "
+            "the platform sorter's quantities, so the platform's digests of them differ from "
+            "a view built by its own sorter; the view itself is verified as it is. Rebuild it "
+            "under a new stream_view_root for the platform's stats", Severity.WARN))
     problems = _receipt_problems(receipt, names, output_id, source_keys)
     if MANIFEST not in names:
         problems.append(f"{MANIFEST} is missing: the platform's producer refuses this view")

@@ -1,4 +1,5 @@
-"""Stream views (SPEC §7): one ts_utc-sorted copy of an output, and a receipt proving it.
+"""Stream views (docs/contract.md §6): one ts_utc-sorted copy of an output, and a receipt
+proving it.
 
 Build = plan (``view_plan``: key form, constants, boundaries, and the source's stats: row
 count, min/max key, two order-invariant sums of 64-bit row hashes), route every row into the
@@ -26,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel
 
+from oracle_tui.core import contracts
 from oracle_tui.core.codes import Severity
 from oracle_tui.core.duck import (
     DUCKDB_VERSION,
@@ -275,6 +277,8 @@ def _build(t: _Target, output_id: str, memory_limit: str, temp_dir: str | None,
                                   f"{name} appeared while building; nothing was overwritten",
                                   output_id)
         manifest, upstream = _platform_documents(t, output_id, receipt, platform)
+        contracts.require(contracts.VIEW_MANIFEST, manifest, "INTERNAL_ERROR", VIEW_MANIFEST)
+        contracts.require(contracts.VIEW_RECEIPT, upstream, "INTERNAL_ERROR", RECEIPT)
         if not t.view_store.put_if_absent(t.prefix + VIEW_MANIFEST, canonical_json(manifest)):
             raise OracleError("STREAM_VIEW_PARTIAL_EXISTS", "a view manifest appeared while "
                                                             "building", output_id)

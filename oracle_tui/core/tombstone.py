@@ -1,9 +1,11 @@
-"""`tombstone`: withdraw a pack for good (SPEC §8). Create-if-absent; nothing ever goes back."""
+"""`tombstone`: withdraw a pack for good (docs/contract.md §7). Create-if-absent; nothing
+ever goes back."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel
 
+from oracle_tui.core import contracts
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.inputs import (
     MAX_AUTHORITY,
@@ -57,7 +59,9 @@ def tombstone_pack(root: str, *, reason: str, authority: str,
         "tombstoned_at_utc": utc_now(),
         "replacement_root": replacement_root,
     }
-    Tombstone.model_validate(record)  # never write what our own reader would refuse
+    # Never write what our own reader would refuse.
+    contracts.require(contracts.TOMBSTONE, record, "INPUT_INVALID", TOMBSTONE)
+    Tombstone.model_validate(record)
     store.ensure_conditional_writes()
     if store.put_if_absent(TOMBSTONE, canonical_json(record)):
         return TombstoneResult(status="TOMBSTONED", oracle_pack_id=pack_id, record=record)

@@ -1,4 +1,5 @@
-"""World identity: the run receipt, the OracleWorldKey and scenario_id resolution (SPEC §2)."""
+"""World identity: the run receipt, the OracleWorldKey and scenario_id resolution
+(docs/contract.md §1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The inspector app (SPEC §9): one explicitly given pack root, six panes, actions that run
+"""The inspector app (docs/contract.md): one explicitly given pack root, six panes, actions that run
 the same core functions as the CLI as jobs (tui/jobs.py) with progress and cancel. This
 module is wiring: layout, keys, job bookkeeping, routing typed results to panes and flows
 (tui/flows.py).
