@@ -102,7 +102,8 @@ def test_truncated_part_is_digest_mismatch_by_size(cli: CliRunner, sealed_world:
     rel = part.relative_to(sealed_world.root).as_posix()
     # The size against the content index and against the engine's evidence; the footer is
     # gone, so the evidence's row count cannot be read either.
-    assert [(f["code"], f["subject"]) for f in _actionable(doc)] == [("DIGEST_MISMATCH", rel)] * 3
+    assert [(f["code"], f["subject"]) for f in _actionable(doc)] == [
+        ("DIGEST_MISMATCH", rel), ("DIGEST_MISMATCH", rel), ("PARQUET_INVALID", rel)]
     assert any("not a Parquet file" in f["detail"] for f in _actionable(doc))
 
 

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import yaml
 from jsonschema import Draft202012Validator
@@ -78,7 +80,7 @@ def upstream_world(tmp_path: Path, upstream_pack_dir: Path) -> tuple[Path, Path]
         "scenario_id": SCENARIO})
     part = root / rendered.replace("part-*.parquet", "part-00000.parquet")
     part.parent.mkdir(parents=True)
-    part.write_bytes(b"PAR1-not-really")
+    pq.write_table(pa.table({"ts_utc": ["2026-01-01T00:00:00.000000Z"], "v": [1]}), part)
     return root, upstream_pack_dir
 
 

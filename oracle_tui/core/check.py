@@ -42,13 +42,13 @@ from oracle_tui.core.pack_files import (
     oracle_pack_id,
     read_model,
 )
-from oracle_tui.core.parquet_footer import Footer, read_footers
+from oracle_tui.core.parquet_footer import Footer, read_footers, schema_text
 from oracle_tui.core.paths import glob_reason, unsafe_reason
 from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.readability import Owners, apply_readability
 from oracle_tui.core.report import CheckReport, OutputResult, StreamViewSection, verdict_of
 from oracle_tui.core.storage import Store
-from oracle_tui.core.storage.base import PROBE_BODY, PROBE_KEY_RE
+from oracle_tui.core.storage.base import EMPTY_FOLDER, PROBE_BODY, PROBE_KEY_RE, ObjectInfo
 from oracle_tui.core.storage.local import TEMP_RE
 from oracle_tui.core.world import RunReceipt, WorldKey, read_run_receipt, resolve_world_key
 
@@ -72,6 +72,8 @@ class _Ctx:
     footers: dict[str, Footer | OracleError] = field(default_factory=dict)
     manifest: Manifest | None = None  # parsed and schema-valid, when the pack has one
     binding: SealBinding | None = None  # oracle-tui's seal binding, when valid and bound
+    indexed: set[str] = field(default_factory=set)  # the paths the content index names
+    gate_results: dict[str, GateResult] = field(default_factory=dict)  # every gate, verified
 
     def footers_of(self, keys: list[str]) -> dict[str, Footer | OracleError]:
         """Parquet footers, read once per check whoever asks first."""
@@ -170,14 +172,9 @@ def _run_steps(ctx: _Ctx) -> None:
         if not listing.objects:
             report.seal.lifecycle = "EMPTY"
         for obj in listing.objects:
-            if obj.kind == "unreadable":
-                ctx.add("ACCESS_DENIED", obj.key, "this user cannot read it; nothing under the "
-                                                  "root is skipped")
-            elif obj.kind != "file":
-                ctx.add("PATH_UNSAFE", obj.key, f"{obj.kind} under the root is never followed")
-            elif glob_reason(obj.key):
-                ctx.add("PATH_UNSAFE", obj.key, f"{glob_reason(obj.key)}: a pattern-reading "
-                                                "consumer could read other files through it")
+            _judge_listed(ctx, obj)
+        # Empty folders hold no bytes: judged above, then out of every later step's way.
+        listing = Listing([o for o in listing.objects if o.kind != EMPTY_FOLDER])
     if listing is None:
         return  # nothing below can be judged without the listing
     receipt: RunReceipt | None = None
@@ -207,6 +204,35 @@ def _run_steps(ctx: _Ctx) -> None:
             _check_manifest_fields(ctx, ctx.manifest, ctx.binding, receipt)
     with ctx.step("stream_views"):
         _check_stream_views(ctx, listing, sources)
+
+
+# Names at the root that only oracle-tui's or the platform's control files may have: a folder
+# so named (empty or not) is where a file is expected.
+ROOT_FILE_NAMES = frozenset((*PACK_CONTROL_FILES, SEALED_FLAG, "run_receipt.json"))
+FILE_SUFFIXES = (".parquet", ".json", ".flag")
+
+
+def _judge_listed(ctx: _Ctx, obj: ObjectInfo) -> None:
+    """What the listing alone says of one entry: unreadable, not a regular file, a folder
+    where a file is expected (named like a control file at the root, or like a part or a
+    document anywhere), an empty folder elsewhere (noted)."""
+    top, _, rest = obj.key.partition("/")
+    if rest and top in ROOT_FILE_NAMES:
+        ctx.add("PATH_UNSAFE", obj.key, f"a folder named {top} at the root, where only that "
+                                        "control file may be")
+    elif obj.kind == "unreadable":
+        ctx.add("ACCESS_DENIED", obj.key, "this user cannot read it; nothing under the root "
+                                          "is skipped")
+    elif obj.kind == EMPTY_FOLDER:
+        name = obj.key.rstrip("/").rsplit("/", 1)[-1]
+        if name.endswith(FILE_SUFFIXES):
+            ctx.add("PATH_UNSAFE", obj.key, "an empty folder named like a file, where a "
+                                            "reader expects one")
+        else:
+            ctx.add("PATH_UNSAFE", obj.key, "an empty folder: it holds nothing and is no part "
+                                            "of the pack", Severity.INFO)
+    elif obj.kind != "file":
+        ctx.add("PATH_UNSAFE", obj.key, f"{obj.kind} under the root is never followed")
 
 
 def _world_text(wk: WorldKey) -> str:
@@ -326,18 +352,23 @@ def _check_outputs_and_gates(ctx: _Ctx, listing: Listing, receipt: RunReceipt
             ctx.add("OUTPUT_UNKNOWN", oid, f"{oid} is not in the catalogue ({pack.source})")
         elif oid not in selected:
             selected.append(oid)
-    needed = pack.gate_closure(g for oid in selected for g in pack.outputs[oid].read_requires_gates)
+    needed = set(pack.gate_closure(g for oid in selected
+                                   for g in pack.outputs[oid].read_requires_gates))
     results: dict[str, GateResult] = {}
     sources: dict[str, list[str]] = {}
-    for gid in needed:
-        spec = pack.gates.get(gid)
-        if spec is None:
-            continue
+    # Every gate is verified whichever outputs were asked for: evidence that any PASSing gate
+    # states about an asked-for output's parts counts, so the decision for an output does
+    # not depend on the others asked with it. Only the closure of the asked-for outputs is
+    # reported (a failing gate none of them needs is another output's business).
+    for gid in sorted(pack.gates):
+        spec = pack.gates[gid]
         with ctx.step(f"gate {gid}"):
             results[gid] = verify_gate(ctx.store, spec, report.world_key, listing, cancel)
-            ctx.findings.extend(results[gid].findings)
-            report.gates.append(results[gid])
-            report.gate_receipts.append(results[gid].receipt(report.world_key))
+            ctx.gate_results[gid] = results[gid]
+            if gid in needed:
+                ctx.findings.extend(results[gid].findings)
+                report.gates.append(results[gid])
+                report.gate_receipts.append(results[gid].receipt(report.world_key))
     outs: dict[str, OutputResult] = {}
     for oid in selected:
         spec_o = pack.outputs[oid]
@@ -350,6 +381,14 @@ def _check_outputs_and_gates(ctx: _Ctx, listing: Listing, receipt: RunReceipt
                            blocked_by=blocked)
         out._files = [f.key for f in files]
         outs[oid] = out
+        for f in files:
+            if glob_reason(f.key):
+                # Only here does a name meet a pattern: the platform reads an output by its
+                # template's glob, and a part's name handed on as a pattern would match
+                # others (elsewhere under the root a name is data).
+                ctx.add("PATH_UNSAFE", f.key, f"{glob_reason(f.key)} in a part's name: a "
+                                              "pattern-reading consumer could read other "
+                                              "files through it")
         if not files:
             out.status = "MISSING"
             ctx.add("OUTPUT_MISSING", oid, f"no files match {rendered}")
@@ -361,12 +400,14 @@ def _check_outputs_and_gates(ctx: _Ctx, listing: Listing, receipt: RunReceipt
             sources[oid] = [f.key for f in files]
     with ctx.step("output_evidence"):
         _check_output_evidence(ctx, outs, listing, tokens)
-    report._owners = _owners(pack, listing, tokens, report.world_key.tokens(), outs)
+    report._owners = _owners(pack, listing, tokens, report.world_key.tokens(), outs,
+                             frozenset(listing.by_key) | ctx.indexed)
     return sources
 
 
 def _owners(pack: InterfacePack, listing: Listing, tokens: dict[str, str],
-            gate_tokens: dict[str, str], outs: dict[str, OutputResult]) -> Owners:
+            gate_tokens: dict[str, str], outs: dict[str, OutputResult],
+            paths: frozenset[str]) -> Owners:
     """Attribution over the whole catalogue and gate map (see readability.Owners)."""
     key_owner: dict[str, str] = {}
     templates: dict[str, str] = {}
@@ -384,7 +425,7 @@ def _owners(pack: InterfacePack, listing: Listing, tokens: dict[str, str],
         gate_files[render_template(g.index_path_template, gate_tokens)] = gid
         gate_roots.append((render_template(g.bundle_root_template, gate_tokens).rstrip("/")
                            + "/", gid))
-    return Owners(set(pack.outputs), key_owner, gate_files, gate_roots, templates)
+    return Owners(set(pack.outputs), key_owner, gate_files, gate_roots, templates, paths)
 
 
 def _account_for_the_rest(ctx: _Ctx, listing: Listing, listed: dict[str, ContentEntry]
@@ -396,10 +437,14 @@ def _account_for_the_rest(ctx: _Ctx, listing: Listing, listed: dict[str, Content
         key = obj.key
         if key in listed or key in PACK_CONTROL_FILES or key.startswith(STREAM_VIEW_PREFIX):
             continue
-        if TEMP_RE.match(key.rsplit("/", 1)[-1]):
+        if "/" not in key and TEMP_RE.match(key):
+            # Seal and tombstone write their temporaries at the root, and only there.
             ctx.add("UNEXPECTED_FILE", key, "a temporary file of an oracle-tui write that is "
                                             "running or was interrupted; the next write of "
                                             "that folder removes it", Severity.WARN)
+        elif TEMP_RE.match(key.rsplit("/", 1)[-1]):
+            ctx.add("UNEXPECTED_FILE", key, "named like an oracle-tui temporary file, in a "
+                                            "folder oracle-tui never writes to: a foreign file")
         elif re.match(PROBE_KEY_RE, key) and obj.size == len(PROBE_BODY):
             probes.append(key)
         else:
@@ -415,8 +460,9 @@ def _check_output_evidence(ctx: _Ctx, outs: dict[str, OutputResult], listing: Li
     def owner_of(path: str) -> str | None:
         return next((oid for oid, rx in matchers if rx.fullmatch(path)), None)
 
-    evidence, problems = collect_evidence(ctx.store, ctx.report.gates, owner_of)
+    evidence, problems = collect_evidence(list(ctx.gate_results.values()), owner_of)
     ctx.findings.extend(problems)
+    _check_part_footers(ctx, outs)
     for oid, out in outs.items():
         stated = evidence.get(oid)
         if not stated and out.blocked_by:
@@ -429,6 +475,28 @@ def _check_output_evidence(ctx: _Ctx, outs: dict[str, OutputResult], listing: Li
         out.evidence_parts = len(stated)
         _compare_parts(ctx, out, stated, listing)
     _check_instance_proofs(ctx, outs, listing)
+
+
+def _check_part_footers(ctx: _Ctx, outs: dict[str, OutputResult]) -> None:
+    """Every Parquet part of an asked-for output: a footer that holds together, and one
+    schema for all of them (what a reader of the output as one table relies on)."""
+    for out in outs.values():
+        parquet = sorted(k for k in out._files if k.endswith(".parquet"))
+        if not parquet:
+            continue
+        footers = ctx.footers_of(parquet)
+        first: tuple[str, Any] | None = None
+        for key in parquet:
+            footer = footers[key]
+            if isinstance(footer, OracleError):
+                ctx.findings.append(finding_from_error(footer, key))
+            elif first is None:
+                first = (key, footer.schema)
+            elif not footer.schema.equals(first[1], check_metadata=False):
+                ctx.add("SCHEMA_MISMATCH", key, f"{out.output_id}: schema "
+                                                f"{schema_text(footer.schema)}, but "
+                                                f"{first[0].rsplit('/', 1)[-1]} has "
+                                                f"{schema_text(first[1])}")
 
 
 def _check_instance_proofs(ctx: _Ctx, outs: dict[str, OutputResult], listing: Listing) -> None:
@@ -615,6 +683,7 @@ def _check_content(ctx: _Ctx, listing: Listing, binding: SealBinding) -> None:
     seal_sec.content_index_files = len(index.files)
     seal_sec.content_index_bytes = sum(e.size for e in index.files)
     listed = {e.path: e for e in index.files}
+    ctx.indexed = set(listed)
     present: list[str] = []
     for entry in index.files:
         obj = listing.by_key.get(entry.path)

@@ -115,6 +115,16 @@ _ALL: tuple[CodeInfo, ...] = (
     _c("DIGEST_MISMATCH", "integrity", F, T,
        "A file's size or sha256 differs from the content index.",
        "The bytes changed after sealing: treat the pack as corrupt and restore it."),
+    _c("PARQUET_INVALID", "integrity", F, T,
+       "A Parquet part is not readable as what it claims: no footer (truncated), a footer "
+       "that cannot be parsed, or one whose row count its row groups do not bear out.",
+       "Do not read the output: a reader would serve other rows than the file states. "
+       "Restore the part from the engine run."),
+    _c("SCHEMA_MISMATCH", "integrity", F, T,
+       "The parts of one output do not share one schema (a column's name, type, order or "
+       "nullability differs, or one part has a column the others lack): a reader would "
+       "round, cast or drop values to read them as one table.",
+       "Do not read the output. The engine wrote inconsistent parts: re-run its segment."),
     _c("GATE_EVIDENCE_MISMATCH", "integrity", F, T,
        "A gate's recomputed digest differs from its _passed.flag, a bundle member's digest "
        "differs from its bytes, or the flag/index is malformed.",

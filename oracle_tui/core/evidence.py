@@ -19,8 +19,7 @@ from pydantic import BaseModel
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.findings import Finding, make_finding
 from oracle_tui.core.gates import GateResult
-from oracle_tui.core.hashing import sha256_bytes
-from oracle_tui.core.jsonio import MAX_JSON_BYTES, parse_json
+from oracle_tui.core.jsonio import parse_json
 from oracle_tui.core.storage.base import Store
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -61,7 +60,7 @@ def _part_entries(node: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
             yield from _part_entries(value, depth + 1)
 
 
-def collect_evidence(store: Store, gates: list[GateResult], owner_of: Any
+def collect_evidence(gates: list[GateResult], owner_of: Any
                      ) -> tuple[dict[str, dict[str, PartEvidence]], list[Finding]]:
     """Part evidence per output from the JSON members of PASSing gates.
 
@@ -74,17 +73,8 @@ def collect_evidence(store: Store, gates: list[GateResult], owner_of: Any
         if gate.status != "PASS":
             continue
         for member in gate.members:
-            if not member.key.endswith(".json") or not member.actual_sha256:
-                continue
-            try:
-                raw = store.read_bytes(member.key, MAX_JSON_BYTES)
-                doc = parse_json(raw, "GATE_EVIDENCE_MISMATCH", member.key)
-            except OracleError:
-                continue  # not JSON evidence; the gate already proved its bytes
-            if sha256_bytes(raw) != member.actual_sha256:
-                findings.append(make_finding("GATE_EVIDENCE_MISMATCH", gate.gate_id,
-                                             f"{member.key} changed after its gate was "
-                                             "verified"))
+            doc = member.document  # parsed from the bytes the gate hashed
+            if doc is None:
                 continue
             for entry in _part_entries(doc):
                 path = entry["path"].strip()

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from oracle_tui.core.errors import OracleError, TooLarge
 from oracle_tui.core.findings import Finding, finding_from_error, make_finding
@@ -34,6 +34,13 @@ class MemberCheck(BaseModel):
     actual_sha256: str | None = None
     size: int | None = None
     ok: bool = False
+    # A JSON member's document, parsed from the very bytes that were hashed (evidence.py
+    # reads part lists from it: no second read that could see other bytes).
+    _document: Any = PrivateAttr(default=None)
+
+    @property
+    def document(self) -> Any:
+        return self._document
 
 
 class GateResult(BaseModel):
@@ -144,13 +151,37 @@ def _basename(path: str) -> str:
 
 
 def _stream_into(store: Store, key: str, hashers: Sequence[Any],
-                 cancel: threading.Event | None) -> int:
+                 cancel: threading.Event | None, keep: list[bytes] | None = None) -> int:
     size = 0
     for chunk in iter_chunks(store, key, cancel):
         for h in hashers:
             h.update(chunk)
         size += len(chunk)
+        if keep is not None and size <= MAX_JSON_BYTES:
+            keep.append(bytes(chunk))
     return size
+
+
+def _is_json(key: str) -> bool:
+    return key.endswith(".json")
+
+
+def _parse_member(result: GateResult, check: MemberCheck, kept: list[bytes]) -> None:
+    """A JSON member of a bundle must parse: evidence a gate covers is used, or the gate
+    fails. (Bytes moved between two members keep a bundle digest, never both documents.)"""
+    if check.size is not None and check.size > MAX_JSON_BYTES:
+        result.findings.append(make_finding(
+            "GATE_EVIDENCE_MISMATCH", result.gate_id,
+            f"member {check.path} is a JSON document of {check.size:,} bytes, larger than "
+            f"oracle-tui reads as evidence ({MAX_JSON_BYTES:,})"))
+        return
+    try:
+        check._document = parse_json(b"".join(kept), "GATE_EVIDENCE_MISMATCH", check.key)
+    except OracleError as exc:
+        result.findings.append(make_finding(
+            "GATE_EVIDENCE_MISMATCH", result.gate_id,
+            f"member {check.path} does not parse ({exc.message[len(check.key) + 1:][:160]}): "
+            "evidence the gate covers must be readable"))
 
 
 def verify_gate(store: Store, spec: GateSpec, world_key: WorldKey, listing: Listing,
@@ -206,11 +237,14 @@ def _bundle_digest(store: Store, result: GateResult, bundle: list[ObjectInfo], b
     for obj in members:
         require_regular(obj)
         h = hashlib.sha256()
-        size = _stream_into(store, obj.key, (total, h), cancel)
+        kept: list[bytes] | None = [] if _is_json(obj.key) else None
+        size = _stream_into(store, obj.key, (total, h), cancel, kept)
         digest = h.hexdigest()
-        result.members.append(MemberCheck(path=obj.key[len(bundle_root):], key=obj.key,
-                                          expected_sha256=digest, actual_sha256=digest,
-                                          size=size, ok=True))
+        check = MemberCheck(path=obj.key[len(bundle_root):], key=obj.key,
+                            expected_sha256=digest, actual_sha256=digest, size=size, ok=True)
+        result.members.append(check)
+        if kept is not None:
+            _parse_member(result, check, kept)
     result.recomputed_digest = total.hexdigest()
 
 
@@ -230,13 +264,16 @@ def _index_digest(store: Store, result: GateResult, spec: GateSpec, bundle_root:
         hashers = (total, h) if method.kind != "sha256_member_digest_concat" else (h,)
         check = MemberCheck(path=m["path"], key=key, expected_sha256=m["sha256_hex"])
         result.members.append(check)
+        kept: list[bytes] | None = [] if _is_json(key) else None
         try:
-            check.size = _stream_into(store, key, hashers, cancel)
+            check.size = _stream_into(store, key, hashers, cancel, kept)
         except OracleError as exc:
             result.findings.append(finding_from_error(exc, key))
             continue
         check.actual_sha256 = h.hexdigest()
         check.ok = check.actual_sha256 == m["sha256_hex"]
+        if check.ok and kept is not None:
+            _parse_member(result, check, kept)
         if not check.ok:
             result.findings.append(make_finding(
                 "GATE_EVIDENCE_MISMATCH", spec.gate_id,

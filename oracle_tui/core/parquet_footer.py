@@ -32,7 +32,7 @@ class Footer:
     schema: pa.Schema
 
 
-def read_footer(store: Store, key: str, code: str = "DIGEST_MISMATCH") -> Footer:
+def read_footer(store: Store, key: str, code: str = "PARQUET_INVALID") -> Footer:
     """The footer of one Parquet object; ``code`` when it is not a readable Parquet file."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -50,14 +50,23 @@ def read_footer(store: Store, key: str, code: str = "DIGEST_MISMATCH") -> Footer
     try:
         # A buffer of magic + footer parses as a file whose row groups are never touched.
         meta = pq.ParquetFile(pa.BufferReader(MAGIC + tail[-(length + 8):]))
-        return Footer(num_rows=int(meta.metadata.num_rows), schema=meta.schema_arrow)
+        num_rows = int(meta.metadata.num_rows)
+        in_groups = sum(meta.metadata.row_group(i).num_rows
+                        for i in range(meta.metadata.num_row_groups))
+        schema = meta.schema_arrow
     except (OSError, ValueError, pa.ArrowException) as exc:
         raise OracleError(code, f"{key} has an unreadable Parquet footer "
                                 f"({str(exc).splitlines()[0][:120]})", key) from exc
+    if num_rows != in_groups:
+        # Readers trust one or the other: a count that the row groups do not bear out is a
+        # file that would be read as more (or fewer) rows than it states.
+        raise OracleError(code, f"{key}: its footer states {num_rows} rows, its row groups "
+                                f"hold {in_groups}", key)
+    return Footer(num_rows=num_rows, schema=schema)
 
 
 def read_footers(store: Store, keys: Sequence[str], *, threads: int = 8,
-                 code: str = "DIGEST_MISMATCH", cancel: threading.Event | None = None
+                 code: str = "PARQUET_INVALID", cancel: threading.Event | None = None
                  ) -> dict[str, Footer | OracleError]:
     """Footers of many objects in parallel (S3 latency); a per-key error in place of one."""
     out: dict[str, Footer | OracleError] = {}
@@ -78,3 +87,9 @@ def read_footers(store: Store, keys: Sequence[str], *, threads: int = 8,
         for fut in [pool.submit(one, k) for k in keys]:
             fut.result()
     return out
+
+
+def schema_text(schema: pa.Schema) -> str:
+    """A schema in one short line: (name:type, … not null)."""
+    cols = ", ".join(f"{f.name}:{f.type}{'' if f.nullable else ' not null'}" for f in schema)
+    return f"({cols[:300]})"

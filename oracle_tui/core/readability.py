@@ -72,8 +72,14 @@ class Owners:
 
     def __init__(self, output_ids: set[str], key_owner: dict[str, str],
                  gate_files: dict[str, str], gate_roots: list[tuple[str, str]],
-                 templates: dict[str, str] | None = None) -> None:
+                 templates: dict[str, str] | None = None,
+                 paths: frozenset[str] = frozenset()) -> None:
         self.outputs = output_ids
+        # Every file the check saw or the content index names: a subject that is one of them
+        # is a path, attributed by where it lies, never by an output or gate id it happens
+        # to be spelt like (a stray file named `arrival_events_5B` at the root blocks the
+        # pack, not one output).
+        self.paths = paths
         self.key_owner = key_owner
         # Rendered path templates by the folder they start in, for keys that do not exist
         # (a part deleted after sealing still belongs to its output).
@@ -94,7 +100,8 @@ class Owners:
                    [(g.bundle_root, g.gate_id) for g in report.gates])
 
     def of(self, subject: str) -> tuple[str, str] | None:
-        if subject in self.outputs:
+        is_path = subject in self.paths
+        if subject in self.outputs and not is_path:
             return ("output", subject)
         if subject in self.key_owner:
             return ("output", self.key_owner[subject])
@@ -104,7 +111,7 @@ class Owners:
             for rx, oid in self.by_folder.get(folder, ()):
                 if rx.fullmatch(subject):
                     return ("output", oid)
-        if subject in self.gate_ids:
+        if subject in self.gate_ids and not is_path:
             return ("gate", subject)
         if subject in self.gate_files:
             return ("gate", self.gate_files[subject])

@@ -18,6 +18,7 @@ from oracle_tui.core.hashing import hash_object, sha256_bytes
 from oracle_tui.core.interface_pack import InterfacePack
 from oracle_tui.core.jsonio import read_json
 from oracle_tui.core.listing import Listing
+from oracle_tui.core.parquet_footer import schema_text
 from oracle_tui.core.profiles import Profile
 from oracle_tui.core.storage.base import ObjectInfo, Store
 from oracle_tui.core.storage.local import TEMP_RE
@@ -353,17 +354,12 @@ def footer_problems(receipt: Receipt, view_footers: dict[str, Any],
                             f"{part.row_count}")
         if schema is not None and not footer.schema.equals(schema, check_metadata=False):
             problems.append(f"part {key.rsplit('/', 1)[-1]} has schema "
-                            f"{_schema_text(footer.schema)}, the source has "
-                            f"{_schema_text(schema)}")
+                            f"{schema_text(footer.schema)}, the source has "
+                            f"{schema_text(schema)}")
     if view_rows != receipt.view.row_count:
         problems.append(f"the view parts hold {view_rows} rows, the receipt says "
                         f"{receipt.view.row_count}")
     return problems
-
-
-def _schema_text(schema: Any) -> str:
-    cols = ", ".join(f"{f.name}:{f.type}{'' if f.nullable else ' not null'}" for f in schema)
-    return f"({cols[:300]})"
 
 
 def is_stream_eligible(path_template: str) -> bool:

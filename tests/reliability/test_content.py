@@ -30,13 +30,16 @@ def test_flipped_bit_same_size_is_caught(sealed_world: DemoWorld, where: str) ->
               "footer": size - 12}[where]  # inside the Parquet footer metadata
     _flip(p, offset)
     code, doc = check(sealed_world.root, "--strict-seal")
-    if where in ("end", "footer"):  # the footer read for the evidence's row count fails
-        assert (code, fails(doc)) == (1, {("DIGEST_MISMATCH", rel(sealed_world.root, p))})
+    if where in ("end", "footer"):  # the footer no longer parses (or lost its magic)
+        assert (code, fails(doc)) == (1, {("PARQUET_INVALID", rel(sealed_world.root, p))})
     else:
         assert (code, doc["verdict"]) == (0, "PASS")  # sizes, presence, footers cannot see it
     code, doc = check(sealed_world.root, "--strict-seal", "--verify-digests")
     assert code == 1
-    assert fails(doc) == {("DIGEST_MISMATCH", rel(sealed_world.root, p))}
+    expected = {("DIGEST_MISMATCH", rel(sealed_world.root, p))}
+    if where in ("end", "footer"):
+        expected.add(("PARQUET_INVALID", rel(sealed_world.root, p)))
+    assert fails(doc) == expected
 
 
 @pytest.mark.parametrize("change", ["truncate-1", "truncate-0", "append-1"])
@@ -46,7 +49,9 @@ def test_size_changes_are_caught_without_rehashing(sealed_world: DemoWorld, chan
     p.write_bytes({"truncate-1": data[:-1], "truncate-0": b"", "append-1": data + b"\0"}[change])
     code, doc = check(sealed_world.root)
     assert code == 1
-    assert fails(doc) == {("DIGEST_MISMATCH", rel(sealed_world.root, p))}
+    # The size against the content index and the evidence; the footer is gone with it.
+    assert fails(doc) == {("DIGEST_MISMATCH", rel(sealed_world.root, p)),
+                          ("PARQUET_INVALID", rel(sealed_world.root, p))}
 
 
 @pytest.mark.parametrize("edit", ["drop-row", "duplicate-row"])

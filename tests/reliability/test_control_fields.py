@@ -136,7 +136,9 @@ def test_nested_file_named_like_the_flag_is_hashed(world: DemoWorld) -> None:
      "FAIL"),
     ("_oracle_write_probe/" + "a" * 32, "UNEXPECTED_FILE", "FAIL"),  # other bytes
     ("_oracle_write_probe/notes.txt", "UNEXPECTED_FILE", "FAIL"),
-    ("logs/.oracle-tui-tmp-999999-" + "0" * 32, "UNEXPECTED_FILE", "WARN"),
+    # Seal and tombstone leave temporaries only at the root: anywhere else one is foreign.
+    ("logs/.oracle-tui-tmp-999999-" + "0" * 32, "UNEXPECTED_FILE", "FAIL"),
+    (".oracle-tui-tmp-999999-" + "0" * 32, "UNEXPECTED_FILE", "WARN"),
 ])
 def test_every_byte_under_a_sealed_root_is_accounted_for(sealed_world: DemoWorld, key: str,
                                                          code: str, severity: str) -> None:

@@ -28,6 +28,11 @@ class ObjectInfo:
     kind: str = "file"
 
 
+# A folder that holds nothing (local: an empty directory; S3: a "key/" marker with no key
+# under it), listed with a trailing "/" so that check can report one where a file belongs.
+EMPTY_FOLDER = "empty folder"
+
+
 def require_regular(obj: ObjectInfo) -> None:
     """Refuse what is not a readable regular file with the code that names why."""
     if obj.kind == "file":

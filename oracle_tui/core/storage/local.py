@@ -15,7 +15,7 @@ from pathlib import Path
 
 from oracle_tui.core.errors import OracleError, TooLarge
 from oracle_tui.core.paths import PATH_MAX, require_safe_key
-from oracle_tui.core.storage.base import ObjectInfo
+from oracle_tui.core.storage.base import EMPTY_FOLDER, ObjectInfo
 from oracle_tui.core.storage.settings import StoreSpec
 
 # Temporary files of create-if-absent writes. They are never part of a pack's content.
@@ -95,6 +95,10 @@ class LocalStore:
             out.append(ObjectInfo(key=key, size=0, kind=kind))
             return
         cut = len(str(self.root)) + 1
+        if not entries and directory != self.root:
+            out.append(ObjectInfo(key=directory.as_posix()[cut:] + "/", size=0,
+                                  kind=EMPTY_FOLDER))
+            return
         for entry in entries:
             key = entry.path[cut:]  # scandir joins the paths we gave it: cheaper than Path
             try:

@@ -7,6 +7,7 @@ reason codes; credentials come only from the standard AWS chain and are never pr
 
 from __future__ import annotations
 
+import bisect
 import builtins
 import os
 import re
@@ -30,7 +31,7 @@ from botocore.exceptions import (
 from oracle_tui.core.errors import OracleError, TooLarge
 from oracle_tui.core.paths import require_safe_key
 from oracle_tui.core.redact import has_url_credentials
-from oracle_tui.core.storage.base import PROBE_BODY, PROBE_PREFIX, ObjectInfo
+from oracle_tui.core.storage.base import EMPTY_FOLDER, PROBE_BODY, PROBE_PREFIX, ObjectInfo
 from oracle_tui.core.storage.settings import S3Settings, StoreSpec
 
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
@@ -188,6 +189,7 @@ class S3Store:
         pages = paginator.paginate(Bucket=self.bucket, Prefix=full,
                                    PaginationConfig={"PageSize": 1000})
         out: list[ObjectInfo] = []
+        markers: list[str] = []
         it = iter(pages)
         while True:
             page = self._call(prefix, lambda: next(it, None))
@@ -198,13 +200,21 @@ class S3Store:
                 size = int(obj["Size"])
                 if not rel or rel.endswith("/"):
                     if size == 0:
-                        continue  # empty folder markers are not objects of the pack
+                        if rel:
+                            markers.append(rel)  # reported only if nothing lies under it
+                        continue
                     # A "folder" holding bytes is read by nobody and accounted for by
                     # nothing: listed, so that check reports it.
                     out.append(ObjectInfo(key=rel or "/", size=size, kind="folder marker"))
                     continue
                 out.append(ObjectInfo(key=rel, size=size,
                                       etag=str(obj.get("ETag", "")).strip('"') or None))
+        out.sort(key=lambda o: o.key)
+        keys = [o.key for o in out]
+        for marker in markers:
+            at = bisect.bisect_left(keys, marker)
+            if at == len(keys) or not keys[at].startswith(marker):
+                out.append(ObjectInfo(key=marker, size=0, kind=EMPTY_FOLDER))
         out.sort(key=lambda o: o.key)
         return iter(out)
 
