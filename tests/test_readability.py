@@ -34,7 +34,7 @@ from oracle_tui.core.stream_view import build_stream_view, open_stream_view, ver
 from oracle_tui.core.tombstone import tombstone_pack
 from oracle_tui.tui.app import make_app
 from oracle_tui.tui.pilot import wait_idle
-from tests.engine import edit_view_receipt
+from tests.engine import edit_view_receipt, rehome_views
 
 OUT = "s3_event_stream_with_fraud_6B"
 VIEW = f"stream_view/ts_utc/output_id={OUT}"
@@ -195,6 +195,7 @@ def _profile(name: str) -> Profile:
 def _broken(state: State, viewed: dict[bool, Path], tmp_path: Path) -> Path:
     root = tmp_path / "world"
     shutil.copytree(viewed[state.sealed], root)
+    rehome_views(viewed[state.sealed], root)
     state.damage(root)
     return root
 
@@ -342,6 +343,7 @@ def test_no_door_yields_a_row_that_check_does_not_call_readable(
         tmp_path_factory: pytest.TempPathFactory) -> None:
     root = tmp_path_factory.mktemp("prop") / "world"
     shutil.copytree(_viewed[True], root)
+    rehome_views(_viewed[True], root)
     for i in sorted(picks):  # the view edits need the view intact: apply in list order
         DAMAGE[i](root)
     prof = _profile(profile)

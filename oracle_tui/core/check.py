@@ -303,6 +303,7 @@ def _report_stray_view_files(ctx: _Ctx, listing: Listing) -> None:
 def _check_stream_views(ctx: _Ctx, listing: Listing, sources: dict[str, list[str]]) -> None:
     from oracle_tui.core.stream_receipts import (
         Receipt,
+        expect_view,
         footer_problems,
         is_stream_eligible,
         mark_invalid,
@@ -320,7 +321,11 @@ def _check_stream_views(ctx: _Ctx, listing: Listing, sources: dict[str, list[str
     prefixes = {oid: view_prefix(ctx.profile, oid) for oid in eligible}
     same_store = views is ctx.store
     view_listing = listing if same_store else Listing(list(views.list("ts_utc/")))
-    for state in stream_states_for_check(views, prefixes, eligible, view_listing, same_store,
+    assert ctx.report.world_key is not None and ctx.report.run_receipt is not None
+    wk, run_id = ctx.report.world_key.model_dump(), str(ctx.report.run_receipt["run_id"])
+    expects = {oid: expect_view(ctx.profile, ctx.interface_pack, ctx.store, views, oid, wk,
+                                run_id, keys) for oid, keys in eligible.items()}
+    for state in stream_states_for_check(views, prefixes, expects, view_listing, same_store,
                                          ctx.verify_digests):
         if state.state == "VALID" and state.receipt is not None:
             receipt = Receipt.model_validate(state.receipt)

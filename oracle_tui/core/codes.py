@@ -207,6 +207,12 @@ _ALL: tuple[CodeInfo, ...] = (
        "_stream_view_manifest.json and receipt fields: the platform's producer refuses it.",
        "Rebuild it under a new stream_view_root, or remove the view folder by hand and "
        "rebuild; nothing is ever rewritten in place."),
+    _c("STREAM_VIEW_MOVED", "stream view", F, T,
+       "The view's manifest and receipt were written for another root or view folder: the "
+       "pack was copied or uploaded with its views, or the view folder moved. The platform's "
+       "producer, wired with this root, refuses it (the view id differs).",
+       "Rebuild the view here under a new stream_view_root (or remove the copied folder by "
+       "hand and rebuild); nothing is rewritten in place."),
     _c("STREAM_ORDER_VIOLATION", "stream view", F, T,
        "The view's rows are not in sort-key order.",
        "Do not read it; rebuild into a fresh root."),

@@ -7,6 +7,7 @@ pack never pays for importing the sort engine.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -159,6 +160,31 @@ class ViewState(BaseModel):
     findings: list[Finding] = Field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ViewExpect:
+    """What a view of one output of this pack must say of itself: every field of its
+    manifest and receipt is compared with these, so a view re-sorted by another key, built
+    for another world or run, or copied from another root is never taken for this one's."""
+
+    output_id: str
+    source_keys: list[str]  # the output's parts, root-relative
+    engine_run_root: str  # this root, as the platform names it (engine_run_root())
+    view_root: str  # this view's folder, as written into the documents
+    world_key: dict[str, Any]
+    run_id: str
+    sort_keys: list[str]  # the configured keys and the tie-break
+
+
+def expect_view(profile: Profile, pack: InterfacePack, store: Store, views: Store,
+                output_id: str, world_key: dict[str, Any], run_id: str,
+                source_keys: list[str]) -> ViewExpect:
+    return ViewExpect(output_id=output_id, source_keys=source_keys,
+                      engine_run_root=engine_run_root(store),
+                      view_root=views.uri(view_prefix(profile, output_id)).rstrip("/"),
+                      world_key=world_key, run_id=run_id,
+                      sort_keys=[*sort_keys_for(profile, pack, output_id), *TIE_BREAK])
+
+
 # -- where views live -------------------------------------------------------------------------
 
 def sort_keys_for(profile: Profile, pack: InterfacePack, output_id: str) -> list[str]:
@@ -187,16 +213,18 @@ def source_digest(keys: list[str]) -> str:
 
 # -- state and validation -----------------------------------------------------------------------
 
-def read_view_state(store: Store, prefix: str, output_id: str, source_keys: list[str],
+def read_view_state(store: Store, prefix: str, expect: ViewExpect,
                     view_objects: list[ObjectInfo] | None = None,
                     verify_digests: bool = False, location: str | None = None) -> ViewState:
     """Validation without DuckDB: receipt shape, parts present with their sizes (and, with
-    ``verify_digests``, their sha256), source unchanged. What `check` reports (sizes only)
-    and what a rebuild decides on (digests too)."""
+    ``verify_digests``, their sha256), source unchanged, every claim against ``expect``.
+    What `check` reports (sizes only) and what a rebuild decides on (digests too)."""
+    output_id, source_keys = expect.output_id, expect.source_keys
     objs = view_objects if view_objects is not None else list(store.list(prefix))
     location = location or store.uri(prefix)
     state = ViewState(output_id=output_id, state="MISSING", location=location)
-    names = {o.key[len(prefix):]: o for o in objs}
+    # The folder itself, empty, holds no view: it is as absent as no folder.
+    names = {o.key[len(prefix):]: o for o in objs if o.key != prefix}
     if RECEIPT not in names:
         if names:
             state.state = "PARTIAL"
@@ -220,6 +248,7 @@ def read_view_state(store: Store, prefix: str, output_id: str, source_keys: list
             "a view built by its own sorter; the view itself is verified as it is. Rebuild it "
             "under a new stream_view_root for the platform's stats", Severity.WARN))
     problems = _receipt_problems(receipt, names, output_id, source_keys)
+    moved = None
     if MANIFEST not in names:
         problems.append(f"{MANIFEST} is missing: the platform's producer refuses this view")
     else:
@@ -227,6 +256,11 @@ def read_view_state(store: Store, prefix: str, output_id: str, source_keys: list
             manifest = _read_manifest(store, prefix + MANIFEST)
             state.manifest = manifest.model_dump()
             problems.extend(_upstream_problems(upstream, manifest, receipt, output_id))
+            moved = _elsewhere(upstream, manifest, expect)
+            if moved:  # its other claims are about the other root: one finding says why
+                state.findings.append(make_finding("STREAM_VIEW_MOVED", output_id, moved))
+            else:
+                problems.extend(_claims_against(upstream, manifest, receipt, expect))
         except OracleError as exc:
             problems.append(exc.message)
     if verify_digests and not problems:
@@ -235,7 +269,7 @@ def read_view_state(store: Store, prefix: str, output_id: str, source_keys: list
             if digest != part.sha256:
                 problems.append(f"part {part.path} hashes to {digest}, receipt says "
                                 f"{part.sha256}")
-    state.state = "VALID"
+    state.state = "INVALID" if moved else "VALID"
     mark_invalid(state, problems)
     return state
 
@@ -268,6 +302,50 @@ def _read_manifest(store: Store, key: str) -> ViewManifest:
         where = ".".join(str(p) for p in err["loc"]) or "manifest"
         raise OracleError("STREAM_RECEIPT_MISMATCH", f"{key}: {where}: {err['msg']}", key
                           ) from exc
+
+
+def _elsewhere(upstream: UpstreamReceipt, manifest: ViewManifest, expect: ViewExpect
+               ) -> str | None:
+    """Why the view was built for another root or folder (copied or moved here), if so."""
+    for name, doc in (("manifest", manifest), ("receipt", upstream)):
+        if doc.engine_run_root != expect.engine_run_root:
+            return (f"the {name} was written for the root {doc.engine_run_root[:160]!r}, not "
+                    f"{expect.engine_run_root[:160]!r}: the platform's producer wired with "
+                    "this root refuses it (its stream_view_id differs)")
+        if doc.stream_view_root.rstrip("/") != expect.view_root:
+            return (f"the {name} was written for the folder {doc.stream_view_root[:160]!r}, "
+                    f"not {expect.view_root[:160]!r}")
+    return None
+
+
+def _claims_against(upstream: UpstreamReceipt, manifest: ViewManifest, receipt: Receipt,
+                    expect: ViewExpect) -> list[str]:
+    """What the documents claim about this pack against what this pack is."""
+    problems = []
+    if receipt.sort_keys != expect.sort_keys:
+        problems.append(f"sorted by {receipt.sort_keys}, but this output's sort key is "
+                        f"{expect.sort_keys}")
+    if manifest.world_key != expect.world_key or \
+            manifest.scenario_id != expect.world_key.get("scenario_id"):
+        problems.append("the manifest names another world key than this pack's")
+    if manifest.engine_run_id != expect.run_id:
+        problems.append(f"the manifest names engine run {manifest.engine_run_id[:40]!r}, this "
+                        f"pack's is {expect.run_id}")
+    wanted = stream_view_id(expect.engine_run_root, str(expect.world_key.get("scenario_id")),
+                            expect.output_id, expect.sort_keys)
+    if manifest.stream_view_id != wanted:
+        problems.append("the manifest's stream_view_id is not this view's id")
+    located = platform_source_digest(expect.engine_run_root, expect.source_keys)
+    if upstream.source_locator_digest != located:
+        problems.append("the receipt's source_locator_digest is not the digest of this "
+                        "output's source parts")
+    return problems
+
+
+def platform_source_digest(root: str, keys: list[str]) -> str:
+    """The platform's source_locator_digest: sha256 of the sorted full locations of the
+    source parts (``ROOT/key``), joined by newlines."""
+    return sha256_bytes("\n".join(sorted(f"{root}/{k}" for k in keys)).encode("utf-8"))
 
 
 def _upstream_problems(upstream: UpstreamReceipt, manifest: ViewManifest, receipt: Receipt,
@@ -368,7 +446,7 @@ def is_stream_eligible(path_template: str) -> bool:
 
 
 def stream_states_for_check(store: Store, prefix_of: dict[str, str],
-                            sources: dict[str, list[str]], listing: Listing,
+                            expects: dict[str, ViewExpect], listing: Listing,
                             relative: bool, verify_digests: bool = False) -> list[ViewState]:
     """View states of several outputs from one listing (no extra LIST per output).
     ``relative``: the views live under the pack root, so locations are shown relative."""
@@ -376,7 +454,7 @@ def stream_states_for_check(store: Store, prefix_of: dict[str, str],
     for output_id, prefix in prefix_of.items():
         objs = [o for o in listing.under(prefix)
                 if not TEMP_RE.match(o.key.rsplit("/", 1)[-1])]
-        states.append(read_view_state(store, prefix, output_id, sources[output_id], objs,
+        states.append(read_view_state(store, prefix, expects[output_id], objs,
                                       verify_digests=verify_digests,
                                       location=prefix if relative else None))
     return states

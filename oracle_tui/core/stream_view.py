@@ -39,7 +39,7 @@ from oracle_tui.core.duck import (
 )
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.findings import Finding, make_finding
-from oracle_tui.core.hashing import hash_object, sha256_bytes
+from oracle_tui.core.hashing import hash_object
 from oracle_tui.core.interface_pack import InterfacePack, render_template
 from oracle_tui.core.jobs import Cancelled, Progress, check_cancel, no_progress
 from oracle_tui.core.jsonio import canonical_json
@@ -76,8 +76,11 @@ from oracle_tui.core.stream_receipts import (
     PlatformStats,
     Receipt,
     Stats,
+    ViewExpect,
     ViewState,
     engine_run_root,
+    expect_view,
+    platform_source_digest,
     read_view_state,
     sort_keys_for,
     source_digest,
@@ -193,8 +196,8 @@ def build_stream_view(
     target.view_store.remove_stale_temps(target.prefix.rstrip("/"))
     state = _view_state_of(report, output_id, location)
     if state.state == "VALID":  # footers agree; a rerun also proves every part's bytes
-        state = read_view_state(target.view_store, target.prefix, output_id,
-                                target.source_keys, verify_digests=True)
+        state = read_view_state(target.view_store, target.prefix, _expect(target, output_id),
+                                verify_digests=True)
     if state.state == "VALID":
         assert state.receipt is not None
         return BuildResult(status="ALREADY_VALID", output_id=output_id, location=location,
@@ -207,6 +210,11 @@ def build_stream_view(
     receipt = _build(target, output_id, memory_limit, temp_dir, threads, rows_per_part,
                      progress, cancel, runner)
     return BuildResult(status="BUILT", output_id=output_id, location=location, receipt=receipt)
+
+
+def _expect(t: _Target, output_id: str) -> ViewExpect:
+    return expect_view(t.profile, t.pack, t.store, t.view_store, output_id,
+                       t.world_key.model_dump(), t.run_id, t.source_keys)
 
 
 def _readability_check(t: _Target, root: str, output_id: str, scenario_id: str | None,
@@ -338,8 +346,7 @@ def _platform_documents(t: _Target, output_id: str, receipt: dict[str, Any],
         "sort_keys": sort_keys,
         "partition_granularity": PARTITION_GRANULARITY,
         # The platform's meaning: sha256 of the sorted full locations of the source parts.
-        "source_locator_digest": sha256_bytes("\n".join(
-            sorted(f"{root}/{k}" for k in t.source_keys)).encode("utf-8")),
+        "source_locator_digest": platform_source_digest(root, t.source_keys),
         "raw_stats": platform.raw.model_dump(),
         "sorted_stats": platform.sorted.model_dump(),
         "created_utc": created,
