@@ -12,6 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.duck import connect
@@ -77,7 +78,8 @@ def test_deep_verify_sees_two_tied_rows_swapped(world: DemoWorld) -> None:
     state = json.loads(deep.out)
     assert state["state"] == "INVALID"
     assert [f["code"] for f in state["findings"]] == ["STREAM_RECEIPT_MISMATCH"]
-    assert "part-00000.parquet differs from its rebuild" in state["findings"][0]["detail"]
+    assert f"differ from a rebuild from the source, first at part 0 row {i}" in \
+        state["findings"][0]["detail"]
 
 
 def test_deep_verify_passes_on_an_untouched_view(world: DemoWorld) -> None:
@@ -100,26 +102,56 @@ def test_build_progress_is_one_rising_percentage(world: DemoWorld) -> None:
     assert done[-1] >= 990 and len(set(done)) >= 6  # every phase moves it
 
 
-def test_deep_verify_of_a_view_in_an_older_part_format_says_it_did_not_compare(
-        world: DemoWorld) -> None:
+def _rewrite_parts(view: Path, swap_ties: bool = False) -> None:
+    """Write every part again with another writer (pyarrow, snappy): the same rows in the
+    same order (or two tied rows swapped), other bytes; the receipt's digests follow."""
+    for part in sorted(view.glob("part-*.parquet")):
+        table = pq.read_table(part)
+        if swap_ties and part.name == "part-00000.parquet":
+            ts = table.column("ts_utc").to_pylist()
+            i = next(k for k in range(len(ts) - 1) if ts[k] == ts[k + 1])
+            order = list(range(table.num_rows))
+            order[i], order[i + 1] = order[i + 1], order[i]
+            table = table.take(pa.array(order))
+        part.unlink()
+        pq.write_table(table, part, compression="snappy")
+
+    def fix_up(receipt: dict[str, Any]) -> None:
+        for entry in receipt["parts"]:
+            path = view / entry["path"]
+            entry["size"] = path.stat().st_size
+            entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+
+    edit_view_receipt(view / "_stream_sort_receipt.json", fix_up)
+
+
+@pytest.mark.parametrize("case", ["another-format", "format-claim-edited",
+                                  "ties-swapped-format-claim-edited"])
+def test_deep_verify_compares_rows_whatever_the_receipt_says_of_its_format(
+        world: DemoWorld, case: str) -> None:
     build_stream_view(world.root, OUT, rows_per_part=1500)
     view = Path(world.root) / "stream_view" / "ts_utc" / f"output_id={OUT}"
     receipt = json.loads((view / "_stream_sort_receipt.json").read_text())
     assert receipt["extensions"]["oracle_tui"]["partitioning"]["part_format"] == (
         "COMPRESSION zstd, COMPRESSION_LEVEL 1, WRITE_BLOOM_FILTER false; "
         "constant text as a one-value ENUM")
-
-    def as_built_before(r: dict[str, Any]) -> None:
-        del r["partitioning"]["part_format"]
-
-    edit_view_receipt(view / "_stream_sort_receipt.json", as_built_before)
+    _rewrite_parts(view, swap_ties=case.startswith("ties"))
+    if case == "another-format":
+        edit_view_receipt(view / "_stream_sort_receipt.json",
+                          lambda r: r["partitioning"].update(part_format="snappy (pyarrow)"))
+    assert verify_stream_view(world.root, OUT).state == "VALID"  # same rows, same key order
     state = verify_stream_view(world.root, OUT, deep=True)
-    assert state.state == "VALID"
-    assert [(f.code, f.severity.value) for f in state.findings] == [
-        ("STREAM_DEEP_VERIFY_SKIPPED", "WARN")]
-    assert state.findings[0].detail.startswith("parts were written in an earlier format; "
-                                              "this version writes 'COMPRESSION zstd")
-    assert verify_stream_view(world.root, OUT).findings == []  # plain verify: nothing to say
+    found = [(f.code, f.severity.value) for f in state.findings]
+    if case == "another-format":
+        assert (state.state, found) == ("VALID", [("STREAM_DEEP_VERIFY_SKIPPED", "WARN")])
+        assert state.findings[0].detail.startswith(
+            "every row is where a rebuild puts it; the parts were written with 'snappy")
+    elif case == "format-claim-edited":
+        assert (state.state, found) == ("INVALID", [("STREAM_RECEIPT_MISMATCH", "FAIL")])
+        assert "hold a rebuild's rows in its order but not its bytes" in state.findings[0].detail
+    else:
+        assert (state.state, found) == ("INVALID", [("STREAM_RECEIPT_MISMATCH", "FAIL")])
+        assert "first at part 0 row" in state.findings[0].detail
 
 
 def _key_table(kind: str, n: int) -> pa.Table:

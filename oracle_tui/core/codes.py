@@ -221,10 +221,10 @@ _ALL: tuple[CodeInfo, ...] = (
        "re-derived here; counts, key ranges, order and part digests were still verified.",
        "Verify with the DuckDB version the receipt names, or rebuild the view into a new root."),
     _c("STREAM_DEEP_VERIFY_SKIPPED", "stream view", W, T,
-       "verify --deep rebuilds a view and compares its bytes, but this view's parts were "
-       "written in another part format (an earlier oracle-tui or DuckDB): a rebuild here "
-       "would differ for that reason alone. Everything else was verified.",
-       "Nothing is wrong with the view. To compare bytes, deep-verify with the oracle-tui "
+       "verify --deep rebuilt the view: every row is where the rebuild puts it (content and "
+       "the order of tied rows proven), but the parts were written in another part format "
+       "or by another DuckDB, so their bytes differ from this version's.",
+       "Nothing is wrong with the rows. To compare bytes too, deep-verify with the oracle-tui "
        "that built it, or rebuild the view under a new stream_view_root."),
     _c("MISSING_SORT_KEY", "stream view", F, T,
        "The output lacks its sort-key column.",

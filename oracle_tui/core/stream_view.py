@@ -57,6 +57,7 @@ from oracle_tui.core.range_sort import (
     raw_stats,
     route,
     routed_files,
+    row_hashes,
     scan_sql,
     sort_range,
 )
@@ -638,8 +639,9 @@ def verify_stream_view(
     cancel: threading.Event | None = None,
 ) -> ViewState:
     """Re-derive everything the receipt claims: part digests, source and view stats, order.
-    With ``deep``, also rebuild the view into scratch and compare every part's bytes (parts
-    are a pure function of the source, so this proves content and the order of ties).
+    With ``deep``, also rebuild the view into scratch and compare: the same bytes, or else
+    the same rows in the same order (which proves the order of ties, whatever the receipt
+    says of how its parts were written).
     A view of an output that is not readable is BLOCKED, whatever its receipt says."""
     t = _resolve(root, output_id, profile, interface_pack, scenario_id)
     location = t.view_store.uri(t.prefix)
@@ -659,17 +661,9 @@ def verify_stream_view(
     problems = [make_finding(code, output_id, detail) for code, detail in
                 _rederive(t, receipt, state.upstream, memory_limit, temp_dir, threads, progress,
                           cancel)]
-    written_as = receipt.partitioning.get("part_format")
-    if deep and not problems and written_as != PART_FORMAT:  # a rebuild would differ anyway
-        how = f"with {written_as!r}" if written_as else "in an earlier format"
-        problems.append(make_finding(
-            "STREAM_DEEP_VERIFY_SKIPPED", output_id,
-            f"parts were written {how}; this version writes {PART_FORMAT!r}, so bytes were "
-            "not compared (everything else was verified)"))
-    elif deep and not problems:
-        problems += [make_finding("STREAM_RECEIPT_MISMATCH", output_id, detail) for detail in
-                     _deep_differences(t, output_id, receipt, memory_limit, temp_dir, threads,
-                                       cancel)]
+    if deep and not problems:
+        problems += _deep_differences(t, output_id, receipt, memory_limit, temp_dir, threads,
+                                      cancel)
     state.findings.extend(problems)
     if any(f.severity is Severity.FAIL for f in problems):
         state.state = "INVALID"
@@ -703,7 +697,7 @@ def _rederive(t: _Target, receipt: Receipt, upstream: dict[str, Any] | None,
     try:
         source_uris = [object_uri(t.store, k) for k in t.source_keys]
         view_uris = [object_uri(t.view_store, t.prefix + p.path) for p in receipt.parts]
-        key_cols = receipt.sort_keys[: len(receipt.sort_keys) - len(TIE_BREAK)]
+        key_cols = t.sort_keys  # the output's configured keys, never the receipt's claim
         profile = profile_source(con, source_uris, key_cols)
         plan = sort_plan(profile, key_cols)
         columns = list(profile.types)
@@ -756,24 +750,105 @@ def _platform_differences(con: duckdb.DuckDBPyConnection, uris: list[str],
 
 def _deep_differences(t: _Target, output_id: str, receipt: Receipt, memory_limit: str,
                       temp_dir: str | None, threads: int | None,
-                      cancel: threading.Event | None) -> list[str]:
-    """Rebuild into a scratch folder outside the view and compare part by part."""
+                      cancel: threading.Event | None) -> list[Finding]:
+    """Rebuild into a scratch folder outside the view and compare: byte-identical parts
+    settle it; otherwise the rows of both, in order, must be the same."""
     scratch = Path(tempfile.mkdtemp(prefix="oracle-tui-deep-", dir=temp_dir))
     try:
         rows_per_part = int(receipt.partitioning.get("rows_per_part", DEFAULT_ROWS_PER_PART))
         target = replace(t, view_store=LocalStore(scratch), prefix="view/")
         rebuilt = Receipt.model_validate(_build(target, output_id, memory_limit, temp_dir,
                                                 threads, rows_per_part, no_progress, cancel))
+        mine = [(p.path, p.sha256) for p in receipt.parts]
+        again = [(p.path, p.sha256) for p in rebuilt.parts]
+        if mine == again:
+            return []
+        where = _first_row_difference(
+            t, [object_uri(t.view_store, t.prefix + p.path) for p in receipt.parts],
+            [str(scratch / "view" / p.path) for p in rebuilt.parts],
+            [p.row_count for p in receipt.parts], memory_limit, temp_dir, cancel)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    mine = [(p.path, p.sha256) for p in receipt.parts]
-    again = [(p.path, p.sha256) for p in rebuilt.parts]
-    if mine == again:
-        return []
-    if len(mine) != len(again):
-        return [f"a rebuild makes {len(again)} parts, the view has {len(mine)}"]
-    return [f"part {a[0]} differs from its rebuild ({a[1][:16]}… vs {b[1][:16]}…): content or "
-            "the order of tied rows" for a, b in zip(mine, again, strict=True) if a != b]
+    if where is not None:
+        return [make_finding("STREAM_RECEIPT_MISMATCH", output_id,
+                             f"the view's rows, or their order, differ from a rebuild from the "
+                             f"source, first at {where} (content, or the order of tied rows)")]
+    written_as = receipt.partitioning.get("part_format")
+    if written_as != PART_FORMAT or receipt.hash.engine_version != DUCKDB_VERSION:
+        how = f"with {written_as!r}" if written_as else "in an earlier format"
+        return [make_finding("STREAM_DEEP_VERIFY_SKIPPED", output_id,
+                             f"every row is where a rebuild puts it; the parts were written "
+                             f"{how} by DuckDB {receipt.hash.engine_version}, so their bytes "
+                             f"differ from this version's ({PART_FORMAT!r}, DuckDB "
+                             f"{DUCKDB_VERSION})")]
+    differing = sum(a != b for a, b in zip(mine, again, strict=False)) + abs(
+        len(mine) - len(again))
+    return [make_finding("STREAM_RECEIPT_MISMATCH", output_id,
+                         f"the parts hold a rebuild's rows in its order but not its bytes "
+                         f"({differing} of {max(len(mine), len(again))} parts differ): they "
+                         "were not cut or written as the receipt says")]
+
+
+def _first_row_difference(t: _Target, view_uris: list[str], rebuilt_paths: list[str],
+                          part_rows: list[int], memory_limit: str, temp_dir: str | None,
+                          cancel: threading.Event | None) -> str | None:
+    """Where the view's row sequence first leaves the rebuild's ("part p row r"), or None.
+    Rows are compared by both row hashes (128 bits), part after part, in bounded batches."""
+    import numpy as np
+
+    con = connect(stores=[t.view_store], memory_limit=engine_share(memory_limit),
+                  temp_dir=temp_dir)
+    try:
+        columns = [r[0] for r in con.execute(
+            f"DESCRIBE SELECT * FROM {scan_sql(rebuilt_paths[:1])}").fetchall()]
+        plain, salted = row_hashes(columns)
+
+        def hashes(cur: duckdb.DuckDBPyConnection, uris: list[str]) -> Iterator[Any]:
+            for uri in uris:
+                reader = cur.execute(f"SELECT {plain} AS a, {salted} AS b FROM "
+                                     f"{scan_sql([uri])}").to_arrow_reader(batch_size=262_144)
+                for batch in reader:
+                    check_cancel(cancel)
+                    yield np.stack([batch.column(0).to_numpy(), batch.column(1).to_numpy()],
+                                   axis=1)
+
+        index = _first_mismatch(hashes(con, view_uris), hashes(con.cursor(), rebuilt_paths))
+    except duckdb.Error as exc:
+        raise duck_error(exc, memory_limit) from exc
+    finally:
+        con.close()
+    if index is None:
+        return None
+    for part_no, rows in enumerate(part_rows):
+        if index < rows:
+            return f"part {part_no} row {index}"
+        index -= rows
+    return f"the end of the view (the rebuild holds {index} more row(s))"
+
+
+def _first_mismatch(left: Iterator[Any], right: Iterator[Any]) -> int | None:
+    """The first index at which two streams of row-hash pairs differ (or one ends)."""
+    import numpy as np
+
+    def refill(buffer: Any, stream: Iterator[Any]) -> Any:
+        while not len(buffer):
+            buffer = next(stream, None)
+            if buffer is None:
+                return np.empty((0, 2), dtype=np.uint64)
+        return buffer
+
+    a: Any = np.empty((0, 2), dtype=np.uint64)
+    b: Any = a
+    base = 0
+    while True:
+        a, b = refill(a, left), refill(b, right)
+        if not len(a) or not len(b):
+            return None if not len(a) and not len(b) else base
+        n = min(len(a), len(b))
+        unequal = np.any(a[:n] != b[:n], axis=1)
+        if unequal.any():
+            return base + int(np.argmax(unequal))
+        a, b, base = a[n:], b[n:], base + n
 
 
 def _stat_differences(actual: Stats, claimed: Stats, compare_hashes: bool) -> list[str]:
