@@ -73,6 +73,7 @@ class _Ctx:
     manifest: Manifest | None = None  # parsed and schema-valid, when the pack has one
     binding: SealBinding | None = None  # oracle-tui's seal binding, when valid and bound
     indexed: set[str] = field(default_factory=set)  # the paths the content index names
+    sealed: dict[str, str] = field(default_factory=dict)  # their sha256, as sealed
     gate_results: dict[str, GateResult] = field(default_factory=dict)  # every gate, verified
 
     def footers_of(self, keys: list[str]) -> dict[str, Footer | OracleError]:
@@ -385,6 +386,7 @@ def _check_outputs_and_gates(ctx: _Ctx, listing: Listing, receipt: RunReceipt
                            bytes=sum(f.size for f in files), required_gates=closure,
                            blocked_by=blocked)
         out._files = [f.key for f in files]
+        out._sealed = {k: ctx.sealed[k] for k in out._files if k in ctx.sealed}
         outs[oid] = out
         for f in files:
             if glob_reason(f.key):
@@ -689,6 +691,7 @@ def _check_content(ctx: _Ctx, listing: Listing, binding: SealBinding) -> None:
     seal_sec.content_index_bytes = sum(e.size for e in index.files)
     listed = {e.path: e for e in index.files}
     ctx.indexed = set(listed)
+    ctx.sealed = {e.path: e.sha256 for e in index.files}
     present: list[str] = []
     for entry in index.files:
         obj = listing.by_key.get(entry.path)

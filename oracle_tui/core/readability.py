@@ -47,6 +47,9 @@ class Decision(BaseModel):
     output_id: str
     readable: bool
     blocking: list[Finding] = Field(default_factory=list)
+    # WARN findings about the pack, the output or its gates: what a door that reads anyway
+    # hands its caller (an unsealed or half-sealed pack under the local profile).
+    warnings: list[Finding] = Field(default_factory=list)
 
     @property
     def codes(self) -> list[str]:
@@ -124,12 +127,13 @@ class Owners:
 class _Attributed:
     """Every FAIL finding of a report, attributed once: to the pack, an output or a gate."""
 
-    def __init__(self, report: CheckReport, owners: Owners) -> None:
+    def __init__(self, report: CheckReport, owners: Owners,
+                 severity: Severity = Severity.FAIL) -> None:
         self.pack: list[Finding] = []
         self.outputs: dict[str, list[Finding]] = {}
         self.gates: dict[str, list[Finding]] = {}
         for f in report.findings:
-            if f.severity is not Severity.FAIL:
+            if f.severity is not severity:
                 continue
             owner = owners.of(f.subject)
             if owner is None:
@@ -178,8 +182,10 @@ def decide(report: CheckReport, output_id: str, *, include_view: bool = True) ->
             fails = [make_finding("INTERNAL_ERROR", output_id, "the check did not evaluate "
                                                                "this output")]
         return Decision(output_id=output_id, readable=False, blocking=fails)
-    attributed = _Attributed(report, report._owners or Owners.from_report(report))
-    blocking = attributed.blocking(out, include_view)
+    owners = report._owners or Owners.from_report(report)
+    blocking = _Attributed(report, owners).blocking(out, include_view)
     if out.status == "MISSING" and not blocking:
         blocking = [make_finding("OUTPUT_MISSING", output_id, f"no files match {out.path}")]
-    return Decision(output_id=output_id, readable=not blocking, blocking=blocking)
+    warnings = _Attributed(report, owners, Severity.WARN).blocking(out, include_view)
+    return Decision(output_id=output_id, readable=not blocking, blocking=blocking,
+                    warnings=warnings)

@@ -25,6 +25,8 @@ class OutputResult(BaseModel):
     # Parts the engine's gate-verified evidence lists (None: no evidence for this output).
     evidence_parts: int | None = None
     _files: list[str] = PrivateAttr(default_factory=list)
+    # sha256 of each part as the pack's content index sealed it (empty when not sealed).
+    _sealed: dict[str, str] = PrivateAttr(default_factory=dict)
     _evidence: dict[str, Any] = PrivateAttr(default_factory=dict)
     # Files pinned one by one by instance-proof receipts (sha256 only).
     _pinned: dict[str, Any] = PrivateAttr(default_factory=dict)

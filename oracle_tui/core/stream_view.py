@@ -39,7 +39,7 @@ from oracle_tui.core.duck import (
 )
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.findings import Finding, make_finding
-from oracle_tui.core.hashing import hash_object
+from oracle_tui.core.hashing import hash_object, sha256_bytes
 from oracle_tui.core.interface_pack import InterfacePack, render_template
 from oracle_tui.core.jobs import Cancelled, Progress, check_cancel, no_progress
 from oracle_tui.core.jsonio import canonical_json
@@ -62,7 +62,7 @@ from oracle_tui.core.range_sort import (
     sort_range,
 )
 from oracle_tui.core.readability import decide
-from oracle_tui.core.report import CheckReport
+from oracle_tui.core.report import CheckReport, OutputResult
 from oracle_tui.core.storage.base import Store
 from oracle_tui.core.storage.local import TEMP_PREFIX, LocalStore
 from oracle_tui.core.stream_receipts import (
@@ -920,20 +920,28 @@ def open_stream_view(root: str, output_id: str, *, profile: Profile | None = Non
                      scenario_id: str | None = None, batch_size: int = 65_536) -> StreamReader:
     """The view's rows in order. Refuses a view without a valid receipt; only a profile that
     allows it (local) falls back to the raw, unsorted output when no view exists, with a WARN.
-    Each part's bytes are checked against the receipt's sha256 before any of its rows."""
+    Each part's bytes are checked against the receipt's sha256 (a raw part's against its
+    sealed digest and the engine's evidence) before any of its rows. WARN findings of the
+    check about the pack or the output (an unsealed or half-sealed pack) come with the
+    reader: it reads, and says so."""
     t = _resolve(root, output_id, profile, interface_pack, scenario_id)
     report = _readability_check(t, root, output_id, scenario_id)
-    decide(report, output_id, include_view=False).require("read")
+    decision = decide(report, output_id, include_view=False)
+    decision.require("read")
     state = _view_state_of(report, output_id, t.view_store.uri(t.prefix))
+    warned = list(decision.warnings)
     if state.state == "VALID":
         receipt = Receipt.model_validate(state.receipt)
-        return StreamReader("stream_view", _view_batches(t, receipt, batch_size), [],
-                            state.receipt)
+        return StreamReader("stream_view", _view_batches(t, receipt, batch_size),
+                            warned + [f for f in state.findings
+                                      if f.severity is Severity.WARN], state.receipt)
     if state.state == "MISSING" and t.profile.policy.allow_raw_fallback:
         warn = make_finding("STREAM_VIEW_MISSING", output_id,
                             "no stream view: reading the raw output, NOT time-sorted "
                             f"(profile {t.profile.name} allows this fallback)", Severity.WARN)
-        return StreamReader("raw_fallback", _raw_batches(t, batch_size), [warn], None)
+        out = next(o for o in report.outputs if o.output_id == output_id)
+        return StreamReader("raw_fallback", _raw_batches(t, out, batch_size), [*warned, warn],
+                            None)
     if state.findings:
         first = state.findings[0]
         raise OracleError(first.code, f"refusing to read: {first.detail}", output_id)
@@ -971,7 +979,19 @@ def _verified_part(store: Store, key: str, sha256: str, output_id: str) -> Itera
         yield tmp.name
 
 
-def _raw_batches(t: _Target, batch_size: int) -> Iterator[pa.RecordBatch]:
-    for key in t.source_keys:
+def _raw_batches(t: _Target, out: OutputResult, batch_size: int
+                 ) -> Iterator[pa.RecordBatch]:
+    """The parts the check judged, each read once into memory and its sha256 held to every
+    digest the pack states for it (sealed, the engine's evidence, an instance proof) before
+    a row of it is served: a part changed after the check is refused, not read."""
+    for key in sorted(out._files):
         data = t.store.read_bytes(key)
+        digest = sha256_bytes(data)
+        stated = [("the content index", out._sealed.get(key)),
+                  ("the engine's evidence", getattr(out._evidence.get(key), "sha256", None)),
+                  ("its instance proof", getattr(out._pinned.get(key), "sha256", None))]
+        for source, want in stated:
+            if want is not None and want != digest:
+                raise OracleError("DIGEST_MISMATCH", f"refusing to read: {key} hashes to "
+                                                     f"{digest}, {source} says {want}", key)
         yield from pq.ParquetFile(pa.BufferReader(data)).iter_batches(batch_size=batch_size)
