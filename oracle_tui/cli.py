@@ -18,7 +18,7 @@ from oracle_tui.core.codes import CODES, USAGE_CODES, code_info
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack
 from oracle_tui.core.profiles import Profile, load_profile
-from oracle_tui.core.redact import RedactingStream, redact
+from oracle_tui.core.redact import RedactingStream, display_model, printable, redact
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -62,7 +62,7 @@ def _seed(text: str) -> int:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"oracle-tui: usage error: {message} (see --help)\n")
+        self.exit(EXIT_USAGE, printable(f"oracle-tui: usage error: {message} (see --help)") + "\n")
 
 
 def _out() -> Console:
@@ -93,6 +93,20 @@ def _profile(args: argparse.Namespace) -> Profile:
 
 def _pack(args: argparse.Namespace, profile: Profile) -> InterfacePack:
     return load_interface_pack(args.interface_pack) if args.interface_pack else profile.load_pack()
+
+
+def _known_outputs(output_ids: Sequence[str] | None, pack: InterfacePack) -> list[str]:
+    """The asked-for outputs, each in the catalogue: a typo is a usage error (exit 2) that
+    names the closest ids, never a FAIL of the pack."""
+    import difflib
+
+    for oid in output_ids or ():
+        if oid not in pack.outputs:
+            close = difflib.get_close_matches(oid, list(pack.outputs), n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(close)}?" if close else \
+                f" (the catalogue in {pack.source} has {len(pack.outputs)} outputs)"
+            raise UsageError(f"unknown output id {printable(oid)!r}{hint}")
+    return list(output_ids or ())
 
 
 def _root(args: argparse.Namespace, profile: Profile) -> str:
@@ -144,14 +158,16 @@ def cmd_check(args: argparse.Namespace) -> int:
         lambda progress: run_check(
             root, profile=profile, scenario_id=args.scenario_id,
             strict_seal=True if args.strict_seal else None,
-            output_ids=args.output_id or None, verify_digests=args.verify_digests,
+            output_ids=_known_outputs(args.output_id, pack) or None,
+            verify_digests=args.verify_digests,
             interface_pack=pack, threads=args.threads, progress=progress))
     if args.json:
         _emit_json(report.model_dump(mode="json"))
     else:
         from oracle_tui import cli_render
 
-        _out().print(cli_render.check_report(report, whole=not sys.stdout.isatty()))
+        _out().print(cli_render.check_report(display_model(report),
+                                             whole=not sys.stdout.isatty()))
     code: int = report.exit_code
     return code
 
@@ -186,7 +202,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         progress=progress))
     _err().print(f"demo world: {world.events:,} events per output, {world.files} files, "
                  f"{world.bytes:,} bytes, scenario_id={world.world_key.scenario_id}")
-    print(world.root)
+    print(printable(world.root))
     if args.open:
         return _run_tui(world.root, args.profile, args.profiles_dir, None,
                         world.world_key.scenario_id, read_only=False)
@@ -204,11 +220,11 @@ def cmd_seal(args: argparse.Namespace) -> int:
     if not args.json:
         from oracle_tui import cli_render
 
-        _err().print(cli_render.seal_plan(plan))
+        _err().print(cli_render.seal_plan(display_model(plan)))
     if plan.refused:
         raise plan.refusal()
     if plan.files_to_write:
-        _confirm(f"Write {', '.join(plan.files_to_write)} under {root}?", args.yes)
+        _confirm(f"Write {', '.join(plan.files_to_write)} under {printable(root)}?", args.yes)
     result = _with_progress("sealing", not args.json, lambda progress: seal_pack(
         root, scenario_id=args.scenario_id, engine_release=args.engine_release,
         profile=profile, interface_pack=pack, threads=args.threads, progress=progress))
@@ -219,8 +235,9 @@ def cmd_seal(args: argparse.Namespace) -> int:
                      f"(wrote: {', '.join(result.written) or 'nothing'})")
     if not root.startswith("s3://"):
         _err().print("Sealed packs are write-once: do not edit, add or remove files under "
-                     f"{root} by hand (stream_view/ excepted); any change fails every later "
-                     "check. Replace a bad pack with a new root and tombstone this one.")
+                     f"{printable(root)} by hand (stream_view/ excepted); any change fails "
+                     "every later check. Replace a bad pack with a new root and tombstone "
+                     "this one.")
     return EXIT_OK
 
 
@@ -229,13 +246,15 @@ def cmd_tombstone(args: argparse.Namespace) -> int:
 
     profile = _profile(args)
     root = _root(args, profile)
-    _confirm(f"Tombstone {root} for good (reason: {args.reason!r})?", args.yes)
+    _confirm(f"Tombstone {printable(root)} for good (reason: {printable(args.reason)!r})?",
+             args.yes)
     result = tombstone_pack(root, reason=args.reason, authority=args.authority,
                             replacement_root=args.replacement, profile=profile)
     if args.json:
         _emit_json(result.model_dump(mode="json"))
     else:
-        _out().print(f"{result.status} {root} (pack id: {result.oracle_pack_id or 'unsealed'})")
+        _out().print(f"{result.status} {printable(root)} (pack id: "
+                     f"{printable(result.oracle_pack_id or 'unsealed')})")
     return EXIT_OK
 
 
@@ -265,8 +284,7 @@ def cmd_locate(args: argparse.Namespace) -> int:
             raise UsageError(f"cannot read {args.verify}: {exc.strerror}") from exc
         locator = parse_json(raw, "LOCATOR_INVALID", args.verify)
     elif args.output_id:
-        if args.output_id not in pack.outputs:
-            raise OracleError("OUTPUT_UNKNOWN", f"{args.output_id} is not in the catalogue")
+        _known_outputs([args.output_id], pack)
         locator = locator_for(pack, wk, args.output_id, receipt.run_id)
     else:
         raise UsageError("pass --output-id ID (print a locator) or --verify FILE (check one)")
@@ -288,6 +306,7 @@ def cmd_stream_view(args: argparse.Namespace) -> int:
     common: dict[str, Any] = dict(profile=profile, interface_pack=pack,
                                   scenario_id=args.scenario_id, memory_limit=args.memory_limit,
                                   temp_dir=args.temp_dir, threads=args.threads)
+    _known_outputs([args.output_id], pack)
     if args.action == "build":
         result = _with_progress("sorting", not args.json, lambda progress: build_stream_view(
             root, args.output_id, rows_per_part=args.rows_per_part, executor=args.executor,
@@ -298,16 +317,16 @@ def cmd_stream_view(args: argparse.Namespace) -> int:
             view = result.receipt["view"]
             _out().print(f"{result.status} {result.output_id}: {view['row_count']:,} rows in "
                          f"{len(result.receipt['parts'])} part(s), {view['min_ts']} .. "
-                         f"{view['max_ts']}\n  {result.location}")
+                         f"{view['max_ts']}\n  {printable(result.location)}")
         return EXIT_OK
     state = _with_progress("verifying", not args.json, lambda progress: verify_stream_view(
         root, args.output_id, progress=progress, deep=args.deep, **common))
     if args.json:
         _emit_json(state.model_dump(mode="json"))
     else:
-        _out().print(f"{state.state} {state.output_id}  {state.location}")
+        _out().print(f"{state.state} {state.output_id}  {printable(state.location)}")
         for f in state.findings:
-            _out().print(f"  {f.severity.value} {f.code}: {f.detail}")
+            _out().print(f"  {f.severity.value} {f.code}: {printable(redact(f.detail))}")
     fails = [f for f in state.findings if f.severity.value == "FAIL"]
     if fails and all(f.retry.value == "retryable" for f in fails):
         return EXIT_RETRY
@@ -472,16 +491,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         rc: int = args.func(args)
         return rc
     except UsageError as exc:
-        sys.stderr.write(redact(f"oracle-tui: {exc}") + "\n")
+        sys.stderr.write(printable(redact(f"oracle-tui: {exc}")) + "\n")
         return EXIT_USAGE
     except OracleError as exc:
-        sys.stderr.write(redact(f"oracle-tui: {exc.code}: {exc.message}") + "\n")
+        sys.stderr.write(printable(redact(f"oracle-tui: {exc.code}: {exc.message}")) + "\n")
         return exit_code_for(exc)
     except KeyboardInterrupt:
         sys.stderr.write("oracle-tui: interrupted\n")
         return 130
     except Exception as exc:
-        sys.stderr.write(redact(f"oracle-tui: INTERNAL_ERROR: {type(exc).__name__}: {exc}")
+        sys.stderr.write(printable(redact(f"oracle-tui: INTERNAL_ERROR: {type(exc).__name__}: "
+                                          f"{exc}"))
                          + "\n")
         return EXIT_FAIL
 

@@ -86,3 +86,67 @@ def test_a_malformed_receipt_is_reported(world: DemoWorld) -> None:
     report = run_check(world.root)
     rel = path.relative_to(world.root).as_posix()
     assert ("GATE_EVIDENCE_MISMATCH", rel) in _fails(report)
+
+
+def _write(world: DemoWorld, rel: str, doc: dict[str, Any]) -> Path:
+    path = Path(world.root) / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(canonical_json(doc))
+    return path
+
+
+def _doc(world: DemoWorld, status: str, **scope: Any) -> dict[str, Any]:
+    key, digest = _part(world)
+    wk = world.world_key
+    return {"output_id": OUT, "status": status,
+            "scope": {"manifest_fingerprint": wk.manifest_fingerprint, **scope},
+            "target_ref": {"output_id": OUT, "path": key,
+                           "manifest_fingerprint": wk.manifest_fingerprint},
+            "target_digest": {"algo": "sha256", "hex": digest}}
+
+
+def _statuses(world: DemoWorld) -> dict[str, str]:
+    return {o.output_id: o.status for o in run_check(world.root).outputs}
+
+
+def test_a_fail_receipt_of_another_scenario_or_seed_does_not_block_this_one(
+        world: DemoWorld) -> None:
+    base = f"data/layer2/5B/receipts/instance/output_id={OUT}"
+    _write(world, f"{base}/seed=42/scenario_id=other_v2/instance_receipt.json",
+           _doc(world, "FAIL", seed=42, scenario_id="other_v2"))
+    _write(world, f"{base}/seed=7/scenario_id=baseline_v1/instance_receipt.json",
+           _doc(world, "FAIL", seed=7, scenario_id="baseline_v1"))
+    assert _statuses(world)[OUT] == "READABLE"
+    # This world's own FAIL receipt (its scenario given as the contract allows) blocks it.
+    _write(world, f"{base}/seed=42/scenario_id=baseline_v1/instance_receipt.json",
+           _doc(world, "FAIL", seed=42, scenario_id="baseline_v1"))
+    report = run_check(world.root)
+    assert ("REQUIRED_GATE_NOT_PASS", OUT) in _fails(report)
+    assert {o.output_id: o.status for o in report.outputs}[OUT] == "BLOCKED"
+
+
+def test_a_fail_instance_proof_anywhere_under_a_receipts_folder_blocks(world: DemoWorld) -> None:
+    mf = world.world_key.manifest_fingerprint
+    _write(world, f"data/layer2/5B/receipts/manifest_fingerprint={mf}/{OUT}.json",
+           _doc(world, "FAIL"))
+    assert ("REQUIRED_GATE_NOT_PASS", OUT) in _fails(run_check(world.root))
+
+
+@pytest.mark.parametrize(("where", "edit", "words"), [
+    ("output_id=s2_event_stream_baseline_6B", lambda d: d, "sits under output_id="),
+    (f"output_id={OUT}", lambda d: d.update(extra=1), "Additional properties"),
+    (f"output_id={OUT}", lambda d: d["scope"].pop("manifest_fingerprint"),
+     "'manifest_fingerprint' is a required property"),
+    (f"output_id={OUT}/scenario_id=other_v2", lambda d: d["scope"].update(
+        scenario_id="baseline_v1"), "different instances"),
+])
+def test_a_receipt_that_breaks_the_contract_is_reported(world: DemoWorld, where: str, edit: Any,
+                                                        words: str) -> None:
+    doc = _doc(world, "PASS")
+    edit(doc)
+    rel = f"data/layer2/5B/receipts/instance/{where}/instance_receipt.json"
+    _write(world, rel, doc)
+    report = run_check(world.root)
+    found = [f for f in report.findings if f.code == "GATE_EVIDENCE_MISMATCH" and f.subject == rel]
+    assert len(found) == 1 and words in found[0].detail
+    assert all(o.status == "BLOCKED" for o in report.outputs)

@@ -508,10 +508,10 @@ def _check_part_footers(ctx: _Ctx, outs: dict[str, OutputResult]) -> None:
 
 def _check_instance_proofs(ctx: _Ctx, outs: dict[str, OutputResult], listing: Listing) -> None:
     """Files pinned by instance-proof receipts: present, and (when hashing) the same bytes."""
-    assert ctx.report.world_key is not None
+    assert ctx.report.world_key is not None and ctx.report.run_receipt is not None
+    identity = ctx.report.world_key.tokens(str(ctx.report.run_receipt["run_id"]))
     pinned, problems = collect_instance_proofs(
-        ctx.store, listing.keys, {oid: set(o._files) for oid, o in outs.items()},
-        ctx.report.world_key.manifest_fingerprint)
+        ctx.store, listing.keys, {oid: set(o._files) for oid, o in outs.items()}, identity)
     ctx.findings.extend(problems)
     for oid, files in pinned.items():
         outs[oid]._pinned = files

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from oracle_tui.core import contracts
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.findings import Finding, make_finding
 from oracle_tui.core.gates import GateResult
@@ -96,56 +97,91 @@ def collect_evidence(gates: list[GateResult], owner_of: Any
     return found, findings
 
 
-INSTANCE_RECEIPT_MARK = "/receipts/instance/output_id="
+INSTANCE_FOLDER = "/receipts/instance/"
+RECEIPTS_FOLDER = "/receipts/"
+SCOPE_FIELDS = ("manifest_fingerprint", "parameter_hash", "seed", "scenario_id", "run_id")
+
+
+def _is_instance_proof(key: str, doc: Any) -> bool:
+    """Receipts under a segment's receipts/instance/ are instance proofs by location; any
+    other JSON under a receipts/ folder is one by its shape (it names a target)."""
+    if INSTANCE_FOLDER in key:
+        return True
+    return isinstance(doc, dict) and ("target_ref" in doc or "target_digest" in doc
+                                      or doc.get("receipt_kind") == "instance_proof")
+
+
+def _scope_of_this_instance(doc: dict[str, Any], key: str, identity: dict[str, str]
+                            ) -> bool | None:
+    """True when the receipt is about this world and run (every scope field it states, and
+    every partition folder of its path, equal this pack's); False when it is about another
+    instance; None when its scope and its path disagree with each other."""
+    scope = {k: str(v) for k, v in doc["scope"].items() if k in SCOPE_FIELDS}
+    folders = dict(seg.split("=", 1) for seg in key.split("/")[:-1] if "=" in seg)
+    in_path = {k: v for k, v in folders.items() if k in SCOPE_FIELDS}
+    if any(scope[k] != v for k, v in in_path.items() if k in scope):
+        return None
+    stated = {**in_path, **scope}
+    return all(identity.get(k) == v for k, v in stated.items())
 
 
 def collect_instance_proofs(store: Store, keys: list[str], outputs: dict[str, set[str]],
-                            manifest_fingerprint: str
+                            identity: dict[str, str]
                             ) -> tuple[dict[str, dict[str, PartEvidence]], list[Finding]]:
     """Instance-proof receipts (contracts/instance_proof_receipt.schema.yaml) under the root
     that pin one file of an output by its sha256: {output_id: {file key: evidence}}.
 
-    A receipt whose target is a folder or pattern (a multi-file output) is reported as not
-    comparable: the contract leaves the byte order of such a digest to the output's semantics.
-    A receipt with status FAIL blocks its output. Receipts of another world are ignored.
+    ``identity``: this pack's world key and run id as text. A receipt is this instance's
+    only when every scope field it states (and every partition folder of its path) is this
+    pack's: one of another scenario or seed with the same fingerprint is another instance's
+    and ignored. A receipt must follow the contract (its schema, its folder's output_id), or
+    it is reported. A receipt whose target is a folder or pattern (a multi-file output) is
+    reported as not comparable: the contract leaves the byte order of such a digest to the
+    output's semantics. A receipt with status FAIL blocks its output.
     """
     pinned: dict[str, dict[str, PartEvidence]] = {}
     findings: list[Finding] = []
     for key in keys:
-        if INSTANCE_RECEIPT_MARK not in key or not key.endswith(".json"):
+        if RECEIPTS_FOLDER not in f"/{key}" or not key.endswith(".json"):
             continue
         try:
             doc = parse_json(store.read_bytes(key, 1024 * 1024), "GATE_EVIDENCE_MISMATCH", key)
         except OracleError as exc:
             findings.append(make_finding(exc.code, key, exc.message))
             continue
-        oid = doc.get("output_id") if isinstance(doc, dict) else None
-        target = doc.get("target_ref") if isinstance(doc, dict) else None
-        digest = doc.get("target_digest") if isinstance(doc, dict) else None
-        scope = doc.get("scope") if isinstance(doc, dict) else None
-        if not (isinstance(oid, str) and isinstance(target, dict) and isinstance(digest, dict)
-                and isinstance(scope, dict) and isinstance(target.get("path"), str)
-                and digest.get("algo") == "sha256" and isinstance(digest.get("hex"), str)
-                and HEX64.match(digest["hex"])):
-            findings.append(make_finding("GATE_EVIDENCE_MISMATCH", key,
-                                         "not an instance-proof receipt of the contract's "
-                                         "shape (output_id, scope, target_ref.path, "
-                                         "target_digest sha256)"))
+        if not _is_instance_proof(key, doc):
             continue
-        if oid not in outputs or scope.get("manifest_fingerprint") != manifest_fingerprint:
-            continue  # another output catalogue's or another world's receipt
-        if doc.get("status") != "PASS":
+        why = contracts.problem(contracts.INSTANCE_PROOF, doc)
+        folder_id = next((seg.split("=", 1)[1] for seg in key.split("/")
+                          if seg.startswith("output_id=")), None)
+        if why is None and folder_id is not None and folder_id != doc["output_id"]:
+            why = f"it sits under output_id={folder_id} but names {doc['output_id']}"
+        if why is not None:
+            findings.append(make_finding("GATE_EVIDENCE_MISMATCH", key,
+                                         f"not an instance-proof receipt of the contract: {why}"))
+            continue
+        oid = doc["output_id"]
+        mine = _scope_of_this_instance(doc, key, identity)
+        if mine is None:
+            findings.append(make_finding("GATE_EVIDENCE_MISMATCH", key,
+                                         "its scope and its path's partition folders name "
+                                         "different instances"))
+            continue
+        if not mine or oid not in outputs:
+            continue  # another instance's receipt, or an output not asked about
+        if doc["status"] != "PASS":
             findings.append(make_finding("REQUIRED_GATE_NOT_PASS", oid,
                                          f"its instance-proof receipt {key} says "
-                                         f"{doc.get('status')!r}"))
+                                         f"{doc['status']!r}"))
             continue
-        path = target["path"].strip().lstrip("/")
+        path = doc["target_ref"]["path"].strip().lstrip("/")
         if path not in outputs[oid]:
             findings.append(make_finding(
                 "OUTPUT_EVIDENCE_ABSENT", oid,
                 f"instance-proof receipt {key} pins {path[:120]!r}, not one file of this "
                 "output: its digest over several files is not compared"))
             continue
-        pinned.setdefault(oid, {})[path] = PartEvidence(path=path, sha256=digest["hex"],
+        pinned.setdefault(oid, {})[path] = PartEvidence(path=path,
+                                                        sha256=doc["target_digest"]["hex"],
                                                         source=key)
     return pinned, findings

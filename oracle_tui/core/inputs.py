@@ -7,6 +7,7 @@ the manifest or tombstone model would reject later is refused here, up front.
 from __future__ import annotations
 
 from oracle_tui.core.errors import OracleError
+from oracle_tui.core.redact import has_url_credentials, unprintable_in
 
 MAX_RELEASE = 256
 MAX_REASON = 4096
@@ -21,10 +22,19 @@ def require_text(value: str, what: str, max_len: int) -> str:
     if len(value) > max_len:
         raise OracleError("INPUT_INVALID", f"{what} is {len(value):,} characters; at most "
                                            f"{max_len:,} are kept")
-    bad = sorted({f"U+{ord(ch):04X}" for ch in value if ord(ch) < 0x20 or ord(ch) == 0x7F})
+    bad = unprintable_in(value)
     if bad:
         raise OracleError("INPUT_INVALID", f"{what} holds control characters "
                                            f"({', '.join(bad[:4])})")
+    return value
+
+
+def require_no_credentials(value: str, what: str) -> str:
+    """A location given by the operator never carries credentials into a file."""
+    if has_url_credentials(value):
+        raise OracleError("INPUT_INVALID", f"{what} carries credentials in its URL "
+                                           "(user:secret@); they are never written: give the "
+                                           "location without them")
     return value
 
 

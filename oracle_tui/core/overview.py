@@ -14,7 +14,7 @@ from oracle_tui.core.errors import OracleError
 from oracle_tui.core.jsonio import MAX_JSON_BYTES, parse_json
 from oracle_tui.core.pack_files import MANIFEST, SEAL, TOMBSTONE
 from oracle_tui.core.profiles import Profile
-from oracle_tui.core.world import RUN_RECEIPT
+from oracle_tui.core.world import HEX64, RUN_RECEIPT
 
 
 class PackOverview(BaseModel):
@@ -34,6 +34,12 @@ def _json(store: Any, key: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def _pack_id(doc: dict[str, Any]) -> str | None:
+    """A document's pack id if it is one (64 hex): a first look shows nothing else as one."""
+    value = doc.get("oracle_pack_id")
+    return value if isinstance(value, str) and HEX64.fullmatch(value) else None
+
+
 def pack_overview(root: str, profile: Profile) -> PackOverview:
     """The first screen's facts from a handful of small reads (the root, the run receipt,
     the seal, the manifest, the tombstone): never a listing, so it costs the same on a pack
@@ -47,10 +53,11 @@ def pack_overview(root: str, profile: Profile) -> PackOverview:
         out.run_receipt = _json(store, RUN_RECEIPT)
         seal = _json(store, SEAL)
         if seal is not None:
-            out.lifecycle = str(seal.get("seal_status", "SEALED_FAILED"))
-            out.oracle_pack_id = seal.get("oracle_pack_id")
+            status = seal.get("seal_status")
+            out.lifecycle = status if status in ("SEALED_OK", "SEALED_FAILED") else "…"
+            out.oracle_pack_id = _pack_id(seal)
         if out.oracle_pack_id is None:
-            out.oracle_pack_id = (_json(store, MANIFEST) or {}).get("oracle_pack_id")
+            out.oracle_pack_id = _pack_id(_json(store, MANIFEST) or {})
         if store.head(TOMBSTONE) is not None:
             out.lifecycle = "TOMBSTONED"
         elif seal is None and out.run_receipt is None:

@@ -1,7 +1,10 @@
-"""Redaction: whatever the tool prints passes through here, so no secret ever leaves."""
+"""Redaction and escaping: whatever the tool prints passes through here, so no secret ever
+leaves and no name read from a pack (or typed by an operator) can move the cursor, clear the
+screen, start a new line or forge one: such characters are shown as escapes (``\x1b``)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from typing import Any, TypeVar
@@ -64,3 +67,43 @@ def redact(text: str) -> str:
     for rx in _PATTERNS:
         text = rx.sub(lambda m: (m.group(1) + "=" + MASK) if m.groups() else MASK, text)
     return URL_USERINFO.sub(lambda m: m.group(1) + MASK + "@", text)
+
+
+# What a terminal acts on instead of showing: C0 and C1 controls (ESC, CSI U+009B, NEL
+# U+0085, line feeds), DEL, the Unicode line and paragraph separators, bidirectional
+# overrides that reorder what is shown, and lone surrogates (no text at all).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                          "\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """``text`` with every character a terminal would act on shown as an escape."""
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def unprintable_in(text: str) -> list[str]:
+    """The characters ``printable`` would escape, as U+XXXX (for refusing operator input)."""
+    return sorted({f"U+{ord(ch):04X}" for ch in _UNPRINTABLE.findall(text)})
+
+
+def _printable_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable(str(k)) if isinstance(k, str) else k: _printable_value(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable_value(v) for v in value]
+    return value
+
+
+def display_model(model: M) -> M:
+    """A copy of a model for a human: secrets masked, unprintable characters escaped (the
+    JSON report keeps the exact strings; JSON escapes them itself)."""
+    data = json.loads(redact(model.model_dump_json(by_alias=True)))
+    return type(model).model_validate(_printable_value(data))

@@ -11,6 +11,7 @@ from oracle_tui.core.inputs import (
     MAX_AUTHORITY,
     MAX_REASON,
     MAX_ROOT,
+    require_no_credentials,
     require_text,
     who_am_i,
 )
@@ -40,6 +41,7 @@ def tombstone_pack(root: str, *, reason: str, authority: str,
     require_text(authority, "the authority", MAX_AUTHORITY)
     if replacement_root is not None:
         require_text(replacement_root, "the replacement root", MAX_ROOT)
+        require_no_credentials(replacement_root, "the replacement root")
     store = (profile or load_profile("local")).open_store(root)
     if not store.root_exists():
         raise OracleError("PACK_NOT_FOUND", f"no pack at {store.root_uri}", store.root_uri)

@@ -63,7 +63,7 @@ from oracle_tui.tui.panes import (
     StreamViewsPane,
     TablePane,
 )
-from oracle_tui.tui.screens import ErrorScreen, HelpScreen
+from oracle_tui.tui.screens import ErrorScreen, HelpScreen, shown
 
 PANES = ("overview", "gates", "outputs", "seal", "streams", "findings")
 
@@ -141,7 +141,8 @@ class InspectorApp(App[None]):
     def notify(self, message: str, *, title: str = "", **kwargs: Any) -> None:
         """Every toast passes here, masked: the TUI's one choke point for free text (data
         comes masked from redact_model, dialogs mask their own text)."""
-        super().notify(redact(message), title=redact(title), **kwargs)
+        kwargs["markup"] = False  # a toast's text is data (a path, a pack id), never markup
+        super().notify(shown(message), title=shown(title), **kwargs)
 
     # -- jobs ------------------------------------------------------------------------------------
     def cli(self, *args: str) -> str:

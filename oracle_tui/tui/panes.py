@@ -16,7 +16,7 @@ from textual.widgets.data_table import RowDoesNotExist
 from oracle_tui.core.codes import CODES
 from oracle_tui.core.findings import Finding, grouped_for_display
 from oracle_tui.core.overview import PackOverview
-from oracle_tui.core.redact import redact
+from oracle_tui.core.redact import printable, redact
 from oracle_tui.core.report import CheckReport
 from oracle_tui.tui.plain import DataGrid, PlainGrid, elide_middle
 
@@ -42,7 +42,7 @@ def styled(value: str, table: dict[str, str]) -> Text:
 
 def preview_cell(value: Any) -> str:
     """A cell of the view preview: long identifiers (hex digests) shortened."""
-    text = redact(str(value))
+    text = printable(redact(str(value)))
     if len(text) >= 32 and all(c in "0123456789abcdef" for c in text):
         return text[:12] + "…"
     return text if len(text) <= 40 else text[:39] + "…"

@@ -14,10 +14,13 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
+from oracle_tui.core.redact import printable
+
 
 def literal(cell: Any) -> Any:
-    """A string cell as literal text; anything already renderable unchanged."""
-    return Text(cell) if isinstance(cell, str) else cell
+    """A string cell as literal text, unprintable characters escaped; anything already
+    renderable unchanged."""
+    return Text(printable(cell)) if isinstance(cell, str) else cell
 
 
 class DataGrid(DataTable[Any]):

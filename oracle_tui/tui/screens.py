@@ -10,8 +10,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from oracle_tui.core.codes import CODES
-from oracle_tui.core.redact import redact
+from oracle_tui.core.redact import printable, redact
 from oracle_tui.tui.actions import help_keys
+
+
+def shown(text: str) -> str:
+    """Free text for a dialog: secrets masked, each line's unprintable characters escaped
+    (the dialog's own line breaks kept)."""
+    return "\n".join(printable(line) for line in redact(text).split("\n"))
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -22,11 +28,12 @@ class ConfirmScreen(ModalScreen[bool]):
     def __init__(self, title: str, body: str, yes_label: str = "Yes, write") -> None:
         super().__init__()
         # Dialogs are a choke point: whatever a flow puts in them is shown masked.
-        self.title_text, self.body, self.yes_label = redact(title), redact(body), yes_label
+        self.title_text, self.body = shown(title), shown(body)
+        self.yes_label = yes_label
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
+            yield Label(self.title_text, classes="dialog-title", markup=False)
             with VerticalScroll(classes="dialog-body"):
                 yield Static(self.body, id="confirm-body", markup=False)
             with Horizontal(classes="dialog-buttons"):
@@ -47,11 +54,11 @@ class InputScreen(ModalScreen[str | None]):
 
     def __init__(self, title: str, prompt: str, value: str = "") -> None:
         super().__init__()
-        self.title_text, self.prompt, self.value = title, prompt, value
+        self.title_text, self.prompt, self.value = shown(title), shown(prompt), value
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
+            yield Label(self.title_text, classes="dialog-title", markup=False)
             yield Static(self.prompt, markup=False)
             yield Input(value=self.value, id="value")
             with Horizontal(classes="dialog-buttons"):
@@ -78,11 +85,13 @@ class TombstoneScreen(ModalScreen[tuple[str, str] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Tombstone this pack — for good", classes="dialog-title")
-            yield Static(f"Writes {self.root.rstrip('/')}/_TOMBSTONE.json once. Every later "
-                         "check fails with PACK_TOMBSTONED. There is no undo.", markup=False)
+            yield Static(f"Writes {shown(self.root.rstrip('/'))}/_TOMBSTONE.json once. Every "
+                         "later check fails with PACK_TOMBSTONED. There is no undo.",
+                         markup=False)
             yield Input(placeholder="reason", id="reason")
             yield Input(placeholder="authority (who decided)", id="authority")
-            yield Static(f"Type [b]{self.token}[/b] to confirm:")
+            # The token is data (a folder may be named x[bold]y): shown as typed.
+            yield Static(Text.assemble("Type ", (shown(self.token), "bold"), " to confirm:"))
             yield Input(placeholder=self.token, id="token")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("No", id="no", variant="primary")
@@ -114,7 +123,7 @@ class ErrorScreen(ModalScreen[None]):
 
     def __init__(self, code: str, message: str, cli: str = "") -> None:
         super().__init__()
-        self.code, self.message, self.cli = code, redact(message), redact(cli)
+        self.code, self.message, self.cli = code, shown(message), shown(cli)
 
     def compose(self) -> ComposeResult:
         info = CODES.get(self.code)

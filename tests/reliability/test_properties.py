@@ -18,7 +18,7 @@ from oracle_tui.core.pack_files import ContentIndex, Manifest, Seal, read_model
 from oracle_tui.core.paths import unsafe_reason
 from oracle_tui.core.profiles import load_profile
 from oracle_tui.core.storage import LocalStore
-from oracle_tui.core.stream_receipts import read_view_state
+from oracle_tui.core.stream_receipts import ViewExpect, read_view_state
 from oracle_tui.core.world import read_run_receipt
 
 SETTINGS = settings(max_examples=150, deadline=None,
@@ -83,7 +83,10 @@ def test_control_file_parsers(data: bytes) -> None:
         prefix = "stream_view/ts_utc/output_id=x/"
         (Path(tmp) / prefix).mkdir(parents=True)
         (Path(tmp) / prefix / "_stream_sort_receipt.json").write_bytes(data)
-        state = read_view_state(store, prefix, "x", [])
+        expect = ViewExpect(output_id="x", source_keys=[], engine_run_root=tmp,
+                            view_root=f"{tmp}/{prefix}".rstrip("/"), world_key={}, run_id="",
+                            sort_keys=["ts_utc", "filename", "file_row_number"])
+        state = read_view_state(store, prefix, expect)
         assert state.state == "INVALID"
         assert {f.code for f in state.findings} == {"STREAM_RECEIPT_MISMATCH"}
 
