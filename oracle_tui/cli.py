@@ -265,6 +265,7 @@ def cmd_locate(args: argparse.Namespace) -> int:
     from oracle_tui.core.locators import locator_for, validate_locator
     from oracle_tui.core.readability import decide
     from oracle_tui.core.world import read_run_receipt, resolve_world_key
+    from oracle_tui.core.yamlio import read_operator_file
 
     profile = _profile(args)
     root = _root(args, profile)
@@ -277,11 +278,7 @@ def cmd_locate(args: argparse.Namespace) -> int:
     sid = args.scenario_id or profile.wiring("scenario_id") or None
     wk = resolve_world_key(receipt, sid, pack, listing)
     if args.verify:
-        try:
-            with open(args.verify, "rb") as fh:
-                raw = fh.read(1024 * 1024 + 1)
-        except OSError as exc:
-            raise UsageError(f"cannot read {args.verify}: {exc.strerror}") from exc
+        raw = read_operator_file(args.verify, "LOCATOR_INVALID", "locator file", 1024 * 1024)
         locator = parse_json(raw, "LOCATOR_INVALID", args.verify)
     elif args.output_id:
         _known_outputs([args.output_id], pack)

@@ -75,7 +75,7 @@ def test_malformed_pack_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "engine_gates.map.yaml").write_text("gates: []\n")
     with pytest.raises(OracleError) as exc:
         load_interface_pack(tmp_path)
-    assert exc.value.code == "PROFILE_INVALID"
+    assert exc.value.code == "INTERFACE_PACK_INVALID"
     with pytest.raises(OracleError) as exc:
         load_interface_pack(tmp_path / "nope")
-    assert exc.value.code == "PROFILE_INVALID"
+    assert exc.value.code == "INTERFACE_PACK_INVALID"

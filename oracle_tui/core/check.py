@@ -407,15 +407,20 @@ def _check_outputs_and_gates(ctx: _Ctx, listing: Listing, receipt: RunReceipt
             sources[oid] = [f.key for f in files]
     with ctx.step("output_evidence"):
         _check_output_evidence(ctx, outs, listing, tokens)
+    conflicts: dict[tuple[str, str], str] = {}
     report._owners = _owners(pack, listing, tokens, report.world_key.tokens(), outs,
-                             frozenset(listing.by_key) | ctx.indexed)
+                             frozenset(listing.by_key) | ctx.indexed, conflicts)
+    for (first, second), key in sorted(conflicts.items()):
+        ctx.add("INTERFACE_PACK_INVALID", key, f"both {first} and {second} name this file: "
+                                               f"the catalogue ({pack.source}) is ambiguous")
     return sources
 
 
 def _owners(pack: InterfacePack, listing: Listing, tokens: dict[str, str],
             gate_tokens: dict[str, str], outs: dict[str, OutputResult],
-            paths: frozenset[str]) -> Owners:
-    """Attribution over the whole catalogue and gate map (see readability.Owners)."""
+            paths: frozenset[str], conflicts: dict[tuple[str, str], str]) -> Owners:
+    """Attribution over the whole catalogue and gate map (see readability.Owners). Files
+    two outputs both claim are put in ``conflicts``."""
     key_owner: dict[str, str] = {}
     templates: dict[str, str] = {}
     for oid, spec in pack.outputs.items():
@@ -424,7 +429,9 @@ def _owners(pack: InterfacePack, listing: Listing, tokens: dict[str, str],
         keys = out.part_keys() if out is not None else {o.key for o in
                                                          listing.match(templates[oid])}
         for key in keys:
-            key_owner.setdefault(key, oid)
+            first = key_owner.setdefault(key, oid)
+            if first != oid:
+                conflicts.setdefault((first, oid), key)
     gate_files: dict[str, str] = {}
     gate_roots: list[tuple[str, str]] = []
     for gid, g in pack.gates.items():

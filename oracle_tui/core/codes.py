@@ -245,6 +245,12 @@ _ALL: tuple[CodeInfo, ...] = (
     _c("PROFILE_INVALID", "config", F, T,
        "The profile is missing, not YAML, or does not match the profile model.",
        "Fix the profile file; see profiles/local.yaml for the shape."),
+    _c("INTERFACE_PACK_INVALID", "config", F, T,
+       "The interface pack (catalogue and gate map) is missing, not a regular file, not "
+       "YAML, names a key twice, lists an output id, gate id or path template twice, or "
+       "names files that two outputs both claim: which entry is meant is ambiguous.",
+       "Fix the interface pack (the message names the entry and line); pass the one that "
+       "describes this world with --interface-pack."),
     _c("PLACEHOLDER_UNRESOLVED", "config", F, T,
        "A required ${VAR} placeholder in the profile has no value in the environment.",
        "Export the named variable, or use ${VAR:-default} in the profile."),
@@ -271,7 +277,7 @@ _ALL: tuple[CodeInfo, ...] = (
 CODES: dict[str, CodeInfo] = {c.code: c for c in _ALL}
 # Codes that mean the command was called or configured wrongly: exit 2 wherever they stop it.
 USAGE_CODES = frozenset({"PROFILE_INVALID", "PLACEHOLDER_UNRESOLVED", "SECRET_IN_CONFIG",
-                         "TARGET_EXISTS", "INPUT_INVALID"})
+                         "TARGET_EXISTS", "INPUT_INVALID", "INTERFACE_PACK_INVALID"})
 
 
 def code_info(code: str) -> CodeInfo:
@@ -300,10 +306,12 @@ def reason_codes_markdown() -> str:
         "failure during a build or verify is `SORT_ENGINE_ERROR`, `MEMORY_LIMIT_EXCEEDED`, "
         "`STORAGE_FULL`, `STORAGE_TIMEOUT` or `ACCESS_DENIED` by its cause (was "
         "`STREAM_RECEIPT_MISMATCH`); a bad `--memory-limit` or other operator value is "
-        "`INPUT_INVALID` (was `PROFILE_INVALID`); a malformed `_SEALED.json` is "
+        "`INPUT_INVALID` (was `PROFILE_INVALID`); a missing or malformed interface pack is "
+        "`INTERFACE_PACK_INVALID` (was `PROFILE_INVALID`); a malformed `_SEALED.json` is "
         "`PACK_SEAL_INVALID` (was `SEAL_MISMATCH`); since 0.2 the seal binding's run id, "
         "gates and counts that disagree with the pack are `SEAL_MISMATCH` (they were the "
-        "manifest's, `MANIFEST_MISMATCH`).",
+        "manifest's, `MANIFEST_MISMATCH`); a part without a readable footer is "
+        "`PARQUET_INVALID` (was `DIGEST_MISMATCH`).",
         "",
         "| code | class | severity | retry | what it means | what to do |",
         "|---|---|---|---|---|---|",

@@ -12,17 +12,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from oracle_tui.core.errors import OracleError
+from oracle_tui.core.yamlio import load_yaml, read_operator_file
 
-# libyaml's safe loader when PyYAML was built with it (5x faster on the 340-output catalogue),
-# else the pure-Python one: both accept exactly the same safe subset of YAML.
-SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 CATALOGUE_FILE = "engine_outputs.catalogue.yaml"
 GATE_MAP_FILE = "engine_gates.map.yaml"
 TOKEN_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Output and gate ids as the platform's contracts spell them (locators, gate receipts).
+ID_RE = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
 VERIFICATION_KINDS = (
     "sha256_bundle_digest",
     "sha256_index_json_ascii_lex_raw_bytes",
@@ -116,24 +115,23 @@ def builtin_pack_dir() -> Path:
 
 
 def _load_yaml(path: Path) -> tuple[Any, str]:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise OracleError("PROFILE_INVALID", f"interface pack file not found: {path}") from exc
-    except OSError as exc:
-        raise OracleError("PROFILE_INVALID", f"cannot read {path}: {exc.strerror}") from exc
-    try:
-        data = yaml.load(raw, Loader=SAFE_LOADER)
-    except yaml.YAMLError as exc:
-        raise OracleError("PROFILE_INVALID", f"{path.name} is not valid YAML") from exc
-    return data, hashlib.sha256(raw).hexdigest()
+    raw = read_operator_file(path, "INTERFACE_PACK_INVALID", "interface pack file")
+    return load_yaml(raw, "INTERFACE_PACK_INVALID", str(path)), hashlib.sha256(raw).hexdigest()
+
+
+def _unique(ids: list[str], what: str, base: Path) -> None:
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        raise OracleError("INTERFACE_PACK_INVALID", f"the {what} in {base} lists "
+                                                    f"{', '.join(twice[:5])} more than once; "
+                                                    "which one is meant is ambiguous")
 
 
 def load_interface_pack(directory: str | Path | None = None) -> InterfacePack:
     """Load catalogue + gate map from ``directory`` (default: the built-in reference pack)."""
     base = Path(directory) if directory is not None else builtin_pack_dir()
     if not base.is_dir():
-        raise OracleError("PROFILE_INVALID", f"interface pack folder not found: {base}")
+        raise OracleError("INTERFACE_PACK_INVALID", f"interface pack folder not found: {base}")
     cat, cat_digest = _load_yaml(base / CATALOGUE_FILE)
     gmap, gmap_digest = _load_yaml(base / GATE_MAP_FILE)
     try:
@@ -141,8 +139,17 @@ def load_interface_pack(directory: str | Path | None = None) -> InterfacePack:
         gates = [GateSpec.model_validate(g) for g in (gmap or {}).get("gates", [])]
     except (ValidationError, AttributeError, TypeError) as exc:
         first = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
-        raise OracleError("PROFILE_INVALID", f"interface pack in {base} is malformed: {first}"
-                          ) from exc
+        raise OracleError("INTERFACE_PACK_INVALID", f"interface pack in {base} is malformed: "
+                                                    f"{first}") from exc
+    _unique([o.output_id for o in outputs], "catalogue's output ids", base)
+    _unique([g.gate_id for g in gates], "gate map's gate ids", base)
+    _unique([o.path_template for o in outputs], "catalogue's path templates", base)
+    bad = [i for i in [*(o.output_id for o in outputs), *(g.gate_id for g in gates)]
+           if not ID_RE.fullmatch(i)]
+    if bad:
+        raise OracleError("INTERFACE_PACK_INVALID", f"the interface pack in {base} names "
+                                                    f"{bad[0][:80]!r}, which is not an id "
+                                                    "(letters, digits, _ . -; at most 128)")
     return InterfacePack(
         source=str(base),
         catalogue_digest=cat_digest,

@@ -14,15 +14,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from oracle_tui.core.codes import Severity
 from oracle_tui.core.errors import OracleError
-from oracle_tui.core.interface_pack import SAFE_LOADER, InterfacePack, load_interface_pack
+from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack
 from oracle_tui.core.redact import has_url_credentials
 from oracle_tui.core.storage import Store, open_store
 from oracle_tui.core.storage.settings import S3Settings
+from oracle_tui.core.yamlio import load_yaml, read_operator_file
 
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 SECRET_KEY = re.compile(
@@ -189,10 +189,8 @@ def load_profile(name: str = "local", profiles_dir: str | Path | None = None,
         known = sorted(p.stem for p in base.glob("*.yaml"))
         raise OracleError("PROFILE_INVALID",
                           f"unknown profile {name!r} (known: {', '.join(known) or 'none'})")
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise OracleError("PROFILE_INVALID", f"profile {path} is not valid YAML") from exc
+    data = load_yaml(read_operator_file(path, "PROFILE_INVALID", "profile"), "PROFILE_INVALID",
+                     f"profile {path}")
     if not isinstance(data, dict):
         raise OracleError("PROFILE_INVALID", f"profile {path} is not a YAML mapping")
     _scan_secrets(data, "")

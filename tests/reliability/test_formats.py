@@ -136,5 +136,5 @@ def test_unknown_verification_algorithm_is_a_config_error(world: DemoWorld, tmp_
     gmap.write_text(gmap.read_text().replace("kind: sha256_bundle_digest", "kind: md5_bundle"))
     res = run_cli_process("check", world.root, "--interface-pack", str(pack))
     assert res.code == 2
-    assert res.err.startswith("oracle-tui: PROFILE_INVALID: interface pack")
+    assert res.err.startswith("oracle-tui: INTERFACE_PACK_INVALID: interface pack")
     assert res.err.count("\n") == 1
