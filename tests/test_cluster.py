@@ -99,15 +99,15 @@ def test_cluster_build_from_the_cli_with_a_local_scratch(world: DemoWorld, sched
 
 def test_a_failing_task_reports_its_code_and_leaves_no_scratch(
         world: DemoWorld, scheduler: str, tmp_path: Path) -> None:
-    # The scratch "folder" is a file: the client cannot see it, the workers' first write
-    # fails, and the worker's error reaches the client with its code.
+    # The scratch "folder" is a file: claiming the build's folder in it fails first, with
+    # the code of a location that cannot hold files.
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
     with pytest.raises(OracleError) as err:
         build_stream_view(world.root, OUT, executor=scheduler, scratch=str(blocker),
                           rows_per_part=900)
-    assert err.value.code == "STORAGE_TIMEOUT"
-    assert "routes/r00000/" in err.value.message and "Not a directory" in err.value.message
+    assert err.value.code == "INPUT_INVALID"
+    assert ".oracle-tui-scratch there: Not a directory" in err.value.message
     assert blocker.read_text() == "x"
     assert not (Path(world.root) / "stream_view").exists()
 

@@ -16,7 +16,8 @@ def test_every_spec_code_is_registered_with_guidance() -> None:
     for info in CODES.values():
         assert info.meaning.endswith(".") and info.action.endswith(".")
     retryable = {c for c, i in CODES.items() if i.retry.value == "retryable"}
-    assert retryable == {"STORAGE_TIMEOUT", "STORAGE_THROTTLED", "STORAGE_FULL"}
+    assert retryable == {"STORAGE_TIMEOUT", "STORAGE_THROTTLED", "STORAGE_FULL",
+                         "RESOURCE_EXHAUSTED"}
 
 
 def test_explain_prints_every_code(cli: CliRunner) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from oracle_tui.core.codes import Severity
+from oracle_tui.core.codes import Retry, Severity, code_info
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.evidence import PartEvidence, collect_evidence, collect_instance_proofs
 from oracle_tui.core.findings import Finding, finding_from_error, make_finding, sorted_findings
@@ -334,8 +334,15 @@ def _check_stream_views(ctx: _Ctx, listing: Listing, sources: dict[str, list[str
             view_footers = (ctx.footers_of(view_keys) if same_store else
                             read_footers(views, view_keys, threads=ctx.threads,
                                          code="STREAM_RECEIPT_MISMATCH", cancel=ctx.cancel))
-            mark_invalid(state, footer_problems(receipt, view_footers,
-                                                ctx.footers_of(eligible[state.output_id])))
+            source_footers = ctx.footers_of(eligible[state.output_id])
+            unread = _unread(view_footers) + _unread(source_footers)
+            if unread:
+                # The store did not answer (throttled, timed out, refused): that is what is
+                # reported, with its own code and retry class, not a receipt mismatch.
+                state.state = "UNVERIFIED"
+                state.findings.extend(finding_from_error(exc, key) for key, exc in unread)
+            else:
+                mark_invalid(state, footer_problems(receipt, view_footers, source_footers))
         if state.state == "MISSING":
             ctx.add("STREAM_VIEW_MISSING", state.output_id, f"no stream view at {state.location}",
                     ctx.profile.policy.stream_view_missing)
@@ -343,6 +350,12 @@ def _check_stream_views(ctx: _Ctx, listing: Listing, sources: dict[str, list[str
         ctx.report.stream_views.append(StreamViewSection(
             output_id=state.output_id, state=state.state, location=state.location,
             receipt=state.receipt, upstream=state.upstream, manifest=state.manifest))
+
+
+def _unread(footers: dict[str, Footer | OracleError]) -> list[tuple[str, OracleError]]:
+    """The footers that could not be read for a reason that says nothing of their bytes."""
+    return [(key, f) for key, f in sorted(footers.items()) if isinstance(f, OracleError)
+            and (code_info(f.code).retry is Retry.RETRYABLE or f.code == "ACCESS_DENIED")]
 
 
 def _check_outputs_and_gates(ctx: _Ctx, listing: Listing, receipt: RunReceipt
@@ -428,9 +441,12 @@ def _owners(pack: InterfacePack, listing: Listing, tokens: dict[str, str],
         out = outs.get(oid)
         keys = out.part_keys() if out is not None else {o.key for o in
                                                          listing.match(templates[oid])}
+        folder = templates[oid].endswith("/")
         for key in keys:
             first = key_owner.setdefault(key, oid)
-            if first != oid:
+            # A folder output (a bundle) holds the file outputs inside it by design; two
+            # outputs of files naming the same file is what is ambiguous.
+            if first != oid and not folder and not templates[first].endswith("/"):
                 conflicts.setdefault((first, oid), key)
     gate_files: dict[str, str] = {}
     gate_roots: list[tuple[str, str]] = []

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 import tempfile
 import threading
 import uuid
@@ -26,6 +27,7 @@ from oracle_tui.core.duck import connect, duck_error, engine_share, object_uri
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.hashing import hash_object
 from oracle_tui.core.jobs import Cancelled
+from oracle_tui.core.paths import is_within
 from oracle_tui.core.range_sort import (
     RawStats,
     RoutePlan,
@@ -123,12 +125,20 @@ class ClusterResult:
     parts: list[tuple[SortedPart, Path]]  # non-empty parts in range order, fetched locally
 
 
-def scratch_root(configured: str, view: Store, temp_dir: str | None) -> str:
+def scratch_root(configured: str, view: Store, temp_dir: str | None,
+                 pack: Store | None = None, view_folder: str = "") -> str:
     """The scratch folder for cluster builds: the profile's or the flag's, else beside the
     view store (the bucket's ``_oracle_tui_scratch/`` on S3; the temp folder on disk, which
-    only workers on this machine can reach)."""
+    only workers on this machine can reach). Never inside the pack or the view's folder."""
     if configured:
-        return configured if configured.endswith("/") else configured + "/"
+        where = configured if configured.endswith("/") else configured + "/"
+        for inside, what in ((pack.root_uri if pack is not None else "", "the pack"),
+                             (view_folder, "the view's folder")):
+            if inside and is_within(where, inside):
+                raise OracleError("INPUT_INVALID", f"the scratch location {where[:160]!r} "
+                                                   f"lies inside {what} ({inside[:160]}); give "
+                                                   "one outside it")
+        return where
     if view.remote:
         bucket, _, prefix = view.root_uri[len("s3://"):].partition("/")
         if not prefix:  # the bucket's root is the pack: scratch there would be inside it
@@ -143,19 +153,37 @@ def build_id() -> str:
     return f"{stamp}-{uuid.uuid4().hex[:12]}"
 
 
+BUILD_ID_RE = re.compile(r"^(\d{8}T\d{6}Z)-[0-9a-f]{12}$")
+# Written first into every build's scratch folder: what cleanup recognises as ours.
+SCRATCH_MARK = ".oracle-tui-scratch"
+SCRATCH_MARK_BODY = b"oracle-tui cluster build scratch; removed when the build ends\n"
+
+
+def mark_scratch(scratch: Store) -> None:
+    """Claim a build's (new, uniquely named) scratch folder before anything goes in it."""
+    scratch.put_if_absent(SCRATCH_MARK, SCRATCH_MARK_BODY)
+
+
 def remove_stale_scratch(scratch: Store) -> int:
     """Scratch of builds that started more than a day ago (killed clients): removed, so a
-    crash never leaves scratch behind for good. Younger folders may belong to live builds."""
+    crash never leaves scratch behind for good. Younger folders may belong to live builds.
+    Only folders this tool made (a build id as their name, its mark inside) are touched:
+    an operator's own files there, whatever their names, are never deleted."""
     now = dt.datetime.now(dt.UTC)
-    removed = 0
+    folders: dict[str, list[str]] = {}
     for obj in scratch.list(""):
-        stamp = obj.key.split("-", 1)[0]
-        try:
-            started = dt.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
-        except ValueError:
-            continue  # not ours
-        if now - started > STALE_AFTER:
-            scratch.delete(obj.key)
+        folder, _, rest = obj.key.partition("/")
+        if rest and BUILD_ID_RE.match(folder):
+            folders.setdefault(folder, []).append(obj.key)
+    removed = 0
+    for folder, keys in folders.items():
+        m = BUILD_ID_RE.match(folder)
+        assert m is not None
+        started = dt.datetime.strptime(m.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+        if now - started <= STALE_AFTER or f"{folder}/{SCRATCH_MARK}" not in keys:
+            continue
+        for key in sorted(keys, key=lambda k: k.endswith(SCRATCH_MARK)):  # the mark last
+            scratch.delete(key)
             removed += 1
     return removed
 

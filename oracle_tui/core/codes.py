@@ -96,6 +96,11 @@ _ALL: tuple[CodeInfo, ...] = (
     _c("STORAGE_THROTTLED", "addressability", F, R,
        "The store throttled requests (503 SlowDown / 429).",
        "Retry later with lower concurrency."),
+    _c("RESOURCE_EXHAUSTED", "addressability", F, R,
+       "This process ran out of an operating-system resource (open files: `ulimit -n`, or "
+       "memory) while reading or writing; the pack itself was not judged by it.",
+       "Raise the limit (e.g. `ulimit -n 4096`) or run fewer jobs at once, then run the "
+       "command again."),
     _c("STORAGE_FULL", "addressability", F, R,
        "The disk (or spill folder) ran out of space while writing; temporary files were "
        "removed and nothing half-written was kept.",

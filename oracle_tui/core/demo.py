@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack, r
 from oracle_tui.core.jobs import Progress, check_cancel, no_progress
 from oracle_tui.core.jsonio import canonical_json
 from oracle_tui.core.storage import Store
+from oracle_tui.core.storage.local import ensure_folder, write_error
 from oracle_tui.core.world import WorldKey
 
 DEFAULT_EVENTS = 20_000
@@ -243,7 +245,28 @@ def generate_demo_world(out: str | Path, *, events: int = DEFAULT_EVENTS, seed: 
     wk = WorldKey(manifest_fingerprint=_hex("mf", world), parameter_hash=_hex("ph", world),
                   scenario_id=scenario_id, seed=seed)
     run_id = _hex("run", world, 32)
-    root.mkdir(parents=True, exist_ok=True)
+    created = [d for d in (root, *root.parents) if not d.exists()]
+    ensure_folder(root, "the demo's --out")
+    try:
+        return _fill(root, wk, run_id, seed, events, scenario_id, pack, progress, cancel)
+    except BaseException as exc:
+        # A full disk (or a folder gone read-only, a cancel) half-way: what this demo
+        # created goes, nothing else (an empty --out given to it stays, empty).
+        if created:
+            shutil.rmtree(created[-1], ignore_errors=True)
+        else:
+            for child in list(root.iterdir()):
+                shutil.rmtree(child, ignore_errors=True) if child.is_dir() else \
+                    child.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise write_error(exc, str(exc.filename or root)) from exc
+        raise
+
+
+def _fill(root: Path, wk: WorldKey, run_id: str, seed: int, events: int, scenario_id: str,
+          pack: InterfacePack, progress: Progress, cancel: threading.Event | None
+          ) -> DemoWorld:
+    """Write a demo world into ``root`` (an empty folder)."""
     receipt = {
         "run_id": run_id, "seed": seed, "parameter_hash": wk.parameter_hash,
         "manifest_fingerprint": wk.manifest_fingerprint, "created_utc": CREATED_UTC,

@@ -18,6 +18,7 @@ import duckdb
 
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.storage.base import Store
+from oracle_tui.core.storage.local import ensure_folder
 
 DUCKDB_VERSION = duckdb.__version__
 MEMORY_LIMIT_RE = re.compile(r"(?i)(?P<number>\d+(?:\.\d+)?)\s*"
@@ -123,7 +124,7 @@ def connect(*, stores: list[Store], memory_limit: str = "2GB", temp_dir: str | N
     try:
         con.execute(f"SET memory_limit = {sql_str(memory_limit)}")
         if temp_dir:
-            Path(temp_dir).mkdir(parents=True, exist_ok=True)
+            ensure_folder(temp_dir, "the temp folder")
             con.execute(f"SET temp_directory = {sql_str(temp_dir)}")
         if threads:
             con.execute(f"SET threads = {int(threads)}")
@@ -131,6 +132,9 @@ def connect(*, stores: list[Store], memory_limit: str = "2GB", temp_dir: str | N
         # Instants as UTC wherever a zone matters (a TIMESTAMPTZ cast to TIMESTAMP in the
         # platform's stats), whatever zone this machine is in.
         con.execute("SET TimeZone = 'UTC'")
+    except OracleError:
+        con.close()
+        raise
     except duckdb.Error as exc:
         con.close()
         raise OracleError("INPUT_INVALID", f"DuckDB refused a setting (memory limit, temp "

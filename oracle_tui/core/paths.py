@@ -65,3 +65,18 @@ def join_key(base: str, rel: str) -> str:
     base = base.strip("/")
     return f"{base}/{rel}" if base else rel
 
+
+
+def _normal_location(uri: str) -> str:
+    """A root's location for comparison: ``s3://bucket/prefix/`` as it is, a local path made
+    absolute with its links resolved (it need not exist), both ending in '/'."""
+    import os
+
+    if "://" in uri:
+        return uri.rstrip("/") + "/"
+    return os.path.realpath(os.path.abspath(uri)).rstrip("/") + "/"
+
+
+def is_within(location: str, root: str) -> bool:
+    """Whether ``location`` is ``root`` or lies below it (write targets that must not)."""
+    return _normal_location(location).startswith(_normal_location(root))

@@ -20,6 +20,7 @@ from oracle_tui.core.interface_pack import InterfacePack
 from oracle_tui.core.jsonio import read_json
 from oracle_tui.core.listing import Listing
 from oracle_tui.core.parquet_footer import schema_text
+from oracle_tui.core.paths import is_within
 from oracle_tui.core.profiles import Profile
 from oracle_tui.core.storage.base import ObjectInfo, Store
 from oracle_tui.core.storage.local import TEMP_RE
@@ -194,9 +195,16 @@ def sort_keys_for(profile: Profile, pack: InterfacePack, output_id: str) -> list
 
 
 def view_store(profile: Profile, pack_store: Store) -> Store:
-    """Where views live: the pack's own store, or the profile's stream_view_root."""
+    """Where views live: the pack's own store, or the profile's stream_view_root, which may
+    not lie inside the sealed pack (its files would be the pack's, written after sealing)."""
     svr = profile.wiring("stream_view_root")
-    return profile.open_store(svr) if svr else pack_store
+    if not svr:
+        return pack_store
+    if is_within(svr, pack_store.root_uri):
+        raise OracleError("INPUT_INVALID", f"the stream_view_root {svr[:160]!r} lies inside the "
+                                           f"pack {pack_store.root_uri[:160]!r}: views live in "
+                                           "the pack's own stream_view/ or outside it")
+    return profile.open_store(svr)
 
 
 def view_prefix(profile: Profile, output_id: str) -> str:

@@ -64,7 +64,12 @@ from oracle_tui.core.range_sort import (
 from oracle_tui.core.readability import decide
 from oracle_tui.core.report import CheckReport, OutputResult
 from oracle_tui.core.storage.base import Store
-from oracle_tui.core.storage.local import TEMP_PREFIX, LocalStore
+from oracle_tui.core.storage.local import (
+    TEMP_PREFIX,
+    LocalStore,
+    ensure_folder,
+    new_temp_folder,
+)
 from oracle_tui.core.stream_receipts import (
     MANIFEST as VIEW_MANIFEST,
 )
@@ -258,10 +263,10 @@ def _build(t: _Target, output_id: str, memory_limit: str, temp_dir: str | None,
     uris = [object_uri(t.store, k) for k in t.source_keys]
     view_folder = t.view_store.local_path(t.prefix.rstrip("/"))
     local_view = view_folder is not None
-    staging = view_folder or Path(tempfile.mkdtemp(prefix="oracle-tui-view-", dir=temp_dir))
+    staging = view_folder or new_temp_folder("oracle-tui-view-", temp_dir, "the temp folder")
     created = [d for d in (staging, *staging.parents) if not d.exists()]
-    staging.mkdir(parents=True, exist_ok=True)
-    spill = temp_dir or tempfile.mkdtemp(prefix="oracle-tui-spill-")
+    ensure_folder(staging, "the view's folder")
+    spill = temp_dir or str(new_temp_folder("oracle-tui-spill-", None, "the temp folder"))
     staged: list[tuple[str, Path]] = []
     try:
         con = connect(stores=[t.store], memory_limit=engine_share(memory_limit), temp_dir=spill,
@@ -596,9 +601,11 @@ def _cluster_runner(address: str, t: _Target, memory_limit: str, threads: int | 
     def run(con: duckdb.DuckDBPyConnection, rp: RoutePlan, source: RawStats | None,
             staging: Path, spill: str, phases: _Phases, cancel: threading.Event | None
             ) -> SortedParts:  # the workers take the source's stats as they route
-        base = t.profile.open_store(cluster.scratch_root(scratch_uri, t.view_store, temp_dir))
+        base = t.profile.open_store(cluster.scratch_root(
+            scratch_uri, t.view_store, temp_dir, t.store, t.view_store.uri(t.prefix)))
         cluster.remove_stale_scratch(base)
         scratch = t.profile.open_store(base.uri(cluster.build_id()) + "/")
+        cluster.mark_scratch(scratch)
         job = cluster.ClusterJob(source=t.store.spec(), scratch=scratch.spec(), plan=rp,
                                  memory_limit=memory_limit, threads=threads)
 
@@ -753,7 +760,7 @@ def _deep_differences(t: _Target, output_id: str, receipt: Receipt, memory_limit
                       cancel: threading.Event | None) -> list[Finding]:
     """Rebuild into a scratch folder outside the view and compare: byte-identical parts
     settle it; otherwise the rows of both, in order, must be the same."""
-    scratch = Path(tempfile.mkdtemp(prefix="oracle-tui-deep-", dir=temp_dir))
+    scratch = new_temp_folder("oracle-tui-deep-", temp_dir, "the temp folder")
     try:
         rows_per_part = int(receipt.partitioning.get("rows_per_part", DEFAULT_ROWS_PER_PART))
         target = replace(t, view_store=LocalStore(scratch), prefix="view/")
@@ -867,18 +874,21 @@ def _stat_differences(actual: Stats, claimed: Stats, compare_hashes: bool) -> li
 
 def _order_violation(con: duckdb.DuckDBPyConnection, view_uris: list[str],
                      plan: list[SortKey], cancel: threading.Event | None) -> str | None:
-    """Read every part on its own, in file order, and check the keys never go down."""
+    """Read every part on its own, in file order, and check the keys never go down. A NULL
+    key sorts after every value (as the build writes it): each key is compared as the pair
+    (is it NULL, its value)."""
     import numpy as np
 
     last: tuple[Any, ...] | None = None
+    cols = ", ".join(f"({k.expr}) IS NULL, " + (f"epoch_us({k.expr})" if k.kind == "epoch"
+                                                 else k.expr) for k in plan)
     for part_no, uri in enumerate(view_uris):
-        scan = scan_sql([uri])
-        cols = ", ".join(f"epoch_us({k.expr})" if k.kind == "epoch" else k.expr for k in plan)
-        reader = con.execute(f"SELECT {cols} FROM {scan}").to_arrow_reader(batch_size=500_000)
+        reader = con.execute(f"SELECT {cols} FROM {scan_sql([uri])}").to_arrow_reader(
+            batch_size=500_000)
         row_base = 0
         for batch in reader:
             check_cancel(cancel)
-            arrays = [np.asarray(c.to_numpy(zero_copy_only=False)) for c in batch.columns]
+            arrays = [_comparable(c) for c in batch.columns]
             if last is not None and batch.num_rows:
                 first = tuple(a[0] for a in arrays)
                 if first < last:
@@ -897,6 +907,20 @@ def _order_violation(con: duckdb.DuckDBPyConnection, view_uris: list[str],
                 last = tuple(a[-1] for a in arrays)
             row_base += n
     return None
+
+
+def _comparable(column: Any) -> Any:
+    """A key column as a NumPy array of values that compare: NULLs (flagged in the column
+    before it) replaced by one value of the column's own type, never by None or NaN."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    if column.null_count:
+        fill = pc.min_max(column)["min"]
+        if not fill.is_valid:
+            return np.zeros(len(column), dtype=np.int8)
+        column = pc.fill_null(column, fill)
+    return np.asarray(column.to_numpy(zero_copy_only=False))
 
 
 # -- reader API for the stream producer ----------------------------------------------------------

@@ -35,6 +35,8 @@ TEMPORAL_TYPES = ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIME
 # column's min/max and boundary sample are taken on the text (no parsing), and its text can
 # be written back from its instant (range_sort's CANONICAL_FORMAT).
 CANONICAL_TS_LIKE = "____-__-__T__:__:__.______Z"
+# Any RFC 3339 date-time (its T and Z may be lower case; a zone is required).
+RFC3339_RE = r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})"
 
 
 def _column_types(con: duckdb.DuckDBPyConnection, scan: str) -> dict[str, str]:
@@ -218,8 +220,12 @@ def _sort_key(profile: SourceProfile, key: str) -> SortKey:
             # different values are two different microseconds.
             return SortKey(column=key, expr=quoted, kind="iso_string",
                            rank=f"epoch_us(CAST({quoted} AS TIMESTAMP))")
-        # RFC 3339 strings with offsets: order by the instant they denote.
-        cast = f"CAST({quoted} AS TIMESTAMPTZ)"
+        # RFC 3339 strings with offsets (or a lower-case t/z, as RFC 3339 allows): order by
+        # the instant they denote. Text DuckDB would read but RFC 3339 does not allow (a
+        # leading space, no zone) reaches the cast as text no cast reads: the build stops.
+        cast = (f"CAST(CASE WHEN {quoted} IS NULL OR regexp_full_match({quoted}, "
+                f"{sql_str(RFC3339_RE)}) THEN upper({quoted}) ELSE 'not RFC 3339' END "
+                "AS TIMESTAMPTZ)")
         return SortKey(column=key, expr=cast, kind="epoch", rank=f"epoch_us({cast})")
     if typ in ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE"):  # microseconds: exact
         return SortKey(column=key, expr=quoted, kind="epoch", rank=f"epoch_us({quoted})")
@@ -240,7 +246,8 @@ def require_valid_instants(con: duckdb.DuckDBPyConnection, uris: list[str],
         row = con.execute(
             f"SELECT filename, file_row_number, CAST({quoted} AS VARCHAR) "
             f"FROM {scan_sql(uris, ', filename=true, file_row_number=true')} "
-            f"WHERE {quoted} IS NOT NULL AND TRY_CAST({quoted} AS TIMESTAMPTZ) IS NULL "
+            f"WHERE {quoted} IS NOT NULL AND (TRY_CAST(upper({quoted}) AS TIMESTAMPTZ) IS NULL "
+            f"OR NOT regexp_full_match({quoted}, {sql_str(RFC3339_RE)})) "
             "LIMIT 1").fetchone()
         if row is not None:
             raise OracleError("SORT_KEY_INVALID", f"{key.column} = {str(row[2])[:40]!r} in "
