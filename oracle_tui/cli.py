@@ -105,7 +105,7 @@ def _known_outputs(output_ids: Sequence[str] | None, pack: InterfacePack) -> lis
             close = difflib.get_close_matches(oid, list(pack.outputs), n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(close)}?" if close else \
                 f" (the catalogue in {pack.source} has {len(pack.outputs)} outputs)"
-            raise UsageError(f"unknown output id {printable(oid)!r}{hint}")
+            raise UsageError(f"unknown output id '{printable(oid)}'{hint}")
     return list(output_ids or ())
 
 

@@ -71,6 +71,12 @@ class _FaultyReads:
         path = environ.get("PATH_INFO", "").strip("/")
         is_object_get = environ["REQUEST_METHOD"] == "GET" and "/" in path and \
             "list-type" not in environ.get("QUERY_STRING", "")
+        if self.mode == "503-view-ranged":
+            # Only ranged reads of a view's parts (their footers) are throttled.
+            if not (is_object_get and "/stream_view/" in f"/{path}"
+                    and environ.get("HTTP_RANGE")):
+                return self.inner(environ, start_response)
+            return faulty_app(503)(environ, start_response)
         if not is_object_get:
             return self.inner(environ, start_response)
         if self.mode == "drop":
@@ -104,7 +110,7 @@ class LoopbackS3:
         self.ignoring_endpoint = self._serve(self.ignoring)
         self.fault_endpoints = {status: self._serve(faulty_app(status)) for status in _FAULTS}
         self.read_fault_endpoints = {mode: self._serve(_FaultyReads(self.honest, mode))
-                                     for mode in ("500", "403", "drop")}
+                                     for mode in ("500", "403", "drop", "503-view-ranged")}
         return self
 
     def stop(self) -> None:

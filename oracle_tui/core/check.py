@@ -234,6 +234,10 @@ def _judge_listed(ctx: _Ctx, obj: ObjectInfo) -> None:
                                             "of the pack", Severity.INFO)
     elif obj.kind != "file":
         ctx.add("PATH_UNSAFE", obj.key, f"{obj.kind} under the root is never followed")
+    elif unsafe_reason(obj.key.rstrip("/")):
+        # A name no engine writes (control characters, a backslash): a reader handed it
+        # could print it raw or take it for another path.
+        ctx.add("PATH_UNSAFE", obj.key, f"{unsafe_reason(obj.key)}: never followed")
 
 
 def _world_text(wk: WorldKey) -> str:

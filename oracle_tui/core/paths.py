@@ -13,7 +13,8 @@ def unsafe_reason(key: str) -> str | None:
     """Why ``key`` (a '/'-separated path relative to a root) must not be followed, or None."""
     if not key:
         return "empty path"
-    if any(ch in key for ch in _FORBIDDEN_CHARS) or any(ord(ch) < 0x20 for ch in key):
+    if any(ch in key for ch in _FORBIDDEN_CHARS) or any(
+            ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in key):
         return "control character or backslash in path"
     if key.startswith("/"):
         return "absolute path"

@@ -4,7 +4,6 @@ screen, start a new line or forge one: such characters are shown as escapes (``\
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from typing import Any, TypeVar
@@ -58,7 +57,7 @@ M = TypeVar("M", bound=BaseModel)
 
 def redact_model(model: M) -> M:
     """A copy of a pydantic model with every secret masked (for display)."""
-    return type(model).model_validate_json(redact(model.model_dump_json(by_alias=True)))
+    return type(model).model_validate(_map_strings(model.model_dump(by_alias=True), redact))
 
 
 def redact(text: str) -> str:
@@ -91,19 +90,20 @@ def unprintable_in(text: str) -> list[str]:
     return sorted({f"U+{ord(ch):04X}" for ch in _UNPRINTABLE.findall(text)})
 
 
-def _printable_value(value: Any) -> Any:
+def _map_strings(value: Any, fn: Any) -> Any:
+    """``value`` with ``fn`` applied to every string in it (keys included). Walks Python
+    values, not JSON text: a lone surrogate is a string here, not an encoding error."""
     if isinstance(value, str):
-        return printable(value)
+        return fn(value)
     if isinstance(value, dict):
-        return {printable(str(k)) if isinstance(k, str) else k: _printable_value(v)
-                for k, v in value.items()}
-    if isinstance(value, list):
-        return [_printable_value(v) for v in value]
+        return {_map_strings(k, fn): _map_strings(v, fn) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_map_strings(v, fn) for v in value]
     return value
 
 
 def display_model(model: M) -> M:
     """A copy of a model for a human: secrets masked, unprintable characters escaped (the
     JSON report keeps the exact strings; JSON escapes them itself)."""
-    data = json.loads(redact(model.model_dump_json(by_alias=True)))
-    return type(model).model_validate(_printable_value(data))
+    shown = _map_strings(model.model_dump(by_alias=True), lambda t: printable(redact(t)))
+    return type(model).model_validate(shown)
