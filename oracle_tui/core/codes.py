@@ -238,6 +238,12 @@ _ALL: tuple[CodeInfo, ...] = (
        "A value of the sort-key column is not a valid instant (e.g. 25:61, a leap second, "
        "Feb 30, free text); the finding names the file and row.",
        "The output's data is malformed: report it to the engine team. No view is written."),
+    _c("STREAM_SOURCE_UNSUPPORTED", "stream view", F, T,
+       "The output has a column named filename, file_row_number or file_index: DuckDB's "
+       "Parquet reader reserves those names for each row's file and row number, which the "
+       "view's tie-break is made of. The output itself is fine; no view was written.",
+       "Read the output raw (the local profile's reader falls back to it), or ask the engine "
+       "team to rename the column."),
     _c("MEMORY_LIMIT_EXCEEDED", "stream view", F, T,
        "The sort ran out of memory under the given --memory-limit (DuckDB could not spill "
        "enough). No view was written.",

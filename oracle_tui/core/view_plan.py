@@ -71,6 +71,13 @@ def profile_source(con: duckdb.DuckDBPyConnection, uris: list[str], keys: list[s
     values (canonical text, typed instants, plain values); when the scan finds text that
     is not canonical, they are dropped and the build takes them on its own."""
     types = _column_types(con, scan_sql(uris))
+    reserved = sorted(set(types) & set(RESERVED_COLUMNS))
+    if reserved:
+        raise OracleError("STREAM_SOURCE_UNSUPPORTED", f"the source has a column named "
+                                                       f"{', '.join(reserved)}: DuckDB's Parquet "
+                                                       "reader gives that name to each row's "
+                                                       "file or row number, which the sort's "
+                                                       "tie-break needs; no view was written")
     for key in keys:
         if key not in types:
             raise OracleError("MISSING_SORT_KEY", f"column {key!r} is not in the output "
@@ -309,6 +316,8 @@ def row_count(con: duckdb.DuckDBPyConnection, scan: str) -> int:
 # The columns DuckDB adds when asked for a file's name and row number; the platform's
 # sorter asks for both and leaves them out of its row hash.
 FILE_META_COLUMNS = ("filename", "file_row_number")
+# DuckDB's virtual columns of a Parquet scan: a real column of that name hides them.
+RESERVED_COLUMNS = (*FILE_META_COLUMNS, "file_index")
 
 
 def platform_scan(uris: list[str]) -> str:

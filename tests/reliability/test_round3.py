@@ -438,3 +438,20 @@ def test_verify_of_a_view_with_null_keys(world: DemoWorld) -> None:
     build_stream_view(world.root, OUT, rows_per_part=1500)
     state = verify_stream_view(world.root, OUT)
     assert (state.state, state.findings) == ("VALID", [])
+
+
+@pytest.mark.parametrize("column", ["file_index", "file_row_number", "filename"])
+def test_a_column_named_like_a_reader_virtual_column(world: DemoWorld, column: str) -> None:
+    for p in sorted(Path(world.root).glob(f"data/**/{OUT}/**/part-*.parquet")):
+        table = pq.read_table(p)
+        table = table.append_column(column, pa.array([7] * table.num_rows, pa.int64()))
+        p.unlink()
+        pq.write_table(table, p)
+    reissue_evidence(world)
+    assert _statuses(run_check(world.root))[OUT] == "READABLE"
+    with pytest.raises(OracleError) as exc:
+        build_stream_view(world.root, OUT, rows_per_part=1500)
+    assert exc.value.code == "STREAM_SOURCE_UNSUPPORTED" and column in exc.value.message
+    assert not (Path(world.root) / "stream_view").exists()
+    rows = sum(b.num_rows for b in open_stream_view(world.root, OUT))  # raw, as it is
+    assert rows == 4000
