@@ -153,13 +153,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     profile = _profile(args)
     root = _root(args, profile)
     pack = _pack(args, profile)
+    # Validation means checksums (bagit's choice): contents are re-hashed unless --quick.
+    rehash = not args.quick
     report = _with_progress(
-        "hashing", args.verify_digests and not args.json,
+        "hashing", rehash and not args.json,
         lambda progress: run_check(
             root, profile=profile, scenario_id=args.scenario_id,
             strict_seal=True if args.strict_seal else None,
             output_ids=_known_outputs(args.output_id, pack) or None,
-            verify_digests=args.verify_digests,
+            verify_digests=rehash,
             interface_pack=pack, threads=args.threads, progress=progress))
     if args.json:
         _emit_json(report.model_dump(mode="json"))
@@ -378,7 +380,12 @@ def _add_check(sub: Subparsers) -> None:
     p.add_argument("--scenario-id")
     p.add_argument("--strict-seal", action="store_true", help="a missing seal is FAIL")
     p.add_argument("--output-id", action="append", metavar="ID", help="check only these outputs")
-    p.add_argument("--verify-digests", action="store_true", help="re-hash every sealed file")
+    hashing = p.add_mutually_exclusive_group()
+    hashing.add_argument("--quick", action="store_true",
+                         help="sizes, presence and footers only: do not re-hash file contents "
+                              "(the report says so)")
+    hashing.add_argument("--verify-digests", action="store_true",
+                         help="re-hash every file (the default; kept for scripts)")
     p.add_argument("--threads", type=_positive_int, default=2)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_check)

@@ -8,7 +8,7 @@ from rich.text import Text
 
 from oracle_tui.core.codes import CodeInfo
 from oracle_tui.core.findings import grouped_for_display
-from oracle_tui.core.report import CheckReport
+from oracle_tui.core.report import QUICK_NOTE, CheckReport
 from oracle_tui.core.seal import SealPlan
 
 VERDICT_STYLE = {"PASS": "bold green", "WARN": "bold yellow", "FAIL": "bold red"}
@@ -27,6 +27,8 @@ def check_report(report: CheckReport, whole: bool = False) -> RenderableType:
     head.append(f"  {report.root}")
     c = report.counts()
     head.append(f"   {c['FAIL']} fail · {c['WARN']} warn · {c['INFO']} info", style="dim")
+    if not report.digests_rehashed:
+        head.append(f"   ({QUICK_NOTE})", style="bold yellow")
     parts.append(head)
     wk = report.world_key
     meta = Table.grid(padding=(0, 2))
@@ -39,8 +41,7 @@ def check_report(report: CheckReport, whole: bool = False) -> RenderableType:
                                   f"scenario={wk.scenario_id} seed={wk.seed}")
     if report.seal.oracle_pack_id:
         meta.add_row("pack id", report.seal.oracle_pack_id)
-    if report.seal.digests_verified:
-        meta.add_row("digests", f"{report.seal.files_hashed} files re-hashed")
+    meta.add_row("verified", report.verified)
     parts.append(meta)
     if report.gates:
         t = Table(title="Gates", title_justify="left", expand=False)

@@ -86,6 +86,21 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Iterator[CliRunner]:
     yield run
 
 
+def run_cli_here(*args: str) -> CliResult:
+    """Run the CLI in this process with its output captured (no fixture needed): the same
+    main() as the real command, without a new interpreter's start-up for every case."""
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli_main(list(args))
+        except SystemExit as exc:  # argparse's own exits (usage errors)
+            code = int(exc.code or 0)
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
 def run_cli_process(*args: str, env: dict[str, str] | None = None,
                     timeout: float = 120) -> CliResult:
     """Run the CLI as a real process (stdin closed, like CI)."""

@@ -78,14 +78,20 @@ def test_sealed_world_passes_strict_with_digests(cli: CliRunner, sealed_world: D
     assert doc["seal"]["files_hashed"] == 37
 
 
-def test_flipped_byte_same_size_is_caught_only_by_verify_digests(cli: CliRunner, sealed_world: DemoWorld) -> None:
+def test_a_flipped_byte_at_equal_size_is_caught_by_default_and_quick_says_it_did_not_look(
+        cli: CliRunner, sealed_world: DemoWorld) -> None:
     part = _part(sealed_world.root)
     data = bytearray(part.read_bytes())
     data[len(data) // 2] ^= 0x01
     part.write_bytes(bytes(data))
+    code, doc = _check(cli, sealed_world.root, "--strict-seal", "--quick")
+    assert (code, doc["verdict"], doc["digests_rehashed"]) == (0, "PASS", False)
+    assert doc["verified"].endswith("digests not re-hashed (--quick)")
+    text = cli("check", sealed_world.root, "--strict-seal", "--quick")
+    assert text.code == 0
+    assert text.out.splitlines()[0].split()[0] == "PASS"
+    assert "(digests not re-hashed)" in text.out.splitlines()[0]
     code, doc = _check(cli, sealed_world.root, "--strict-seal")
-    assert (code, doc["verdict"]) == (0, "PASS")
-    code, doc = _check(cli, sealed_world.root, "--strict-seal", "--verify-digests")
     assert code == 1
     rel = part.relative_to(sealed_world.root).as_posix()
     # Once against the content index, once against the engine's evidence for the part.
@@ -97,7 +103,7 @@ def test_flipped_byte_same_size_is_caught_only_by_verify_digests(cli: CliRunner,
 def test_truncated_part_is_digest_mismatch_by_size(cli: CliRunner, sealed_world: DemoWorld) -> None:
     part = _part(sealed_world.root)
     part.write_bytes(part.read_bytes()[:-1])
-    code, doc = _check(cli, sealed_world.root)
+    code, doc = _check(cli, sealed_world.root, "--quick")  # sizes alone see it
     assert code == 1
     rel = part.relative_to(sealed_world.root).as_posix()
     # The size against the content index and against the engine's evidence; the footer is

@@ -15,7 +15,7 @@ from oracle_tui.core.check import run_check
 from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.storage.s3 import S3Store, parse_s3_uri
-from tests.conftest import DUMMY_KEY_ID, DUMMY_SECRET, S3Env, run_cli_process
+from tests.conftest import DUMMY_KEY_ID, DUMMY_SECRET, S3Env, run_cli_here, run_cli_process
 
 pytestmark = pytest.mark.s3
 
@@ -35,7 +35,8 @@ def _profiles(tmp_path: Path, attempts: int = 2) -> Path:
 
 
 def _check(root: str, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
-    res = run_cli_process("check", root, "--json", *args, env=env)
+    res = (run_cli_process("check", root, "--json", *args, env=env) if env else
+           run_cli_here("check", root, "--json", *args))
     assert "Traceback" not in res.err
     return res.code, json.loads(res.out)
 
@@ -70,17 +71,17 @@ def test_check_passes_on_an_uploaded_world(s3_world: DemoWorld) -> None:
 
 
 def test_seal_then_strict_check_with_digests_and_tampering(s3env: S3Env, s3_world: DemoWorld) -> None:
-    res = run_cli_process("seal", s3_world.root, "--scenario-id", "baseline_v1",
-                          "--engine-release", "r1", "--yes", "--json")
+    res = run_cli_here("seal", s3_world.root, "--scenario-id", "baseline_v1",
+                       "--engine-release", "r1", "--yes", "--json")
     assert res.code == 0, res.err
     assert json.loads(res.out)["status"] == "SEALED"
     code, doc = _check(s3_world.root, "--strict-seal", "--verify-digests")
     assert (code, doc["verdict"], _actionable(doc)) == (0, "PASS", [])
-    again = run_cli_process("seal", s3_world.root, "--scenario-id", "baseline_v1",
-                            "--engine-release", "r1", "--yes", "--json")
+    again = run_cli_here("seal", s3_world.root, "--scenario-id", "baseline_v1",
+                         "--engine-release", "r1", "--yes", "--json")
     assert again.code == 0 and json.loads(again.out)["status"] == "ALREADY_SEALED"
-    other = run_cli_process("seal", s3_world.root, "--scenario-id", "baseline_v1",
-                            "--engine-release", "r2", "--yes")
+    other = run_cli_here("seal", s3_world.root, "--scenario-id", "baseline_v1",
+                         "--engine-release", "r2", "--yes")
     assert other.code == 1 and "MANIFEST_MISMATCH" in other.err
 
     client: Any = s3env.client()
@@ -94,7 +95,7 @@ def test_seal_then_strict_check_with_digests_and_tampering(s3env: S3Env, s3_worl
     assert code == 1 and _codes(doc) == [("DIGEST_MISMATCH", rel)] * 2
     client.put_object(Bucket=bucket, Key=_key(s3_world, "logs/extra.log")[1], Body=b"x")
     client.delete_object(Bucket=bucket, Key=key)
-    code, doc = _check(s3_world.root)
+    code, doc = _check(s3_world.root, "--quick")
     assert code == 1
     assert _codes(doc) == [("OBJECT_MISSING", rel)] * 2 + [("UNEXPECTED_FILE", "logs/extra.log")]
 

@@ -46,7 +46,13 @@ from oracle_tui.core.parquet_footer import Footer, read_footers, schema_text
 from oracle_tui.core.paths import glob_reason, unsafe_reason
 from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.readability import Owners, apply_readability
-from oracle_tui.core.report import CheckReport, OutputResult, StreamViewSection, verdict_of
+from oracle_tui.core.report import (
+    QUICK_NOTE,
+    CheckReport,
+    OutputResult,
+    StreamViewSection,
+    verdict_of,
+)
 from oracle_tui.core.storage import Store
 from oracle_tui.core.storage.base import EMPTY_FOLDER, PROBE_BODY, PROBE_KEY_RE, ObjectInfo
 from oracle_tui.core.storage.local import TEMP_RE
@@ -143,6 +149,7 @@ def run_check(
     ctx = _Ctx(store=store, report=report, interface_pack=pack, profile=profile,
                findings=findings, scenario_id=scenario_id, strict=strict, output_ids=output_ids,
                verify_digests=verify_digests, threads=threads, progress=progress, cancel=cancel)
+    report.digests_rehashed = verify_digests
     _run_steps(ctx)
     return _finish(report, ctx.findings)
 
@@ -151,7 +158,18 @@ def _finish(report: CheckReport, findings: list[Finding]) -> CheckReport:
     report.findings = sorted_findings(findings)
     report.verdict = verdict_of(report.findings)
     apply_readability(report)
+    report.verified = _verified_words(report)
     return report
+
+
+def _verified_words(report: CheckReport) -> str:
+    """What this check proved, in one line every face shows beside the verdict."""
+    gates = "gates recomputed"
+    if report.digests_rehashed:
+        hashed = report.seal.files_hashed
+        return (f"{gates}; file contents re-hashed ({hashed:,} sealed files)" if hashed
+                else f"{gates}; file contents re-hashed against the engine's evidence")
+    return f"{gates}; sizes, presence and footers compared, {QUICK_NOTE} (--quick)"
 
 
 def _run_steps(ctx: _Ctx) -> None:

@@ -80,6 +80,11 @@ class CheckReport(BaseModel):
     stream_views: list[StreamViewSection] = Field(default_factory=list)
     files_listed: int = 0
     steps_failed: list[str] = Field(default_factory=list)
+    # Whether file contents were re-hashed (sealed digests, evidence, instance proofs), or
+    # only sizes, presence and footers were compared (--quick, the inspector's first look).
+    digests_rehashed: bool = False
+    # What was and was not verified, in words, for every report (text, JSON, TUI).
+    verified: str = ""
     # Who each finding's subject belongs to (readability.Owners), set by check.
     _owners: Any = PrivateAttr(default=None)
 
@@ -105,6 +110,9 @@ class CheckReport(BaseModel):
         if fails and all(f.retry is Retry.RETRYABLE for f in fails):
             return 3
         return 1
+
+
+QUICK_NOTE = "digests not re-hashed"
 
 
 def verdict_of(findings: list[Finding]) -> str:

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from oracle_tui.core.jsonio import canonical_json
-from tests.conftest import CliResult, run_cli_process
+from tests.conftest import CliResult, run_cli_here
 
 
 def check(root: str, *args: str) -> tuple[int, dict[str, Any]]:
-    res = run_cli_process("check", root, "--json", *args, timeout=60)
+    """`oracle-tui check ROOT --json ARGS` (in this process: the same main())."""
+    res = run_cli_here("check", root, "--json", *args)
     assert "Traceback" not in res.err, res.err
     return res.code, json.loads(res.out)
 
