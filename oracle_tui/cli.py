@@ -326,6 +326,8 @@ def cmd_stream_view(args: argparse.Namespace) -> int:
         _out().print(f"{state.state} {state.output_id}  {printable(state.location)}")
         for f in state.findings:
             _out().print(f"  {f.severity.value} {f.code}: {printable(redact(f.detail))}")
+        if state.not_verified and state.state == "VALID":
+            _out().print(f"  not verified: {state.not_verified}")
     fails = [f for f in state.findings if f.severity.value == "FAIL"]
     if fails and all(f.retry.value == "retryable" for f in fails):
         return EXIT_RETRY

@@ -115,7 +115,7 @@ def test_tampered_flag_on_s3(s3env: S3Env, s3_world: DemoWorld) -> None:
 
 def test_missing_prefix_and_bucket_are_pack_not_found(s3_bucket: str, s3env: S3Env) -> None:
     for root in (f"s3://{s3_bucket}/nothing/here/", "s3://no-such-bucket-oracle/x/"):
-        code, doc = _check(root)
+        code, doc = _check(root, "--quick")
         assert code == 1 and [c for c, _ in _codes(doc)] == ["PACK_NOT_FOUND"], root
 
 
@@ -236,8 +236,8 @@ def test_no_secret_in_any_output(s3env: S3Env, s3_world: DemoWorld, tmp_path: Pa
     env = {"AWS_ACCESS_KEY_ID": DUMMY_KEY_ID, "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET,
            "AWS_SESSION_TOKEN": "session-token-dummy-77aa"}
     runs = [
-        ("check", s3_world.root, "--json"),
-        ("check", s3_world.root),
+        ("check", s3_world.root, "--json", "--quick"),
+        ("check", s3_world.root, "--quick"),
         ("check", s3_world.root, "--verify-digests", "--profile", "dev"),
         ("seal", s3_world.root, "--scenario-id", "baseline_v1", "--engine-release", "r1"),
         ("seal", s3_world.root, "--scenario-id", "baseline_v1", "--engine-release", "r1",
@@ -261,11 +261,11 @@ def test_no_secret_in_any_output(s3env: S3Env, s3_world: DemoWorld, tmp_path: Pa
 def test_more_failure_codes_on_s3(s3env: S3Env, s3_world: DemoWorld) -> None:
     client: Any = s3env.client()
     bucket, prefix = parse_s3_uri(s3_world.root)
-    code, doc = _check(s3_world.root, "--strict-seal")
+    code, doc = _check(s3_world.root, "--strict-seal", "--quick")
     assert code == 1 and _codes(doc) == [("PACK_NOT_SEALED", "_SEALED.json")]
-    assert run_cli_process("seal", s3_world.root, "--scenario-id", "baseline_v1",
+    assert run_cli_here("seal", s3_world.root, "--scenario-id", "baseline_v1",
                            "--engine-release", "r1", "--yes").code == 0
-    code, doc = _check(s3_world.root, "--scenario-id", "other_v9")
+    code, doc = _check(s3_world.root, "--scenario-id", "other_v9", "--quick")
     assert code == 1 and "WORLD_KEY_MISMATCH" in {c for c, _ in _codes(doc)}
     seal = json.loads(client.get_object(Bucket=bucket, Key=prefix + "_SEALED.json")["Body"]
                       .read())
@@ -273,13 +273,13 @@ def test_more_failure_codes_on_s3(s3env: S3Env, s3_world: DemoWorld) -> None:
     # A tamperer with delete rights replaces the seal (the writer role cannot).
     client.delete_object(Bucket=bucket, Key=prefix + "_SEALED.json")
     client.put_object(Bucket=bucket, Key=prefix + "_SEALED.json", Body=json.dumps(seal))
-    code, doc = _check(s3_world.root)
+    code, doc = _check(s3_world.root, "--quick")
     assert code == 1 and _codes(doc) == [("SEAL_MISMATCH", "_SEALED.json")]
-    res = run_cli_process("tombstone", s3_world.root, "--reason", "bad", "--authority", "ops",
+    res = run_cli_here("tombstone", s3_world.root, "--reason", "bad", "--authority", "ops",
                           "--yes")
     assert res.code == 0, res.err
-    code, doc = _check(s3_world.root)
+    code, doc = _check(s3_world.root, "--quick")
     assert code == 1 and ("PACK_TOMBSTONED", "_TOMBSTONE.json") in _codes(doc)
     client.delete_object(Bucket=bucket, Key=prefix + "run_receipt.json")
-    code, doc = _check(s3_world.root)
+    code, doc = _check(s3_world.root, "--quick")
     assert ("RUN_RECEIPT_MISSING", "run_receipt.json") in _codes(doc)

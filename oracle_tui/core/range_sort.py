@@ -284,7 +284,10 @@ class RoutePlan:
 def route(con: duckdb.DuckDBPyConnection, rp: RoutePlan, first: int, count: int,
           out_dir: Path) -> None:
     """The rows of source files ``first``..``first+count`` routed into
-    ``out_dir/__oracle_range=<i>/*.parquet``."""
+    ``out_dir/w<k>/__oracle_range=<i>/*.parquet`` (``routed_files`` finds them). A partitioned
+    write keeps state for every range it writes, per thread, so the ranges are routed in waves
+    the memory limit carries (one wave, one read of the files, unless a build asks for very
+    many small parts)."""
     group = rp.uris[first:first + count]
     scan = scan_sql(group, ", file_row_number=true")
     # DuckDB numbers the files of a scan in list order (``file_index``); every list entry
@@ -300,11 +303,27 @@ def route(con: duckdb.DuckDBPyConnection, rp: RoutePlan, first: int, count: int,
                          for c, enum in rp.categories.items())
     replaced = f" REPLACE ({as_enums})" if as_enums else ""
     con.execute(f"SET partitioned_write_flush_threshold = {_flush_rows(con)}")
-    con.execute(f"COPY (SELECT *, {range_expr(key, rp.bounds)} AS {RANGE_COLUMN} FROM "
-                f"(SELECT * EXCLUDE ({dropped}){replaced}, {tie} AS {TIE_COLUMN}{rank} "
-                f"FROM {scan})) "
-                f"TO {sql_str(str(out_dir))} "
-                f"(FORMAT parquet, PARTITION_BY ({RANGE_COLUMN}), {SPILL_OPTIONS})")
+    wave = ranges_per_wave(con)
+    for k, low in enumerate(range(0, rp.ranges, wave)):
+        only = (f" WHERE {RANGE_COLUMN} BETWEEN {low} AND {low + wave - 1}"
+                if wave < rp.ranges else "")
+        con.execute(f"COPY (SELECT * FROM (SELECT *, {range_expr(key, rp.bounds)} AS "
+                    f"{RANGE_COLUMN} FROM (SELECT * EXCLUDE ({dropped}){replaced}, {tie} AS "
+                    f"{TIE_COLUMN}{rank} FROM {scan})){only}) "
+                    f"TO {sql_str(str(out_dir / f'w{k:04d}'))} "
+                    f"(FORMAT parquet, PARTITION_BY ({RANGE_COLUMN}), {SPILL_OPTIONS})")
+
+
+# What one range costs a partitioned write, per thread (buffers, a writer's state): measured
+# at some 0.3 MB a range on two threads, taken at a megabyte to leave room.
+RANGE_STATE_BYTES = 1 << 20
+
+
+def ranges_per_wave(con: duckdb.DuckDBPyConnection) -> int:
+    """How many ranges one routing pass may write at this memory limit and thread count."""
+    row = con.execute("SELECT current_setting('threads')").fetchone()
+    threads = max(1, int(row[0])) if row else 1
+    return max(16, memory_limit_bytes(con) // (threads * RANGE_STATE_BYTES))
 
 
 def _flush_rows(con: duckdb.DuckDBPyConnection) -> int:
@@ -318,7 +337,7 @@ def _flush_rows(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def routed_files(out_dir: Path, range_no: int) -> list[Path]:
-    return sorted((out_dir / f"{RANGE_COLUMN}={range_no}").glob("*.parquet"))
+    return sorted(out_dir.glob(f"w*/{RANGE_COLUMN}={range_no}/*.parquet"))
 
 
 @dataclass(frozen=True)

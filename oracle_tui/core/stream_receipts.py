@@ -159,6 +159,8 @@ class ViewState(BaseModel):
     upstream: dict[str, Any] | None = None  # the platform's receipt fields
     manifest: dict[str, Any] | None = None  # the platform's view manifest
     findings: list[Finding] = Field(default_factory=list)
+    # What this verification did not prove (set by verify; every face shows it).
+    not_verified: str = ""
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,13 @@ from oracle_tui.core.view_plan import (
 from oracle_tui.core.world import WorldKey, read_run_receipt, resolve_world_key
 
 DEFAULT_ROWS_PER_PART = 4_000_000
+# What `verify` says it did not prove (docs/reliability.md).
+NOT_REHASHED = ("the source parts' bytes against their sealed digests (check does that; "
+                "the view was compared with the source's rows as they are now)")
+NOT_DEEP = ("the order of rows with equal keys (two tied rows swapped keep every sum and "
+            "the key order: --deep rebuilds and compares), nor " + NOT_REHASHED)
+# Part names have five digits (part-00000.parquet): name order is part order up to here.
+MAX_PARTS = 99_999
 
 
 class BuildResult(BaseModel):
@@ -457,6 +464,11 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
     phases.enter("validate")
     rows = row_count(con, scan_sql(uris))
     chunks = max(1, -(-rows // rows_per_part))
+    if chunks > MAX_PARTS:
+        raise OracleError("INPUT_INVALID", f"--rows-per-part {rows_per_part:,} would cut "
+                                           f"{rows:,} rows into {chunks:,} parts; a view has "
+                                           f"at most {MAX_PARTS:,} (give at least "
+                                           f"{-(-rows // MAX_PARTS):,})", output_id)
     profile = profile_source(con, uris, t.sort_keys,
                               whole=(rows, chunks) if runner is _run_here else None)
     plan = sort_plan(profile, t.sort_keys)
@@ -671,6 +683,7 @@ def verify_stream_view(
     if deep and not problems:
         problems += _deep_differences(t, output_id, receipt, memory_limit, temp_dir, threads,
                                       cancel)
+    state.not_verified = NOT_DEEP if not deep else NOT_REHASHED
     state.findings.extend(problems)
     if any(f.severity is Severity.FAIL for f in problems):
         state.state = "INVALID"
