@@ -28,7 +28,7 @@ from oracle_tui.core.interface_pack import load_interface_pack, render_template
 from oracle_tui.core.jsonio import canonical_json
 from oracle_tui.core.locators import locator_for
 from oracle_tui.core.stream_view import build_stream_view, verify_stream_view
-from tests.conftest import S3Env, run_cli_process
+from tests.conftest import S3Env, run_cli_here
 from tests.engine import reissue_evidence
 from tests.upstream import upstream_errors
 
@@ -38,7 +38,7 @@ SEAL = "oracle_store_contracts/oracle_pack_seal"
 
 
 def _seal(root: str, *extra: str) -> Any:
-    return run_cli_process("seal", root, "--scenario-id", "baseline_v1", "--engine-release",
+    return run_cli_here("seal", root, "--scenario-id", "baseline_v1", "--engine-release",
                            "1.4.2", "--yes", *extra)
 
 
@@ -59,18 +59,18 @@ def test_every_document_written_on_disk_is_valid_under_the_upstream_schemas(
     assert _seal(world.root).code == 0
     assert upstream_errors(MANIFEST, _json(root / "_oracle_pack_manifest.json")) == []
     assert upstream_errors(SEAL, _json(root / "_SEALED.json")) == []
-    report = run_cli_process("check", world.root, "--json")
+    report = run_cli_here("check", world.root, "--json")
     doc = json.loads(report.out)
     assert len(doc["gate_receipts"]) == 4
     for receipt in doc["gate_receipts"]:
         assert upstream_errors("contracts/gate_receipt", receipt) == []
     pack = load_interface_pack()
     for output_id in sorted(pack.outputs):
-        loc = run_cli_process("locate", world.root, "--output-id", output_id)
+        loc = run_cli_here("locate", world.root, "--output-id", output_id)
         assert loc.code == 0, loc.err
         locator = json.loads(loc.out)["locator"]
         assert upstream_errors("contracts/engine_output_locator", locator) == [], output_id
-    assert run_cli_process("tombstone", world.root, "--reason", "r", "--authority", "a",
+    assert run_cli_here("tombstone", world.root, "--reason", "r", "--authority", "a",
                            "--yes").code == 0
     # Tombstoning leaves the v1 documents as they were: still valid.
     assert upstream_errors(MANIFEST, _json(root / "_oracle_pack_manifest.json")) == []
@@ -125,7 +125,7 @@ def test_check_refuses_a_control_file_the_platform_refuses(sealed_world: DemoWor
     edit(doc)
     path.write_bytes(canonical_json(doc))
     assert upstream_errors(MANIFEST if "manifest" in name else SEAL, doc) != []
-    res = run_cli_process("check", sealed_world.root, "--json")
+    res = run_cli_here("check", sealed_world.root, "--json")
     assert res.code == 1
     report = json.loads(res.out)
     found = [f for f in report["findings"] if f["code"] == code]
@@ -156,7 +156,7 @@ def test_a_pack_sealed_by_oracle_tui_0_1_is_outdated_and_left_alone(
     res = _seal(sealed_world.root)
     assert res.code == 1
     assert res.err.strip().splitlines()[-1].startswith("oracle-tui: PACK_LAYOUT_OUTDATED: ")
-    explain = run_cli_process("explain", "PACK_LAYOUT_OUTDATED")
+    explain = run_cli_here("explain", "PACK_LAYOUT_OUTDATED")
     assert "new root" in explain.out and "tombstone" in explain.out
     assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
 

@@ -16,7 +16,7 @@ from oracle_tui import __version__
 from oracle_tui.core.check import run_check
 from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.interface_pack import load_interface_pack
-from tests.conftest import run_cli_process
+from tests.conftest import run_cli_here, run_cli_process
 from tests.upstream import upstream_errors
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "oracle_tui" / "schemas"
@@ -38,7 +38,7 @@ def _state(root: str) -> dict[str, tuple[bytes, int]]:
 
 
 def _seal(root: str, release: str = "1.4.2", *extra: str) -> Any:
-    return run_cli_process("seal", root, "--scenario-id", "baseline_v1", "--engine-release",
+    return run_cli_here("seal", root, "--scenario-id", "baseline_v1", "--engine-release",
                            release, "--yes", *extra)
 
 
@@ -246,7 +246,7 @@ def test_eight_racing_sealers_different_inputs(world: DemoWorld) -> None:
 
 def test_tombstone_is_create_if_absent_and_final(sealed_world: DemoWorld) -> None:
     root = sealed_world.root
-    res = run_cli_process("tombstone", root, "--reason", "rng defect", "--authority", "ops",
+    res = run_cli_here("tombstone", root, "--reason", "rng defect", "--authority", "ops",
                           "--replacement", "/packs/w2", "--yes", "--json")
     assert res.code == 0, res.err
     doc = json.loads((Path(root) / "_TOMBSTONE.json").read_text())
@@ -256,10 +256,10 @@ def test_tombstone_is_create_if_absent_and_final(sealed_world: DemoWorld) -> Non
     manifest = json.loads((Path(root) / "_oracle_pack_manifest.json").read_text())
     assert doc["oracle_pack_id"] == manifest["oracle_pack_id"]
     before = _state(root)
-    again = run_cli_process("tombstone", root, "--reason", "rng defect", "--authority", "ops",
+    again = run_cli_here("tombstone", root, "--reason", "rng defect", "--authority", "ops",
                             "--replacement", "/packs/w2", "--yes")
     assert again.code == 0 and "ALREADY_TOMBSTONED" in again.out
-    other = run_cli_process("tombstone", root, "--reason", "changed my mind", "--authority",
+    other = run_cli_here("tombstone", root, "--reason", "changed my mind", "--authority",
                             "ops", "--yes")
     assert other.code == 1 and "PACK_TOMBSTONED" in other.err
     assert _state(root) == before
@@ -278,7 +278,7 @@ def test_local_seal_warns_against_hand_edits(world: DemoWorld) -> None:
 
 def test_resealing_under_another_scenario_names_the_world_key(sealed_world: DemoWorld) -> None:
     before = _state(sealed_world.root)
-    res = run_cli_process("seal", sealed_world.root, "--scenario-id", "other_v2",
+    res = run_cli_here("seal", sealed_world.root, "--scenario-id", "other_v2",
                           "--engine-release", "demo-1.0", "--yes")
     assert res.code == 1
     assert res.err.strip().splitlines()[-1] == (

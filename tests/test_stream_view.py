@@ -28,7 +28,7 @@ from oracle_tui.core.stream_view import (
     open_stream_view,
     verify_stream_view,
 )
-from tests.conftest import CliRunner, S3Env, run_cli_process
+from tests.conftest import CliRunner, S3Env, run_cli_here, run_cli_process
 from tests.engine import edit_view_receipt, reissue_evidence
 
 OUT = "s3_event_stream_with_fraud_6B"
@@ -97,14 +97,14 @@ def test_view_is_globally_ordered_with_exact_schema_and_rows(world: DemoWorld) -
 def test_rerun_is_a_noop_and_verify_passes(world: DemoWorld) -> None:
     build_stream_view(world.root, OUT, rows_per_part=1500)
     before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in _view_dir(world.root).iterdir()}
-    res = run_cli_process("stream-view", "build", world.root, "--output-id", OUT, "--json")
+    res = run_cli_here("stream-view", "build", world.root, "--output-id", OUT, "--json")
     assert res.code == 0, res.err
     assert json.loads(res.out)["status"] == "ALREADY_VALID"
     after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in _view_dir(world.root).iterdir()}
     assert after == before
     state = verify_stream_view(world.root, OUT)
     assert (state.state, state.findings) == ("VALID", [])
-    res = run_cli_process("stream-view", "verify", world.root, "--output-id", OUT)
+    res = run_cli_here("stream-view", "verify", world.root, "--output-id", OUT)
     assert res.code == 0 and res.out.startswith("VALID")
 
 
@@ -187,7 +187,7 @@ def test_tampered_view_is_never_overwritten(world: DemoWorld) -> None:
     data[len(data) // 2] ^= 0x40
     part.write_bytes(bytes(data))
     before = {p.name: p.read_bytes() for p in _view_dir(world.root).iterdir()}
-    res = run_cli_process("stream-view", "build", world.root, "--output-id", OUT)
+    res = run_cli_here("stream-view", "build", world.root, "--output-id", OUT)
     assert res.code == 1
     assert res.err.startswith("oracle-tui: STREAM_RECEIPT_MISMATCH:")
     assert {p.name: p.read_bytes() for p in _view_dir(world.root).iterdir()} == before
@@ -200,7 +200,7 @@ def test_parts_without_receipt_are_refused(world: DemoWorld, cli: CliRunner) -> 
     build_stream_view(world.root, OUT, rows_per_part=1500)
     (_view_dir(world.root) / RECEIPT).unlink()
     before = sorted(p.name for p in _view_dir(world.root).iterdir())
-    res = run_cli_process("stream-view", "build", world.root, "--output-id", OUT)
+    res = run_cli_here("stream-view", "build", world.root, "--output-id", OUT)
     assert res.code == 1 and "STREAM_VIEW_PARTIAL_EXISTS" in res.err
     assert sorted(p.name for p in _view_dir(world.root).iterdir()) == before
     check = cli("check", world.root, "--json")
@@ -279,7 +279,7 @@ def test_missing_sort_key_and_overrides(world: DemoWorld, tmp_path: Path) -> Non
 def test_build_refuses_when_gates_do_not_pass(world: DemoWorld) -> None:
     flag = next(Path(world.root).glob("data/layer3/6B/validation/*/_passed.flag"))
     flag.write_text("sha256_hex = " + "0" * 64 + "\n")
-    res = run_cli_process("stream-view", "build", world.root, "--output-id", OUT)
+    res = run_cli_here("stream-view", "build", world.root, "--output-id", OUT)
     assert res.code == 1
     assert res.err.startswith("oracle-tui: GATE_EVIDENCE_MISMATCH: build refused")
     assert not _view_dir(world.root).exists()

@@ -304,6 +304,7 @@ def route(con: duckdb.DuckDBPyConnection, rp: RoutePlan, first: int, count: int,
     replaced = f" REPLACE ({as_enums})" if as_enums else ""
     con.execute(f"SET partitioned_write_flush_threshold = {_flush_rows(con)}")
     wave = ranges_per_wave(con)
+    out_dir.mkdir(parents=True, exist_ok=True)  # DuckDB makes the wave's folder, not parents
     for k, low in enumerate(range(0, rp.ranges, wave)):
         only = (f" WHERE {RANGE_COLUMN} BETWEEN {low} AND {low + wave - 1}"
                 if wave < rp.ranges else "")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from oracle_tui.core.demo import DemoWorld
-from tests.conftest import run_cli_process
+from tests.conftest import run_cli_here, run_cli_process
 from tests.reliability.helpers import world_for_another_user
 
 PASSWORD = "hunter2-NOT-A-REAL-PASSWORD"
@@ -31,7 +31,7 @@ def _files(root: str) -> list[tuple[str, int]]:
 @pytest.mark.parametrize("release", ["", "   ", "r" * 257, "1.0\n2.0", "1.0\x07"])
 def test_engine_release_is_checked_before_sealing(world: DemoWorld, release: str) -> None:
     before = _files(world.root)
-    res = run_cli_process("seal", world.root, "--scenario-id", "baseline_v1",
+    res = run_cli_here("seal", world.root, "--scenario-id", "baseline_v1",
                           "--engine-release", release, "--yes")
     assert res.code == 2
     assert res.err.startswith("oracle-tui: INPUT_INVALID: the engine release"), res.err
@@ -48,7 +48,7 @@ def test_engine_release_is_checked_before_sealing(world: DemoWorld, release: str
 def test_tombstone_input_is_checked_before_writing(sealed_world: DemoWorld, reason: str,
                                                    authority: str, what: str) -> None:
     before = _files(sealed_world.root)
-    res = run_cli_process("tombstone", sealed_world.root, "--reason", reason,
+    res = run_cli_here("tombstone", sealed_world.root, "--reason", reason,
                           "--authority", authority, "--yes")
     assert res.code == 2
     assert res.err.startswith(f"oracle-tui: INPUT_INVALID: {what}"), res.err
@@ -56,17 +56,17 @@ def test_tombstone_input_is_checked_before_writing(sealed_world: DemoWorld, reas
 
 
 def test_longest_accepted_reason_reads_back(sealed_world: DemoWorld) -> None:
-    res = run_cli_process("tombstone", sealed_world.root, "--reason", "r" * 4096,
+    res = run_cli_here("tombstone", sealed_world.root, "--reason", "r" * 4096,
                           "--authority", "a" * 256, "--yes")
     assert res.code == 0, res.err
-    res = run_cli_process("check", sealed_world.root, "--json")
+    res = run_cli_here("check", sealed_world.root, "--json")
     doc = json.loads(res.out)
     assert doc["seal"]["tombstone"]["reason"] == "r" * 4096  # our reader accepts what we wrote
 
 
 @pytest.mark.parametrize("limit", ["lots", "2 parsecs", "-1GB", "1e9"])
 def test_memory_limit_is_input_invalid(world: DemoWorld, limit: str) -> None:
-    res = run_cli_process("stream-view", "build", world.root, "--output-id",
+    res = run_cli_here("stream-view", "build", world.root, "--output-id",
                           "s4_event_labels_6B", f"--memory-limit={limit}")
     assert res.code == 2
     assert res.err.startswith("oracle-tui: INPUT_INVALID: memory limit"), res.err

@@ -25,7 +25,7 @@ from oracle_tui.core.errors import OracleError
 from oracle_tui.core.jsonio import canonical_json
 from oracle_tui.core.profiles import load_profile
 from oracle_tui.core.stream_view import build_stream_view, open_stream_view, verify_stream_view
-from tests.conftest import S3Env, run_cli_process
+from tests.conftest import S3Env, run_cli_here, run_cli_process
 from tests.engine import edit_view_receipt, reissue_evidence
 from tests.reliability.helpers import check, codes, fails, part, rel
 
@@ -202,7 +202,7 @@ def test_a_pack_copied_with_its_views_reports_them_moved(world: DemoWorld,
     report = run_check(str(copy))
     moved = [f for f in report.findings if f.code == "STREAM_VIEW_MOVED"]
     assert [f.subject for f in moved] == [OUT] and str(world.root) in moved[0].detail
-    res = run_cli_process("explain", "STREAM_VIEW_MOVED")
+    res = run_cli_here("explain", "STREAM_VIEW_MOVED")
     assert "Rebuild the view here under a new stream_view_root" in " ".join(res.out.split())
 
 
@@ -308,7 +308,7 @@ def test_a_temp_dir_that_cannot_hold_files_is_input_invalid(world: DemoWorld, tm
     blocker = tmp_path / "file"
     blocker.write_text("x")
     temp = "/dev/null" if where == "device" else str(blocker / "spill")
-    res = run_cli_process("stream-view", "build", world.root, "--output-id", OUT,
+    res = run_cli_here("stream-view", "build", world.root, "--output-id", OUT,
                           "--temp-dir", temp)
     assert res.code == 2 and res.err.startswith("oracle-tui: INPUT_INVALID: ")
     assert not (Path(world.root) / "stream_view").exists()
@@ -316,7 +316,7 @@ def test_a_temp_dir_that_cannot_hold_files_is_input_invalid(world: DemoWorld, tm
 
 def test_demo_out_under_a_file_is_input_invalid(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
-    res = run_cli_process("demo", "--out", str(tmp_path / "file" / "world"), "--events", "10")
+    res = run_cli_here("demo", "--out", str(tmp_path / "file" / "world"), "--events", "10")
     assert res.code == 2 and res.err.startswith("oracle-tui: INPUT_INVALID: ")
     assert (tmp_path / "file").read_text() == "x"
 
@@ -326,12 +326,12 @@ def test_demo_out_under_a_file_is_input_invalid(tmp_path: Path) -> None:
 def test_control_characters_never_reach_a_terminal_raw(world: DemoWorld) -> None:
     name = "evil\x1b[2J\u009b31m\nFAKE oracle-tui: PASS\u0085.log"
     (Path(world.root) / "logs" / name).write_text("x")  # PATH_UNSAFE names it
-    text = run_cli_process("check", world.root)
+    text = run_cli_here("check", world.root)
     for stream in (text.out, text.err):
         assert not any(ch in stream for ch in "\x1b\u009b\u0085")
     assert "evil\\x1b[2J\\x9b31m\\x0aFAKE oracle-tui: PASS\\x85.log" in text.out
     assert not any(line.startswith("FAKE") for line in text.out.splitlines())
-    res = run_cli_process("check", world.root, "--json")
+    res = run_cli_here("check", world.root, "--json")
     doc = json.loads(res.out)
     assert [f["subject"] for f in doc["findings"] if f["code"] == "PATH_UNSAFE"] == [
         f"logs/{name}"]
@@ -348,7 +348,7 @@ def test_control_characters_never_reach_a_terminal_raw(world: DemoWorld) -> None
 def test_operator_values_with_controls_or_credentials_are_refused(world: DemoWorld,
                                                                   args: list[str]) -> None:
     before = sorted(p.name for p in Path(world.root).iterdir())
-    res = run_cli_process(args[0], world.root, *args[1:])
+    res = run_cli_here(args[0], world.root, *args[1:])
     assert res.code == 2 and res.err.startswith("oracle-tui: INPUT_INVALID: ")
     assert len(res.err.strip().splitlines()) == 1
     assert not any(ch in res.err for ch in "\x1b\u009b") and "wJalrXUtnFEMI" not in res.err
@@ -356,7 +356,7 @@ def test_operator_values_with_controls_or_credentials_are_refused(world: DemoWor
 
 
 def test_an_unknown_output_id_with_controls_is_one_escaped_line(world: DemoWorld) -> None:
-    res = run_cli_process("check", world.root, "--output-id", "x\x1b[31m\noracle-tui: PASS")
+    res = run_cli_here("check", world.root, "--output-id", "x\x1b[31m\noracle-tui: PASS")
     assert res.code == 2 and len(res.err.strip().splitlines()) == 1
     assert "\x1b" not in res.err and "x\\x1b[31m\\x0aoracle-tui: PASS" in res.err
 
@@ -367,7 +367,7 @@ def test_a_lone_surrogate_in_a_receipt_prints(world: DemoWorld) -> None:
     text = receipt.read_text().replace('"status": "OK"', '"status": "\\ud800"')
     receipt.unlink()
     receipt.write_text(text)
-    res = run_cli_process("check", world.root)
+    res = run_cli_here("check", world.root)
     assert res.code == 1 and "Traceback" not in res.err
     assert "\\ud800" in res.out
 
