@@ -67,6 +67,9 @@ def main() -> int:
     ap.add_argument("--baseline-memory-limit", help="bare DuckDB's limit (default: ours)")
     ap.add_argument("--skip-baseline", action="store_true")
     ap.add_argument("--cluster", action="store_true", help="ours on a 2-worker LocalCluster")
+    ap.add_argument("--threads", default="",
+                    help="comma-separated thread counts to run ours with, one build each "
+                         "(default: DuckDB's own, the machine's cores)")
     args = ap.parse_args()
     work = Path(args.workdir)
     world = work / f"world-{args.generator}-{args.events}"
@@ -108,27 +111,32 @@ def main() -> int:
                                host="127.0.0.1", dashboard_address=":0")
         extra = ["--executor", str(cluster.scheduler_address), "--scratch",
                  str(work / "scratch"), "--threads", "1"]
-    ours_s, ours_rss = measure_in_fresh_parent(
-        [sys.executable, "-m", "oracle_tui.cli", "stream-view", "build", str(world),
-         "--output-id", OUT, "--memory-limit", args.memory_limit, "--temp-dir", str(tmp),
-         "--json", *extra])
+    runs = [t for t in args.threads.split(",") if t] or [""]
+    for threads in runs:
+        shutil.rmtree(world / "stream_view", ignore_errors=True)
+        asked = ["--threads", threads] if threads else []
+        ours_s, ours_rss = measure_in_fresh_parent(
+            [sys.executable, "-m", "oracle_tui.cli", "stream-view", "build", str(world),
+             "--output-id", OUT, "--memory-limit", args.memory_limit, "--temp-dir", str(tmp),
+             "--json", *extra, *asked])
+        receipt = json.loads((world / "stream_view" / "ts_utc" / f"output_id={OUT}"
+                              / "_stream_sort_receipt.json").read_text())["extensions"][
+            "oracle_tui"]
+        used = (receipt.get("run") or {}).get("threads", "?")
+        where = "2-worker LocalCluster" if args.cluster else "this machine"
+        rows = receipt["view"]["row_count"]
+        print(f"stream-view build at {args.memory_limit}, --threads {threads or 'default'} "
+              f"(used {used}) ({where}): {ours_s:.1f} s, peak RSS {ours_rss} MiB "
+              f"({len(receipt['parts'])} parts, {rows:,} rows, {ours_s / rows * 1e6:.2f} us a "
+              "row, receipt passes included)")
+        if base is not None:
+            print(f"ratio: {ours_s / base[0]:.2f}")
     if cluster is not None:
-        workers_rss = "(client only; workers not included) "
+        print("(cluster: peak RSS is the client's; workers not included)")
         cluster.close()
-    else:
-        workers_rss = ""
-    receipt = json.loads((world / "stream_view" / "ts_utc" / f"output_id={OUT}"
-                          / "_stream_sort_receipt.json").read_text())["extensions"]["oracle_tui"]
     if base is not None:
         print(f"baseline COPY ... ORDER BY at {base_limit}: {base[0]:.1f} s, peak RSS "
               f"{base[1]} MiB")
-    where = "2-worker LocalCluster" if args.cluster else "this machine"
-    rows = receipt["view"]["row_count"]
-    print(f"stream-view build at {args.memory_limit} ({where}): {ours_s:.1f} s, peak RSS "
-          f"{ours_rss} MiB {workers_rss}({len(receipt['parts'])} parts, {rows:,} rows, "
-          f"{ours_s / rows * 1e6:.2f} us a row, receipt passes included)")
-    if base is not None:
-        print(f"ratio: {ours_s / base[0]:.2f}")
     target.unlink(missing_ok=True)
     shutil.rmtree(world / "stream_view", ignore_errors=True)
     if not args.keep_world:

@@ -310,13 +310,18 @@ def cmd_stream_view(args: argparse.Namespace) -> int:
         result = _with_progress("sorting", not args.json, lambda progress: build_stream_view(
             root, args.output_id, rows_per_part=args.rows_per_part, executor=args.executor,
             scratch=args.scratch, progress=progress, **common))
+        if result.notice:
+            _err().print(f"note: {result.notice}")
         if args.json:
             _emit_json(result.model_dump(mode="json"))
         else:
             view = result.receipt["view"]
+            run = result.receipt.get("run") or {}
+            ran = (f" (built in {run['executor']}, {run['threads']} thread(s) at "
+                   f"{run['memory_limit']})" if run and result.status == "BUILT" else "")
             _out().print(f"{result.status} {result.output_id}: {view['row_count']:,} rows in "
                          f"{len(result.receipt['parts'])} part(s), {view['min_ts']} .. "
-                         f"{view['max_ts']}\n  {printable(result.location)}")
+                         f"{view['max_ts']}{ran}\n  {printable(result.location)}")
         return EXIT_OK
     state = _with_progress("verifying", not args.json, lambda progress: verify_stream_view(
         root, args.output_id, progress=progress, deep=args.deep, **common))

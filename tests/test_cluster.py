@@ -50,6 +50,7 @@ def _keys(s3env: S3Env, bucket: str, prefix: str) -> list[str]:
 def _ours(receipt: dict[str, Any]) -> dict[str, Any]:
     doc = dict(receipt)
     doc.pop("built_at_utc")
+    doc.pop("run")  # how each build ran: its limit, threads and executor
     return doc
 
 
@@ -64,6 +65,10 @@ def test_cluster_build_is_byte_identical_to_a_local_build(
                               threads=2)
     assert remote.status == local.status == "BUILT"
     assert _ours(remote.receipt) == _ours(local.receipt)
+    assert remote.receipt["run"] == {"memory_limit": "256MB", "threads": 1,
+                                     "executor": f"dask {scheduler}"}
+    assert local.receipt["run"] == {"memory_limit": "1GB", "threads": 2,
+                                    "executor": "this process"}
     assert len(remote.receipt["parts"]) == 5
     assert remote.receipt["view"]["row_count"] == 4000
     # The bytes in the bucket are the bytes on disk, part by part.

@@ -23,7 +23,7 @@ from typing import Any
 
 import duckdb
 
-from oracle_tui.core.duck import connect, duck_error, engine_share, object_uri
+from oracle_tui.core.duck import budget, connect, duck_error, object_uri
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.hashing import hash_object
 from oracle_tui.core.jobs import Cancelled
@@ -63,8 +63,10 @@ class ClusterJob:
 def _on_worker(job: ClusterJob, stores: list[Store], body: Callable[
         [duckdb.DuckDBPyConnection, Path], Any]) -> Any:
     with tempfile.TemporaryDirectory(prefix="oracle-tui-task-") as tmp:
-        con = connect(stores=stores, memory_limit=engine_share(job.memory_limit),
-                      temp_dir=str(Path(tmp) / "spill"), threads=job.threads)
+        # The worker's own cores against the limit it is given.
+        plan = budget(job.memory_limit, job.threads)
+        con = connect(stores=stores, memory_limit=plan.engine_limit,
+                      temp_dir=str(Path(tmp) / "spill"), threads=plan.threads)
         try:
             return body(con, Path(tmp))
         except duckdb.Error as exc:

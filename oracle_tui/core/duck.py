@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -98,6 +99,46 @@ def size_bytes(text: str) -> int:
         raise OracleError("INPUT_INVALID", f"memory limit {text[:40]!r} is not a size such as "
                                            "512MB, 2GB or 1.5GiB")
     return int(float(m["number"]) * _UNITS[m["unit"].lower()])
+
+
+# What each thread of a job costs (measured, docs/performance.md): inside DuckDB's own limit
+# (its sort and writer state), and outside it (Arrow buffers, allocator slack), above a base
+# of Python and the libraries. A job's process stays within its limit + 300 MB.
+THREAD_INSIDE = 16 * 2**20
+THREAD_OUTSIDE = 40 * 2**20
+BASE_OUTSIDE = 150 * 2**20
+HEADROOM = 300 * 10**6
+
+
+@dataclass(frozen=True)
+class EngineBudget:
+    """How a DuckDB job runs within its memory limit: DuckDB's share and the threads the
+    limit carries (never more than asked for, or than this machine's cores)."""
+
+    memory_limit: str  # as the operator gave it
+    engine_limit: str  # DuckDB's part of it
+    threads: int
+    notice: str | None = None  # said when --threads was lowered
+
+    def record(self) -> dict[str, Any]:
+        return {"memory_limit": self.memory_limit, "threads": self.threads}
+
+
+def budget(memory_limit: str, threads: int | None = None) -> EngineBudget:
+    """The threads ``memory_limit`` carries: per-thread state multiplies by the thread count
+    while the limit stays fixed, so a 256 MB job on 16 cores runs on 4 threads instead of
+    running out of memory."""
+    total = size_bytes(memory_limit)
+    engine = total * 80 // 100
+    outside = total - engine + HEADROOM - BASE_OUTSIDE
+    carried = max(1, min(engine // THREAD_INSIDE, outside // THREAD_OUTSIDE))
+    wanted = threads or os.cpu_count() or 1
+    used = max(1, min(wanted, carried))
+    notice = None
+    if threads and threads > used:
+        notice = (f"--threads {threads} lowered to {used}: a memory limit of {memory_limit} "
+                  f"carries {carried} thread(s) within the limit + 300 MB")
+    return EngineBudget(memory_limit, engine_share(memory_limit), used, notice)
 
 
 def engine_share(limit: str) -> str:

@@ -79,6 +79,8 @@ class Receipt(BaseModel):
     # values) or "platform scan" (its read of the partition folders differs; a scan of its
     # own).
     platform_stats_from: str | None = None
+    # How the build ran: its memory limit and the threads that limit carried.
+    run: dict[str, Any] | None = None
 
 
 class PlatformStats(BaseModel):

@@ -17,10 +17,10 @@ import shutil
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol, TypeAlias
+from typing import Any, TypeAlias
 
 import duckdb
 import pyarrow as pa
@@ -31,9 +31,9 @@ from oracle_tui.core import contracts
 from oracle_tui.core.codes import Severity
 from oracle_tui.core.duck import (
     DUCKDB_VERSION,
+    budget,
     connect,
     duck_error,
-    engine_share,
     object_uri,
     sql_str,
 )
@@ -123,6 +123,7 @@ class BuildResult(BaseModel):
     output_id: str
     location: str
     receipt: dict[str, Any]
+    notice: str | None = None  # e.g. --threads lowered to what the memory limit carries
 
 
 # -- resolving an output ------------------------------------------------------------------------
@@ -171,12 +172,19 @@ SortedPartPaths: TypeAlias = list[tuple[SortedPart, Path]]
 SortedParts: TypeAlias = tuple[RawStats, SortedPartPaths]
 
 
-class _Runner(Protocol):
-    """Routes and sorts a planned build: in this process or on a cluster."""
+RunnerBody: TypeAlias = Callable[[duckdb.DuckDBPyConnection, RoutePlan, RawStats | None,
+                                   Path, str, "_Phases", threading.Event | None], SortedParts]
 
-    def __call__(self, con: duckdb.DuckDBPyConnection, rp: RoutePlan,
-                 source: RawStats | None, staging: Path, spill: str, phases: _Phases,
-                 cancel: threading.Event | None) -> SortedParts: ...
+
+@dataclass(frozen=True)
+class _Runner:
+    """Routes and sorts a planned build, in this process or on a cluster."""
+
+    executor: str  # where, for the receipt and the output: "this process", "dask tcp://…"
+    # Whether it takes the source's stats itself (a cluster's tasks, as they route); if
+    # not, the build's planning scan takes them in the same read.
+    takes_stats: bool
+    run: RunnerBody
 
 
 # -- build --------------------------------------------------------------------------------------
@@ -222,7 +230,8 @@ def build_stream_view(
         raise OracleError("OUTPUT_MISSING", f"{output_id} has no parts", output_id)
     receipt = _build(target, output_id, memory_limit, temp_dir, threads, rows_per_part,
                      progress, cancel, runner)
-    return BuildResult(status="BUILT", output_id=output_id, location=location, receipt=receipt)
+    return BuildResult(status="BUILT", output_id=output_id, location=location, receipt=receipt,
+                       notice=budget(memory_limit, threads).notice)
 
 
 def _expect(t: _Target, output_id: str) -> ViewExpect:
@@ -256,7 +265,7 @@ def _runner_for(t: _Target, executor: str | None, scratch: str | None, memory_li
                 threads: int | None, temp_dir: str | None) -> _Runner:
     chosen = t.profile.wiring("stream_view_executor") if executor is None else executor
     if chosen in ("", "local"):
-        return _run_here
+        return _LOCAL
     if not chosen.startswith(("tcp://", "tls://")):
         raise OracleError("INPUT_INVALID", f"executor {chosen[:60]!r} is neither 'local' nor a "
                                            "Dask scheduler address (tcp://host:8786)")
@@ -276,14 +285,16 @@ def _build(t: _Target, output_id: str, memory_limit: str, temp_dir: str | None,
     spill = temp_dir or str(new_temp_folder("oracle-tui-spill-", None, "the temp folder"))
     staged: list[tuple[str, Path]] = []
     try:
-        con = connect(stores=[t.store], memory_limit=engine_share(memory_limit), temp_dir=spill,
-                      threads=threads)
+        engine = budget(memory_limit, threads)
+        con = connect(stores=[t.store], memory_limit=engine.engine_limit, temp_dir=spill,
+                      threads=engine.threads)
         phases = _Phases(progress)
         watcher = _watch(con, cancel, phases)
         try:
             receipt, platform = _sort_and_write(con, t, output_id, uris, staging, staged,
                                                 rows_per_part, phases, cancel, spill,
-                                                runner or _run_here)
+                                                runner or _LOCAL)
+            receipt["run"] = {**engine.record(), "executor": (runner or _LOCAL).executor}
         except duckdb.InterruptException as exc:
             raise Cancelled() from exc
         except duckdb.Error as exc:
@@ -470,7 +481,7 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
                                            f"at most {MAX_PARTS:,} (give at least "
                                            f"{-(-rows // MAX_PARTS):,})", output_id)
     profile = profile_source(con, uris, t.sort_keys,
-                              whole=(rows, chunks) if runner is _run_here else None)
+                              whole=None if runner.takes_stats else (rows, chunks))
     plan = sort_plan(profile, t.sort_keys)
     first = plan[0]
     try:
@@ -490,7 +501,7 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
                        constants=profile.constants, categories=profile.categories,
                        text_from_rank=first.column if first.kind == "iso_string" else "")
         check_cancel(cancel)
-        source_raw, sorted_parts = runner(con, rp, profile.stats, staging, spill, phases,
+        source_raw, sorted_parts = runner.run(con, rp, profile.stats, staging, spill, phases,
                                           cancel)
         if rp.text_from_rank and not _same_rows(_summed(sorted_parts), source_raw):
             # A key text that its instant does not give back (T24:00:00 is the next day's
@@ -499,7 +510,7 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
                 path.unlink(missing_ok=True)
             phases.restart()
             rp = replace(rp, text_from_rank="")
-            source_raw, sorted_parts = runner(con, rp, source_raw, staging, spill, phases,
+            source_raw, sorted_parts = runner.run(con, rp, source_raw, staging, spill, phases,
                                               cancel)
     except (duckdb.ConversionException, OracleError) as exc:
         if isinstance(exc, OracleError) and exc.code != "SORT_KEY_INVALID":
@@ -605,6 +616,9 @@ def _run_here(con: duckdb.DuckDBPyConnection, rp: RoutePlan, source: RawStats | 
         shutil.rmtree(routes, ignore_errors=True)
 
 
+_LOCAL = _Runner(executor="this process", takes_stats=False, run=_run_here)
+
+
 def _cluster_runner(address: str, t: _Target, memory_limit: str, threads: int | None,
                     scratch_uri: str, temp_dir: str | None) -> _Runner:
     """Route and sort as Dask tasks; scratch in a folder of this build's own, removed after."""
@@ -638,7 +652,7 @@ def _cluster_runner(address: str, t: _Target, memory_limit: str, threads: int | 
             cluster.remove_scratch(scratch)
         return result.source, result.parts
 
-    return run
+    return _Runner(executor=f"dask {address}", takes_stats=True, run=run)
 
 
 # -- verify ---------------------------------------------------------------------------------------
@@ -712,8 +726,9 @@ def _rederive(t: _Target, receipt: Receipt, upstream: dict[str, Any] | None,
     if function not in KNOWN_HASH_FUNCTIONS:
         bad(f"the receipt names a hash function this version does not know ({function[:80]!r})")
         function = HASH_FUNCTION
-    con = connect(stores=[t.store, t.view_store], memory_limit=engine_share(memory_limit),
-                  temp_dir=temp_dir, threads=threads)
+    engine = budget(memory_limit, threads)
+    con = connect(stores=[t.store, t.view_store], memory_limit=engine.engine_limit,
+                  temp_dir=temp_dir, threads=engine.threads)
     try:
         source_uris = [object_uri(t.store, k) for k in t.source_keys]
         view_uris = [object_uri(t.view_store, t.prefix + p.path) for p in receipt.parts]
@@ -816,8 +831,9 @@ def _first_row_difference(t: _Target, view_uris: list[str], rebuilt_paths: list[
     Rows are compared by both row hashes (128 bits), part after part, in bounded batches."""
     import numpy as np
 
-    con = connect(stores=[t.view_store], memory_limit=engine_share(memory_limit),
-                  temp_dir=temp_dir)
+    engine = budget(memory_limit)
+    con = connect(stores=[t.view_store], memory_limit=engine.engine_limit, temp_dir=temp_dir,
+                  threads=engine.threads)
     try:
         columns = [r[0] for r in con.execute(
             f"DESCRIBE SELECT * FROM {scan_sql(rebuilt_paths[:1])}").fetchall()]
