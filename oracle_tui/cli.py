@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn, cast
 
 from oracle_tui import __version__
@@ -65,22 +66,51 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, printable(f"oracle-tui: usage error: {message} (see --help)") + "\n")
 
 
-def _out() -> Console:
+class _TrimmedLines:
+    """A text stream that writes whole lines without trailing spaces: a report piped into a
+    file, a CI log or `tail` is as wide as its content, not padded to the console width."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        lines = (self._pending + text).split("\n")
+        self._pending = lines.pop()
+        for line in lines:
+            self._inner.write(line.rstrip() + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self._inner.write(self._pending.rstrip())
+            self._pending = ""
+        self._inner.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def _console(stream: Any) -> Console:
+    """A console for ``stream``. Everything printed is data: file names, reasons and details
+    are never read as markup or emoji codes (a file named "[/x]" must print as itself).
+    Piped into a file or a CI log, no width applies: every value prints whole (no wrapping
+    at 80 columns, no digest cut by "…") and no line is padded."""
     from rich.console import Console
 
-    # Everything printed is data: file names, reasons and details are never read as markup
-    # or emoji codes (a file named "[/x]" must print as itself, not crash or hide text).
-    # Piped into a file or a CI log, no width applies: print every value whole instead of
-    # cutting gate ids, paths and details at 80 columns.
-    width = None if sys.stdout.isatty() else PIPE_WIDTH
-    return Console(soft_wrap=False, markup=False, emoji=False, width=width,
-                   file=cast("IO[str]", RedactingStream(sys.stdout)))
+    if stream.isatty():
+        return Console(soft_wrap=False, markup=False, emoji=False,
+                       file=cast("IO[str]", RedactingStream(stream)))
+    return Console(soft_wrap=False, markup=False, emoji=False, width=PIPE_WIDTH,
+                   file=cast("IO[str]", RedactingStream(_TrimmedLines(stream))))
+
+
+def _out() -> Console:
+    return _console(sys.stdout)
 
 
 def _err() -> Console:
-    from rich.console import Console
-
-    return Console(markup=False, emoji=False, file=cast("IO[str]", RedactingStream(sys.stderr)))
+    return _console(sys.stderr)
 
 
 def _emit_json(obj: Any) -> None:
@@ -110,10 +140,17 @@ def _known_outputs(output_ids: Sequence[str] | None, pack: InterfacePack) -> lis
 
 
 def _root(args: argparse.Namespace, profile: Profile) -> str:
-    root: str | None = args.root or profile.wiring("oracle_root") or None
-    if not root:
-        raise UsageError("no ROOT given and the profile has no oracle_root")
-    return root
+    if args.root:
+        root: str = args.root
+        return root
+    default = profile.wiring("oracle_root") or ""
+    if not default:
+        raise UsageError("no ROOT given and the profile has no oracle_root; give ROOT (a "
+                         "folder or s3://bucket/prefix/)")
+    if "://" not in default and not Path(default).exists():
+        raise UsageError(f"no ROOT given, and the profile's oracle_root ({default}) does not "
+                         "exist here; give ROOT (a folder or s3://bucket/prefix/)")
+    return default
 
 
 def _with_progress(label: str, enabled: bool,
@@ -358,6 +395,24 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 # -- parser -------------------------------------------------------------------------------
 
+EXIT_CODES = ("exit codes: 0 PASS or WARN · 1 FAIL · 2 usage or configuration error · "
+              "3 could not finish, retry (timeout, throttling, unreachable store)")
+SCENARIO_HELP = ("the world's scenario (default: the profile's, else the one scenario_id= "
+                 "folder under the catalogued outputs)")
+PACK_HELP = "folder holding the catalogue and gate map (default: the profile's, else built-in)"
+JSON_HELP = "print one JSON object instead of the text report"
+YES_HELP = ("write without asking; required when not run from a terminal (scripts, CI): "
+            "the preview is still printed to stderr")
+
+
+def _command(sub: Subparsers, name: str, text: str, examples: str) -> argparse.ArgumentParser:
+    """A subcommand whose --help ends with examples and the exit codes."""
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name, help=text, description=text, epilog=f"examples:\n{examples}\n\n{EXIT_CODES}",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    return parser
+
+
 def _common(p: argparse.ArgumentParser, root: bool = True) -> None:
     if root:
         p.add_argument("root", nargs="?", metavar="ROOT",
@@ -368,7 +423,8 @@ def _common(p: argparse.ArgumentParser, root: bool = True) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="oracle-tui", description="Check, seal and inspect Oracle Store packs.")
+    parser = _Parser(prog="oracle-tui", description="Check, seal and inspect Oracle Store packs.",
+                     epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"oracle-tui {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for add in (_add_check, _add_seal, _add_tombstone, _add_locate, _add_stream_view,
@@ -381,51 +437,72 @@ Subparsers = Any  # argparse's _SubParsersAction (private)
 
 
 def _add_check(sub: Subparsers) -> None:
-    p = sub.add_parser("check", help="verify a pack: gates, outputs, seal, content digests")
+    p = _command(sub, "check", "verify a pack: gates, outputs, seal, content digests",
+                 "  oracle-tui check runs/w1                      # re-hashes every file\n"
+                 "  oracle-tui check runs/w1 --quick              # sizes, presence, footers\n"
+                 "  oracle-tui check s3://worlds/w1/ --profile dev --json\n"
+                 "  oracle-tui check runs/w1 --output-id arrival_events_5B")
     _common(p)
-    p.add_argument("--interface-pack", metavar="DIR", help="folder with the catalogue + gate map")
-    p.add_argument("--scenario-id")
-    p.add_argument("--strict-seal", action="store_true", help="a missing seal is FAIL")
-    p.add_argument("--output-id", action="append", metavar="ID", help="check only these outputs")
+    p.add_argument("--interface-pack", metavar="DIR", help=PACK_HELP)
+    p.add_argument("--scenario-id", help=SCENARIO_HELP)
+    p.add_argument("--strict-seal", action="store_true",
+                   help="a missing seal is FAIL (the dev and prod profiles' default)")
+    p.add_argument("--output-id", action="append", metavar="ID",
+                   help="check only this output (repeat for more); the pack-wide checks still run")
     hashing = p.add_mutually_exclusive_group()
     hashing.add_argument("--quick", action="store_true",
                          help="sizes, presence and footers only: do not re-hash file contents "
                               "(the report says so)")
     hashing.add_argument("--verify-digests", action="store_true",
                          help="re-hash every file (the default; kept for scripts)")
-    p.add_argument("--threads", type=_positive_int, default=2)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--threads", type=_positive_int, default=2,
+                   help="files hashed and footers read at once (default 2)")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_check)
 
 
 def _add_seal(sub: Subparsers) -> None:
-    p = sub.add_parser("seal", help="write content index, manifest and seal (write-once)")
+    p = _command(sub, "seal", "write content index, manifest, seal binding and seal "
+                              "(write-once)",
+                 "  oracle-tui seal runs/w1 --scenario-id baseline_v1 --engine-release 1.4.2\n"
+                 "  oracle-tui seal s3://worlds/w1/ --profile dev --scenario-id baseline_v1 "
+                 "--engine-release 1.4.2 --yes")
     _common(p)
-    p.add_argument("--interface-pack", metavar="DIR")
-    p.add_argument("--scenario-id", required=True)
-    p.add_argument("--engine-release", required=True)
-    p.add_argument("--threads", type=_positive_int, default=2)
-    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--interface-pack", metavar="DIR", help=PACK_HELP)
+    p.add_argument("--scenario-id", required=True, help="the world's scenario (recorded in the "
+                                                        "manifest's world key)")
+    p.add_argument("--engine-release", required=True,
+                   help="the engine release that wrote the world (part of the pack id)")
+    p.add_argument("--threads", type=_positive_int, default=2,
+                   help="files hashed at once (default 2)")
+    p.add_argument("--yes", action="store_true", help=YES_HELP)
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_seal)
 
 
 def _add_tombstone(sub: Subparsers) -> None:
-    p = sub.add_parser("tombstone", help="withdraw a pack for good (create-if-absent)")
+    p = _command(sub, "tombstone", "withdraw a pack for good (create-if-absent)",
+                 "  oracle-tui tombstone runs/w1 --reason \"rng defect\" --authority ops-oncall "
+                 "--replacement runs/w2")
     _common(p)
-    p.add_argument("--reason", required=True)
-    p.add_argument("--authority", required=True)
-    p.add_argument("--replacement", metavar="ROOT", help="the pack that replaces this one")
-    p.add_argument("--yes", action="store_true")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--reason", required=True, help="why (kept in _TOMBSTONE.json, shown by "
+                                                   "every later check)")
+    p.add_argument("--authority", required=True, help="who decided (a person, a team, a "
+                                                      "ticket)")
+    p.add_argument("--replacement", metavar="ROOT",
+                   help="the pack that replaces this one (no credentials in it)")
+    p.add_argument("--yes", action="store_true", help=YES_HELP)
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_tombstone)
 
 
 def _add_locate(sub: Subparsers) -> None:
-    p = sub.add_parser("locate", help="print or verify an output locator inside ROOT")
+    p = _command(sub, "locate", "print or verify an output locator inside ROOT",
+                 "  oracle-tui locate runs/w1 --output-id arrival_events_5B\n"
+                 "  oracle-tui locate runs/w1 --verify locator.json")
     _common(p)
-    p.add_argument("--interface-pack", metavar="DIR")
-    p.add_argument("--scenario-id")
+    p.add_argument("--interface-pack", metavar="DIR", help=PACK_HELP)
+    p.add_argument("--scenario-id", help=SCENARIO_HELP)
     p.add_argument("--output-id", help="print this output's locator, expanded")
     p.add_argument("--verify", metavar="FILE", help="verify a locator JSON file")
     p.set_defaults(func=cmd_locate)
@@ -437,15 +514,20 @@ def _add_stream_view(sub: Subparsers) -> None:
                              required=True)
     for action, text in (("build", "sort one output into stream_view/ (write-once)"),
                          ("verify", "re-derive and compare a view's receipt")):
-        q = svsub.add_parser(action, help=text)
+        q = _command(svsub, action, text,
+                     f"  oracle-tui stream-view {action} runs/w1 --output-id "
+                     "s3_event_stream_with_fraud_6B --memory-limit 1GB")
         _common(q)
-        q.add_argument("--output-id", required=True)
-        q.add_argument("--interface-pack", metavar="DIR")
-        q.add_argument("--scenario-id")
-        q.add_argument("--memory-limit", default="2GB", help="DuckDB memory limit (2GB)")
+        q.add_argument("--output-id", required=True, help="the output whose view it is")
+        q.add_argument("--interface-pack", metavar="DIR", help=PACK_HELP)
+        q.add_argument("--scenario-id", help=SCENARIO_HELP)
+        q.add_argument("--memory-limit", default="2GB",
+                       help="the whole process stays within this + 300 MB (default 2GB)")
         q.add_argument("--temp-dir", help="where DuckDB spills (default: a temporary folder)")
-        q.add_argument("--threads", type=_positive_int, default=None)
-        q.add_argument("--json", action="store_true")
+        q.add_argument("--threads", type=_positive_int, default=None,
+                       help="at most this many threads (default: the cores); lowered, with a "
+                            "notice, to what the memory limit carries")
+        q.add_argument("--json", action="store_true", help=JSON_HELP)
         if action == "build":
             q.add_argument("--rows-per-part", type=_positive_int, default=4_000_000,
                            help="target rows per part (default 4,000,000)")
@@ -464,30 +546,36 @@ def _add_stream_view(sub: Subparsers) -> None:
 
 
 def _add_explain(sub: Subparsers) -> None:
-    p = sub.add_parser("explain", help="what a reason code means and what to do")
-    p.add_argument("code", nargs="?")
+    p = _command(sub, "explain", "what a reason code means and what to do",
+                 "  oracle-tui explain GATE_EVIDENCE_MISMATCH\n  oracle-tui explain --all")
+    p.add_argument("code", nargs="?", help="a reason code, e.g. DIGEST_MISMATCH")
     p.add_argument("--all", action="store_true", help="every code")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_explain)
 
 
 def _add_demo(sub: Subparsers) -> None:
-    p = sub.add_parser("demo", help="generate a realistic demo world")
-    p.add_argument("--out", default="runs/demo-world", help="new folder for the engine run root")
+    p = _command(sub, "demo", "generate a realistic demo world",
+                 "  oracle-tui demo --out /tmp/world --events 100000\n"
+                 "  oracle-tui demo --out s3://worlds/w1/ --profile dev")
+    p.add_argument("--out", default="runs/demo-world",
+                   help="a new (or empty) folder or s3:// prefix for the engine run root")
     p.add_argument("--events", type=_positive_int, default=20_000, help="rows per output")
-    p.add_argument("--seed", type=_seed, default=42)
-    p.add_argument("--scenario-id", default="baseline_v1")
+    p.add_argument("--seed", type=_seed, default=42, help="the world's seed (default 42)")
+    p.add_argument("--scenario-id", default="baseline_v1", help="the world's scenario")
     p.add_argument("--open", action="store_true", help="open the inspector on it")
-    p.add_argument("--profile", default="local")
-    p.add_argument("--profiles-dir", default=None)
+    p.add_argument("--profile", default="local", help="local | dev | prod (default: local)")
+    p.add_argument("--profiles-dir", default=None, help="folder holding <profile>.yaml")
     p.set_defaults(func=cmd_demo)
 
 
 def _add_inspect(sub: Subparsers) -> None:
-    p = sub.add_parser("inspect", help="open the inspector TUI on one pack")
+    p = _command(sub, "inspect", "open the inspector TUI on one pack",
+                 "  oracle-tui inspect runs/w1\n  oracle-tui inspect s3://worlds/w1/ --profile "
+                 "dev --read-only")
     _common(p)
-    p.add_argument("--interface-pack", metavar="DIR")
-    p.add_argument("--scenario-id")
+    p.add_argument("--interface-pack", metavar="DIR", help=PACK_HELP)
+    p.add_argument("--scenario-id", help=SCENARIO_HELP)
     p.add_argument("--read-only", action="store_true", help="hide every write action")
     p.set_defaults(func=cmd_inspect)
 

@@ -175,7 +175,12 @@ def _verified_words(report: CheckReport) -> str:
 def _run_steps(ctx: _Ctx) -> None:
     store, report = ctx.store, ctx.report
     with ctx.step("root"):
-        if not store.root_exists():
+        try:
+            exists = store.root_exists()
+        except OracleError:
+            report.seal.lifecycle = "UNKNOWN"  # never read: no claim about its lifecycle
+            raise
+        if not exists:
             report.seal.lifecycle = "ABSENT"
             raise OracleError("PACK_NOT_FOUND", f"no pack at {store.root_uri}", store.root_uri)
     if ctx.findings:
@@ -184,8 +189,9 @@ def _run_steps(ctx: _Ctx) -> None:
     with ctx.step("listing"):
         try:
             listing = Listing.of(store)
-        except OracleError:
-            report.seal.lifecycle = "ABSENT"  # nothing could be listed: not "staging"
+        except OracleError as exc:
+            # Nothing could be listed: not "staging".
+            report.seal.lifecycle = "ABSENT" if exc.code == "PACK_NOT_FOUND" else "UNKNOWN"
             raise
         report.files_listed = len(listing.objects)
         if not listing.objects:

@@ -62,6 +62,15 @@ class ClusterJob:
 
 def _on_worker(job: ClusterJob, stores: list[Store], body: Callable[
         [duckdb.DuckDBPyConnection, Path], Any]) -> Any:
+    access = next((a for a in (s.s3_access() for s in stores) if a is not None), None)
+    if access is not None and access.key_id is None:
+        import socket
+
+        raise OracleError("CREDENTIALS_MISSING", f"the Dask worker on {socket.gethostname()} "
+                                                 "found no AWS credentials (the client that "
+                                                 "started the build did): give the workers "
+                                                 "credentials the standard way (environment, "
+                                                 "shared files, instance role)")
     with tempfile.TemporaryDirectory(prefix="oracle-tui-task-") as tmp:
         # The worker's own cores against the limit it is given.
         plan = budget(job.memory_limit, job.threads)

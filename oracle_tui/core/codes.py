@@ -268,6 +268,13 @@ _ALL: tuple[CodeInfo, ...] = (
     _c("SECRET_IN_CONFIG", "config", F, T,
        "A profile contains a literal credential.",
        "Remove it. Credentials come only from the standard AWS chain (env, shared config, role)."),
+    _c("CREDENTIALS_MISSING", "config", F, T,
+       "No AWS credentials were found for an s3:// root: the environment, the shared "
+       "credentials and config files, web identity and the container or instance role were "
+       "all tried. Nothing about the pack was judged.",
+       "Give credentials the standard way (e.g. export AWS_ACCESS_KEY_ID and "
+       "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE), never in a profile; on a cluster, the workers "
+       "need them too."),
     _c("CONDITIONAL_WRITE_UNSUPPORTED", "config", F, T,
        "The object store ignores If-None-Match, so create-only writes cannot be guaranteed.",
        "Use an endpoint that honours conditional writes; sealing refuses until then."),
@@ -288,7 +295,8 @@ _ALL: tuple[CodeInfo, ...] = (
 CODES: dict[str, CodeInfo] = {c.code: c for c in _ALL}
 # Codes that mean the command was called or configured wrongly: exit 2 wherever they stop it.
 USAGE_CODES = frozenset({"PROFILE_INVALID", "PLACEHOLDER_UNRESOLVED", "SECRET_IN_CONFIG",
-                         "TARGET_EXISTS", "INPUT_INVALID", "INTERFACE_PACK_INVALID"})
+                         "TARGET_EXISTS", "INPUT_INVALID", "INTERFACE_PACK_INVALID",
+                         "CREDENTIALS_MISSING"})
 
 
 def code_info(code: str) -> CodeInfo:

@@ -13,12 +13,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import duckdb
 
 from oracle_tui.core.errors import OracleError
-from oracle_tui.core.storage.base import Store
+from oracle_tui.core.storage.base import S3Access, Store
 from oracle_tui.core.storage.local import ensure_folder
 
 DUCKDB_VERSION = duckdb.__version__
@@ -69,22 +68,17 @@ def load_httpfs(con: duckdb.DuckDBPyConnection) -> None:
                                              f"{str(exc).splitlines()[0][:160]}") from exc
 
 
-def _s3_secret(con: duckdb.DuckDBPyConnection, store: Any) -> None:
-    settings = store.settings
-    frozen = store.frozen_credentials()
+def _s3_secret(con: duckdb.DuckDBPyConnection, access: S3Access) -> None:
     parts = ["TYPE s3"]
-    if frozen is not None:
-        parts += [f"KEY_ID {sql_str(frozen.access_key)}", f"SECRET {sql_str(frozen.secret_key)}"]
-        if frozen.token:
-            parts.append(f"SESSION_TOKEN {sql_str(frozen.token)}")
-    endpoint = settings.endpoint or os.environ.get("AWS_ENDPOINT_URL", "")
-    if endpoint:
-        url = urlparse(endpoint if "://" in endpoint else f"https://{endpoint}")
-        parts.append(f"ENDPOINT {sql_str(url.netloc)}")
-        parts.append(f"USE_SSL {'true' if url.scheme == 'https' else 'false'}")
-    region = settings.region or store.client.meta.region_name or "us-east-1"
-    parts.append(f"REGION {sql_str(region)}")
-    parts.append(f"URL_STYLE {sql_str('path' if settings.path_style else 'vhost')}")
+    if access.key_id and access.secret:
+        parts += [f"KEY_ID {sql_str(access.key_id)}", f"SECRET {sql_str(access.secret)}"]
+        if access.token:
+            parts.append(f"SESSION_TOKEN {sql_str(access.token)}")
+    if access.endpoint:
+        parts.append(f"ENDPOINT {sql_str(access.endpoint)}")
+        parts.append(f"USE_SSL {'true' if access.use_ssl else 'false'}")
+    parts.append(f"REGION {sql_str(access.region)}")
+    parts.append(f"URL_STYLE {sql_str('path' if access.path_style else 'vhost')}")
     con.execute(f"CREATE OR REPLACE TEMPORARY SECRET oracle_tui_s3 ({', '.join(parts)})")
 
 
@@ -181,17 +175,34 @@ def connect(*, stores: list[Store], memory_limit: str = "2GB", temp_dir: str | N
         raise OracleError("INPUT_INVALID", f"DuckDB refused a setting (memory limit, temp "
                                            f"folder, threads): {str(exc).splitlines()[0][:160]}"
                           ) from exc
-    s3_stores = [s for s in stores if s.remote]
-    if s3_stores:
+    access = next((a for a in (s.s3_access() for s in stores) if a is not None), None)
+    if access is not None:
         load_httpfs(con)
-        _s3_secret(con, s3_stores[0])
+        _s3_secret(con, access)
     return con
+
+
+_CAUSES = ("http 403", "forbidden", "access denied", "no space left", "out of memory",
+           "timeout", "could not", "failed to")
+
+
+def _useful(message: str, limit: int = 400) -> str:
+    """DuckDB's message in one line of at most ``limit`` characters, its cause kept: the
+    words that say why (an HTTP 403, a full disk) often come after a long URL."""
+    flat = " ".join(message.split())
+    if len(flat) <= limit:
+        return flat
+    low = flat.lower()
+    at = min((low.find(c) for c in _CAUSES if c in low[limit // 2:]), default=-1)
+    if at <= limit // 2:
+        return flat[:limit - 1] + "…"
+    return flat[:limit // 2 - 2] + " … " + flat[at:at + limit // 2 - 1]
 
 
 def duck_error(exc: duckdb.Error, memory_limit: str = "") -> OracleError:
     """DuckDB's failure as the code that names it: never a tampering code for an engine
     problem."""
-    text = str(exc).splitlines()[0][:200]
+    text = _useful(str(exc))
     low = str(exc).lower()  # the cause may sit past the first line or the cut
     if "http 403" in low or "forbidden" in low or "access denied" in low:
         return OracleError("ACCESS_DENIED", f"DuckDB: {text}")

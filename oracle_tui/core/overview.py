@@ -63,6 +63,8 @@ def pack_overview(root: str, profile: Profile) -> PackOverview:
         elif seal is None and out.run_receipt is None:
             out.lifecycle = "…"  # empty, or not a pack: the check's listing will say
     except OracleError as exc:
-        return PackOverview(root=root, exists=False, lifecycle="ABSENT",
+        # A pack that could not be read gets no lifecycle claim, only the reason.
+        return PackOverview(root=root, exists=False,
+                            lifecycle="ABSENT" if exc.code == "PACK_NOT_FOUND" else "UNKNOWN",
                             problem=(exc.code, exc.message))
     return out

@@ -41,8 +41,8 @@ class OutputResult(BaseModel):
 
 
 class SealSection(BaseModel):
-    # STAGING | SEALED_OK | SEALED_FAILED | TOMBSTONED | ABSENT (no root, or not listable)
-    # | EMPTY (a root with no objects)
+    # STAGING | SEALED_OK | SEALED_FAILED | TOMBSTONED | ABSENT (no root) | EMPTY (a root
+    # with no objects) | UNKNOWN (the root could not be read: no claim either way)
     lifecycle: str = "STAGING"
     oracle_pack_id: str | None = None
     manifest: dict[str, Any] | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol
@@ -40,6 +40,20 @@ def require_regular(obj: ObjectInfo) -> None:
     if obj.kind == "unreadable":
         raise OracleError("ACCESS_DENIED", f"permission denied: {obj.key}", obj.key)
     raise OracleError("PATH_UNSAFE", f"{obj.key} is a {obj.kind}, never followed", obj.key)
+
+
+@dataclass(frozen=True)
+class S3Access:
+    """How DuckDB's httpfs reaches a remote store: the same endpoint, region and URL style as
+    the store, and the credentials the AWS chain resolved (None: it found none)."""
+
+    endpoint: str  # host[:port], or "" for AWS itself
+    use_ssl: bool
+    region: str
+    path_style: bool
+    key_id: str | None = None
+    secret: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
 
 
 class ReadStream(Protocol):
@@ -110,4 +124,8 @@ class Store(Protocol):
     def delete(self, key: str) -> None:
         """Remove one object (absent is fine). Only for oracle-tui's own scratch objects:
         nothing of a pack or a view is ever deleted."""
+        ...
+
+    def s3_access(self) -> S3Access | None:
+        """How DuckDB reaches this store over S3; None for a local store."""
         ...

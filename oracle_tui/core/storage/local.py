@@ -191,6 +191,9 @@ class LocalStore:
     def uri(self, key: str) -> str:
         return str(self._path(key)) if key else self.root_uri
 
+    def s3_access(self) -> None:
+        return None  # DuckDB reads local files directly
+
     def spec(self) -> StoreSpec:
         return StoreSpec(self.root_uri)
 

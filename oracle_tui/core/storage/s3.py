@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any, TypeVar
+from urllib.parse import urlparse
 
 import boto3
 from botocore.config import Config
@@ -31,7 +32,13 @@ from botocore.exceptions import (
 from oracle_tui.core.errors import OracleError, TooLarge
 from oracle_tui.core.paths import require_safe_key
 from oracle_tui.core.redact import has_url_credentials
-from oracle_tui.core.storage.base import EMPTY_FOLDER, PROBE_BODY, PROBE_PREFIX, ObjectInfo
+from oracle_tui.core.storage.base import (
+    EMPTY_FOLDER,
+    PROBE_BODY,
+    PROBE_PREFIX,
+    ObjectInfo,
+    S3Access,
+)
 from oracle_tui.core.storage.settings import S3Settings, StoreSpec
 
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
@@ -78,10 +85,13 @@ def map_error(exc: BaseException, key: str) -> OracleError:
             return OracleError("STORAGE_TIMEOUT", f"server error ({code or status}) on {key}", key)
         return OracleError("LOCATOR_INVALID", f"request refused ({code or status}) on {key}", key)
     if isinstance(exc, NoCredentialsError):
-        return OracleError("ACCESS_DENIED", "no credentials found in the AWS credential chain",
-                           key)
+        return OracleError("CREDENTIALS_MISSING", "no AWS credentials found for " + key +
+                           ": looked in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, the shared "
+                           "files (~/.aws/credentials, ~/.aws/config, AWS_PROFILE), web identity "
+                           "and the container or instance role", key)
     if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError)):
-        return OracleError("STORAGE_TIMEOUT", f"endpoint unreachable or timed out ({key})", key)
+        url = getattr(exc, "kwargs", {}).get("endpoint_url") or "the endpoint"
+        return OracleError("STORAGE_TIMEOUT", f"{url} unreachable or timed out ({key})", key)
     if isinstance(exc, (BotoCoreError, OSError)):
         return OracleError("STORAGE_TIMEOUT", f"{type(exc).__name__} while reading {key}", key)
     raise exc
@@ -154,11 +164,21 @@ class S3Store:
         self.session = boto3.session.Session()
         return self.session.client("s3", **kwargs)
 
-    def frozen_credentials(self) -> Any:
-        """The credentials the AWS chain resolved (for DuckDB's secret), or None."""
+    def s3_access(self) -> S3Access:
+        """The store's endpoint, region and URL style, and the credentials the AWS chain
+        resolved, for DuckDB's httpfs (the same wiring as this client)."""
         session = getattr(self, "session", None) or boto3.session.Session()
         creds = session.get_credentials()
-        return None if creds is None else creds.get_frozen_credentials()
+        frozen = None if creds is None else creds.get_frozen_credentials()
+        endpoint = self.settings.endpoint or os.environ.get("AWS_ENDPOINT_URL", "")
+        url = urlparse(endpoint if "://" in endpoint else f"https://{endpoint}")
+        return S3Access(endpoint=url.netloc if endpoint else "",
+                        use_ssl=url.scheme == "https" if endpoint else True,
+                        region=self.settings.region or self.client.meta.region_name
+                        or "us-east-1", path_style=self.settings.path_style,
+                        key_id=frozen.access_key if frozen else None,
+                        secret=frozen.secret_key if frozen else None,
+                        token=(frozen.token or None) if frozen else None)
 
     def _call(self, key: str, fn: Callable[[], T]) -> T:
         try:
