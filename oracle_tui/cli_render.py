@@ -6,8 +6,9 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from oracle_tui.core.codes import CodeInfo
-from oracle_tui.core.findings import grouped_for_display
+from oracle_tui.core.codes import CodeInfo, code_info
+from oracle_tui.core.findings import compared_digests, first_difference, grouped_for_display
+from oracle_tui.core.readability import blocked_by_each
 from oracle_tui.core.report import QUICK_NOTE, CheckReport
 from oracle_tui.core.seal import SealPlan
 
@@ -74,7 +75,41 @@ def check_report(report: CheckReport, whole: bool = False) -> RenderableType:
                           group.code, Text(f"… and {group.hidden:,} more", style="bold"),
                           "listed in full by --json")
         parts.append(t)
+    why = why_it_fails(report)
+    if why is not None:
+        parts.append(why)
     return Group(*parts)
+
+
+def why_it_fails(report: CheckReport) -> RenderableType | None:
+    """``explain`` for each FAIL code of the report, with what its findings block and, for a
+    digest mismatch, where the two digests part: the triage the table has no room for."""
+    blocks = blocked_by_each(report)
+    by_code: dict[str, list[int]] = {}
+    for i, f in enumerate(report.findings):
+        if f.severity.value == "FAIL":
+            by_code.setdefault(f.code, []).append(i)
+    if not by_code:
+        return None
+    t = Table.grid(padding=(0, 2))
+    for code, indexes in by_code.items():
+        info = code_info(code)
+        t.add_row(Text(code, style="bold red"), Text(f"{len(indexes)} finding"
+                                                     f"{'s' if len(indexes) > 1 else ''}",
+                                                     style="dim"))
+        t.add_row("means", info.meaning)
+        t.add_row("do", info.action)
+        for i in indexes:
+            pair = compared_digests(report.findings[i].detail)
+            at = first_difference(*pair) if pair else None
+            if at is not None:
+                t.add_row("", f"{report.findings[i].subject}: the digests differ from "
+                              f"character {at + 1}")
+        blocked = sorted({o for i in indexes for o in blocks[i]})
+        if blocked:
+            t.add_row("blocks", ", ".join(blocked))
+        t.add_row("", "")
+    return Group(Text("Why it fails", style="bold"), t)
 
 
 def explain(info: CodeInfo) -> RenderableType:

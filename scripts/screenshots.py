@@ -60,6 +60,17 @@ def main() -> None:
             ("4-seal", ["4"]), ("5-stream-views", ["5", "down", "down"]),
             ("6-findings", ["6"]), ("7-help", ["question_mark"]),
         ]))
+        # Triage: one byte of the 6B gate's flag changed and a stray file in the sealed pack.
+        flag = next(Path(root).glob("data/layer3/6B/validation/*/_passed.flag"))
+        claimed = flag.read_text().split("=")[1].strip()
+        forged = claimed[:40] + ("0" if claimed[40] != "0" else "1") + claimed[41:]
+        flag.write_text(flag.read_text().replace(claimed, forged))
+        (Path(root) / "logs").mkdir(exist_ok=True)
+        (Path(root) / "logs" / "stray.txt").write_text("left behind\n")
+        asyncio.run(shoot(root, [
+            ("8-triage-overview", ["1"]), ("9-triage-gate", ["2", "down", "down", "down"]),
+            ("10-triage-finding", ["6"]),
+        ]))
     to_png()
 
 

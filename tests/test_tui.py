@@ -48,7 +48,8 @@ async def test_every_pane_shows_the_pack(world: DemoWorld, tmp_path: Path) -> No
         assert any(isinstance(m, CheckDone) for m in seen)
         assert app.report is not None and app.report.verdict == "WARN"
         badge = str(app.query_one("#badge").render())
-        assert "WARN" in badge and "STAGING" in badge
+        assert "WARN" in badge and "lifecycle: not sealed yet (staging)" in badge
+        assert "digests not re-hashed" in badge  # the first screen is quick and says so
         for key, pane in zip("123456", ("overview", "gates", "outputs", "seal", "streams",
                                         "findings"), strict=True):
             await pilot.press(key)

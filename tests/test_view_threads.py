@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.duck import budget
 
 OUT = "s3_event_stream_with_fraud_6B"

@@ -169,7 +169,7 @@ def _verified_words(report: CheckReport) -> str:
         hashed = report.seal.files_hashed
         return (f"{gates}; file contents re-hashed ({hashed:,} sealed files)" if hashed
                 else f"{gates}; file contents re-hashed against the engine's evidence")
-    return f"{gates}; sizes, presence and footers compared, {QUICK_NOTE} (--quick)"
+    return f"{gates}; sizes, presence and footers compared, {QUICK_NOTE}"
 
 
 def _run_steps(ctx: _Ctx) -> None:

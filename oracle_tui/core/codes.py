@@ -7,6 +7,7 @@ reused; new codes are only ever added.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -25,6 +26,12 @@ class Retry(StrEnum):
     ACTIONABLE = "after action"
 
 
+# Where an operator finds what a code is about, in the inspector and in reports: the one
+# grouping every face uses (no hand-kept lists elsewhere).
+PANES = ("overview", "gates", "outputs", "seal", "streams")
+Pane = Literal["overview", "gates", "outputs", "seal", "streams"]
+
+
 class CodeInfo(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -34,12 +41,27 @@ class CodeInfo(BaseModel):
     retry: Retry
     meaning: str
     action: str
+    pane: Pane
+
+
+# The pane of each code that is not its class's (see _pane).
+_PANE_OF = {
+    "PACK_NOT_SEALED": "seal", "PACK_SEALED_FAILED": "seal", "PACK_TOMBSTONED": "seal",
+    "OUTPUT_UNKNOWN": "outputs", "OUTPUT_MISSING": "outputs", "OBJECT_MISSING": "outputs",
+    "ACCESS_DENIED": "outputs", "LOCATOR_INVALID": "outputs", "OBJECT_TOO_LARGE": "outputs",
+    "PATH_UNSAFE": "outputs", "GATE_EVIDENCE_MISMATCH": "gates",
+    "MANIFEST_MISMATCH": "seal", "SEAL_MISMATCH": "seal", "GATE_RECEIPT_MISSING": "gates",
+    "REQUIRED_GATE_NOT_PASS": "outputs", "OUTPUT_EVIDENCE_ABSENT": "outputs",
+}
+_PANE_OF_CLASS = {"readability": "overview", "identity": "overview",
+                  "addressability": "overview", "integrity": "outputs", "evidence": "seal",
+                  "stream view": "streams", "config": "overview", "internal": "overview"}
 
 
 def _c(code: str, cls: str, sev: Severity, retry: Retry, meaning: str, action: str) -> CodeInfo:
-    return CodeInfo(
-        code=code, code_class=cls, severity=sev, retry=retry, meaning=meaning, action=action
-    )
+    pane = _PANE_OF.get(code, _PANE_OF_CLASS[cls])
+    return CodeInfo(code=code, code_class=cls, severity=sev, retry=retry, meaning=meaning,
+                    action=action, pane=pane)  # type: ignore[arg-type]
 
 
 F, W, I_ = Severity.FAIL, Severity.WARN, Severity.INFO
@@ -297,6 +319,11 @@ CODES: dict[str, CodeInfo] = {c.code: c for c in _ALL}
 USAGE_CODES = frozenset({"PROFILE_INVALID", "PLACEHOLDER_UNRESOLVED", "SECRET_IN_CONFIG",
                          "TARGET_EXISTS", "INPUT_INVALID", "INTERFACE_PACK_INVALID",
                          "CREDENTIALS_MISSING"})
+
+
+def codes_of_pane(pane: str) -> frozenset[str]:
+    """The codes an operator finds in ``pane``."""
+    return frozenset(c.code for c in _ALL if c.pane == pane)
 
 
 def code_info(code: str) -> CodeInfo:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel
 
 from oracle_tui.core.codes import CODES, Retry, Severity
@@ -61,3 +63,21 @@ def grouped_for_display(findings: list[Finding], keep: int = 5, threshold: int =
                                 shown=members[:keep] if cut else members,
                                 hidden=len(members) - keep if cut else 0))
     return out
+
+
+_DIGEST = re.compile(r"\b[0-9a-f]{64}\b")
+
+
+def first_difference(a: str, b: str) -> int | None:
+    """The first position at which two strings differ (the shorter one's end), or None."""
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            return i
+    return None if len(a) == len(b) else min(len(a), len(b))
+
+
+def compared_digests(detail: str) -> tuple[str, str] | None:
+    """The two digests a mismatch finding compares (claimed, then recomputed), if it names
+    exactly two: triage needs both in full and where they part."""
+    found = _DIGEST.findall(detail)
+    return (found[0], found[1]) if len(found) == 2 else None

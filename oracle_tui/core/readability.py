@@ -17,7 +17,7 @@ import re
 
 from pydantic import BaseModel, Field
 
-from oracle_tui.core.codes import Severity
+from oracle_tui.core.codes import Severity, codes_of_pane
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.findings import Finding, make_finding
 from oracle_tui.core.interface_pack import literal_prefix, template_regex
@@ -31,7 +31,7 @@ _FIRST = ("PACK_TOMBSTONED", "PACK_SEALED_FAILED", "PACK_NOT_SEALED", "PACK_NOT_
           "PACK_MANIFEST_INVALID", "PACK_SEAL_INVALID", "SEAL_BINDING_MISSING",
           "SEAL_BINDING_INVALID", "GATE_RECEIPT_MISSING", "GATE_EVIDENCE_MISMATCH")
 _LAST = ("REQUIRED_GATE_NOT_PASS",)
-VIEW_CODE_PREFIX = "STREAM_"
+VIEW_CODES = codes_of_pane("streams")
 
 
 def _rank(f: Finding) -> tuple[int, int, str, str]:
@@ -40,7 +40,7 @@ def _rank(f: Finding) -> tuple[int, int, str, str]:
     if f.code in _LAST:
         return (3, 0, f.code, f.subject)
     # The output's own bytes before its derived view: a view of damaged data is a symptom.
-    return (2 if f.code.startswith(VIEW_CODE_PREFIX) else 1, 0, f.code, f.subject)
+    return (2 if f.code in VIEW_CODES else 1, 0, f.code, f.subject)
 
 
 class Decision(BaseModel):
@@ -147,7 +147,7 @@ class _Attributed:
 
     def blocking(self, out: OutputResult, include_view: bool) -> list[Finding]:
         own = [f for f in self.outputs.get(out.output_id, ())
-               if include_view or not f.code.startswith(VIEW_CODE_PREFIX)]
+               if include_view or f.code not in VIEW_CODES]
         gates = [f for g in out.required_gates for f in self.gates.get(g, ())]
         return sorted([*self.pack, *own, *gates], key=_rank)
 
@@ -189,3 +189,23 @@ def decide(report: CheckReport, output_id: str, *, include_view: bool = True) ->
     warnings = _Attributed(report, owners, Severity.WARN).blocking(out, include_view)
     return Decision(output_id=output_id, readable=not blocking, blocking=blocking,
                     warnings=warnings)
+
+
+def blocked_by_each(report: CheckReport) -> list[list[str]]:
+    """For each finding of ``report`` (in order), the outputs it blocks (none for WARN and
+    INFO): what the inspector shows under a finding."""
+    owners = report._owners or Owners.from_report(report)
+    closure = {o.output_id: set(o.required_gates) for o in report.outputs}
+    out: list[list[str]] = []
+    for f in report.findings:
+        if f.severity is not Severity.FAIL:
+            out.append([])
+            continue
+        owner = owners.of(f.subject)
+        if owner is None:
+            out.append([] if f.code == "OUTPUT_UNKNOWN" else sorted(closure))
+        elif owner[0] == "output":
+            out.append([owner[1]] if owner[1] in closure else [])
+        else:
+            out.append(sorted(o for o, gates in closure.items() if owner[1] in gates))
+    return out

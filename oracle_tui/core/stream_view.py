@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel
 
 from oracle_tui.core import contracts
-from oracle_tui.core.codes import Severity
+from oracle_tui.core.codes import Severity, code_info
 from oracle_tui.core.duck import (
     DUCKDB_VERSION,
     budget,
@@ -255,7 +255,7 @@ def _view_state_of(report: CheckReport, output_id: str, location: str) -> ViewSt
     if section is None:
         return ViewState(output_id=output_id, state="MISSING", location=location)
     findings = [f for f in report.findings if f.subject == output_id
-                and f.code.startswith("STREAM_") and f.code != "STREAM_VIEW_MISSING"]
+                and code_info(f.code).pane == "streams" and f.code != "STREAM_VIEW_MISSING"]
     return ViewState(output_id=output_id, state=section.state, location=location,
                      receipt=section.receipt, upstream=section.upstream,
                      manifest=section.manifest, findings=findings)
@@ -1001,6 +1001,37 @@ def open_stream_view(root: str, output_id: str, *, profile: Profile | None = Non
     raise OracleError("STREAM_VIEW_MISSING", f"no stream view for {output_id} and profile "
                                              f"{t.profile.name} does not fall back to raw output",
                       output_id)
+
+
+def preview_rows(root: str, output_id: str, receipt: dict[str, Any], *, profile: Profile,
+                 limit: int = 20, verified: set[str] | None = None,
+                 cancel: threading.Event | None = None) -> pa.Table:
+    """The first ``limit`` rows of a view the session's check judged VALID (``receipt``):
+    its first part only, its digest checked unless ``verified`` already holds it (a session
+    cache: a part is hashed once), no listing and no check of its own."""
+    first = Receipt.model_validate(receipt).parts[0]
+    views = view_store(profile, profile.open_store(root))
+    key = view_prefix(profile, output_id) + first.path
+    local = views.local_path(key)
+    if local is not None:
+        if verified is None or first.sha256 not in verified:
+            _, digest = hash_object(views, key, cancel)
+            if digest != first.sha256:
+                raise OracleError("STREAM_RECEIPT_MISMATCH",
+                                  f"{key} does not match its receipt digest", output_id)
+        table = pq.ParquetFile(local).iter_batches(batch_size=limit)
+        batch = next(table, None)
+    else:
+        chunks: list[bytes] = []
+        _, digest = hash_object(views, key, cancel, copy_to=lambda b: chunks.append(bytes(b)))
+        if digest != first.sha256:
+            raise OracleError("STREAM_RECEIPT_MISMATCH",
+                              f"{key} does not match its receipt digest", output_id)
+        batch = next(pq.ParquetFile(pa.BufferReader(b"".join(chunks))).iter_batches(
+            batch_size=limit), None)
+    if verified is not None:
+        verified.add(first.sha256)
+    return pa.Table.from_batches([batch]) if batch is not None else pa.table({})
 
 
 def _view_batches(t: _Target, receipt: Receipt, batch_size: int) -> Iterator[pa.RecordBatch]:

@@ -31,11 +31,13 @@ from textual.widgets import (
 )
 from textual.worker import get_current_worker
 
+from oracle_tui.core.codes import code_info
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack
-from oracle_tui.core.jobs import Progress
+from oracle_tui.core.jobs import Cancelled, Progress
 from oracle_tui.core.overview import PackOverview, pack_overview
 from oracle_tui.core.profiles import Profile, load_profile
+from oracle_tui.core.readability import blocked_by_each
 from oracle_tui.core.redact import redact, redact_model
 from oracle_tui.core.report import CheckReport
 from oracle_tui.core.stream_receipts import sort_keys_for
@@ -99,11 +101,16 @@ class InspectorApp(App[None]):
         self.overview: PackOverview | None = None
         self.cli_log: list[str] = []
         self.job: Job | None = None
+        # The view preview: one read at a time, the newest selection's; parts hashed once.
+        self._preview_lock = threading.Lock()
+        self._preview_cancel: threading.Event | None = None
+        self._verified_parts: set[str] = set()
+        self.preview_reads = 0  # how many previews read a part (tests count them)
         self.sub_title = root + ("  [read-only]" if read_only else "")
 
     # -- layout ----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False)
+        yield Header(show_clock=False, icon="●")
         with TabbedContent(id="panes", initial="overview"):
             with TabPane("1 Overview", id="overview"):
                 yield OverviewPane()
@@ -196,6 +203,22 @@ class InspectorApp(App[None]):
         self._job_done()
         self.notify(f"{msg.label} cancelled; nothing half-done was kept", severity="warning")
 
+    def _stop_work(self) -> None:
+        """One cancel path: the running job's and the preview's cancel events (the core
+        stops at its next chunk or DuckDB statement), whether the operator cancelled, quit,
+        or the app is going away."""
+        if self.job is not None:
+            self.job.cancel.set()
+        if self._preview_cancel is not None:
+            self._preview_cancel.set()
+
+    async def action_quit(self) -> None:
+        self._stop_work()
+        self.exit()
+
+    def on_unmount(self) -> None:
+        self._stop_work()
+
     def action_cancel(self) -> None:
         if self.job is not None:
             self.job.cancel.set()
@@ -232,13 +255,14 @@ class InspectorApp(App[None]):
 
     def on_check_done(self, msg: CheckDone) -> None:
         # Everything shown (and exported, copied) comes from a copy with secrets masked.
+        blocks = blocked_by_each(msg.report)  # attribution needs the whole report
         self.report = r = redact_model(msg.report)
         self.query_one(OverviewPane).show_report(r, self.cli_log)
         self.query_one(GatesPane).show_report(r)
         self.query_one(OutputsPane).show_report(r)
         self.query_one(SealPane).show_report(r)
         self.query_one(StreamViewsPane).show_report(r)
-        self.query_one(FindingsPane).show_report(r)
+        self.query_one(FindingsPane).show_report(r, blocks)
         # A rebuilt or removed view changes the first rows of the row the cursor is on.
         selected = self.query_one(StreamViewsPane).selected_output()
         if selected is not None:
@@ -323,18 +347,28 @@ class InspectorApp(App[None]):
 
     @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
     def _load_rows(self, output: str) -> None:
-        from oracle_tui.core.stream_view import open_stream_view
+        """The first rows of the selected view, from the session's check (no listing, no
+        check of its own), its first part hashed once a session. One read at a time: a newer
+        selection cancels this one, which stops at its next chunk."""
+        from oracle_tui.core.stream_view import preview_rows
 
-        try:
-            reader = open_stream_view(self.root, output, profile=self.profile,
-                                      interface_pack=self.interface_pack,
-                                      scenario_id=self.scenario_id, batch_size=20)
-            batch = next(iter(reader), None)
-        except OracleError:
-            batch = None
-        if get_current_worker().is_cancelled:
+        if self._preview_cancel is not None:
+            self._preview_cancel.set()
+        cancel = self._preview_cancel = threading.Event()
+        state = next((v for v in self.report.stream_views if v.output_id == output), None) \
+            if self.report is not None else None
+        with self._preview_lock:
+            if cancel.is_set() or state is None or state.receipt is None:
+                return
+            self.preview_reads += 1
+            try:
+                batch = preview_rows(self.root, output, state.receipt, profile=self.profile,
+                                     verified=self._verified_parts, cancel=cancel)
+            except (OracleError, Cancelled):
+                batch = None
+        if cancel.is_set() or get_current_worker().is_cancelled:
             return  # a newer selection owns the preview now
-        if batch is None:
+        if batch is None or not batch.num_rows:
             self.call_from_thread(self._show_preview, [], [])  # never the previous rows
             return
         # The sort keys first: they are what an operator checks in a preview.
@@ -376,14 +410,7 @@ class InspectorApp(App[None]):
         if finding is None or self.report is None:
             return
         subject = finding.subject
-        if any(g.gate_id == subject for g in self.report.gates):
-            name = "gates"
-        elif finding.code.startswith("STREAM_") and subject in self.interface_pack.outputs:
-            name = "streams"
-        elif subject.startswith("_"):
-            name = "seal"
-        else:
-            name = "outputs"
+        name = code_info(finding.code).pane  # the pane that lists this code's findings
         self.action_pane(name)
         pane = self.query_one(f"#{name} > *")
         if isinstance(pane, TablePane):

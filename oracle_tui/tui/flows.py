@@ -10,7 +10,13 @@ from oracle_tui.core.errors import OracleError
 from oracle_tui.core.jobs import Progress
 from oracle_tui.core.stream_receipts import sort_keys_for, view_prefix
 from oracle_tui.tui.jobs import Job, SealDone, SealPlanned, Tombstoned, ViewBuilt, ViewVerified
-from oracle_tui.tui.screens import ConfirmScreen, ErrorScreen, InputScreen, TombstoneScreen
+from oracle_tui.tui.screens import (
+    ConfirmScreen,
+    ErrorScreen,
+    InfoScreen,
+    InputScreen,
+    TombstoneScreen,
+)
 
 # Why a pack's world key can be unknown, most fundamental first.
 WORLD_KEY_CODES = ("PACK_NOT_FOUND", "RUN_RECEIPT_MISSING", "RUN_RECEIPT_INVALID",
@@ -24,7 +30,11 @@ if TYPE_CHECKING:
 # -- seal ---------------------------------------------------------------------------------------
 
 def start_seal(app: InspectorApp) -> None:
-    """Ask for the engine release, plan the seal (nothing written), then confirm."""
+    """Ask for the engine release, plan the seal (nothing written), then confirm. A pack
+    that already has a seal is shown its seal instead: there is nothing to write."""
+    if app.report is not None and app.report.seal.seal is not None:
+        app.push_screen(InfoScreen("This pack is already sealed", recorded_seal(app)))
+        return
     scenario = app.scenario()
     if scenario is None:
         # Say why the world key is unknown: the check's own finding, by its code.
@@ -50,6 +60,23 @@ def start_seal(app: InspectorApp) -> None:
 
     app.push_screen(InputScreen("Seal the pack", "Engine release to record in the manifest:",
                                 default), plan)
+
+
+def recorded_seal(app: InspectorApp) -> str:
+    """What the pack's seal records (write-once: nothing can be added to it)."""
+    assert app.report is not None
+    seal, manifest = app.report.seal.seal or {}, app.report.seal.manifest or {}
+    wk = manifest.get("world_key") or {}
+    return "\n".join([
+        f"status          {seal.get('seal_status', '—')}",
+        f"sealed at       {seal.get('sealed_at_utc', '—')}",
+        f"oracle_pack_id  {seal.get('oracle_pack_id', '—')}",
+        f"engine_release  {manifest.get('engine_release', '—')}",
+        f"scenario_id     {wk.get('scenario_id', '—')}",
+        "",
+        "A sealed pack is write-once: nothing is written. To replace it, seal a new root and",
+        "tombstone this one (T).",
+    ])
 
 
 def seal_body(plan: SealPlan) -> str:

@@ -13,8 +13,13 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Label, Static
 from textual.widgets.data_table import RowDoesNotExist
 
-from oracle_tui.core.codes import CODES
-from oracle_tui.core.findings import Finding, grouped_for_display
+from oracle_tui.core.codes import CODES, codes_of_pane
+from oracle_tui.core.findings import (
+    Finding,
+    compared_digests,
+    first_difference,
+    grouped_for_display,
+)
 from oracle_tui.core.overview import PackOverview
 from oracle_tui.core.redact import printable, redact
 from oracle_tui.core.report import CheckReport
@@ -23,15 +28,31 @@ from oracle_tui.tui.plain import DataGrid, PlainGrid, elide_middle
 VERDICT_STYLE = {"PASS": "bold white on dark_green", "WARN": "bold black on yellow",
                  "FAIL": "bold white on red", "…": "bold white on grey37"}
 LIFECYCLE_STYLE = {"STAGING": "yellow", "SEALED_OK": "green", "SEALED_FAILED": "red",
-                   "TOMBSTONED": "red", "ABSENT": "red", "EMPTY": "red"}
+                   "TOMBSTONED": "red", "ABSENT": "red", "EMPTY": "red", "UNKNOWN": "yellow"}
+# The lifecycle in words beside a verdict: "FAIL  SEALED_OK" reads as a contradiction,
+# "FAIL · do not read" and "seal: intact (SEALED_OK)" do not.
+LIFECYCLE_WORDS = {"STAGING": "not sealed yet (staging)", "SEALED_OK": "sealed (SEALED_OK)",
+                   "SEALED_FAILED": "sealing failed (SEALED_FAILED)",
+                   "TOMBSTONED": "withdrawn (tombstoned)", "ABSENT": "no pack at this root",
+                   "EMPTY": "an empty root", "UNKNOWN": "unknown: the root could not be read"}
+VERDICT_WORDS = {"PASS": "readable", "WARN": "readable, with warnings",
+                 "FAIL": "do not read", "…": "checking"}
 SEV_STYLE = {"FAIL": "red", "WARN": "yellow", "INFO": "cyan"}
 STATUS_STYLE = {"PASS": "green", "FAIL": "red", "READABLE": "green", "BLOCKED": "red",
-                "OUTDATED": "red",
-                "MISSING": "red", "VALID": "green", "INVALID": "red", "PARTIAL": "red"}
+                "OUTDATED": "red", "MISSING": "dim", "VALID": "green", "INVALID": "red",
+                "PARTIAL": "red", "UNVERIFIED": "yellow"}
+# An output without files is a failure; a view not built yet is only not there yet.
+OUTPUT_STATUS_STYLE = {**STATUS_STYLE, "MISSING": "red"}
 
 
-# Findings about single files of the pack, listed under the outputs table.
-FILE_CODES = ("DIGEST_MISMATCH", "OBJECT_MISSING", "UNEXPECTED_FILE", "PATH_UNSAFE")
+# Which pane lists which findings: the code registry's grouping (core/codes.py).
+OUTPUT_CODES = codes_of_pane("outputs")
+SEAL_CODES = codes_of_pane("seal")
+GATE_CODES = codes_of_pane("gates")
+STREAM_CODES = codes_of_pane("streams")
+OVERVIEW_CODES = codes_of_pane("overview")
+# Findings of one severity the Overview names before "+N more".
+OVERVIEW_PER_SEVERITY = 3
 # Rows shown per code before a "… and N more" row (JSON export and the filter keep them all).
 ROWS_PER_CODE = 100
 
@@ -50,6 +71,40 @@ def preview_cell(value: Any) -> str:
 
 def short(digest: str | None, n: int = 16) -> str:
     return "—" if not digest else digest[:n] + "…"
+
+
+def digest_pair(label_a: str, a: str | None, label_b: str, b: str | None) -> Text:
+    """Two digests in full, one above the other, the first differing character marked."""
+    text = Text()
+    text.append(f"{label_a:<11}{a or '—'}\n")
+    text.append(f"{label_b:<11}{b or '—'}")
+    if a and b:
+        at = first_difference(a, b)
+        if at is None:
+            text.append("\n" + " " * 11 + "equal", style="green")
+        else:
+            text.append("\n" + " " * (11 + at) + f"^ differ from character {at + 1}",
+                        style="bold red")
+    return text
+
+
+def gate_detail(gate: Any, report: CheckReport) -> Group:
+    """A gate as an operator triages it: method and flag, both digests in full, and, when
+    it did not PASS, every finding that says why (which member, which rule)."""
+    parts: list[Any] = [Text(f"{gate.gate_id}: {gate.status} under {gate.method}",
+                             style="bold " + STATUS_STYLE.get(gate.status, "")),
+                        Text(f"flag       {gate.flag_path}")]
+    parts.append(digest_pair("flag says", gate.expected_digest, "recomputed",
+                             gate.recomputed_digest))
+    why = [f for f in report.findings if f.subject == gate.gate_id
+           or f.subject.startswith(gate.bundle_root) or f.subject in (gate.flag_path,
+                                                                     gate.index_path)]
+    for f in why:
+        parts.append(Text(f"{f.severity.value} {f.code}: {f.detail}",
+                          style=SEV_STYLE[f.severity.value]))
+    if gate.status != "PASS" and not why:
+        parts.append(Text("no finding names this gate: see pane 6", style="dim"))
+    return Group(*parts)
 
 
 class OverviewPane(VerticalScroll):
@@ -81,17 +136,21 @@ class OverviewPane(VerticalScroll):
         c = r.counts()
         badge = Text()
         badge.append(f"  {r.verdict}  ", style=VERDICT_STYLE[r.verdict])
-        badge.append(f"  {r.seal.lifecycle}", style="bold " + LIFECYCLE_STYLE.get(
-            r.seal.lifecycle, ""))
-        badge.append(f"   {r.root}", style="bold")
+        badge.append(f" {VERDICT_WORDS[r.verdict]}", style="bold")
+        badge.append(f"   lifecycle: {LIFECYCLE_WORDS.get(r.seal.lifecycle, r.seal.lifecycle)}",
+                     style=LIFECYCLE_STYLE.get(r.seal.lifecycle, ""))
         badge.append(f"   {c['FAIL']} fail", style="red" if c["FAIL"] else "dim")
         badge.append(f" · {c['WARN']} warn", style="yellow" if c["WARN"] else "dim")
         badge.append(f" · {c['INFO']} info", style="dim")
+        if not r.digests_rehashed:
+            badge.append("   digests not re-hashed (d re-hashes)", style="bold yellow")
         self.query_one("#badge", Static).update(badge)
         grid = PlainGrid()
         grid.add_row("next", self._next_step(r))
+        grid.add_row("root", elide_middle(r.root, 100))
         grid.add_row("profile", f"{r.profile} (strict seal {'on' if r.strict_seal else 'off'})")
         grid.add_row("readable", self._readable_line(r))
+        grid.add_row("verified", r.verified)
         if r.world_key is not None:
             wk = r.world_key
             grid.add_row("world key", f"manifest_fingerprint {wk.manifest_fingerprint}")
@@ -109,10 +168,15 @@ class OverviewPane(VerticalScroll):
         if r.run_receipt:
             grid.add_row("run_id", str(r.run_receipt.get("run_id")))
             grid.add_row("created", str(r.run_receipt.get("created_utc", "—")))
-        worst = [f for f in r.findings if f.severity.value != "INFO"][:3]
-        for f in worst:
-            grid.add_row(Text(f.severity.value, style=SEV_STYLE[f.severity.value]),
-                         f"{f.code}  {f.subject}")
+        for severity in ("FAIL", "WARN"):
+            shown = [f for f in r.findings if f.severity.value == severity]
+            for f in shown[:OVERVIEW_PER_SEVERITY]:
+                grid.add_row(Text(severity, style=SEV_STYLE[severity]),
+                             f"{f.code}  {elide_middle(f.subject, 80)}")
+            if len(shown) > OVERVIEW_PER_SEVERITY:
+                grid.add_row(Text(severity, style=SEV_STYLE[severity]),
+                             Text(f"+{len(shown) - OVERVIEW_PER_SEVERITY:,} more (pane 6)",
+                                  style="bold"))
         self.query_one("#overview-body", Static).update(grid)
         self.show_cli_log(cli_log)
 
@@ -186,8 +250,6 @@ class GatesPane(TablePane):
     def on_mount(self) -> None:
         self.query_one("#gates-table", DataTable).add_columns(
             "gate", "method", "status", "flag says", "recomputed", "flag path")
-        self.query_one("#members-table", DataTable).add_columns(
-            "member", "expected sha256", "actual sha256", "bytes", "ok")
 
     def show_report(self, r: CheckReport) -> None:
         self.report = r
@@ -202,13 +264,19 @@ class GatesPane(TablePane):
 
     def show_members(self, gate_id: str) -> None:
         members = self.query_one("#members-table", DataTable)
-        members.clear()
         gate = next((g for g in self.report.gates if g.gate_id == gate_id), None)
         if gate is None:
+            members.clear()
             return
-        self.query_one("#gate-detail", Static).update(f"flag: {gate.flag_path}")
+        self.query_one("#gate-detail", Static).update(gate_detail(gate, self.report))
+        # The member column as wide as its longest path (never cut beside free space).
+        members.clear(columns=True)
+        width = min(80, max([len(m.path) for m in gate.members] + [len("member")]))
+        members.add_column("member", width=width)
+        members.add_columns("expected sha256", "actual sha256", "bytes", "ok")
         for m in gate.members:
-            members.add_row(m.path, short(m.expected_sha256, 20), short(m.actual_sha256, 20),
+            members.add_row(elide_middle(m.path, width), short(m.expected_sha256, 20),
+                            short(m.actual_sha256, 20),
                             "—" if m.size is None else f"{m.size:,}",
                             Text("yes", style="green") if m.ok else Text("NO", style="red"))
 
@@ -239,13 +307,13 @@ class OutputsPane(TablePane):
         table = self.query_one("#outputs-table", DataTable)
         table.clear()
         for o in r.outputs:
-            table.add_row(o.output_id, styled(o.status, STATUS_STYLE), str(o.parts),
+            table.add_row(o.output_id, styled(o.status, OUTPUT_STATUS_STYLE), str(o.parts),
                           f"{o.bytes:,}", str(len(o.required_gates)),
                           ", ".join(o.blocking) or "—", key=o.output_id)
         files = self.query_one("#files-table", DataTable)
         files.clear()
         self.file_subjects: list[str] = []  # full paths, by row
-        damaged = [f for f in r.findings if f.code in FILE_CODES]
+        damaged = [f for f in r.findings if f.code in OUTPUT_CODES]
         for group in grouped_for_display(damaged, keep=ROWS_PER_CODE, threshold=ROWS_PER_CODE):
             for f in group.shown:
                 files.add_row(elide_middle(f.subject), Text(f.code, style="red"), f.detail,
@@ -305,11 +373,7 @@ class SealPane(VerticalScroll):
         if s.content_index_files is not None:
             grid.add_row("content index", f"{s.content_index_files:,} files, "
                                           f"{s.content_index_bytes:,} bytes")
-        seal_codes = [f for f in r.findings if f.code in (
-            "PACK_NOT_SEALED", "SEAL_MISMATCH", "PACK_MANIFEST_MISSING", "PACK_MANIFEST_INVALID",
-            "PACK_SEAL_INVALID", "PACK_LAYOUT_OUTDATED", "SEAL_BINDING_MISSING",
-            "SEAL_BINDING_INVALID", "CONTENT_DIGEST_MISSING", "PACK_SEALED_FAILED",
-            "PACK_TOMBSTONED")]
+        seal_codes = [f for f in r.findings if f.code in SEAL_CODES]
         for f in seal_codes:
             grid.add_row(Text(f.severity.value, style=SEV_STYLE[f.severity.value]),
                          f"{f.code}: {f.detail}")
@@ -330,17 +394,28 @@ class StreamViewsPane(TablePane):
 
     def on_mount(self) -> None:
         self.query_one("#views-table", DataTable).add_columns(
-            "output", "state", "rows", "min ts", "max ts", "parts", "stream_view_id",
-            "location")
+            "output", "state", "findings", "rows", "min ts", "max ts", "parts",
+            "stream_view_id", "location")
 
     def show_report(self, r: CheckReport) -> None:
         table = self.query_one("#views-table", DataTable)
         keep = self.selected_output()  # the operator's row survives a re-check
         table.clear()
+        # This pane's findings, by the view they are about (Enter on one lands here).
+        mine = set(codes_of_pane("streams"))
+        codes: dict[str, list[str]] = {}
+        for f in r.findings:
+            if f.code in mine:
+                owner = next((v.output_id for v in r.stream_views
+                              if f.subject in (v.output_id, v.location)
+                              or (v.location and f.subject.startswith(v.location))), None)
+                if owner is not None and f.code not in codes.setdefault(owner, []):
+                    codes[owner].append(f.code)
         for v in r.stream_views:
             rc = v.receipt or {}
             view = rc.get("view", {})
             table.add_row(v.output_id, styled(v.state, STATUS_STYLE),
+                          ", ".join(codes.get(v.output_id, [])) or "—",
                           f"{view.get('row_count', 0):,}" if rc else "—",
                           view.get("min_ts") or "—", view.get("max_ts") or "—",
                           str(len(rc.get("parts", []))) if rc else "—",
@@ -374,12 +449,16 @@ class FindingsPane(TablePane):
 
     def on_mount(self) -> None:
         self.findings: list[Finding] = []
+        self.blocks: dict[int, list[str]] = {}
         self.sort_column = 0
         self.query_one("#findings-table", DataTable).add_columns(*self.COLUMNS)
         self.query_one("#findings-filter", Input).display = False
 
-    def show_report(self, r: CheckReport) -> None:
+    def show_report(self, r: CheckReport, blocks: list[list[str]] | None = None) -> None:
         self.findings = list(r.findings)
+        # The outputs each finding blocks, by the finding object (computed by the app from
+        # the whole report before it was masked for display).
+        self.blocks = {id(f): b for f, b in zip(self.findings, blocks or [], strict=False)}
         self.refresh_rows()
 
     def visible_findings(self) -> list[Finding]:
@@ -421,6 +500,9 @@ class FindingsPane(TablePane):
         return rows[min(table.cursor_row, len(rows) - 1)]
 
     def show_guidance(self) -> None:
+        """The selected finding whole, where the operator looks at it: its own subject and
+        detail (digests in full, the first differing one marked), then what the code means
+        and what to do, then the outputs it blocks."""
         f = self.selected()
         box = self.query_one("#guidance", Static)
         if f is None:
@@ -430,9 +512,21 @@ class FindingsPane(TablePane):
                             style="dim"))
             return
         info = CODES[f.code]
-        box.update(Group(Text(f"{f.code} · {info.severity.value} by default · {f.retry.value}",
-                              style="bold"),
-                         Text(f"means: {info.meaning}"), Text(f"do:    {info.action}")))
+        parts: list[Any] = [
+            Text(f"{f.severity.value} {f.code} · {f.retry.value} · listed in pane "
+                 f"{info.pane}", style="bold " + SEV_STYLE[f.severity.value]),
+            Text(f"subject: {f.subject}"), Text(f"detail:  {f.detail}")]
+        digests = compared_digests(f.detail)
+        if digests is not None:
+            parts.append(digest_pair("one", digests[0], "the other", digests[1]))
+        parts += [Text(f"means:   {info.meaning}", style="dim"),
+                  Text(f"do:      {info.action}", style="dim")]
+        blocked = self.blocks.get(id(f), [])
+        if blocked:
+            parts.append(Text(f"blocks:  {', '.join(blocked[:8])}"
+                              + (f" (+{len(blocked) - 8} more)" if len(blocked) > 8 else ""),
+                              style="red"))
+        box.update(Group(*parts))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.show_guidance()

@@ -72,4 +72,4 @@ def test_root_itself_unreadable_is_access_denied(shared_world: Path) -> None:
     assert res.returncode == 1
     doc = json.loads(res.stdout)
     assert [(f["code"], f["severity"]) for f in doc["findings"]] == [("ACCESS_DENIED", "FAIL")]
-    assert doc["seal"]["lifecycle"] == "ABSENT" and doc["outputs"] == []
+    assert doc["seal"]["lifecycle"] == "UNKNOWN" and doc["outputs"] == []
