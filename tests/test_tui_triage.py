@@ -205,8 +205,7 @@ async def test_the_preview_reads_one_part_at_a_time(world: DemoWorld,
     from oracle_tui.core import stream_view
     from oracle_tui.core.stream_view import build_stream_view
 
-    for output in ("arrival_events_5B", "s2_event_stream_baseline_6B",
-                   "s3_event_stream_with_fraud_6B", "s4_event_labels_6B"):
+    for output in ("arrival_events_5B", "s3_event_stream_with_fraud_6B"):
         build_stream_view(world.root, output, rows_per_part=1500)
     real = stream_view.preview_rows
     active, most = [0], [0]
