@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn, cast
 
 from oracle_tui import __version__
 from oracle_tui.core.codes import CODES, USAGE_CODES, code_info
+from oracle_tui.core.engine import DEFAULT_MEMORY_LIMIT
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack
 from oracle_tui.core.profiles import Profile, load_profile
@@ -298,38 +299,24 @@ def cmd_tombstone(args: argparse.Namespace) -> int:
 
 
 def cmd_locate(args: argparse.Namespace) -> int:
-    from oracle_tui.core.check import run_check
     from oracle_tui.core.jsonio import parse_json
-    from oracle_tui.core.listing import Listing
-    from oracle_tui.core.locators import locator_for, validate_locator
-    from oracle_tui.core.readability import decide
-    from oracle_tui.core.world import read_run_receipt, resolve_world_key
+    from oracle_tui.core.locators import locate
     from oracle_tui.core.yamlio import read_operator_file
 
     profile = _profile(args)
     root = _root(args, profile)
     pack = _pack(args, profile)
-    store = profile.open_store(root)
-    if not store.root_exists():
-        raise OracleError("PACK_NOT_FOUND", f"no pack at {root}", root)
-    listing = Listing.of(store)
-    receipt = read_run_receipt(store)
-    sid = args.scenario_id or profile.wiring("scenario_id") or None
-    wk = resolve_world_key(receipt, sid, pack, listing)
     if args.verify:
         raw = read_operator_file(args.verify, "LOCATOR_INVALID", "locator file", 1024 * 1024)
-        locator = parse_json(raw, "LOCATOR_INVALID", args.verify)
+        located = locate(root, profile, pack, scenario_id=args.scenario_id,
+                         locator=parse_json(raw, "LOCATOR_INVALID", args.verify))
     elif args.output_id:
         _known_outputs([args.output_id], pack)
-        locator = locator_for(pack, wk, args.output_id, receipt.run_id)
+        located = locate(root, profile, pack, scenario_id=args.scenario_id,
+                         output_id=args.output_id)
     else:
         raise UsageError("pass --output-id ID (print a locator) or --verify FILE (check one)")
-    result = validate_locator(store, pack, wk, locator, listing)
-    # A locator is a door too: it is handed out only for an output the one decision reads.
-    report = run_check(root, profile=profile, scenario_id=args.scenario_id,
-                       output_ids=[result.output_id], interface_pack=pack)
-    decide(report, result.output_id).require("locate")
-    _emit_json({"locator": locator, "resolved": result.model_dump(), "readable": True})
+    _emit_json(located.model_dump())
     return EXIT_OK
 
 
@@ -521,7 +508,7 @@ def _add_stream_view(sub: Subparsers) -> None:
         q.add_argument("--output-id", required=True, help="the output whose view it is")
         q.add_argument("--interface-pack", metavar="DIR", help=PACK_HELP)
         q.add_argument("--scenario-id", help=SCENARIO_HELP)
-        q.add_argument("--memory-limit", default="2GB",
+        q.add_argument("--memory-limit", default=DEFAULT_MEMORY_LIMIT,
                        help="the whole process stays within this + 300 MB (default 2GB)")
         q.add_argument("--temp-dir", help="where DuckDB spills (default: a temporary folder)")
         q.add_argument("--threads", type=_positive_int, default=None,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,9 +15,9 @@ import pytest
 
 from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.errors import OracleError
-from oracle_tui.core.jobs import Cancelled
+from oracle_tui.core.progress import Cancelled
 from oracle_tui.core.stream_view import build_stream_view, verify_stream_view
-from tests.conftest import S3Env, run_cli_process
+from tests.conftest import S3Env, run_cli_here, run_cli_process
 
 OUT = "s3_event_stream_with_fraud_6B"
 VIEW = f"stream_view/ts_utc/output_id={OUT}/"
@@ -142,16 +141,6 @@ def test_a_cancelled_cluster_build_keeps_nothing(
     assert _keys(s3env, s3_bucket, f"worlds/w1/{VIEW}") == []
 
 
-def test_an_unreachable_scheduler_is_a_clear_error(world: DemoWorld, tmp_path: Path) -> None:
-    root = tmp_path / "w"
-    shutil.copytree(world.root, root)
-    res = run_cli_process("stream-view", "build", str(root), "--output-id", OUT,
-                          "--executor", "tcp://127.0.0.1:9", "--json")
-    assert res.code != 0
-    assert "tcp://127.0.0.1:9" in res.err
-    assert not (root / "stream_view").exists()
-
-
 def test_a_killed_cluster_build_leaves_nothing_a_rerun_trips_on(
         world: DemoWorld, scheduler: str, tmp_path: Path) -> None:
     import os
@@ -195,3 +184,34 @@ def test_a_killed_cluster_build_leaves_nothing_a_rerun_trips_on(
     # Only the killed build's own folder can remain; the rerun cleaned up after itself.
     leftover = list(scratch.iterdir()) if scratch.exists() else []
     assert len(leftover) <= 1
+
+
+def test_an_unreachable_scheduler_is_executor_unreachable(world: DemoWorld,
+                                                          tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on once closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    res = run_cli_here("stream-view", "build", world.root, "--output-id", OUT, "--executor",
+                       f"tcp://127.0.0.1:{port}", "--scratch", str(tmp_path / "scratch"))
+    assert res.code == 3  # retryable: start the scheduler and run again
+    assert res.err.strip().startswith(
+        f"oracle-tui: EXECUTOR_UNREACHABLE: cannot reach the Dask scheduler at "
+        f"tcp://127.0.0.1:{port}"), res.err
+    assert not (Path(world.root) / "stream_view").exists()
+
+
+def test_a_missing_httpfs_extension_is_its_own_code(monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Path) -> None:
+    import duckdb
+
+    from oracle_tui.core import duck
+    from oracle_tui.core.codes import code_info
+
+    monkeypatch.setattr(duck, "_httpfs_path", lambda: tmp_path / "httpfs.duckdb_extension")
+    con = duckdb.connect(":memory:")
+    with pytest.raises(OracleError) as exc:
+        duck.load_httpfs(con)
+    assert exc.value.code == "ENGINE_EXTENSION_MISSING"
+    assert code_info("ENGINE_EXTENSION_MISSING").retry.value == "terminal"

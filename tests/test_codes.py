@@ -17,7 +17,7 @@ def test_every_spec_code_is_registered_with_guidance() -> None:
         assert info.meaning.endswith(".") and info.action.endswith(".")
     retryable = {c for c, i in CODES.items() if i.retry.value == "retryable"}
     assert retryable == {"STORAGE_TIMEOUT", "STORAGE_THROTTLED", "STORAGE_FULL",
-                         "RESOURCE_EXHAUSTED"}
+                         "RESOURCE_EXHAUSTED", "EXECUTOR_UNREACHABLE"}
 
 
 def test_explain_prints_every_code(cli: CliRunner) -> None:

@@ -19,8 +19,8 @@ import pytest
 from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.interface_pack import builtin_pack_dir, load_interface_pack
-from oracle_tui.core.jobs import Cancelled
 from oracle_tui.core.profiles import load_profile
+from oracle_tui.core.progress import Cancelled
 from oracle_tui.core.range_sort import SortKey, raw_stats, scan_sql
 from oracle_tui.core.stream_view import (
     RECEIPT,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from oracle_tui.core.duck import budget
+from oracle_tui.core.engine import budget
 
 OUT = "s3_event_stream_with_fraud_6B"
 HEADROOM_MIB = 300 * 10**6 // 2**20

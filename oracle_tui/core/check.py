@@ -20,7 +20,6 @@ from oracle_tui.core.findings import Finding, finding_from_error, make_finding, 
 from oracle_tui.core.gates import GateResult, verify_gate
 from oracle_tui.core.hashing import DEFAULT_THREADS, hash_objects, sha256_bytes
 from oracle_tui.core.interface_pack import InterfacePack, render_template, template_regex
-from oracle_tui.core.jobs import Cancelled, Progress, check_cancel, no_progress
 from oracle_tui.core.jsonio import read_json
 from oracle_tui.core.listing import Listing
 from oracle_tui.core.pack_files import (
@@ -45,6 +44,7 @@ from oracle_tui.core.pack_files import (
 from oracle_tui.core.parquet_footer import Footer, read_footers, schema_text
 from oracle_tui.core.paths import glob_reason, unsafe_reason
 from oracle_tui.core.profiles import Profile, load_profile
+from oracle_tui.core.progress import Cancelled, Progress, check_cancel, no_progress
 from oracle_tui.core.readability import Owners, apply_readability
 from oracle_tui.core.report import (
     QUICK_NOTE,
@@ -54,8 +54,7 @@ from oracle_tui.core.report import (
     verdict_of,
 )
 from oracle_tui.core.storage import Store
-from oracle_tui.core.storage.base import EMPTY_FOLDER, PROBE_BODY, PROBE_KEY_RE, ObjectInfo
-from oracle_tui.core.storage.local import TEMP_RE
+from oracle_tui.core.storage.base import EMPTY_FOLDER, PROBE_BODY, PROBE_KEY_RE, TEMP_RE, ObjectInfo
 from oracle_tui.core.world import RunReceipt, WorldKey, read_run_receipt, resolve_world_key
 
 

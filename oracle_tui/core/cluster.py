@@ -23,11 +23,12 @@ from typing import Any
 
 import duckdb
 
-from oracle_tui.core.duck import budget, connect, duck_error, object_uri
+from oracle_tui.core.duck import connect, duck_error, object_uri
+from oracle_tui.core.engine import budget
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.hashing import hash_object
-from oracle_tui.core.jobs import Cancelled
 from oracle_tui.core.paths import is_within
+from oracle_tui.core.progress import Cancelled
 from oracle_tui.core.range_sort import (
     RawStats,
     RoutePlan,
@@ -224,8 +225,9 @@ def run_on_cluster(address: str, job: ClusterJob, scratch: Store, new_temp: Call
         client = Client(address, timeout="30s",  # type: ignore[no-untyped-call]
                         set_as_default=False)
     except (OSError, TimeoutError) as exc:
-        raise OracleError("STORAGE_TIMEOUT", f"cannot reach the Dask scheduler at {address}: "
-                                             f"{str(exc).splitlines()[0][:160]}") from None
+        raise OracleError("EXECUTOR_UNREACHABLE",
+                          f"cannot reach the Dask scheduler at {address}: "
+                          f"{str(exc).splitlines()[0][:160]}") from None
     try:
         n = len(job.plan.uris)
         workers = max(1, len(client.scheduler_info().get("workers", {})))
@@ -270,8 +272,8 @@ def _require_reachable(address: str) -> None:
         with socket.create_connection((url.hostname or "", url.port or 8786), timeout=10):
             pass
     except (OSError, ValueError) as exc:
-        raise OracleError("STORAGE_TIMEOUT", f"cannot reach the Dask scheduler at {address}: "
-                                             f"{exc}") from None
+        raise OracleError("EXECUTOR_UNREACHABLE",
+                          f"cannot reach the Dask scheduler at {address}: {exc}") from None
 
 
 def _gather(client: Any, futures: list[Any], step: str,

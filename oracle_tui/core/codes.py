@@ -270,6 +270,17 @@ _ALL: tuple[CodeInfo, ...] = (
        "The sort ran out of memory under the given --memory-limit (DuckDB could not spill "
        "enough). No view was written.",
        "Raise --memory-limit, give --temp-dir on a disk with free space, or lower --threads."),
+    _c("ENGINE_EXTENSION_MISSING", "stream view", F, T,
+       "DuckDB's httpfs extension, which it needs to read or write s3:// roots, is neither "
+       "bundled nor installable here (an offline host). Nothing was read or written.",
+       "Install it once where the network allows (`python -c \"import duckdb; "
+       "duckdb.sql('INSTALL httpfs')\"`) or copy it into DuckDB's extension folder; then "
+       "rerun."),
+    _c("EXECUTOR_UNREACHABLE", "stream view", F, R,
+       "The Dask scheduler given as the executor did not answer (nothing listens at its "
+       "address, or it refused the client). Nothing was written.",
+       "Start the scheduler or fix --executor / the profile's stream_view_executor, then "
+       "rerun; `--executor local` builds in this process."),
     _c("SORT_ENGINE_ERROR", "stream view", F, T,
        "The sort engine (DuckDB) failed for a reason that is neither the data, the store nor "
        "memory; the message carries its own words. No view was written.",
@@ -357,7 +368,9 @@ def reason_codes_markdown() -> str:
         "`PACK_SEAL_INVALID` (was `SEAL_MISMATCH`); since 0.2 the seal binding's run id, "
         "gates and counts that disagree with the pack are `SEAL_MISMATCH` (they were the "
         "manifest's, `MANIFEST_MISMATCH`); a part without a readable footer is "
-        "`PARQUET_INVALID` (was `DIGEST_MISMATCH`).",
+        "`PARQUET_INVALID` (was `DIGEST_MISMATCH`); DuckDB's missing httpfs extension is "
+        "`ENGINE_EXTENSION_MISSING` and an unreachable Dask scheduler `EXECUTOR_UNREACHABLE` "
+        "(both were `STORAGE_TIMEOUT`).",
         "",
         "| code | class | severity | retry | what it means | what to do |",
         "|---|---|---|---|---|---|",

@@ -28,10 +28,10 @@ from oracle_tui.core import contracts
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.hashing import sha256_file
 from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack, render_template
-from oracle_tui.core.jobs import Progress, check_cancel, no_progress
 from oracle_tui.core.jsonio import canonical_json
+from oracle_tui.core.progress import Progress, check_cancel, no_progress
 from oracle_tui.core.storage import Store
-from oracle_tui.core.storage.local import ensure_folder, write_error
+from oracle_tui.core.storage.folders import ensure_folder, write_error
 from oracle_tui.core.world import WorldKey
 
 DEFAULT_EVENTS = 20_000

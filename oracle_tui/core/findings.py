@@ -68,12 +68,12 @@ def grouped_for_display(findings: list[Finding], keep: int = 5, threshold: int =
 _DIGEST = re.compile(r"\b[0-9a-f]{64}\b")
 
 
-def first_difference(a: str, b: str) -> int | None:
+def first_difference(one: str, other: str) -> int | None:
     """The first position at which two strings differ (the shorter one's end), or None."""
-    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+    for i, (x, y) in enumerate(zip(one, other, strict=False)):
         if x != y:
             return i
-    return None if len(a) == len(b) else min(len(a), len(b))
+    return None if len(one) == len(other) else min(len(one), len(other))
 
 
 def compared_digests(detail: str) -> tuple[str, str] | None:

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from oracle_tui.core.errors import OracleError
-from oracle_tui.core.jobs import Progress, check_cancel, no_progress
+from oracle_tui.core.progress import Progress, check_cancel, no_progress
 from oracle_tui.core.storage.base import Store
 
 CHUNK = 4 * 1024 * 1024

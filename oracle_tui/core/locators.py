@@ -17,6 +17,7 @@ from oracle_tui.core.errors import OracleError
 from oracle_tui.core.interface_pack import InterfacePack, render_template, template_regex
 from oracle_tui.core.listing import Listing
 from oracle_tui.core.paths import require_safe_key
+from oracle_tui.core.profiles import Profile
 from oracle_tui.core.storage.base import Store
 from oracle_tui.core.world import WorldKey
 
@@ -100,3 +101,39 @@ def _list_prefix(rel: str) -> str:
     cut = rel.find("*")
     head = rel if cut < 0 else rel[:cut]
     return head.rsplit("/", 1)[0] + "/" if "/" in head else ""
+
+
+class Located(BaseModel):
+    """What ``locate`` hands out: the locator, where it resolves, and that it may be read."""
+
+    locator: dict[str, Any]
+    resolved: dict[str, Any]
+    readable: bool = True
+
+
+def locate(root: str, profile: Profile, interface_pack: InterfacePack, *,
+           scenario_id: str | None = None, output_id: str | None = None,
+           locator: dict[str, Any] | None = None) -> Located:
+    """The locator of ``output_id`` (or ``locator`` checked), handed out only when the
+    output is readable: a locator is a door too, so it passes the same one decision as
+    every reader (READ_REFUSED otherwise)."""
+    from oracle_tui.core.check import run_check
+    from oracle_tui.core.readability import decide
+    from oracle_tui.core.world import read_run_receipt, resolve_world_key
+
+    store = profile.open_store(root)
+    if not store.root_exists():
+        raise OracleError("PACK_NOT_FOUND", f"no pack at {root}", root)
+    listing = Listing.of(store)
+    receipt = read_run_receipt(store)
+    chosen = scenario_id or profile.wiring("scenario_id") or None
+    world_key = resolve_world_key(receipt, chosen, interface_pack, listing)
+    if locator is None:
+        if output_id is None:
+            raise OracleError("INPUT_INVALID", "locate needs an output id or a locator")
+        locator = locator_for(interface_pack, world_key, output_id, receipt.run_id)
+    result = validate_locator(store, interface_pack, world_key, locator, listing)
+    report = run_check(root, profile=profile, scenario_id=scenario_id,
+                       output_ids=[result.output_id], interface_pack=interface_pack)
+    decide(report, result.output_id).require("locate")
+    return Located(locator=locator, resolved=result.model_dump())

@@ -31,8 +31,7 @@ from oracle_tui.core import contracts
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.jsonio import read_json
 from oracle_tui.core.paths import unsafe_reason
-from oracle_tui.core.storage.base import PROBE_PREFIX, Store
-from oracle_tui.core.storage.local import TEMP_RE
+from oracle_tui.core.storage.base import PROBE_PREFIX, TEMP_RE, Store
 from oracle_tui.core.world import WorldKey
 
 MANIFEST = "_oracle_pack_manifest.json"

@@ -22,7 +22,6 @@ from oracle_tui.core.findings import Finding
 from oracle_tui.core.hashing import DEFAULT_THREADS, hash_objects, sha256_bytes
 from oracle_tui.core.inputs import MAX_RELEASE, require_text
 from oracle_tui.core.interface_pack import InterfacePack
-from oracle_tui.core.jobs import Progress, check_cancel, no_progress
 from oracle_tui.core.jsonio import canonical_json, parse_json
 from oracle_tui.core.listing import Listing
 from oracle_tui.core.pack_files import (
@@ -41,6 +40,7 @@ from oracle_tui.core.pack_files import (
     read_model,
 )
 from oracle_tui.core.profiles import Profile, load_profile
+from oracle_tui.core.progress import Progress, check_cancel, no_progress
 from oracle_tui.core.report import CheckReport
 from oracle_tui.core.storage import Store
 from oracle_tui.core.storage.base import require_regular

@@ -22,8 +22,7 @@ from oracle_tui.core.listing import Listing
 from oracle_tui.core.parquet_footer import schema_text
 from oracle_tui.core.paths import is_within
 from oracle_tui.core.profiles import Profile
-from oracle_tui.core.storage.base import ObjectInfo, Store
-from oracle_tui.core.storage.local import TEMP_RE
+from oracle_tui.core.storage.base import TEMP_RE, ObjectInfo, Store
 
 RECEIPT = "_stream_sort_receipt.json"
 MANIFEST = "_stream_view_manifest.json"

@@ -31,20 +31,20 @@ from oracle_tui.core import contracts
 from oracle_tui.core.codes import Severity, code_info
 from oracle_tui.core.duck import (
     DUCKDB_VERSION,
-    budget,
     connect,
     duck_error,
     object_uri,
     sql_str,
 )
+from oracle_tui.core.engine import DEFAULT_MEMORY_LIMIT, budget
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.findings import Finding, make_finding
 from oracle_tui.core.hashing import hash_object, sha256_bytes
 from oracle_tui.core.interface_pack import InterfacePack, render_template
-from oracle_tui.core.jobs import Cancelled, Progress, check_cancel, no_progress
 from oracle_tui.core.jsonio import canonical_json
 from oracle_tui.core.listing import Listing
 from oracle_tui.core.profiles import Profile, load_profile
+from oracle_tui.core.progress import Cancelled, Progress, check_cancel, no_progress
 from oracle_tui.core.range_sort import (
     HASH_FUNCTION,
     KNOWN_HASH_FUNCTIONS,
@@ -63,13 +63,9 @@ from oracle_tui.core.range_sort import (
 )
 from oracle_tui.core.readability import decide
 from oracle_tui.core.report import CheckReport, OutputResult
-from oracle_tui.core.storage.base import Store
-from oracle_tui.core.storage.local import (
-    TEMP_PREFIX,
-    LocalStore,
-    ensure_folder,
-    new_temp_folder,
-)
+from oracle_tui.core.storage import LocalStore
+from oracle_tui.core.storage.base import TEMP_PREFIX, Store
+from oracle_tui.core.storage.folders import ensure_folder, new_temp_folder
 from oracle_tui.core.stream_receipts import (
     MANIFEST as VIEW_MANIFEST,
 )
@@ -196,7 +192,7 @@ def build_stream_view(
     profile: Profile | None = None,
     interface_pack: InterfacePack | None = None,
     scenario_id: str | None = None,
-    memory_limit: str = "2GB",
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
     temp_dir: str | None = None,
     threads: int | None = None,
     rows_per_part: int = DEFAULT_ROWS_PER_PART,
@@ -664,7 +660,7 @@ def verify_stream_view(
     profile: Profile | None = None,
     interface_pack: InterfacePack | None = None,
     scenario_id: str | None = None,
-    memory_limit: str = "2GB",
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
     temp_dir: str | None = None,
     threads: int | None = None,
     deep: bool = False,

@@ -34,9 +34,9 @@ from textual.worker import get_current_worker
 from oracle_tui.core.codes import code_info
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack
-from oracle_tui.core.jobs import Cancelled, Progress
 from oracle_tui.core.overview import PackOverview, pack_overview
 from oracle_tui.core.profiles import Profile, load_profile
+from oracle_tui.core.progress import Cancelled, Progress
 from oracle_tui.core.readability import blocked_by_each
 from oracle_tui.core.redact import redact, redact_model
 from oracle_tui.core.report import CheckReport

@@ -6,8 +6,9 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
+from oracle_tui.core.engine import DEFAULT_MEMORY_LIMIT, budget
 from oracle_tui.core.errors import OracleError
-from oracle_tui.core.jobs import Progress
+from oracle_tui.core.progress import Progress
 from oracle_tui.core.stream_receipts import sort_keys_for, view_prefix
 from oracle_tui.tui.jobs import Job, SealDone, SealPlanned, Tombstoned, ViewBuilt, ViewVerified
 from oracle_tui.tui.screens import (
@@ -130,7 +131,8 @@ def start_build(app: InspectorApp, output: str) -> None:
         f"output     {output}",
         "reads      every part of the output (gates must PASS)",
         f"sorts by   {', '.join(sort_keys_for(app.profile, app.interface_pack, output))}"
-        ", filename, file_row_number (DuckDB, disk-backed, 2GB memory)",
+        f" (DuckDB, disk-backed, within {DEFAULT_MEMORY_LIMIT} on "
+        f"{budget(DEFAULT_MEMORY_LIMIT).threads} threads)",
         "writes, each only if absent:",
         f"  + {prefix}part-*.parquet",
         f"  + {prefix}_stream_sort_receipt.json (last)",

@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.widgets import Label, ProgressBar
 
 from oracle_tui.core.errors import OracleError
-from oracle_tui.core.jobs import Cancelled, Progress
+from oracle_tui.core.progress import Cancelled, Progress
 
 if TYPE_CHECKING:
     from oracle_tui.core.overview import PackOverview

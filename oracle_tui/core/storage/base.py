@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,10 @@ from oracle_tui.core.storage.settings import StoreSpec
 PROBE_PREFIX = "_oracle_write_probe/"
 PROBE_BODY = b"oracle-tui conditional-write probe\n"
 PROBE_KEY_RE = r"^_oracle_write_probe/[0-9a-f]{32}$"
+# A local writer's temporary file, beside its target until the atomic rename: the writer's
+# pid (a dead writer's leftovers are removed) and a random part. Never an output's name.
+TEMP_PREFIX = ".oracle-tui-tmp-"
+TEMP_RE = re.compile(r"^\.oracle-tui-tmp-(\d+)-[0-9a-f]{32}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +113,7 @@ class Store(Protocol):
         ...
 
     def put_file_if_absent(self, key: str, path: str) -> bool:
-        """put_if_absent for a finished local file (large view parts)."""
+        """put_if_absent for a finished local file (large view parts); the file is handed over."""
         ...
 
     def ensure_conditional_writes(self) -> None:

@@ -7,21 +7,18 @@ import contextlib
 import errno
 import io
 import os
-import re
 import stat
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 from oracle_tui.core.errors import OracleError, TooLarge
 from oracle_tui.core.paths import PATH_MAX, require_safe_key
-from oracle_tui.core.storage.base import EMPTY_FOLDER, ObjectInfo
+from oracle_tui.core.storage.base import EMPTY_FOLDER, TEMP_PREFIX, TEMP_RE, ObjectInfo
+from oracle_tui.core.storage.folders import exhausted, write_error
 from oracle_tui.core.storage.settings import StoreSpec
 
 # Temporary files of create-if-absent writes. They are never part of a pack's content.
-TEMP_PREFIX = ".oracle-tui-tmp-"
-TEMP_RE = re.compile(r"^\.oracle-tui-tmp-(\d+)-[0-9a-f]{32}$")
 
 
 def _kind(mode: int) -> str:
@@ -151,7 +148,7 @@ class LocalStore:
                 raise OracleError("PATH_UNSAFE", f"path longer than PATH_MAX: {key[:80]}…",
                                   key) from exc
             if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOMEM):
-                raise _exhausted(exc, key) from exc
+                raise exhausted(exc, key) from exc
             raise OracleError("OBJECT_MISSING", f"cannot open {key}: {exc.strerror}", key) from exc
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -232,7 +229,11 @@ class LocalStore:
         return created
 
     def put_file_if_absent(self, key: str, path: str) -> bool:
-        """Publish a finished local file under ``key`` without ever replacing one."""
+        """Publish a finished local file under ``key`` without ever replacing one.
+
+        The file is handed over: it is hard-linked where it can be, so the caller must not
+        write to ``path`` again (callers publish their own temp files and then drop them).
+        """
         try:
             return self._put_file_if_absent(key, path)
         except OSError as exc:
@@ -275,57 +276,6 @@ class LocalStore:
                 os.unlink(entry.path)
                 removed.append(Path(entry.path).relative_to(self.root).as_posix())
         return removed
-
-
-def ensure_folder(path: str | os.PathLike[str], what: str) -> Path:
-    """``path`` as an existing folder (created if absent), or the code that says why it
-    cannot be one: a file or device there or on the way (INPUT_INVALID), no permission or a
-    read-only mount (ACCESS_DENIED), a full disk (STORAGE_FULL)."""
-    folder = Path(path)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except FileExistsError as exc:
-        raise OracleError("INPUT_INVALID", f"{what} {folder} exists and is not a folder",
-                          str(folder)) from exc
-    except OSError as exc:
-        raise write_error(exc, str(folder)) from exc
-    if not folder.is_dir():
-        raise OracleError("INPUT_INVALID", f"{what} {folder} is not a folder", str(folder))
-    return folder
-
-
-def new_temp_folder(prefix: str, parent: str | None, what: str) -> Path:
-    """A new private folder (``tempfile.mkdtemp``) under ``parent``, its failures as codes."""
-    if parent is not None:
-        ensure_folder(parent, what)
-    try:
-        return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
-    except OSError as exc:
-        raise write_error(exc, parent or tempfile.gettempdir()) from exc
-
-
-def _exhausted(exc: OSError, key: str) -> OracleError:
-    """Out of file descriptors (or memory) in this process: the file is there, the retry
-    will see it."""
-    return OracleError("RESOURCE_EXHAUSTED", f"cannot open {key}: {exc.strerror} (this "
-                                             "process's limit, not the pack's fault)", key)
-
-
-def write_error(exc: OSError, key: str) -> OracleError:
-    """A failed local write as the code that names it (temp files are already removed)."""
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return OracleError("STORAGE_FULL", f"no space left writing {key}; nothing half-written "
-                                           "was kept", key)
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return OracleError("ACCESS_DENIED", f"cannot write {key}: {exc.strerror}", key)
-    if exc.errno in (errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG, errno.ELOOP,
-                     errno.EEXIST, errno.ENODEV, errno.ENXIO):
-        return OracleError("INPUT_INVALID", f"cannot write {key} there: {exc.strerror} (a "
-                                            "folder on the way is a file, or the place cannot "
-                                            "hold files)", key)
-    if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOMEM):
-        return _exhausted(exc, key)
-    return OracleError("STORAGE_TIMEOUT", f"writing {key} failed: {exc.strerror}", key)
 
 
 def _readable(st: os.stat_result) -> bool:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -124,6 +125,24 @@ class _S3Stream:
         self.close()
 
 
+_LOADER: Any = None
+_LOADER_LOCK = threading.Lock()
+
+
+def new_session() -> boto3.session.Session:
+    """A fresh boto3 session (credentials and environment read anew, as every store needs)
+    sharing one botocore data loader: the service model is parsed once a process instead of
+    once a store (half of a client's cost, measured in docs/performance.md)."""
+    global _LOADER
+    core = botocore.session.Session()
+    with _LOADER_LOCK:
+        if _LOADER is None:
+            _LOADER = core.get_component("data_loader")
+        else:
+            core.register_component("data_loader", _LOADER)
+    return boto3.session.Session(botocore_session=core)
+
+
 class S3Store:
     remote = True
 
@@ -161,13 +180,13 @@ class S3Store:
             kwargs["endpoint_url"] = s.endpoint
         if s.region:
             kwargs["region_name"] = s.region
-        self.session = boto3.session.Session()
+        self.session = new_session()
         return self.session.client("s3", **kwargs)
 
     def s3_access(self) -> S3Access:
         """The store's endpoint, region and URL style, and the credentials the AWS chain
         resolved, for DuckDB's httpfs (the same wiring as this client)."""
-        session = getattr(self, "session", None) or boto3.session.Session()
+        session = getattr(self, "session", None) or new_session()
         creds = session.get_credentials()
         frozen = None if creds is None else creds.get_frozen_credentials()
         endpoint = self.settings.endpoint or os.environ.get("AWS_ENDPOINT_URL", "")
