@@ -16,9 +16,10 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn, cast
 
 from oracle_tui import __version__
 from oracle_tui.core.codes import CODES, USAGE_CODES, code_info
-from oracle_tui.core.engine import DEFAULT_MEMORY_LIMIT
+from oracle_tui.core.engine import DEFAULT_MEMORY_LIMIT, EngineOptions
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack
+from oracle_tui.core.pack import OpenedPack, open_pack
 from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.redact import RedactingStream, display_model, printable, redact
 
@@ -126,6 +127,13 @@ def _pack(args: argparse.Namespace, profile: Profile) -> InterfacePack:
     return load_interface_pack(args.interface_pack) if args.interface_pack else profile.load_pack()
 
 
+def _open(args: argparse.Namespace) -> OpenedPack:
+    """The ROOT (or the profile's oracle_root) opened for this command, as asked."""
+    profile = _profile(args)
+    return open_pack(_root(args, profile), profile=profile, interface_pack=_pack(args, profile),
+                     scenario_id=args.scenario_id)
+
+
 def _known_outputs(output_ids: Sequence[str] | None, pack: InterfacePack) -> list[str]:
     """The asked-for outputs, each in the catalogue: a typo is a usage error (exit 2) that
     names the closest ids, never a FAIL of the pack."""
@@ -188,19 +196,15 @@ def _confirm(question: str, assume_yes: bool) -> None:
 def cmd_check(args: argparse.Namespace) -> int:
     from oracle_tui.core.check import run_check
 
-    profile = _profile(args)
-    root = _root(args, profile)
-    pack = _pack(args, profile)
+    target = _open(args)
     # Validation means checksums (bagit's choice): contents are re-hashed unless --quick.
     rehash = not args.quick
+    output_ids = _known_outputs(args.output_id, target.interface_pack) or None
     report = _with_progress(
         "hashing", rehash and not args.json,
         lambda progress: run_check(
-            root, profile=profile, scenario_id=args.scenario_id,
-            strict_seal=True if args.strict_seal else None,
-            output_ids=_known_outputs(args.output_id, pack) or None,
-            verify_digests=rehash,
-            interface_pack=pack, threads=args.threads, progress=progress))
+            target, strict_seal=True if args.strict_seal else None, output_ids=output_ids,
+            verify_digests=rehash, threads=args.threads, progress=progress))
     if args.json:
         _emit_json(report.model_dump(mode="json"))
     else:
@@ -252,22 +256,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_seal(args: argparse.Namespace) -> int:
     from oracle_tui.core.seal import plan_seal, seal_pack
 
-    profile = _profile(args)
-    root = _root(args, profile)
-    pack = _pack(args, profile)
-    plan, _ = plan_seal(root, scenario_id=args.scenario_id, engine_release=args.engine_release,
-                        profile=profile, interface_pack=pack)
+    target = _open(args)
+    root = target.root
+    plan, _ = plan_seal(target, scenario_id=args.scenario_id,
+                        engine_release=args.engine_release)
     if not args.json:
         from oracle_tui import cli_render
 
         _err().print(cli_render.seal_plan(display_model(plan)))
     if plan.refused:
         raise plan.refusal()
-    if plan.files_to_write:
+    if plan.files_to_write and not args.yes:
         _confirm(f"Write {', '.join(plan.files_to_write)} under {printable(root)}?", args.yes)
+        target = _open(args)  # an operator took time to answer: seal what is there now
     result = _with_progress("sealing", not args.json, lambda progress: seal_pack(
-        root, scenario_id=args.scenario_id, engine_release=args.engine_release,
-        profile=profile, interface_pack=pack, threads=args.threads, progress=progress))
+        target, scenario_id=args.scenario_id, engine_release=args.engine_release,
+        threads=args.threads, progress=progress))
     if args.json:
         _emit_json(result.model_dump(mode="json"))
     else:
@@ -303,17 +307,13 @@ def cmd_locate(args: argparse.Namespace) -> int:
     from oracle_tui.core.locators import locate
     from oracle_tui.core.yamlio import read_operator_file
 
-    profile = _profile(args)
-    root = _root(args, profile)
-    pack = _pack(args, profile)
+    target = _open(args)
     if args.verify:
         raw = read_operator_file(args.verify, "LOCATOR_INVALID", "locator file", 1024 * 1024)
-        located = locate(root, profile, pack, scenario_id=args.scenario_id,
-                         locator=parse_json(raw, "LOCATOR_INVALID", args.verify))
+        located = locate(target, locator=parse_json(raw, "LOCATOR_INVALID", args.verify))
     elif args.output_id:
-        _known_outputs([args.output_id], pack)
-        located = locate(root, profile, pack, scenario_id=args.scenario_id,
-                         output_id=args.output_id)
+        _known_outputs([args.output_id], target.interface_pack)
+        located = locate(target, output_id=args.output_id)
     else:
         raise UsageError("pass --output-id ID (print a locator) or --verify FILE (check one)")
     _emit_json(located.model_dump())
@@ -323,17 +323,16 @@ def cmd_locate(args: argparse.Namespace) -> int:
 def cmd_stream_view(args: argparse.Namespace) -> int:
     from oracle_tui.core.stream_view import build_stream_view, verify_stream_view
 
-    profile = _profile(args)
-    root = _root(args, profile)
-    pack = _pack(args, profile)
-    common: dict[str, Any] = dict(profile=profile, interface_pack=pack,
-                                  scenario_id=args.scenario_id, memory_limit=args.memory_limit,
-                                  temp_dir=args.temp_dir, threads=args.threads)
-    _known_outputs([args.output_id], pack)
-    if args.action == "build":
+    target = _open(args)
+    _known_outputs([args.output_id], target.interface_pack)
+    building = args.action == "build"
+    engine = EngineOptions(memory_limit=args.memory_limit, temp_dir=args.temp_dir,
+                           threads=args.threads, executor=args.executor if building else None,
+                           scratch=args.scratch if building else None)
+    if building:
         result = _with_progress("sorting", not args.json, lambda progress: build_stream_view(
-            root, args.output_id, rows_per_part=args.rows_per_part, executor=args.executor,
-            scratch=args.scratch, progress=progress, **common))
+            target, args.output_id, engine=engine, rows_per_part=args.rows_per_part,
+            progress=progress))
         if result.notice:
             _err().print(f"note: {result.notice}")
         if args.json:
@@ -348,7 +347,7 @@ def cmd_stream_view(args: argparse.Namespace) -> int:
                          f"{view['max_ts']}{ran}\n  {printable(result.location)}")
         return EXIT_OK
     state = _with_progress("verifying", not args.json, lambda progress: verify_stream_view(
-        root, args.output_id, progress=progress, deep=args.deep, **common))
+        target, args.output_id, engine=engine, deep=args.deep, progress=progress))
     if args.json:
         _emit_json(state.model_dump(mode="json"))
     else:

@@ -36,7 +36,6 @@ def ensure_env(dev: bool = True) -> Path:
     what = "oracle-tui, its cluster, test and lint tools" if dev else "oracle-tui"
     print(f"installing {what} into .venv …", file=sys.stderr)
     pip = [str(python()), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "--upgrade", "pip"], check=True)
     subprocess.run([*pip, "-e", f"{REPO}[dev,cluster]" if dev else str(REPO)], check=True)
     STAMP.write_text(f"{want} dev\n" if dev else f"{want}\n")
     return python()

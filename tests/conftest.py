@@ -109,6 +109,19 @@ def run_cli_process(*args: str, env: dict[str, str] | None = None,
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
 
+def s3_lists(s3env: S3Env, run: Callable[[], Any]) -> tuple[int, int]:
+    """(listing pages, one-key probes) that ``run`` asked the loopback S3 server for: a
+    command's listing of its root, and its probe that the root exists (issue 26's budget)."""
+    if s3env.server is None:
+        pytest.skip("the request count needs the loopback server of this run")
+    requests: list[tuple[str, str, str]] = s3env.server.honest.requests  # type: ignore[attr-defined]
+    before = len(requests)
+    run()
+    lists = [q for m, _, q in requests[before:] if m == "GET" and "list-type=2" in q]
+    probes = sum("max-keys=1&" in q + "&" for q in lists)
+    return len(lists) - probes, probes
+
+
 # -- S3: a real HTTP endpoint on loopback (or any endpoint given by the environment) -------
 
 DUMMY_KEY_ID = "AKIDTESTONLY0000DUMMY"

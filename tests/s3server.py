@@ -26,14 +26,15 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 class _Serialised:
     def __init__(self, app: WSGIApp, lock: threading.Lock, strip_if_none_match: bool) -> None:
         self.app, self.lock, self.strip = app, lock, strip_if_none_match
-        self.requests: list[tuple[str, str]] = []
+        self.requests: list[tuple[str, str, str]] = []  # (method, path, query string)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
                  ) -> Iterable[bytes]:
         if self.strip:
             environ.pop("HTTP_IF_NONE_MATCH", None)
         with self.lock:
-            self.requests.append((environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")))
+            self.requests.append((environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""),
+                                  environ.get("QUERY_STRING", "")))
             return list(self.app(environ, start_response))
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from oracle_tui.core.demo import DemoWorld
+from oracle_tui.core.engine import EngineOptions
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.progress import Cancelled
 from oracle_tui.core.stream_view import build_stream_view, verify_stream_view
@@ -57,11 +58,8 @@ def test_cluster_build_is_byte_identical_to_a_local_build(
         s3env: S3Env, s3_bucket: str, s3_world: DemoWorld, world: DemoWorld,
         scheduler: str) -> None:
     steps: list[tuple[int, int]] = []
-    remote = build_stream_view(s3_world.root, OUT, executor=scheduler, rows_per_part=900,
-                               memory_limit="256MB", threads=1,
-                               progress=lambda d, t: steps.append((d, t)))
-    local = build_stream_view(world.root, OUT, rows_per_part=900, memory_limit="1GB",
-                              threads=2)
+    remote = build_stream_view(s3_world.root, OUT, engine=EngineOptions(executor=scheduler, memory_limit="256MB", threads=1), rows_per_part=900, progress=lambda d, t: steps.append((d, t)))
+    local = build_stream_view(world.root, OUT, engine=EngineOptions(memory_limit="1GB", threads=2), rows_per_part=900)
     assert remote.status == local.status == "BUILT"
     assert _ours(remote.receipt) == _ours(local.receipt)
     assert remote.receipt["run"] == {"memory_limit": "256MB", "threads": 1,
@@ -108,8 +106,7 @@ def test_a_failing_task_reports_its_code_and_leaves_no_scratch(
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
     with pytest.raises(OracleError) as err:
-        build_stream_view(world.root, OUT, executor=scheduler, scratch=str(blocker),
-                          rows_per_part=900)
+        build_stream_view(world.root, OUT, engine=EngineOptions(executor=scheduler, scratch=str(blocker)), rows_per_part=900)
     assert err.value.code == "INPUT_INVALID"
     assert ".oracle-tui-scratch there: Not a directory" in err.value.message
     assert blocker.read_text() == "x"
@@ -119,8 +116,7 @@ def test_a_failing_task_reports_its_code_and_leaves_no_scratch(
 def test_workers_out_of_memory_is_memory_limit_exceeded(
         s3env: S3Env, s3_bucket: str, s3_world: DemoWorld, scheduler: str) -> None:
     with pytest.raises(OracleError) as err:
-        build_stream_view(s3_world.root, OUT, executor=scheduler, rows_per_part=900,
-                          memory_limit="1MB", threads=1)
+        build_stream_view(s3_world.root, OUT, engine=EngineOptions(executor=scheduler, memory_limit="1MB", threads=1), rows_per_part=900)
     assert err.value.code == "MEMORY_LIMIT_EXCEEDED"
     assert _keys(s3env, s3_bucket, "_oracle_tui_scratch/") == []
     assert _keys(s3env, s3_bucket, f"worlds/w1/{VIEW}") == []
@@ -135,8 +131,7 @@ def test_a_cancelled_cluster_build_keeps_nothing(
             cancel.set()
 
     with pytest.raises(Cancelled):
-        build_stream_view(s3_world.root, OUT, executor=scheduler, rows_per_part=900,
-                          progress=progress, cancel=cancel)
+        build_stream_view(s3_world.root, OUT, engine=EngineOptions(executor=scheduler), rows_per_part=900, progress=progress, cancel=cancel)
     assert _keys(s3env, s3_bucket, "_oracle_tui_scratch/") == []
     assert _keys(s3env, s3_bucket, f"worlds/w1/{VIEW}") == []
 

@@ -23,6 +23,7 @@ import pytest
 from oracle_tui.core.check import run_check
 from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.jsonio import canonical_json
+from oracle_tui.core.pack import open_pack
 from oracle_tui.core.stream_view import build_stream_view, open_stream_view
 
 OUT = "s3_event_stream_with_fraud_6B"
@@ -146,7 +147,7 @@ def test_the_producer_accepts_a_view_under_a_stream_view_root(world: DemoWorld,
     profile = load_profile("local", env={"ORACLE_STREAM_VIEW_ROOT": str(views)})
     if not profile.wiring("stream_view_root"):
         pytest.skip("the local profile does not wire stream_view_root from the environment")
-    build_stream_view(world.root, OUT, profile=profile, rows_per_part=1500)
+    build_stream_view(open_pack(world.root, profile=profile), OUT, rows_per_part=1500)
     producer = _local_producer(world.root, "baseline_v1", stream_view_root=str(views / "ts_utc"))
     assert len(producer.rows(OUT)) == 4000
 

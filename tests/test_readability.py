@@ -28,6 +28,7 @@ from oracle_tui.core.check import run_check
 from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.jsonio import canonical_json
+from oracle_tui.core.pack import open_pack
 from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.seal import seal_pack
 from oracle_tui.core.stream_view import build_stream_view, open_stream_view, verify_stream_view
@@ -209,7 +210,7 @@ def test_every_door_refuses(state: State, _viewed: dict[bool, Path], tmp_path: P
                             for p in root.rglob("*") if p.is_file())
 
     # check: the output's own status says why, never READABLE.
-    report = run_check(str(root), profile=profile)
+    report = run_check(open_pack(str(root), profile=profile))
     out = next(o for o in report.outputs if o.output_id == OUT)
     assert out.status == "BLOCKED"
     assert state.code in out.blocking
@@ -221,15 +222,15 @@ def test_every_door_refuses(state: State, _viewed: dict[bool, Path], tmp_path: P
 
     # the reader refuses before its first row
     with pytest.raises(OracleError) as exc:
-        reader = open_stream_view(str(root), OUT, profile=profile)
+        reader = open_stream_view(open_pack(str(root), profile=profile), OUT)
         next(iter(reader))
     assert exc.value.code == state.code
 
     # stream-view build refuses (nothing written), verify says why
     with pytest.raises(OracleError) as exc:
-        build_stream_view(str(root), OUT, profile=profile)
+        build_stream_view(open_pack(str(root), profile=profile), OUT)
     assert exc.value.code == state.code
-    vstate = verify_stream_view(str(root), OUT, profile=profile)
+    vstate = verify_stream_view(open_pack(str(root), profile=profile), OUT)
     assert vstate.state == ("INVALID" if state.view_only else "BLOCKED")
     assert vstate.findings[0].code == state.code
 
@@ -347,11 +348,10 @@ def test_no_door_yields_a_row_that_check_does_not_call_readable(
     for i in sorted(picks):  # the view edits need the view intact: apply in list order
         DAMAGE[i](root)
     prof = _profile(profile)
-    report = run_check(str(root), profile=prof)
+    report = run_check(open_pack(str(root), profile=prof))
     for out in report.outputs:
         try:
-            rows = sum(b.num_rows for b in open_stream_view(str(root), out.output_id,
-                                                            profile=prof))
+            rows = sum(b.num_rows for b in open_stream_view(open_pack(str(root), profile=prof), out.output_id))
         except OracleError:
             rows = -1
         if out.status != "READABLE":

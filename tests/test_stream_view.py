@@ -7,6 +7,7 @@ import itertools
 import json
 import shutil
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from oracle_tui.core.demo import DemoWorld
+from oracle_tui.core.engine import EngineOptions
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.interface_pack import builtin_pack_dir, load_interface_pack
+from oracle_tui.core.pack import open_pack
 from oracle_tui.core.profiles import load_profile
 from oracle_tui.core.progress import Cancelled
 from oracle_tui.core.range_sort import SortKey, raw_stats, scan_sql
@@ -28,7 +31,7 @@ from oracle_tui.core.stream_view import (
     open_stream_view,
     verify_stream_view,
 )
-from tests.conftest import CliRunner, S3Env, run_cli_here, run_cli_process
+from tests.conftest import CliRunner, S3Env, run_cli_here, run_cli_process, s3_lists
 from tests.engine import edit_view_receipt, reissue_evidence
 
 OUT = "s3_event_stream_with_fraud_6B"
@@ -61,7 +64,7 @@ def _view_rows(root: str, output_id: str = OUT) -> list[dict[str, Any]]:
 
 
 def test_view_is_globally_ordered_with_exact_schema_and_rows(world: DemoWorld) -> None:
-    result = build_stream_view(world.root, OUT, rows_per_part=700, memory_limit="64MB")
+    result = build_stream_view(world.root, OUT, engine=EngineOptions(memory_limit="64MB"), rows_per_part=700)
     assert result.status == "BUILT"
     parts = sorted(_view_dir(world.root).glob("part-*.parquet"))
     assert [p.name for p in parts] == [f"part-{i:05d}.parquet" for i in range(6)]
@@ -269,8 +272,7 @@ def test_missing_sort_key_and_overrides(world: DemoWorld, tmp_path: Path) -> Non
     cat.write_text(cat.read_text().replace("  stream_sort_keys: [flow_id, event_seq]\n", ""))
     shutil.rmtree(_view_dir(world.root, "s4_event_labels_6B"))
     with pytest.raises(OracleError) as exc:
-        build_stream_view(world.root, "s4_event_labels_6B",
-                          interface_pack=load_interface_pack(pack_dir))
+        build_stream_view(open_pack(world.root, interface_pack=load_interface_pack(pack_dir)), "s4_event_labels_6B")
     assert exc.value.code == "MISSING_SORT_KEY"
     vdir = _view_dir(world.root, "s4_event_labels_6B")
     assert not vdir.exists() or list(vdir.iterdir()) == []
@@ -287,9 +289,9 @@ def test_build_refuses_when_gates_do_not_pass(world: DemoWorld) -> None:
 
 def test_strict_profile_refuses_an_unsealed_pack(world: DemoWorld, sealed_world: DemoWorld) -> None:
     with pytest.raises(OracleError) as exc:
-        build_stream_view(world.root, OUT, profile=load_profile("dev", env={}))
+        build_stream_view(open_pack(world.root, profile=load_profile("dev", env={})), OUT)
     assert exc.value.code == "PACK_NOT_SEALED"
-    result = build_stream_view(sealed_world.root, OUT, profile=load_profile("dev", env={}))
+    result = build_stream_view(open_pack(sealed_world.root, profile=load_profile("dev", env={})), OUT)
     assert result.status == "BUILT"
     from oracle_tui.core.check import run_check
 
@@ -332,7 +334,7 @@ def test_reader_api(world: DemoWorld) -> None:
     assert [f.code for f in fallback.findings] == ["PACK_NOT_SEALED", "STREAM_VIEW_MISSING"]
     assert sum(b.num_rows for b in fallback) == 4000
     with pytest.raises(OracleError) as exc:  # dev seals strictly: an unsealed pack is no read
-        open_stream_view(world.root, OUT, profile=load_profile("dev", env={}))
+        open_stream_view(open_pack(world.root, profile=load_profile("dev", env={})), OUT)
     assert exc.value.code == "PACK_NOT_SEALED"
     build_stream_view(world.root, OUT, rows_per_part=900)
     reader = open_stream_view(world.root, OUT)
@@ -363,13 +365,29 @@ def test_stream_view_on_s3(s3env: S3Env, s3_world: DemoWorld, _pristine_world: D
     for key in keys[2:]:
         rows.extend(pq.read_table(io.BytesIO(store.read_bytes(key))).to_pylist())
     assert rows == _expected_rows(_pristine_world.root)  # same world, read back from S3
-    again = run_cli_process("stream-view", "build", s3_world.root, "--output-id", OUT, "--json")
-    assert again.code == 0 and json.loads(again.out)["status"] == "ALREADY_VALID"
-    verify = run_cli_process("stream-view", "verify", s3_world.root, "--output-id", OUT, "--json")
-    assert verify.code == 0, verify.err
-    assert json.loads(verify.out)["state"] == "VALID"
-    reader = open_stream_view(s3_world.root, OUT)
-    assert [r for b in reader for r in b.to_pylist()] == rows
+    # In-process from here, each command's requests counted: one listing of the root each.
+    results: dict[str, Any] = {}
+
+    def cli(name: str, *args: str) -> Callable[[], None]:
+        def run() -> None:
+            results[name] = run_cli_here(*args)
+
+        return run
+
+    assert s3_lists(s3env, cli("again", "stream-view", "build", s3_world.root, "--output-id",
+                               OUT, "--json")) == (1, 1)
+    assert results["again"].code == 0, results["again"].err
+    assert json.loads(results["again"].out)["status"] == "ALREADY_VALID"
+    assert s3_lists(s3env, cli("verify", "stream-view", "verify", s3_world.root,
+                               "--output-id", OUT, "--json")) == (1, 1)
+    assert results["verify"].code == 0, results["verify"].err
+    assert json.loads(results["verify"].out)["state"] == "VALID"
+
+    def read() -> None:
+        results["rows"] = [r for b in open_stream_view(s3_world.root, OUT) for r in b.to_pylist()]
+
+    assert s3_lists(s3env, read) == (1, 1)
+    assert results["rows"] == rows
     # Tamper with a part in the bucket: verify and rebuild both refuse, nothing is replaced.
     client: Any = s3env.client()
     bucket, root_prefix = s3_world.root[5:].split("/", 1)
@@ -377,10 +395,10 @@ def test_stream_view_on_s3(s3env: S3Env, s3_world: DemoWorld, _pristine_world: D
     body = bytearray(client.get_object(Bucket=bucket, Key=key)["Body"].read())
     body[200] ^= 0x01
     client.put_object(Bucket=bucket, Key=key, Body=bytes(body))
-    verify = run_cli_process("stream-view", "verify", s3_world.root, "--output-id", OUT, "--json")
+    verify = run_cli_here("stream-view", "verify", s3_world.root, "--output-id", OUT, "--json")
     assert verify.code == 1
     assert "STREAM_RECEIPT_MISMATCH" in {f["code"] for f in json.loads(verify.out)["findings"]}
-    rebuild = run_cli_process("stream-view", "build", s3_world.root, "--output-id", OUT)
+    rebuild = run_cli_here("stream-view", "build", s3_world.root, "--output-id", OUT)
     assert rebuild.code == 1 and "STREAM_RECEIPT_MISMATCH" in rebuild.err
 
 
@@ -392,15 +410,15 @@ def test_stream_view_root_is_profile_wiring(world: DemoWorld, tmp_path: Path) ->
     (tmp_path / "profiles" / "split.yaml").write_text(
         "profile_id: split\nwiring:\n  stream_view_root: ${VIEWS}\n")
     profile = load_profile("split", tmp_path / "profiles", env={"VIEWS": str(views)})
-    result = build_stream_view(world.root, OUT, profile=profile)
+    result = build_stream_view(open_pack(world.root, profile=profile), OUT)
     assert result.location.startswith(str(views / "ts_utc" / f"output_id={OUT}"))
     assert (views / "ts_utc" / f"output_id={OUT}" / RECEIPT).is_file()
     assert not (Path(world.root) / "stream_view").exists()  # the pack itself is untouched
-    states = {s.output_id: s.state for s in run_check(world.root, profile=profile).stream_views}
+    states = {s.output_id: s.state for s in run_check(open_pack(world.root, profile=profile)).stream_views}
     assert states[OUT] == "VALID"
     states = {s.output_id: s.state for s in run_check(world.root).stream_views}
     assert states[OUT] == "MISSING"
-    reader = open_stream_view(world.root, OUT, profile=profile)
+    reader = open_stream_view(open_pack(world.root, profile=profile), OUT)
     assert reader.source == "stream_view"
     assert sum(b.num_rows for b in reader) == 4000
 
@@ -410,9 +428,9 @@ def test_profile_sort_key_override_wins(world: DemoWorld, tmp_path: Path) -> Non
         "profile_id: p\nwiring:\n  stream_sort_keys:\n"
         f"    {OUT}: [flow_id, event_seq]\n")
     profile = load_profile("p", tmp_path, env={})
-    result = build_stream_view(world.root, OUT, profile=profile)
+    result = build_stream_view(open_pack(world.root, profile=profile), OUT)
     assert result.receipt["sort_keys"] == ["flow_id", "event_seq", "filename",
                                            "file_row_number"]
     keys = [(r["flow_id"], r["event_seq"]) for r in _view_rows(world.root)]
     assert keys == sorted(keys) and len(keys) == 4000
-    assert verify_stream_view(world.root, OUT, profile=profile).state == "VALID"
+    assert verify_stream_view(open_pack(world.root, profile=profile), OUT).state == "VALID"

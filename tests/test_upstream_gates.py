@@ -17,6 +17,7 @@ from referencing.jsonschema import DRAFT202012
 
 from oracle_tui.core.check import run_check
 from oracle_tui.core.interface_pack import load_interface_pack, render_template
+from oracle_tui.core.pack import open_pack
 from tests.independent import recompute
 
 MF = hashlib.sha256(b"upstream-test-mf").hexdigest()
@@ -87,8 +88,7 @@ def upstream_world(tmp_path: Path, upstream_pack_dir: Path) -> tuple[Path, Path]
 def test_all_ten_upstream_gates_pass(upstream_world: tuple[Path, Path]) -> None:
     root, pack_dir = upstream_world
     pack = load_interface_pack(pack_dir)
-    report = run_check(str(root), interface_pack=pack, scenario_id=SCENARIO,
-                       output_ids=["s3_event_stream_with_fraud_6B"])
+    report = run_check(open_pack(str(root), interface_pack=pack, scenario_id=SCENARIO), output_ids=["s3_event_stream_with_fraud_6B"])
     assert [(f.code, f.severity.value) for f in report.actionable()] == [("PACK_NOT_SEALED", "WARN")]
     assert len(report.gates) == 10
     assert all(g.status == "PASS" for g in report.gates)
@@ -114,8 +114,7 @@ def test_each_method_detects_a_changed_member(upstream_world: tuple[Path, Path],
     pack = load_interface_pack(pack_dir)
     member = next(root.glob(f"data/*/{segment}/validation/*/report_{segment}.json"))
     member.write_bytes(member.read_bytes().replace(b'"n": 0', b'"n": 9'))
-    report = run_check(str(root), interface_pack=pack, scenario_id=SCENARIO,
-                       output_ids=["s3_event_stream_with_fraud_6B"])
+    report = run_check(open_pack(str(root), interface_pack=pack, scenario_id=SCENARIO), output_ids=["s3_event_stream_with_fraud_6B"])
     bad = {g.gate_id for g in report.gates if g.status != "PASS"}
     assert bad == {gate_id}
     assert ("GATE_EVIDENCE_MISMATCH", gate_id) in {(f.code, f.subject) for f in report.findings}
@@ -129,8 +128,7 @@ def test_6a_index_order_matters(upstream_world: tuple[Path, Path]) -> None:
     doc = json.loads(index.read_text())
     doc["items"] = sorted(doc["items"], key=lambda m: m["path"])  # same members, lex order
     index.write_text(json.dumps(doc))
-    report = run_check(str(root), interface_pack=load_interface_pack(pack_dir),
-                       scenario_id=SCENARIO, output_ids=["s3_event_stream_with_fraud_6B"])
+    report = run_check(open_pack(str(root), interface_pack=load_interface_pack(pack_dir), scenario_id=SCENARIO), output_ids=["s3_event_stream_with_fraud_6B"])
     assert {g.gate_id for g in report.gates if g.status != "PASS"} == {
         "gate.layer3.6A.validation"}
 
@@ -138,8 +136,7 @@ def test_6a_index_order_matters(upstream_world: tuple[Path, Path]) -> None:
 def test_gate_receipts_validate_against_the_upstream_schema(
         upstream_world: tuple[Path, Path]) -> None:
     root, pack_dir = upstream_world
-    report = run_check(str(root), interface_pack=load_interface_pack(pack_dir),
-                       scenario_id=SCENARIO, output_ids=["s3_event_stream_with_fraud_6B"])
+    report = run_check(open_pack(str(root), interface_pack=load_interface_pack(pack_dir), scenario_id=SCENARIO), output_ids=["s3_event_stream_with_fraud_6B"])
     schema = yaml.safe_load((pack_dir / "contracts" / "gate_receipt.schema.yaml").read_text())
     layer1 = yaml.safe_load((pack_dir / "segment_schemas" / "schemas.layer1.yaml").read_text())
     resource = Resource.from_contents(layer1, default_specification=DRAFT202012)

@@ -15,6 +15,7 @@ import pytest
 
 from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.duck import connect
+from oracle_tui.core.engine import EngineOptions
 from oracle_tui.core.stream_view import build_stream_view, verify_stream_view
 from oracle_tui.core.view_plan import profile_source
 from tests.engine import reissue_evidence
@@ -46,7 +47,7 @@ def _last_row_differs(value: object) -> Callable[[Path, str], None]:
 
 def _build_and_compare(world: DemoWorld) -> list[str]:
     """Build, then check rows, schema and verify; returns the receipt's constant columns."""
-    result = build_stream_view(world.root, OUT, rows_per_part=900, memory_limit="64MB")
+    result = build_stream_view(world.root, OUT, engine=EngineOptions(memory_limit="64MB"), rows_per_part=900)
     assert _view_rows(world.root) == _expected_rows(world.root)
     source_schema = pq.read_schema(_source_parts(world)[0]).remove_metadata()
     for part in sorted(_view_dir(world.root).glob("part-*.parquet")):
@@ -179,7 +180,7 @@ def test_a_key_text_its_instant_does_not_give_back_is_kept(world: DemoWorld) -> 
     odd = "2026-01-15T24:00:00.000000Z"
     _last_row_differs(odd)(_source_parts(world)[-1], "ts_utc")
     reissue_evidence(world)
-    build_stream_view(world.root, OUT, rows_per_part=900, memory_limit="64MB")
+    build_stream_view(world.root, OUT, engine=EngineOptions(memory_limit="64MB"), rows_per_part=900)
     rows = _view_rows(world.root)
     source = [r for p in _source_parts(world) for r in pq.read_table(p).to_pylist()]
 

@@ -16,6 +16,7 @@ import pytest
 
 from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.duck import connect
+from oracle_tui.core.engine import EngineOptions
 from oracle_tui.core.range_sort import raw_stats, scan_sql
 from oracle_tui.core.stream_view import build_stream_view, verify_stream_view
 from oracle_tui.core.view_plan import (
@@ -36,8 +37,7 @@ def test_rebuilds_are_byte_identical_across_limits_and_threads(world: DemoWorld,
     for i, (memory, threads) in enumerate([("1GB", 2), ("64MB", 1), ("256MB", 2)]):
         root = tmp_path / f"copy{i}"
         shutil.copytree(world.root, root)
-        result = build_stream_view(str(root), OUT, memory_limit=memory, threads=threads,
-                                   rows_per_part=900)
+        result = build_stream_view(str(root), OUT, engine=EngineOptions(memory_limit=memory, threads=threads), rows_per_part=900)
         receipt = result.receipt
         digests.append(([p["sha256"] for p in receipt["parts"]],
                         receipt["partitioning"]["boundaries"]))

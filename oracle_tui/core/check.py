@@ -22,6 +22,7 @@ from oracle_tui.core.hashing import DEFAULT_THREADS, hash_objects, sha256_bytes
 from oracle_tui.core.interface_pack import InterfacePack, render_template, template_regex
 from oracle_tui.core.jsonio import read_json
 from oracle_tui.core.listing import Listing
+from oracle_tui.core.pack import OpenedPack, opened
 from oracle_tui.core.pack_files import (
     CONTENT_INDEX,
     MANIFEST,
@@ -43,7 +44,7 @@ from oracle_tui.core.pack_files import (
 )
 from oracle_tui.core.parquet_footer import Footer, read_footers, schema_text
 from oracle_tui.core.paths import glob_reason, unsafe_reason
-from oracle_tui.core.profiles import Profile, load_profile
+from oracle_tui.core.profiles import Profile
 from oracle_tui.core.progress import Cancelled, Progress, check_cancel, no_progress
 from oracle_tui.core.readability import Owners, apply_readability
 from oracle_tui.core.report import (
@@ -55,7 +56,7 @@ from oracle_tui.core.report import (
 )
 from oracle_tui.core.storage import Store
 from oracle_tui.core.storage.base import EMPTY_FOLDER, PROBE_BODY, PROBE_KEY_RE, TEMP_RE, ObjectInfo
-from oracle_tui.core.world import RunReceipt, WorldKey, read_run_receipt, resolve_world_key
+from oracle_tui.core.world import RunReceipt, WorldKey, resolve_world_key
 
 
 @dataclass
@@ -64,8 +65,9 @@ class _Ctx:
     report: CheckReport
     interface_pack: InterfacePack  # the catalogue and gate map (not the sealed pack)
     profile: Profile
+    opened: OpenedPack  # the root as this command opened it: one listing, one receipt
     findings: list[Finding] = field(default_factory=list)
-    scenario_id: str | None = None
+    scenario_id: str | None = None  # asked for (given or wired); None: discovered
     strict: bool = False
     output_ids: Sequence[str] | None = None
     verify_digests: bool = False
@@ -121,32 +123,30 @@ class _Ctx:
 
 
 def run_check(
-    root: str,
+    pack: str | OpenedPack,
     *,
-    profile: Profile | None = None,
-    scenario_id: str | None = None,
     strict_seal: bool | None = None,
     output_ids: Sequence[str] | None = None,
     verify_digests: bool = False,
-    interface_pack: InterfacePack | None = None,
     threads: int = DEFAULT_THREADS,
     progress: Progress = no_progress,
     cancel: threading.Event | None = None,
 ) -> CheckReport:
-    """Check one explicitly given root. Never raises OracleError: it becomes a finding."""
-    profile = profile or load_profile("local")
-    strict = profile.strict_seal if strict_seal is None else strict_seal
-    report = CheckReport(root=root, profile=profile.name, strict_seal=strict)
+    """Check one explicitly given root (a ROOT opened with the local profile, or an
+    :class:`OpenedPack`). Never raises OracleError: it becomes a finding."""
     findings: list[Finding] = []
-    try:
-        pack = interface_pack or profile.load_pack()
-        report.interface_pack = pack.source
-        store = profile.open_store(root)
-    except OracleError as exc:
-        findings.append(finding_from_error(exc, "setup"))
+    opened_pack = opened(pack)
+    profile = opened_pack.profile
+    strict = profile.strict_seal if strict_seal is None else strict_seal
+    report = CheckReport(root=opened_pack.root, profile=profile.name, strict_seal=strict)
+    with contextlib.suppress(OracleError):  # named even when the root could not be opened
+        report.interface_pack = opened_pack.interface_pack.source
+    if opened_pack.error is not None:
+        findings.append(finding_from_error(opened_pack.error, "setup"))
         return _finish(report, findings)
-    ctx = _Ctx(store=store, report=report, interface_pack=pack, profile=profile,
-               findings=findings, scenario_id=scenario_id, strict=strict, output_ids=output_ids,
+    ctx = _Ctx(store=opened_pack.store, report=report, interface_pack=opened_pack.interface_pack,
+               profile=profile, opened=opened_pack, findings=findings,
+               scenario_id=opened_pack.scenario_id, strict=strict, output_ids=output_ids,
                verify_digests=verify_digests, threads=threads, progress=progress, cancel=cancel)
     report.digests_rehashed = verify_digests
     _run_steps(ctx)
@@ -175,7 +175,7 @@ def _run_steps(ctx: _Ctx) -> None:
     store, report = ctx.store, ctx.report
     with ctx.step("root"):
         try:
-            exists = store.root_exists()
+            exists = ctx.opened.root_exists()
         except OracleError:
             report.seal.lifecycle = "UNKNOWN"  # never read: no claim about its lifecycle
             raise
@@ -187,7 +187,7 @@ def _run_steps(ctx: _Ctx) -> None:
     listing: Listing | None = None
     with ctx.step("listing"):
         try:
-            listing = Listing.of(store)
+            listing = ctx.opened.listing()
         except OracleError as exc:
             # Nothing could be listed: not "staging".
             report.seal.lifecycle = "ABSENT" if exc.code == "PACK_NOT_FOUND" else "UNKNOWN"
@@ -203,15 +203,15 @@ def _run_steps(ctx: _Ctx) -> None:
         return  # nothing below can be judged without the listing
     receipt: RunReceipt | None = None
     with ctx.step("run_receipt"):
-        receipt = read_run_receipt(store)
+        receipt = ctx.opened.run_receipt()
         report.run_receipt = receipt.model_dump()
     with ctx.step("lifecycle"):
         _check_lifecycle(ctx, listing)
     if receipt is None:
         return
     with ctx.step("world_key"):
-        sid = ctx.scenario_id or ctx.profile.wiring("scenario_id") or None
-        report.world_key = resolve_world_key(receipt, sid, ctx.interface_pack, listing)
+        report.world_key = resolve_world_key(receipt, ctx.scenario_id, ctx.interface_pack,
+                                             listing)
     if report.world_key is None:
         return
     with ctx.step("manifest_world_key"):
@@ -337,7 +337,6 @@ def _check_stream_views(ctx: _Ctx, listing: Listing, sources: dict[str, list[str
         mark_invalid,
         stream_states_for_check,
         view_prefix,
-        view_store,
     )
 
     _report_stray_view_files(ctx, listing)
@@ -345,14 +344,14 @@ def _check_stream_views(ctx: _Ctx, listing: Listing, sources: dict[str, list[str
                 if is_stream_eligible(ctx.interface_pack.outputs[oid].path_template)}
     if not eligible:
         return
-    views = view_store(ctx.profile, ctx.store)
+    views = ctx.opened.view_store()
     prefixes = {oid: view_prefix(ctx.profile, oid) for oid in eligible}
     same_store = views is ctx.store
     view_listing = listing if same_store else Listing(list(views.list("ts_utc/")))
     assert ctx.report.world_key is not None and ctx.report.run_receipt is not None
     wk, run_id = ctx.report.world_key.model_dump(), str(ctx.report.run_receipt["run_id"])
-    expects = {oid: expect_view(ctx.profile, ctx.interface_pack, ctx.store, views, oid, wk,
-                                run_id, keys) for oid, keys in eligible.items()}
+    expects = {oid: expect_view(ctx.opened, oid, wk, run_id, keys)
+               for oid, keys in eligible.items()}
     for state in stream_states_for_check(views, prefixes, expects, view_listing, same_store,
                                          ctx.verify_digests):
         if state.state == "VALID" and state.receipt is not None:

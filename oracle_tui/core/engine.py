@@ -75,3 +75,20 @@ def engine_share(limit: str) -> str:
     35% above DuckDB's limit at 1 GB and 70% at 256 MB, plus ~115 MiB of Python and
     libraries), so DuckDB gets 80% and the process stays within the limit + 300 MB."""
     return f"{size_bytes(limit) * 80 // 100 // 2**20}MiB"
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How a command's DuckDB jobs run, as the operator asked (the defaults in one place)."""
+
+    memory_limit: str = DEFAULT_MEMORY_LIMIT
+    threads: int | None = None  # None: this machine's cores, within what the limit carries
+    temp_dir: str | None = None  # DuckDB's spill folder; None: a fresh one, removed after
+    executor: str | None = None  # None: the profile's; "" or "local": here; tcp://…: Dask
+    scratch: str | None = None  # a cluster build's intermediate files; None: the profile's
+
+    def budget(self) -> EngineBudget:
+        return budget(self.memory_limit, self.threads)
+
+# Every command's engine options unless the operator gives others.
+DEFAULT_ENGINE = EngineOptions()

@@ -16,8 +16,8 @@ from oracle_tui.core import contracts
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.interface_pack import InterfacePack, render_template, template_regex
 from oracle_tui.core.listing import Listing
+from oracle_tui.core.pack import OpenedPack
 from oracle_tui.core.paths import require_safe_key
-from oracle_tui.core.profiles import Profile
 from oracle_tui.core.storage.base import Store
 from oracle_tui.core.world import WorldKey
 
@@ -111,29 +111,23 @@ class Located(BaseModel):
     readable: bool = True
 
 
-def locate(root: str, profile: Profile, interface_pack: InterfacePack, *,
-           scenario_id: str | None = None, output_id: str | None = None,
+def locate(pack: OpenedPack, *, output_id: str | None = None,
            locator: dict[str, Any] | None = None) -> Located:
     """The locator of ``output_id`` (or ``locator`` checked), handed out only when the
     output is readable: a locator is a door too, so it passes the same one decision as
     every reader (READ_REFUSED otherwise)."""
     from oracle_tui.core.check import run_check
     from oracle_tui.core.readability import decide
-    from oracle_tui.core.world import read_run_receipt, resolve_world_key
 
-    store = profile.open_store(root)
-    if not store.root_exists():
-        raise OracleError("PACK_NOT_FOUND", f"no pack at {root}", root)
-    listing = Listing.of(store)
-    receipt = read_run_receipt(store)
-    chosen = scenario_id or profile.wiring("scenario_id") or None
-    world_key = resolve_world_key(receipt, chosen, interface_pack, listing)
+    store, catalogue = pack.store, pack.interface_pack
+    if not pack.root_exists():
+        raise OracleError("PACK_NOT_FOUND", f"no pack at {pack.root}", pack.root)
+    receipt, world_key = pack.run_receipt(), pack.world_key()
     if locator is None:
         if output_id is None:
             raise OracleError("INPUT_INVALID", "locate needs an output id or a locator")
-        locator = locator_for(interface_pack, world_key, output_id, receipt.run_id)
-    result = validate_locator(store, interface_pack, world_key, locator, listing)
-    report = run_check(root, profile=profile, scenario_id=scenario_id,
-                       output_ids=[result.output_id], interface_pack=interface_pack)
+        locator = locator_for(catalogue, world_key, output_id, receipt.run_id)
+    result = validate_locator(store, catalogue, world_key, locator, pack.listing())
+    report = run_check(pack, output_ids=[result.output_id])
     decide(report, result.output_id).require("locate")
     return Located(locator=locator, resolved=result.model_dump())

@@ -12,8 +12,8 @@ from pydantic import BaseModel
 
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.jsonio import MAX_JSON_BYTES, parse_json
+from oracle_tui.core.pack import OpenedPack
 from oracle_tui.core.pack_files import MANIFEST, SEAL, TOMBSTONE
-from oracle_tui.core.profiles import Profile
 from oracle_tui.core.world import HEX64, RUN_RECEIPT
 
 
@@ -40,13 +40,14 @@ def _pack_id(doc: dict[str, Any]) -> str | None:
     return value if isinstance(value, str) and HEX64.fullmatch(value) else None
 
 
-def pack_overview(root: str, profile: Profile) -> PackOverview:
+def pack_overview(pack: OpenedPack) -> PackOverview:
     """The first screen's facts from a handful of small reads (the root, the run receipt,
     the seal, the manifest, the tombstone): never a listing, so it costs the same on a pack
     of 40 files and of 200,000. File counts, gates and everything else come with the check."""
+    root = pack.root
     try:
-        store = profile.open_store(root)
-        if not store.root_exists():
+        store = pack.store
+        if not pack.root_exists():
             return PackOverview(root=root, exists=False, lifecycle="ABSENT",
                                 problem=("PACK_NOT_FOUND", f"no pack at {root}"))
         out = PackOverview(root=root, exists=True)

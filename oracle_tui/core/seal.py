@@ -24,6 +24,7 @@ from oracle_tui.core.inputs import MAX_RELEASE, require_text
 from oracle_tui.core.interface_pack import InterfacePack
 from oracle_tui.core.jsonio import canonical_json, parse_json
 from oracle_tui.core.listing import Listing
+from oracle_tui.core.pack import OpenedPack, opened
 from oracle_tui.core.pack_files import (
     CONTENT_INDEX,
     CONTENT_INDEX_SCHEMA,
@@ -39,7 +40,6 @@ from oracle_tui.core.pack_files import (
     oracle_pack_id,
     read_model,
 )
-from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.progress import Progress, check_cancel, no_progress
 from oracle_tui.core.report import CheckReport
 from oracle_tui.core.storage import Store
@@ -90,17 +90,13 @@ class SealResult(BaseModel):
     content_bytes: int
 
 
-def plan_seal(root: str, *, scenario_id: str, engine_release: str,
-              profile: Profile | None = None, interface_pack: InterfacePack | None = None,
+def plan_seal(pack: str | OpenedPack, *, scenario_id: str, engine_release: str,
               cancel: threading.Event | None = None) -> tuple[SealPlan, CheckReport]:
     """What sealing would write, and whether it may (gates must PASS). Writes nothing."""
-    profile = profile or load_profile("local")
-    pack = interface_pack or profile.load_pack()
     require_text(engine_release, "the engine release", MAX_RELEASE)
     validate_scenario_id(scenario_id)
-    report = run_check(root, profile=profile, scenario_id=scenario_id, strict_seal=False,
-                       interface_pack=pack, cancel=cancel)
-    store = profile.open_store(root)
+    target = opened(pack).for_scenario(scenario_id)
+    report = run_check(target, strict_seal=False, cancel=cancel)
     first_fail = next((f for f in report.findings if f.severity is Severity.FAIL), None)
     if report.world_key is None or report.run_receipt is None:
         assert first_fail is not None
@@ -116,17 +112,18 @@ def plan_seal(root: str, *, scenario_id: str, engine_release: str,
                                                 f"{report.world_key.scenario_id}; nothing was "
                                                 "changed", MANIFEST)
     wk = report.world_key
+    catalogue = target.interface_pack
     plan = SealPlan(
-        root=root, world_key=wk, run_id=str(report.run_receipt["run_id"]),
+        root=target.root, world_key=wk, run_id=str(report.run_receipt["run_id"]),
         engine_release=engine_release,
-        oracle_pack_id=oracle_pack_id(wk, engine_release, pack.catalogue_digest,
-                                      pack.gate_map_digest),
-        catalogue_digest=pack.catalogue_digest, gate_map_digest=pack.gate_map_digest,
+        oracle_pack_id=oracle_pack_id(wk, engine_release, catalogue.catalogue_digest,
+                                      catalogue.gate_map_digest),
+        catalogue_digest=catalogue.catalogue_digest, gate_map_digest=catalogue.gate_map_digest,
         gates={g.gate_id: g.recomputed_digest or "" for g in report.gates if g.status == "PASS"},
         blocking=[f for f in report.findings
                   if f.severity is Severity.FAIL and f.code not in _NOT_BLOCKING],
     )
-    listing = Listing.of(store)
+    listing = target.listing()  # the check's: what was judged is what is planned and sealed
     plan.already_present = [k for k in SEAL_SEQUENCE if k in listing.by_key]
     plan.files_to_write = [k for k in SEAL_SEQUENCE if k not in plan.already_present]
     content = [o for o in listing.objects if is_pack_content(o.key)]
@@ -135,33 +132,32 @@ def plan_seal(root: str, *, scenario_id: str, engine_release: str,
     return plan, report
 
 
-def seal_pack(root: str, *, scenario_id: str, engine_release: str,
-              profile: Profile | None = None, interface_pack: InterfacePack | None = None,
+def seal_pack(pack: str | OpenedPack, *, scenario_id: str, engine_release: str,
               threads: int = DEFAULT_THREADS, progress: Progress = no_progress,
               cancel: threading.Event | None = None) -> SealResult:
-    """Seal ``root``; raises OracleError with the reason code when it may not or cannot."""
-    profile = profile or load_profile("local")
-    pack = interface_pack or profile.load_pack()
-    plan, report = plan_seal(root, scenario_id=scenario_id, engine_release=engine_release,
-                             profile=profile, interface_pack=pack, cancel=cancel)
+    """Seal the pack; raises OracleError with the reason code when it may not or cannot."""
+    target = opened(pack).for_scenario(scenario_id)
+    plan, report = plan_seal(target, scenario_id=scenario_id, engine_release=engine_release,
+                             cancel=cancel)
     if plan.refused:
         raise plan.refusal()
-    store = profile.open_store(root)
+    store = target.store
     store.remove_stale_temps()
     store.ensure_conditional_writes()
-    receipt = read_run_receipt(store)
+    receipt = read_run_receipt(store)  # read again: a receipt replaced since the check
     if receipt.run_id != plan.run_id:
         raise OracleError("RUN_RECEIPT_INVALID", "run_receipt.json changed during sealing")
     written: list[str] = []
 
-    index_bytes, digests, total = _content_index(store, threads, progress, cancel)
+    index_bytes, digests, total = _content_index(store, target.listing(), threads, progress,
+                                                 cancel)
     files = len(digests)
     check_cancel(cancel)
     _refuse_against_evidence(report, digests)
     if _put_or_compare(store, CONTENT_INDEX, index_bytes, _same_bytes, "MANIFEST_MISMATCH"):
         written.append(CONTENT_INDEX)
 
-    manifest_doc = _manifest_doc(plan, pack, engine_release)
+    manifest_doc = _manifest_doc(plan, target.interface_pack, engine_release)
     if _put_or_compare(store, MANIFEST, _contract_bytes(contracts.PACK_MANIFEST, manifest_doc),
                        _same_except("created_at_utc"), "MANIFEST_MISMATCH"):
         written.append(MANIFEST)
@@ -243,9 +239,8 @@ def _refuse_against_evidence(report: CheckReport, digests: dict[str, str]) -> No
                                   key)
 
 
-def _content_index(store: Store, threads: int, progress: Progress,
+def _content_index(store: Store, listing: Listing, threads: int, progress: Progress,
                    cancel: threading.Event | None) -> tuple[bytes, dict[str, str], int]:
-    listing = Listing.of(store)
     keys = [o.key for o in listing.objects if is_pack_content(o.key)]
     for obj in listing.objects:
         require_regular(obj)  # nothing under the root is skipped, whatever it is

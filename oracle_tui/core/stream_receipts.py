@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -23,6 +23,9 @@ from oracle_tui.core.parquet_footer import schema_text
 from oracle_tui.core.paths import is_within
 from oracle_tui.core.profiles import Profile
 from oracle_tui.core.storage.base import TEMP_RE, ObjectInfo, Store
+
+if TYPE_CHECKING:
+    from oracle_tui.core.pack import OpenedPack
 
 RECEIPT = "_stream_sort_receipt.json"
 MANIFEST = "_stream_view_manifest.json"
@@ -179,14 +182,17 @@ class ViewExpect:
     sort_keys: list[str]  # the configured keys and the tie-break
 
 
-def expect_view(profile: Profile, pack: InterfacePack, store: Store, views: Store,
-                output_id: str, world_key: dict[str, Any], run_id: str,
+def expect_view(pack: OpenedPack, output_id: str, world_key: dict[str, Any], run_id: str,
                 source_keys: list[str]) -> ViewExpect:
+    """What the view of ``output_id`` in ``pack`` must say of itself."""
+    profile = pack.profile
     return ViewExpect(output_id=output_id, source_keys=source_keys,
-                      engine_run_root=engine_run_root(store),
-                      view_root=views.uri(view_prefix(profile, output_id)).rstrip("/"),
+                      engine_run_root=engine_run_root(pack.store),
+                      view_root=pack.view_store().uri(view_prefix(profile, output_id))
+                      .rstrip("/"),
                       world_key=world_key, run_id=run_id,
-                      sort_keys=[*sort_keys_for(profile, pack, output_id), *TIE_BREAK])
+                      sort_keys=[*sort_keys_for(profile, pack.interface_pack, output_id),
+                                 *TIE_BREAK])
 
 
 # -- where views live -------------------------------------------------------------------------
@@ -456,6 +462,11 @@ def is_stream_eligible(path_template: str) -> bool:
     return path_template.strip().endswith(".parquet")
 
 
+def view_objects(listing: Listing, prefix: str) -> list[ObjectInfo]:
+    """A view folder's files in ``listing``, less in-flight temp files (a build's own)."""
+    return [o for o in listing.under(prefix) if not TEMP_RE.match(o.key.rsplit("/", 1)[-1])]
+
+
 def stream_states_for_check(store: Store, prefix_of: dict[str, str],
                             expects: dict[str, ViewExpect], listing: Listing,
                             relative: bool, verify_digests: bool = False) -> list[ViewState]:
@@ -463,9 +474,8 @@ def stream_states_for_check(store: Store, prefix_of: dict[str, str],
     ``relative``: the views live under the pack root, so locations are shown relative."""
     states = []
     for output_id, prefix in prefix_of.items():
-        objs = [o for o in listing.under(prefix)
-                if not TEMP_RE.match(o.key.rsplit("/", 1)[-1])]
-        states.append(read_view_state(store, prefix, expects[output_id], objs,
+        states.append(read_view_state(store, prefix, expects[output_id],
+                                      view_objects(listing, prefix),
                                       verify_digests=verify_digests,
                                       location=prefix if relative else None))
     return states

@@ -36,14 +36,14 @@ from oracle_tui.core.duck import (
     object_uri,
     sql_str,
 )
-from oracle_tui.core.engine import DEFAULT_MEMORY_LIMIT, budget
+from oracle_tui.core.engine import DEFAULT_ENGINE, EngineOptions
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.findings import Finding, make_finding
 from oracle_tui.core.hashing import hash_object, sha256_bytes
 from oracle_tui.core.interface_pack import InterfacePack, render_template
 from oracle_tui.core.jsonio import canonical_json
-from oracle_tui.core.listing import Listing
-from oracle_tui.core.profiles import Profile, load_profile
+from oracle_tui.core.pack import OpenedPack, opened
+from oracle_tui.core.profiles import Profile
 from oracle_tui.core.progress import Cancelled, Progress, check_cancel, no_progress
 from oracle_tui.core.range_sort import (
     HASH_FUNCTION,
@@ -87,8 +87,8 @@ from oracle_tui.core.stream_receipts import (
     sort_keys_for,
     source_digest,
     stream_view_id,
+    view_objects,
     view_prefix,
-    view_store,
 )
 from oracle_tui.core.timeutil import utc_now
 from oracle_tui.core.view_plan import (
@@ -102,7 +102,7 @@ from oracle_tui.core.view_plan import (
     row_count,
     sort_plan,
 )
-from oracle_tui.core.world import WorldKey, read_run_receipt, resolve_world_key
+from oracle_tui.core.world import WorldKey
 
 DEFAULT_ROWS_PER_PART = 4_000_000
 # What `verify` says it did not prove (docs/reliability.md).
@@ -128,6 +128,7 @@ class BuildResult(BaseModel):
 class _Target:
     """One output's sources and where its view lives, resolved once per command."""
 
+    opened: OpenedPack  # the pack as this command opened it: its one listing and receipt
     profile: Profile
     pack: InterfacePack
     store: Store
@@ -139,28 +140,22 @@ class _Target:
     run_id: str
 
 
-def _resolve(root: str, output_id: str, profile: Profile | None, pack: InterfacePack | None,
-             scenario_id: str | None) -> _Target:
-    """The output's parts and where its view lives (profile and pack default to local/the
-    profile's wiring)."""
-    profile = profile or load_profile("local")
-    pack = pack or profile.load_pack()
-    store = profile.open_store(root)
-    if not store.root_exists():
+def _resolve(source: str | OpenedPack, output_id: str) -> _Target:
+    """The output's parts and where its view lives, from the command's one listing."""
+    pack = opened(source)
+    store, catalogue, profile = pack.store, pack.interface_pack, pack.profile
+    if not pack.root_exists():
         raise OracleError("PACK_NOT_FOUND", f"no pack at {store.root_uri}", store.root_uri)
-    if output_id not in pack.outputs:
+    if output_id not in catalogue.outputs:
         raise OracleError("OUTPUT_UNKNOWN", f"{output_id} is not in the catalogue", output_id)
-    listing = Listing.of(store)
-    receipt = read_run_receipt(store)
-    wk = resolve_world_key(receipt, scenario_id or profile.wiring("scenario_id") or None, pack,
-                           listing)
-    rendered = render_template(pack.outputs[output_id].path_template, wk.tokens(receipt.run_id))
-    sources = [o.key for o in listing.match(rendered)]
-    return _Target(profile=profile, pack=pack, store=store,
-                   view_store=view_store(profile, store), prefix=view_prefix(profile, output_id),
-                   source_keys=sources,
-                   sort_keys=sort_keys_for(profile, pack, output_id), world_key=wk,
-                   run_id=receipt.run_id)
+    receipt, wk = pack.run_receipt(), pack.world_key()
+    rendered = render_template(catalogue.outputs[output_id].path_template,
+                               wk.tokens(receipt.run_id))
+    sources = [o.key for o in pack.listing().match(rendered)]
+    return _Target(opened=pack, profile=profile, pack=catalogue, store=store,
+                   view_store=pack.view_store(), prefix=view_prefix(profile, output_id),
+                   source_keys=sources, sort_keys=sort_keys_for(profile, catalogue, output_id),
+                   world_key=wk, run_id=receipt.run_id)
 
 
 # The source's stats, and the non-empty parts in range order as local files.
@@ -186,35 +181,31 @@ class _Runner:
 # -- build --------------------------------------------------------------------------------------
 
 def build_stream_view(
-    root: str,
+    pack: str | OpenedPack,
     output_id: str,
     *,
-    profile: Profile | None = None,
-    interface_pack: InterfacePack | None = None,
-    scenario_id: str | None = None,
-    memory_limit: str = DEFAULT_MEMORY_LIMIT,
-    temp_dir: str | None = None,
-    threads: int | None = None,
+    engine: EngineOptions = DEFAULT_ENGINE,
     rows_per_part: int = DEFAULT_ROWS_PER_PART,
-    executor: str | None = None,
-    scratch: str | None = None,
     progress: Progress = no_progress,
     cancel: threading.Event | None = None,
 ) -> BuildResult:
-    """Sort one output into its view (write-once). ``executor``: None for the profile's
-    (``stream_view_executor``), "" or "local" for this process, ``tcp://host:8786`` for a
-    Dask scheduler; ``scratch``: where a cluster build keeps its intermediate files."""
-    target = _resolve(root, output_id, profile, interface_pack, scenario_id)
-    runner = _runner_for(target, executor, scratch, memory_limit, threads, temp_dir)
+    """Sort one output into its view (write-once). ``engine.executor``: None for the
+    profile's (``stream_view_executor``), "" or "local" for this process,
+    ``tcp://host:8786`` for a Dask scheduler; ``engine.scratch``: where a cluster build keeps
+    its intermediate files."""
+    target = _resolve(pack, output_id)
+    runner = _runner_for(target, engine)
     location = target.view_store.uri(target.prefix)
     # No PASS, no read: the one decision, before anything is read or written.
-    report = _readability_check(target, root, output_id, scenario_id, cancel)
+    report = _readability_check(target, output_id, cancel)
     decide(report, output_id, include_view=False).require("build")
     target.view_store.remove_stale_temps(target.prefix.rstrip("/"))
     state = _view_state_of(report, output_id, location)
     if state.state == "VALID":  # footers agree; a rerun also proves every part's bytes
+        listed = (view_objects(target.opened.listing(), target.prefix)
+                  if target.view_store is target.store else None)  # the check's listing
         state = read_view_state(target.view_store, target.prefix, _expect(target, output_id),
-                                verify_digests=True)
+                                verify_digests=True, view_objects=listed)
     if state.state == "VALID":
         assert state.receipt is not None
         return BuildResult(status="ALREADY_VALID", output_id=output_id, location=location,
@@ -224,25 +215,23 @@ def build_stream_view(
         raise OracleError(first.code, f"{first.detail}; nothing was overwritten", output_id)
     if not target.source_keys:
         raise OracleError("OUTPUT_MISSING", f"{output_id} has no parts", output_id)
-    receipt = _build(target, output_id, memory_limit, temp_dir, threads, rows_per_part,
-                     progress, cancel, runner)
+    receipt = _build(target, output_id, engine, rows_per_part, progress, cancel, runner)
     return BuildResult(status="BUILT", output_id=output_id, location=location, receipt=receipt,
-                       notice=budget(memory_limit, threads).notice)
+                       notice=engine.budget().notice)
 
 
 def _expect(t: _Target, output_id: str) -> ViewExpect:
-    return expect_view(t.profile, t.pack, t.store, t.view_store, output_id,
-                       t.world_key.model_dump(), t.run_id, t.source_keys)
+    return expect_view(t.opened, output_id, t.world_key.model_dump(), t.run_id, t.source_keys)
 
 
-def _readability_check(t: _Target, root: str, output_id: str, scenario_id: str | None,
+def _readability_check(t: _Target, output_id: str,
                        cancel: threading.Event | None = None) -> CheckReport:
     """The check every door of a view asks before it reads: control files, gates, part
-    evidence and Parquet footers for this one output (never a re-hash of the sources)."""
+    evidence and Parquet footers for this one output (never a re-hash of the sources), on
+    the command's own listing."""
     from oracle_tui.core.check import run_check
 
-    return run_check(root, profile=t.profile, scenario_id=scenario_id, output_ids=[output_id],
-                     interface_pack=t.pack, cancel=cancel)
+    return run_check(t.opened, output_ids=[output_id], cancel=cancel)
 
 
 def _view_state_of(report: CheckReport, output_id: str, location: str) -> ViewState:
@@ -257,21 +246,23 @@ def _view_state_of(report: CheckReport, output_id: str, location: str) -> ViewSt
                      manifest=section.manifest, findings=findings)
 
 
-def _runner_for(t: _Target, executor: str | None, scratch: str | None, memory_limit: str,
-                threads: int | None, temp_dir: str | None) -> _Runner:
+def _runner_for(t: _Target, engine: EngineOptions) -> _Runner:
+    executor = engine.executor
     chosen = t.profile.wiring("stream_view_executor") if executor is None else executor
     if chosen in ("", "local"):
         return _LOCAL
     if not chosen.startswith(("tcp://", "tls://")):
         raise OracleError("INPUT_INVALID", f"executor {chosen[:60]!r} is neither 'local' nor a "
                                            "Dask scheduler address (tcp://host:8786)")
+    scratch = engine.scratch
     where = t.profile.wiring("stream_view_scratch") if scratch is None else scratch
-    return _cluster_runner(chosen, t, memory_limit, threads, where, temp_dir)
+    return _cluster_runner(chosen, t, engine, where)
 
 
-def _build(t: _Target, output_id: str, memory_limit: str, temp_dir: str | None,
-           threads: int | None, rows_per_part: int, progress: Progress,
-           cancel: threading.Event | None, runner: _Runner | None = None) -> dict[str, Any]:
+def _build(t: _Target, output_id: str, engine: EngineOptions, rows_per_part: int,
+           progress: Progress, cancel: threading.Event | None,
+           runner: _Runner | None = None) -> dict[str, Any]:
+    temp_dir, memory_limit = engine.temp_dir, engine.memory_limit
     uris = [object_uri(t.store, k) for k in t.source_keys]
     view_folder = t.view_store.local_path(t.prefix.rstrip("/"))
     local_view = view_folder is not None
@@ -281,16 +272,16 @@ def _build(t: _Target, output_id: str, memory_limit: str, temp_dir: str | None,
     spill = temp_dir or str(new_temp_folder("oracle-tui-spill-", None, "the temp folder"))
     staged: list[tuple[str, Path]] = []
     try:
-        engine = budget(memory_limit, threads)
-        con = connect(stores=[t.store], memory_limit=engine.engine_limit, temp_dir=spill,
-                      threads=engine.threads)
+        allowed = engine.budget()
+        con = connect(stores=[t.store], memory_limit=allowed.engine_limit, temp_dir=spill,
+                      threads=allowed.threads)
+        job = _SortJob(target=t, output_id=output_id, uris=uris, staging=staging,
+                       rows_per_part=rows_per_part, spill=spill, runner=runner or _LOCAL)
         phases = _Phases(progress)
         watcher = _watch(con, cancel, phases)
         try:
-            receipt, platform = _sort_and_write(con, t, output_id, uris, staging, staged,
-                                                rows_per_part, phases, cancel, spill,
-                                                runner or _LOCAL)
-            receipt["run"] = {**engine.record(), "executor": (runner or _LOCAL).executor}
+            receipt, platform, staged = _sort_and_write(con, job, phases, cancel)
+            receipt["run"] = {**allowed.record(), "executor": job.runner.executor}
         except duckdb.InterruptException as exc:
             raise Cancelled() from exc
         except duckdb.Error as exc:
@@ -318,7 +309,8 @@ def _build(t: _Target, output_id: str, memory_limit: str, temp_dir: str | None,
         for _, path in staged:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
-        # A sort that failed mid-write (disk full, cancel) leaves its own half part behind.
+        # Parts sorted but not published (a failure after the sort) and a sort that failed
+        # mid-write (disk full, cancel) leave this process's temp files behind: all go.
         for path in staging.glob(f"{TEMP_PREFIX}{os.getpid()}-*"):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
@@ -458,16 +450,31 @@ def _watch(con: duckdb.DuckDBPyConnection, cancel: threading.Event | None,
     return stop
 
 
-def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, uris: list[str],
-                    staging: Path, staged: list[tuple[str, Path]], rows_per_part: int,
-                    phases: _Phases, cancel: threading.Event | None, spill: str,
-                    runner: _Runner) -> tuple[dict[str, Any], _PlatformBlocks]:
+@dataclass(frozen=True)
+class _SortJob:
+    """One build's sort: the output, its source parts and where the sorted parts go."""
+
+    target: _Target
+    output_id: str
+    uris: list[str]  # the source parts, as DuckDB reads them
+    staging: Path  # where sorted parts wait to be published (this process's temp names)
+    rows_per_part: int
+    spill: str  # DuckDB's and the routes' spill folder
+    runner: _Runner
+
+
+def _sort_and_write(con: duckdb.DuckDBPyConnection, job: _SortJob, phases: _Phases,
+                    cancel: threading.Event | None
+                    ) -> tuple[dict[str, Any], _PlatformBlocks, list[tuple[str, Path]]]:
     """Linear, range-partitioned external sort. Reads: the key column (validity, boundaries),
     the source once for its stats and once to route every row (with its file and row number,
     the tie-break) into the spill file of its key range; then each range is sorted on its
     own into one part. Ties of the first key never straddle two ranges, so parts are globally
     ordered by construction, and each sort is small whatever the output's size. Routing and
-    sorting run here or on a Dask cluster (``runner``); the bytes are the same."""
+    sorting run here or on a Dask cluster (``runner``); the bytes are the same. Returns the
+    receipt, the platform's stats and the parts to publish (name, local file)."""
+    t, output_id, uris, runner = job.target, job.output_id, job.uris, job.runner
+    rows_per_part, staging, spill = job.rows_per_part, job.staging, job.spill
     phases.enter("validate")
     rows = row_count(con, scan_sql(uris))
     chunks = max(1, -(-rows // rows_per_part))
@@ -515,6 +522,7 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
         require_valid_instants(con, uris, plan, output_id)
         raise
     parts: list[dict[str, Any]] = []
+    staged: list[tuple[str, Path]] = []
     for part, path in sorted_parts:
         name = f"part-{len(parts):05d}.parquet"
         staged.append((name, path))
@@ -546,7 +554,7 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, t: _Target, output_id: str, 
         "parts": parts,
         "built_at_utc": utc_now(),
         "platform_stats_from": platform_from,
-    }, _PlatformBlocks(raw=platform_raw, sorted=view_raw.platform())
+    }, _PlatformBlocks(raw=platform_raw, sorted=view_raw.platform()), staged
 
 
 @dataclass(frozen=True)
@@ -615,8 +623,8 @@ def _run_here(con: duckdb.DuckDBPyConnection, rp: RoutePlan, source: RawStats | 
 _LOCAL = _Runner(executor="this process", takes_stats=False, run=_run_here)
 
 
-def _cluster_runner(address: str, t: _Target, memory_limit: str, threads: int | None,
-                    scratch_uri: str, temp_dir: str | None) -> _Runner:
+def _cluster_runner(address: str, t: _Target, engine: EngineOptions,
+                    scratch_uri: str) -> _Runner:
     """Route and sort as Dask tasks; scratch in a folder of this build's own, removed after."""
     from oracle_tui.core import cluster
 
@@ -624,12 +632,12 @@ def _cluster_runner(address: str, t: _Target, memory_limit: str, threads: int | 
             staging: Path, spill: str, phases: _Phases, cancel: threading.Event | None
             ) -> SortedParts:  # the workers take the source's stats as they route
         base = t.profile.open_store(cluster.scratch_root(
-            scratch_uri, t.view_store, temp_dir, t.store, t.view_store.uri(t.prefix)))
+            scratch_uri, t.view_store, engine.temp_dir, t.store, t.view_store.uri(t.prefix)))
         cluster.remove_stale_scratch(base)
         scratch = t.profile.open_store(base.uri(cluster.build_id()) + "/")
         cluster.mark_scratch(scratch)
         job = cluster.ClusterJob(source=t.store.spec(), scratch=scratch.spec(), plan=rp,
-                                 memory_limit=memory_limit, threads=threads)
+                                 memory_limit=engine.memory_limit, threads=engine.threads)
 
         def on_step(step: str, done: int, total: int) -> None:
             if done == 0:
@@ -654,15 +662,10 @@ def _cluster_runner(address: str, t: _Target, memory_limit: str, threads: int | 
 # -- verify ---------------------------------------------------------------------------------------
 
 def verify_stream_view(
-    root: str,
+    pack: str | OpenedPack,
     output_id: str,
     *,
-    profile: Profile | None = None,
-    interface_pack: InterfacePack | None = None,
-    scenario_id: str | None = None,
-    memory_limit: str = DEFAULT_MEMORY_LIMIT,
-    temp_dir: str | None = None,
-    threads: int | None = None,
+    engine: EngineOptions = DEFAULT_ENGINE,
     deep: bool = False,
     progress: Progress = no_progress,
     cancel: threading.Event | None = None,
@@ -672,9 +675,9 @@ def verify_stream_view(
     the same rows in the same order (which proves the order of ties, whatever the receipt
     says of how its parts were written).
     A view of an output that is not readable is BLOCKED, whatever its receipt says."""
-    t = _resolve(root, output_id, profile, interface_pack, scenario_id)
+    t = _resolve(pack, output_id)
     location = t.view_store.uri(t.prefix)
-    report = _readability_check(t, root, output_id, scenario_id, cancel)
+    report = _readability_check(t, output_id, cancel)
     decision = decide(report, output_id, include_view=False)
     if not decision.readable:
         return ViewState(output_id=output_id, state="BLOCKED", location=location,
@@ -688,11 +691,9 @@ def verify_stream_view(
         return state
     receipt = Receipt.model_validate(state.receipt)
     problems = [make_finding(code, output_id, detail) for code, detail in
-                _rederive(t, receipt, state.upstream, memory_limit, temp_dir, threads, progress,
-                          cancel)]
+                _rederive(t, receipt, state.upstream, engine, progress, cancel)]
     if deep and not problems:
-        problems += _deep_differences(t, output_id, receipt, memory_limit, temp_dir, threads,
-                                      cancel)
+        problems += _deep_differences(t, output_id, receipt, engine, cancel)
     state.not_verified = NOT_DEEP if not deep else NOT_REHASHED
     state.findings.extend(problems)
     if any(f.severity is Severity.FAIL for f in problems):
@@ -701,8 +702,8 @@ def verify_stream_view(
 
 
 def _rederive(t: _Target, receipt: Receipt, upstream: dict[str, Any] | None,
-              memory_limit: str, temp_dir: str | None, threads: int | None,
-              progress: Progress, cancel: threading.Event | None) -> list[tuple[str, str]]:
+              engine: EngineOptions, progress: Progress,
+              cancel: threading.Event | None) -> list[tuple[str, str]]:
     """(code, detail) for everything the receipt claims that the bytes do not bear out:
     part digests, source and view stats (the view's against the source's, recomputed here,
     whatever the receipt says), the platform's raw/sorted stats, the order of keys."""
@@ -722,9 +723,9 @@ def _rederive(t: _Target, receipt: Receipt, upstream: dict[str, Any] | None,
     if function not in KNOWN_HASH_FUNCTIONS:
         bad(f"the receipt names a hash function this version does not know ({function[:80]!r})")
         function = HASH_FUNCTION
-    engine = budget(memory_limit, threads)
-    con = connect(stores=[t.store, t.view_store], memory_limit=engine.engine_limit,
-                  temp_dir=temp_dir, threads=engine.threads)
+    allowed = engine.budget()
+    con = connect(stores=[t.store, t.view_store], memory_limit=allowed.engine_limit,
+                  temp_dir=engine.temp_dir, threads=allowed.threads)
     try:
         source_uris = [object_uri(t.store, k) for k in t.source_keys]
         view_uris = [object_uri(t.view_store, t.prefix + p.path) for p in receipt.parts]
@@ -758,7 +759,7 @@ def _rederive(t: _Target, receipt: Receipt, upstream: dict[str, Any] | None,
         if violation:
             bad(violation, "STREAM_ORDER_VIOLATION")
     except duckdb.Error as exc:
-        raise duck_error(exc, memory_limit) from exc
+        raise duck_error(exc, engine.memory_limit) from exc
     finally:
         con.close()
     progress(total, total)
@@ -779,17 +780,16 @@ def _platform_differences(con: duckdb.DuckDBPyConnection, uris: list[str],
     return out
 
 
-def _deep_differences(t: _Target, output_id: str, receipt: Receipt, memory_limit: str,
-                      temp_dir: str | None, threads: int | None,
+def _deep_differences(t: _Target, output_id: str, receipt: Receipt, engine: EngineOptions,
                       cancel: threading.Event | None) -> list[Finding]:
     """Rebuild into a scratch folder outside the view and compare: byte-identical parts
     settle it; otherwise the rows of both, in order, must be the same."""
-    scratch = new_temp_folder("oracle-tui-deep-", temp_dir, "the temp folder")
+    scratch = new_temp_folder("oracle-tui-deep-", engine.temp_dir, "the temp folder")
     try:
         rows_per_part = int(receipt.partitioning.get("rows_per_part", DEFAULT_ROWS_PER_PART))
         target = replace(t, view_store=LocalStore(scratch), prefix="view/")
-        rebuilt = Receipt.model_validate(_build(target, output_id, memory_limit, temp_dir,
-                                                threads, rows_per_part, no_progress, cancel))
+        rebuilt = Receipt.model_validate(_build(target, output_id, engine, rows_per_part,
+                                                no_progress, cancel))
         mine = [(p.path, p.sha256) for p in receipt.parts]
         again = [(p.path, p.sha256) for p in rebuilt.parts]
         if mine == again:
@@ -797,7 +797,7 @@ def _deep_differences(t: _Target, output_id: str, receipt: Receipt, memory_limit
         where = _first_row_difference(
             t, [object_uri(t.view_store, t.prefix + p.path) for p in receipt.parts],
             [str(scratch / "view" / p.path) for p in rebuilt.parts],
-            [p.row_count for p in receipt.parts], memory_limit, temp_dir, cancel)
+            [p.row_count for p in receipt.parts], engine, cancel)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if where is not None:
@@ -821,15 +821,15 @@ def _deep_differences(t: _Target, output_id: str, receipt: Receipt, memory_limit
 
 
 def _first_row_difference(t: _Target, view_uris: list[str], rebuilt_paths: list[str],
-                          part_rows: list[int], memory_limit: str, temp_dir: str | None,
+                          part_rows: list[int], engine: EngineOptions,
                           cancel: threading.Event | None) -> str | None:
     """Where the view's row sequence first leaves the rebuild's ("part p row r"), or None.
     Rows are compared by both row hashes (128 bits), part after part, in bounded batches."""
     import numpy as np
 
-    engine = budget(memory_limit)
-    con = connect(stores=[t.view_store], memory_limit=engine.engine_limit, temp_dir=temp_dir,
-                  threads=engine.threads)
+    allowed = engine.budget()
+    con = connect(stores=[t.view_store], memory_limit=allowed.engine_limit,
+                  temp_dir=engine.temp_dir, threads=allowed.threads)
     try:
         columns = [r[0] for r in con.execute(
             f"DESCRIBE SELECT * FROM {scan_sql(rebuilt_paths[:1])}").fetchall()]
@@ -846,7 +846,7 @@ def _first_row_difference(t: _Target, view_uris: list[str], rebuilt_paths: list[
 
         index = _first_mismatch(hashes(con, view_uris), hashes(con.cursor(), rebuilt_paths))
     except duckdb.Error as exc:
-        raise duck_error(exc, memory_limit) from exc
+        raise duck_error(exc, engine.memory_limit) from exc
     finally:
         con.close()
     if index is None:
@@ -964,17 +964,16 @@ class StreamReader:
         return self._batches
 
 
-def open_stream_view(root: str, output_id: str, *, profile: Profile | None = None,
-                     interface_pack: InterfacePack | None = None,
-                     scenario_id: str | None = None, batch_size: int = 65_536) -> StreamReader:
+def open_stream_view(pack: str | OpenedPack, output_id: str, *,
+                     batch_size: int = 65_536) -> StreamReader:
     """The view's rows in order. Refuses a view without a valid receipt; only a profile that
     allows it (local) falls back to the raw, unsorted output when no view exists, with a WARN.
     Each part's bytes are checked against the receipt's sha256 (a raw part's against its
     sealed digest and the engine's evidence) before any of its rows. WARN findings of the
     check about the pack or the output (an unsealed or half-sealed pack) come with the
     reader: it reads, and says so."""
-    t = _resolve(root, output_id, profile, interface_pack, scenario_id)
-    report = _readability_check(t, root, output_id, scenario_id)
+    t = _resolve(pack, output_id)
+    report = _readability_check(t, output_id)
     decision = decide(report, output_id, include_view=False)
     decision.require("read")
     state = _view_state_of(report, output_id, t.view_store.uri(t.prefix))
@@ -999,15 +998,15 @@ def open_stream_view(root: str, output_id: str, *, profile: Profile | None = Non
                       output_id)
 
 
-def preview_rows(root: str, output_id: str, receipt: dict[str, Any], *, profile: Profile,
+def preview_rows(pack: OpenedPack, output_id: str, receipt: dict[str, Any], *,
                  limit: int = 20, verified: set[str] | None = None,
                  cancel: threading.Event | None = None) -> pa.Table:
     """The first ``limit`` rows of a view the session's check judged VALID (``receipt``):
     its first part only, its digest checked unless ``verified`` already holds it (a session
     cache: a part is hashed once), no listing and no check of its own."""
     first = Receipt.model_validate(receipt).parts[0]
-    views = view_store(profile, profile.open_store(root))
-    key = view_prefix(profile, output_id) + first.path
+    views = pack.view_store()
+    key = view_prefix(pack.profile, output_id) + first.path
     local = views.local_path(key)
     if local is not None:
         if verified is None or first.sha256 not in verified:

@@ -35,6 +35,7 @@ from oracle_tui.core.codes import code_info
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack
 from oracle_tui.core.overview import PackOverview, pack_overview
+from oracle_tui.core.pack import OpenedPack, open_pack
 from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.progress import Cancelled, Progress
 from oracle_tui.core.readability import blocked_by_each
@@ -226,16 +227,21 @@ class InspectorApp(App[None]):
             self.query_one("#findings-filter", Input).value = ""
             self.query_one(FindingsPane).focus_main()
 
+    def open_pack(self) -> OpenedPack:
+        """The inspected root, opened afresh for one job (a job's steps share its listing)."""
+        return open_pack(self.root, profile=self.profile, interface_pack=self.interface_pack,
+                         scenario_id=self.scenario_id)
+
     # -- check -----------------------------------------------------------------------------------
     def start_check(self, verify_digests: bool, initial: bool = False) -> None:
         from oracle_tui.core.check import run_check
 
         def body(progress: Progress, cancel: threading.Event) -> CheckDone:
+            pack = self.open_pack()  # each check lists afresh; its steps share the listing
             if initial:
-                self.post_message(OverviewReady(pack_overview(self.root, self.profile)))
-            report = run_check(self.root, profile=self.profile, scenario_id=self.scenario_id,
-                               verify_digests=verify_digests, interface_pack=self.interface_pack,
-                               progress=progress, cancel=cancel)
+                self.post_message(OverviewReady(pack_overview(pack)))
+            report = run_check(pack, verify_digests=verify_digests, progress=progress,
+                               cancel=cancel)
             counts = report.counts()
             return CheckDone(report, "" if initial else
                              f"{report.verdict}: {counts['FAIL']} fail, {counts['WARN']} warn")
@@ -362,7 +368,7 @@ class InspectorApp(App[None]):
                 return
             self.preview_reads += 1
             try:
-                batch = preview_rows(self.root, output, state.receipt, profile=self.profile,
+                batch = preview_rows(self.open_pack(), output, state.receipt,
                                      verified=self._verified_parts, cancel=cancel)
             except (OracleError, Cancelled):
                 batch = None

@@ -55,8 +55,8 @@ def start_seal(app: InspectorApp) -> None:
         from oracle_tui.core.seal import plan_seal
 
         app.run_job(Job("planning seal", lambda progress, cancel: SealPlanned(
-            plan_seal(app.root, scenario_id=scenario, engine_release=release,
-                      profile=app.profile, interface_pack=app.interface_pack, cancel=cancel)[0],
+            plan_seal(app.open_pack(), scenario_id=scenario, engine_release=release,
+                      cancel=cancel)[0],
             scenario, release)))
 
     app.push_screen(InputScreen("Seal the pack", "Engine release to record in the manifest:",
@@ -113,9 +113,8 @@ def confirm_seal(app: InspectorApp, msg: SealPlanned) -> None:
         from oracle_tui.core.seal import seal_pack
 
         app.run_job(Job("sealing", lambda progress, cancel: SealDone(seal_pack(
-            app.root, scenario_id=msg.scenario, engine_release=msg.release,
-            profile=app.profile, interface_pack=app.interface_pack, progress=progress,
-            cancel=cancel)),
+            app.open_pack(), scenario_id=msg.scenario, engine_release=msg.release,
+            progress=progress, cancel=cancel)),
             cli))
 
     app.push_screen(ConfirmScreen("Seal this pack?", seal_body(msg.plan), "Yes, seal"),
@@ -145,9 +144,7 @@ def start_build(app: InspectorApp, output: str) -> None:
         from oracle_tui.core.stream_view import build_stream_view
 
         app.run_job(Job("building stream view", lambda progress, cancel: ViewBuilt(
-            build_stream_view(app.root, output, profile=app.profile,
-                              interface_pack=app.interface_pack, scenario_id=app.scenario_id,
-                              progress=progress, cancel=cancel)),
+            build_stream_view(app.open_pack(), output, progress=progress, cancel=cancel)),
             cli))
 
     app.push_screen(ConfirmScreen("Build the stream view?", body, "Yes, build"), build)
@@ -157,9 +154,7 @@ def start_verify(app: InspectorApp, output: str) -> None:
     from oracle_tui.core.stream_view import verify_stream_view
 
     def verify(progress: Progress, cancel: threading.Event) -> ViewVerified:
-        state = verify_stream_view(app.root, output, profile=app.profile,
-                                   interface_pack=app.interface_pack, scenario_id=app.scenario_id,
-                                   progress=progress, cancel=cancel)
+        state = verify_stream_view(app.open_pack(), output, progress=progress, cancel=cancel)
         bad = [f for f in state.findings if f.severity.value == "FAIL"]
         if bad:
             raise OracleError(bad[0].code, f"{output}: {bad[0].detail}", output)

@@ -131,11 +131,12 @@ def test_storage_errors_mid_read_never_pass(s3env: S3Env, s3_world: DemoWorld, t
 def test_exception_in_any_step_fails_closed(sealed_world: DemoWorld, monkeypatch: Any) -> None:
     from oracle_tui.core import check as check_mod
     from oracle_tui.core.listing import Listing
+    from oracle_tui.core.pack import OpenedPack
 
     def boom(*a: Any, **k: Any) -> Any:
         raise RuntimeError("injected")
 
-    targets = [(check_mod, "read_run_receipt", "run_receipt"),
+    targets = [(OpenedPack, "run_receipt", "run_receipt"),
                (check_mod, "resolve_world_key", "world_key"),
                (check_mod, "read_model", "lifecycle"),
                (check_mod, "verify_gate", "gate gate.layer1.1A.validation"),

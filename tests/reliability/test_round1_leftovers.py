@@ -11,6 +11,7 @@ import pytest
 
 from oracle_tui.core import stream_view
 from oracle_tui.core.demo import DemoWorld
+from oracle_tui.core.engine import EngineOptions
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.stream_view import build_stream_view, open_stream_view, verify_stream_view
 from tests.conftest import run_cli_here
@@ -50,8 +51,8 @@ def test_many_small_parts_are_routed_in_waves_with_the_same_bytes(world: DemoWor
     other = tmp_path / "other"
     shutil.copytree(world.root, other)
     # 80 ranges: at 48 MB on two threads a wave carries fewer, so routing takes several.
-    build_stream_view(world.root, OUT, rows_per_part=50, memory_limit="48MB", threads=2)
-    build_stream_view(str(other), OUT, rows_per_part=50, memory_limit="2GB", threads=2)
+    build_stream_view(world.root, OUT, engine=EngineOptions(memory_limit="48MB", threads=2), rows_per_part=50)
+    build_stream_view(str(other), OUT, engine=EngineOptions(memory_limit="2GB", threads=2), rows_per_part=50)
     few, many = _part_digests(world.root), _part_digests(str(other))
     assert len(few) == 80 and few == many
     assert verify_stream_view(world.root, OUT).state == "VALID"

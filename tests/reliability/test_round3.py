@@ -23,6 +23,7 @@ from oracle_tui.core.check import run_check
 from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.jsonio import canonical_json
+from oracle_tui.core.pack import open_pack
 from oracle_tui.core.profiles import load_profile
 from oracle_tui.core.stream_view import build_stream_view, open_stream_view, verify_stream_view
 from tests.conftest import S3Env, run_cli_here, run_cli_process
@@ -280,7 +281,7 @@ def test_an_empty_folder_named_like_a_part_in_an_output(world: DemoWorld) -> Non
 def test_a_stream_view_root_inside_the_pack_is_refused(world: DemoWorld) -> None:
     profile = load_profile("local", env={"ORACLE_STREAM_VIEW_ROOT": world.root + "/data/views"})
     with pytest.raises(OracleError) as exc:
-        build_stream_view(world.root, OUT, profile=profile)
+        build_stream_view(open_pack(world.root, profile=profile), OUT)
     assert exc.value.code == "INPUT_INVALID" and "lies inside the pack" in exc.value.message
     assert not (Path(world.root) / "data" / "views").exists()
 
