@@ -321,7 +321,8 @@ def cmd_locate(args: argparse.Namespace) -> int:
 
 
 def cmd_stream_view(args: argparse.Namespace) -> int:
-    from oracle_tui.core.stream_view import build_stream_view, verify_stream_view
+    from oracle_tui.core.stream_view import build_stream_view
+    from oracle_tui.core.view_verify import verify_stream_view
 
     target = _open(args)
     _known_outputs([args.output_id], target.interface_pack)

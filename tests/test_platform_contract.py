@@ -27,7 +27,8 @@ from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.interface_pack import load_interface_pack, render_template
 from oracle_tui.core.jsonio import canonical_json
 from oracle_tui.core.locators import locator_for
-from oracle_tui.core.stream_view import build_stream_view, verify_stream_view
+from oracle_tui.core.stream_view import build_stream_view
+from oracle_tui.core.view_verify import verify_stream_view
 from tests.conftest import S3Env, run_cli_here
 from tests.engine import reissue_evidence
 from tests.upstream import upstream_errors

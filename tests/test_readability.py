@@ -31,8 +31,10 @@ from oracle_tui.core.jsonio import canonical_json
 from oracle_tui.core.pack import open_pack
 from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.seal import seal_pack
-from oracle_tui.core.stream_view import build_stream_view, open_stream_view, verify_stream_view
+from oracle_tui.core.stream_view import build_stream_view
 from oracle_tui.core.tombstone import tombstone_pack
+from oracle_tui.core.view_reader import open_stream_view
+from oracle_tui.core.view_verify import verify_stream_view
 from oracle_tui.tui.app import make_app
 from oracle_tui.tui.pilot import wait_idle
 from tests.engine import edit_view_receipt, rehome_views

@@ -202,12 +202,12 @@ async def test_quit_mid_job_stops_the_core(world: DemoWorld, monkeypatch: pytest
 
 async def test_the_preview_reads_one_part_at_a_time(world: DemoWorld,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from oracle_tui.core import stream_view
+    from oracle_tui.core import view_reader
     from oracle_tui.core.stream_view import build_stream_view
 
     for output in ("arrival_events_5B", "s3_event_stream_with_fraud_6B"):
         build_stream_view(world.root, output, rows_per_part=1500)
-    real = stream_view.preview_rows
+    real = view_reader.preview_rows
     active, most = [0], [0]
     lock = threading.Lock()
 
@@ -221,10 +221,10 @@ async def test_the_preview_reads_one_part_at_a_time(world: DemoWorld,
             with lock:
                 active[0] -= 1
 
-    monkeypatch.setattr(stream_view, "preview_rows", counted)
+    monkeypatch.setattr(view_reader, "preview_rows", counted)
     opened: list[str] = []
-    real_open = stream_view.open_stream_view
-    monkeypatch.setattr(stream_view, "open_stream_view",
+    real_open = view_reader.open_stream_view
+    monkeypatch.setattr(view_reader, "open_stream_view",
                         lambda *a, **k: opened.append(a[1]) or real_open(*a, **k))
     app = make_app(world.root)
     async with app.run_test(size=SIZE) as pilot:

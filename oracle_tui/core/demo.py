@@ -15,6 +15,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -166,10 +167,21 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _write_output(root: Path, rel_dir: str, make: Maker, wk: WorldKey, seed: int, out_no: int,
-                  events: int, tick: Callable[[int], None],
-                  cancel: threading.Event | None) -> list[tuple[str, str, int, int]]:
+@dataclass(frozen=True)
+class _Writing:
+    """One demo world being written: where, which world, its size, how it reports."""
+
+    root: Path
+    wk: WorldKey
+    events: int
+    tick: Callable[[int], None]
+    cancel: threading.Event | None
+
+
+def _write_output(w: _Writing, rel_dir: str, make: Maker,
+                  out_no: int) -> list[tuple[str, str, int, int]]:
     """Write one output's parts; returns (key, sha256, rows, size) for each part."""
+    root, wk, seed, events, tick, cancel = w.root, w.wk, w.wk.seed, w.events, w.tick, w.cancel
     nparts = max(1, min(events, max(4, math.ceil(events / ROWS_PER_PART_MAX))))
     per_part = math.ceil(events / nparts)
     written: list[tuple[str, str, int, int]] = []
@@ -248,7 +260,7 @@ def generate_demo_world(out: str | Path, *, events: int = DEFAULT_EVENTS, seed: 
     created = [d for d in (root, *root.parents) if not d.exists()]
     ensure_folder(root, "the demo's --out")
     try:
-        return _fill(root, wk, run_id, seed, events, scenario_id, pack, progress, cancel)
+        return _fill(root, wk, run_id, events, pack, progress, cancel)
     except BaseException as exc:
         # A full disk (or a folder gone read-only, a cancel) half-way: what this demo
         # created goes, nothing else (an empty --out given to it stays, empty).
@@ -263,10 +275,10 @@ def generate_demo_world(out: str | Path, *, events: int = DEFAULT_EVENTS, seed: 
         raise
 
 
-def _fill(root: Path, wk: WorldKey, run_id: str, seed: int, events: int, scenario_id: str,
-          pack: InterfacePack, progress: Progress, cancel: threading.Event | None
-          ) -> DemoWorld:
+def _fill(root: Path, wk: WorldKey, run_id: str, events: int, pack: InterfacePack,
+          progress: Progress, cancel: threading.Event | None) -> DemoWorld:
     """Write a demo world into ``root`` (an empty folder)."""
+    seed, scenario_id = wk.seed, wk.scenario_id
     receipt = {
         "run_id": run_id, "seed": seed, "parameter_hash": wk.parameter_hash,
         "manifest_fingerprint": wk.manifest_fingerprint, "created_utc": CREATED_UTC,
@@ -278,18 +290,18 @@ def _fill(root: Path, wk: WorldKey, run_id: str, seed: int, events: int, scenari
     total = events * len(MAKERS)
     done = 0
 
-    def tick(n: int) -> None:
+    def tick(rows: int) -> None:
         nonlocal done
-        done += n
+        done += rows
         progress(done, total)
 
     tokens = wk.tokens(run_id)
+    writing = _Writing(root=root, wk=wk, events=events, tick=tick, cancel=cancel)
     parts: dict[str, list[tuple[str, str, int, int]]] = {}
     for out_no, (output_id, make) in enumerate(MAKERS.items()):
         rendered = render_template(pack.outputs[output_id].path_template, tokens)
         rel_dir = rendered.rsplit("/", 1)[0]
-        parts[output_id] = _write_output(root, rel_dir, make, wk, seed, out_no, events, tick,
-                                         cancel)
+        parts[output_id] = _write_output(writing, rel_dir, make, out_no)
     _write_bundles(root, pack, wk, parts)
     (root / "logs").mkdir(exist_ok=True)
     (root / "logs" / "engine.log").write_text(

@@ -97,8 +97,8 @@ class Profile:
         return self.spec.policy
 
     def resolve(self, raw: str, field: str) -> str:
-        def sub(m: re.Match[str]) -> str:
-            var, default = m.group(1), m.group(2)
+        def sub(match: re.Match[str]) -> str:
+            var, default = match.group(1), match.group(2)
             value = self._env.get(var)
             if value:
                 return value

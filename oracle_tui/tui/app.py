@@ -356,7 +356,7 @@ class InspectorApp(App[None]):
         """The first rows of the selected view, from the session's check (no listing, no
         check of its own), its first part hashed once a session. One read at a time: a newer
         selection cancels this one, which stops at its next chunk."""
-        from oracle_tui.core.stream_view import preview_rows
+        from oracle_tui.core.view_reader import preview_rows
 
         if self._preview_cancel is not None:
             self._preview_cancel.set()

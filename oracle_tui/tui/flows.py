@@ -151,7 +151,7 @@ def start_build(app: InspectorApp, output: str) -> None:
 
 
 def start_verify(app: InspectorApp, output: str) -> None:
-    from oracle_tui.core.stream_view import verify_stream_view
+    from oracle_tui.core.view_verify import verify_stream_view
 
     def verify(progress: Progress, cancel: threading.Event) -> ViewVerified:
         state = verify_stream_view(app.open_pack(), output, progress=progress, cancel=cancel)

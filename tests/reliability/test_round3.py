@@ -25,7 +25,9 @@ from oracle_tui.core.errors import OracleError
 from oracle_tui.core.jsonio import canonical_json
 from oracle_tui.core.pack import open_pack
 from oracle_tui.core.profiles import load_profile
-from oracle_tui.core.stream_view import build_stream_view, open_stream_view, verify_stream_view
+from oracle_tui.core.stream_view import build_stream_view
+from oracle_tui.core.view_reader import open_stream_view
+from oracle_tui.core.view_verify import verify_stream_view
 from tests.conftest import S3Env, run_cli_here, run_cli_process
 from tests.engine import edit_view_receipt, reissue_evidence
 from tests.reliability.helpers import check, codes, fails, part, rel
