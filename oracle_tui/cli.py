@@ -53,6 +53,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from exc
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
+    return value
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -320,6 +330,32 @@ def cmd_locate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    from oracle_tui.core.diff import diff_packs
+
+    sides = []
+    for root, name in ((args.a, args.profile), (args.b, args.profile_b or args.profile)):
+        profile = load_profile(name, args.profiles_dir)
+        pack = load_interface_pack(args.interface_pack) if args.interface_pack else None
+        sides.append(open_pack(root, profile=profile, interface_pack=pack,
+                               scenario_id=args.scenario_id))
+    if args.output_id:
+        _known_outputs(args.output_id, sides[0].interface_pack)
+    engine = EngineOptions(memory_limit=args.memory_limit, temp_dir=args.temp_dir,
+                           threads=args.threads)
+    report = _with_progress("comparing", not args.json, lambda progress: diff_packs(
+        sides[0], sides[1], output_ids=args.output_id, examples=args.rows, engine=engine,
+        progress=progress))
+    if args.json:
+        _emit_json(report.model_dump(mode="json"))
+    else:
+        from oracle_tui import cli_render
+
+        _out().print(cli_render.diff_report(display_model(report)))
+    code: int = report.exit_code
+    return code
+
+
 def cmd_stream_view(args: argparse.Namespace) -> int:
     from oracle_tui.core.stream_view import build_stream_view
     from oracle_tui.core.view_verify import verify_stream_view
@@ -384,6 +420,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 EXIT_CODES = ("exit codes: 0 PASS or WARN · 1 FAIL · 2 usage or configuration error · "
               "3 could not finish, retry (timeout, throttling, unreachable store)")
+DIFF_EXIT_CODES = ("exit codes: 0 identical · 1 different, or a side not readable · 2 usage "
+                   "or configuration error · 3 could not finish, retry")
 SCENARIO_HELP = ("the world's scenario (default: the profile's, else the one scenario_id= "
                  "folder under the catalogued outputs)")
 PACK_HELP = "folder holding the catalogue and gate map (default: the profile's, else built-in)"
@@ -392,10 +430,11 @@ YES_HELP = ("write without asking; required when not run from a terminal (script
             "the preview is still printed to stderr")
 
 
-def _command(sub: Subparsers, name: str, text: str, examples: str) -> argparse.ArgumentParser:
+def _command(sub: Subparsers, name: str, text: str, examples: str,
+             codes: str = EXIT_CODES) -> argparse.ArgumentParser:
     """A subcommand whose --help ends with examples and the exit codes."""
     parser: argparse.ArgumentParser = sub.add_parser(
-        name, help=text, description=text, epilog=f"examples:\n{examples}\n\n{EXIT_CODES}",
+        name, help=text, description=text, epilog=f"examples:\n{examples}\n\n{codes}",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     return parser
 
@@ -415,7 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"oracle-tui {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for add in (_add_check, _add_seal, _add_tombstone, _add_locate, _add_stream_view,
-                _add_explain, _add_demo, _add_inspect):
+                _add_diff, _add_explain, _add_demo, _add_inspect):
         add(sub)
     return parser
 
@@ -530,6 +569,34 @@ def _add_stream_view(sub: Subparsers) -> None:
                            help="also rebuild into scratch and compare every part's bytes "
                                 "(proves content and the order of tied rows)")
         q.set_defaults(func=cmd_stream_view)
+
+
+def _add_diff(sub: Subparsers) -> None:
+    p = _command(sub, "diff", "are two worlds the same? identity, gates, outputs, then rows",
+                 "  oracle-tui diff runs/w1 runs/w1-rerun            # a determinism audit\n"
+                 "  oracle-tui diff runs/seed1 s3://worlds/seed2/ --profile-b dev\n"
+                 "  oracle-tui diff runs/w1 runs/w2 --output-id arrival_events_5B --rows 20",
+                 DIFF_EXIT_CODES)
+    p.add_argument("a", metavar="A", help="the first root: a folder or s3://bucket/prefix/")
+    p.add_argument("b", metavar="B", help="the second root")
+    p.add_argument("--profile", default="local",
+                   help="profile of A, and of B unless --profile-b (default: local)")
+    p.add_argument("--profile-b", default=None, help="profile of B (default: --profile)")
+    p.add_argument("--profiles-dir", default=None, help="folder holding <profile>.yaml")
+    p.add_argument("--interface-pack", metavar="DIR", help=PACK_HELP)
+    p.add_argument("--scenario-id", help=SCENARIO_HELP + "; the same for both")
+    p.add_argument("--output-id", action="append", metavar="ID",
+                   help="compare only this output, rows too even when the worlds differ in "
+                        "identity (repeat for more)")
+    p.add_argument("--rows", type=_non_negative_int, default=10, metavar="N",
+                   help="differing rows shown per output (default 10)")
+    p.add_argument("--memory-limit", default=DEFAULT_MEMORY_LIMIT,
+                   help="the row comparison stays within this + 300 MB (default 2GB)")
+    p.add_argument("--temp-dir", help="where DuckDB spills (default: a temporary folder)")
+    p.add_argument("--threads", type=_positive_int, default=None,
+                   help="at most this many threads (default: what the memory limit carries)")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p.set_defaults(func=cmd_diff)
 
 
 def _add_explain(sub: Subparsers) -> None:

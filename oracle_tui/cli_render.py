@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from oracle_tui.core.codes import CodeInfo, code_info
+from oracle_tui.core.diff import DiffReport
 from oracle_tui.core.findings import compared_digests, first_difference, grouped_for_display
 from oracle_tui.core.readability import blocked_by_each
 from oracle_tui.core.report import QUICK_NOTE, CheckReport
@@ -138,3 +139,54 @@ def seal_plan(plan: SealPlan) -> RenderableType:
     for f in plan.blocking:
         t.add_row(Text("refused", style="red"), f"{f.code} {f.subject}: {f.detail}")
     return t
+
+
+def diff_report(report: DiffReport) -> RenderableType:
+    """`diff A B` as text: the answer in one line, each side, then every level that differs."""
+    lines = [report.summary]
+    for name, side in (("A", report.a), ("B", report.b)):
+        lines.append(f"  {name}  {side.root}  ({side.lifecycle}, {side.verdict})")
+        lines += [f"       {f.severity.value} {f.code} {f.subject}: {f.detail}"
+                  for f in side.blocking]
+    if report.result == "UNREADABLE":
+        return Text("\n".join(lines))
+    if report.identity:
+        lines.append("identity")
+        lines += [f"  {d.field}: {d.a} | {d.b}" for d in report.identity]
+    if report.gates:
+        lines.append(f"gates ({len(report.gates)} differ)")
+        lines += [f"  {g.gate_id}: {g.a_status} {g.a_digest} | {g.b_status} {g.b_digest}"
+                  for g in report.gates]
+    lines.append(f"outputs ({sum(o.state != 'identical' for o in report.outputs)} of "
+                 f"{len(report.outputs)} differ)")
+    for out in report.outputs:
+        lines.append(f"  {out.output_id}: {out.state.replace('_', ' ')}; parts "
+                     f"{out.parts[0]} | {out.parts[1]}, rows {out.rows[0]:,} | "
+                     f"{out.rows[1]:,}, bytes {out.bytes[0]:,} | {out.bytes[1]:,}")
+        if out.state == "identical":
+            continue
+        if not out.schema_equal and out.schemas:
+            lines.append(f"      schema: {out.schemas[0]} | {out.schemas[1]}")
+        if out.parts_differing:
+            shown = ", ".join(out.parts_differing[:5])
+            more = len(out.parts_differing) - 5
+            lines.append(f"      parts differing: {shown}" + (f" (+{more} more)" if more > 0
+                                                               else ""))
+        lines.append(f"      digests from: {out.digests_from[0]} | {out.digests_from[1]}")
+        if out.note:
+            lines.append(f"      {out.note}")
+        rows = out.rows_diff
+        if rows is not None:
+            lines.append(f"      rows: {rows.changed} changed, {rows.only_in_a} only in A, "
+                         f"{rows.only_in_b} only in B (key {', '.join(rows.key_columns)}; "
+                         f"{rows.segments_differing} of {rows.segments} segments differ)")
+            for ex in rows.examples:
+                key = " ".join(f"{k}={v}" for k, v in ex.key.items())
+                if ex.only_in is not None:
+                    lines.append(f"        only in {ex.only_in.upper()}: {key}")
+                    continue
+                assert ex.a is not None and ex.b is not None
+                changes = "; ".join(f"{c} {ex.a[c]!r} | {ex.b[c]!r}" for c in ex.columns)
+                lines.append(f"        changed {key}: {changes}")
+    lines.append(f"verified: {report.verified}")
+    return Text("\n".join(lines))

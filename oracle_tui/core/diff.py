@@ -1,0 +1,333 @@
+"""Are two worlds the same, and if not, exactly where do they differ (``oracle-tui diff``).
+
+Levels, cheapest first: identity (world keys, run, release, pack id, the catalogue and gate
+map), gates (each flag's status and digest), outputs (parts, bytes, rows and schema from the
+footers, content digests as the packs state them: the sealed content index, else the
+engine's gate-verified evidence, else hashed here), and rows, only for outputs whose digests
+differ (``row_diff``: segment checksums first). Both sides must be readable: a side that is
+not is named with the check's own findings, and nothing is compared.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import duckdb
+from pydantic import BaseModel, Field
+
+from oracle_tui.core.check import run_check
+from oracle_tui.core.codes import Retry
+from oracle_tui.core.duck import connect, duck_error, object_uri
+from oracle_tui.core.engine import DEFAULT_ENGINE, EngineOptions
+from oracle_tui.core.errors import OracleError
+from oracle_tui.core.findings import Finding
+from oracle_tui.core.hashing import hash_object
+from oracle_tui.core.pack import OpenedPack, opened
+from oracle_tui.core.parquet_footer import Footer, read_footers, schema_text
+from oracle_tui.core.progress import Progress, check_cancel, no_progress
+from oracle_tui.core.readability import decide
+from oracle_tui.core.report import CheckReport, OutputResult
+from oracle_tui.core.row_diff import RowDifference, diff_rows
+
+DIFF_FORMAT = "oracle-tui diff report v1"
+# Columns that carry the world's identity: compared at the identity level, and left out of
+# the row comparison of two different worlds (they differ in every row by construction).
+WORLD_COLUMNS = frozenset({"seed", "manifest_fingerprint", "parameter_hash", "scenario_id",
+                           "run_id"})
+MAX_BLOCKING = 10
+
+
+class SideState(BaseModel):
+    root: str
+    verdict: str
+    lifecycle: str
+    readable: bool
+    blocking: list[Finding] = Field(default_factory=list)  # why not, the check's findings
+
+
+class FieldDifference(BaseModel):
+    field: str
+    a: Any
+    b: Any
+
+
+class GateDifference(BaseModel):
+    gate_id: str
+    a_status: str | None
+    b_status: str | None
+    a_digest: str | None
+    b_digest: str | None
+
+
+class OutputDifference(BaseModel):
+    output_id: str
+    state: Literal["identical", "different", "only_in_a", "only_in_b"]
+    parts: tuple[int, int]
+    bytes: tuple[int, int]
+    rows: tuple[int, int]
+    schema_equal: bool
+    schemas: tuple[str, str] | None = None  # both, when they differ
+    parts_differing: list[str] = Field(default_factory=list)  # part names, in name order
+    digests_from: tuple[str, str]
+    rows_diff: RowDifference | None = None
+    note: str | None = None
+
+
+class DiffReport(BaseModel):
+    format: str = DIFF_FORMAT
+    a: SideState
+    b: SideState
+    result: Literal["IDENTICAL", "DIFFERENT", "UNREADABLE"]
+    summary: str  # the answer in one line
+    identity: list[FieldDifference] = Field(default_factory=list)
+    gates: list[GateDifference] = Field(default_factory=list)
+    outputs: list[OutputDifference] = Field(default_factory=list)
+    # What the comparison rests on, in words (every face shows it).
+    verified: str = ("content digests as each pack states them (its sealed content index, "
+                     "else the engine's evidence, else hashed here); `check` re-hashes them")
+
+    @property
+    def exit_code(self) -> int:
+        if self.result == "IDENTICAL":
+            return 0
+        retry = any(f.retry is Retry.RETRYABLE for s in (self.a, self.b) for f in s.blocking)
+        return 3 if self.result == "UNREADABLE" and retry else 1
+
+
+def diff_packs(a: str | OpenedPack, b: str | OpenedPack, *,
+               output_ids: Sequence[str] | None = None, examples: int = 10,
+               engine: EngineOptions = DEFAULT_ENGINE, progress: Progress = no_progress,
+               cancel: threading.Event | None = None) -> DiffReport:
+    """Compare two worlds level by level. ``output_ids`` limits the outputs compared and asks
+    for their rows even when the worlds differ in identity; ``examples``: differing rows shown
+    per output."""
+    packs = (opened(a), opened(b))
+    reports = tuple(run_check(p, output_ids=output_ids, cancel=cancel) for p in packs)
+    ids = list(output_ids or sorted({o.output_id for r in reports for o in r.outputs
+                                     if o.part_keys()}))
+    steps = len(ids) + 2  # the two checks, each output, the rows
+    progress(1, steps)
+    sides = tuple(_side(r, ids) for r in reports)
+    if not (sides[0].readable and sides[1].readable):
+        which = [n for n, s in zip("AB", sides, strict=True) if not s.readable]
+        first = next(f for s in sides for f in s.blocking)
+        return DiffReport(a=sides[0], b=sides[1], result="UNREADABLE",
+                          summary=f"not compared: {' and '.join(which)} not readable "
+                                  f"({first.code} {first.subject}: {first.detail})")
+    report = DiffReport(a=sides[0], b=sides[1], result="IDENTICAL", summary="",
+                        identity=_identity(reports), gates=_gates(reports))
+    same_world = not any(d.field.startswith("world_key.") for d in report.identity)
+    parts_of: dict[str, tuple[_Parts, _Parts]] = {}
+    for i, oid in enumerate(ids):
+        check_cancel(cancel)
+        found = [_output_of(r, oid) for r in reports]
+        parts_of[oid] = (_Parts(packs[0], found[0], cancel), _Parts(packs[1], found[1], cancel))
+        report.outputs.append(_compare(oid, parts_of[oid]))
+        progress(1 + i + 1, steps)
+    for out in report.outputs:
+        if out.state != "different":
+            continue
+        if same_world or output_ids:
+            out.rows_diff = _rows(packs, parts_of[out.output_id], out.output_id, same_world,
+                                  examples, engine, cancel)
+        else:
+            out.note = ("rows not compared: the worlds differ in identity; name the output "
+                        "with --output-id to compare its rows")
+    progress(steps, steps)
+    report.result, report.summary = _verdict(report, same_world)
+    return report
+
+
+def _side(report: CheckReport, output_ids: list[str]) -> SideState:
+    blocking: dict[tuple[str, str], Finding] = {}
+    if report.world_key is None:
+        for f in report.findings:
+            if f.severity.value == "FAIL":
+                blocking.setdefault((f.code, f.subject), f)
+    present = {o.output_id for o in report.outputs if o.part_keys()}
+    for oid in output_ids:
+        if oid not in present:
+            continue  # absent on this side: an output difference, not a refusal
+        for f in decide(report, oid).blocking:
+            blocking.setdefault((f.code, f.subject), f)
+    return SideState(root=report.root, verdict=report.verdict,
+                     lifecycle=report.seal.lifecycle, readable=not blocking,
+                     blocking=list(blocking.values())[:MAX_BLOCKING])
+
+
+def _identity(reports: tuple[CheckReport, ...]) -> list[FieldDifference]:
+    def fields(r: CheckReport) -> dict[str, Any]:
+        wk = r.world_key.model_dump() if r.world_key else {}
+        # The fields an operator tells worlds apart by come first.
+        wk = {k: wk.get(k) for k in ("seed", "scenario_id", "manifest_fingerprint",
+                                     "parameter_hash")}
+        receipt, manifest = r.run_receipt or {}, r.seal.manifest or {}
+        return {
+            **{f"world_key.{k}": v for k, v in wk.items()},
+            "run_id": receipt.get("run_id"),
+            "engine_release": manifest.get("engine_release", receipt.get("engine_release")),
+            "oracle_pack_id": r.seal.oracle_pack_id,
+            "lifecycle": r.seal.lifecycle,
+            "catalogue_digest": manifest.get("catalogue_digest"),
+            "gate_map_digest": manifest.get("gate_map_digest"),
+            "interface_pack": r.interface_pack,
+        }
+
+    a, b = fields(reports[0]), fields(reports[1])
+    return [FieldDifference(field=k, a=a[k], b=b[k]) for k in a if a[k] != b[k]]
+
+
+def _gates(reports: tuple[CheckReport, ...]) -> list[GateDifference]:
+    a = {g.gate_id: g for g in reports[0].gates}
+    b = {g.gate_id: g for g in reports[1].gates}
+    out = []
+    for gid in sorted(set(a) | set(b)):
+        ga, gb = a.get(gid), b.get(gid)
+        pair = GateDifference(gate_id=gid, a_status=ga.status if ga else None,
+                              b_status=gb.status if gb else None,
+                              a_digest=ga.recomputed_digest if ga else None,
+                              b_digest=gb.recomputed_digest if gb else None)
+        if (pair.a_status, pair.a_digest) != (pair.b_status, pair.b_digest):
+            out.append(pair)
+    return out
+
+
+class _Parts:
+    """One side of an output: its parts by name (relative to the output's folder), their
+    digests, footers, and where the digests came from."""
+
+    def __init__(self, pack: OpenedPack, out: OutputResult | None,
+                 cancel: threading.Event | None) -> None:
+        self.bytes = out.bytes if out is not None else 0
+        self.keys: dict[str, str] = {}  # part name → key
+        self.digests: dict[str, str] = {}
+        self.footers: dict[str, Footer] = {}
+        self.source = "absent"
+        if out is None or not out.part_keys():
+            return
+        folder = out.path.rsplit("/", 1)[0] + "/"
+        files = sorted(out._files)
+        self.keys = {k[len(folder):] if k.startswith(folder) else k: k for k in files}
+        sources = set()
+        for name, key in self.keys.items():
+            digest, source = _stated_digest(out, key)
+            if digest is None:
+                check_cancel(cancel)
+                _, digest = hash_object(pack.store, key, cancel)
+                source = "hashed here"
+            self.digests[name] = digest
+            sources.add(source)
+        self.source = " + ".join(sorted(sources))
+        for key, footer in read_footers(pack.store, files, cancel=cancel).items():
+            if isinstance(footer, OracleError):
+                raise footer
+            self.footers[key] = footer
+
+    def rows(self) -> int:
+        return sum(f.num_rows for f in self.footers.values())
+
+    def schema(self) -> str:
+        texts = sorted({schema_text(f.schema) for f in self.footers.values()})
+        return " | ".join(texts)
+
+    def columns(self) -> list[str]:
+        first = next(iter(self.footers.values()), None)
+        return [] if first is None else list(first.schema.names)
+
+
+def _stated_digest(out: OutputResult, key: str) -> tuple[str | None, str]:
+    """A part's sha256 as the pack states it, and where: sealed, evidence, instance proof."""
+    if key in out._sealed:
+        return out._sealed[key], "sealed content index"
+    for source, where in ((out._evidence, "engine evidence"), (out._pinned, "instance proof")):
+        digest = getattr(source.get(key), "sha256", None)
+        if isinstance(digest, str):
+            return digest, where
+    return None, "hashed here"
+
+
+def _output_of(report: CheckReport, output_id: str) -> OutputResult | None:
+    return next((o for o in report.outputs if o.output_id == output_id), None)
+
+
+def _compare(output_id: str, sides: tuple[_Parts, _Parts]) -> OutputDifference:
+    a, b = sides
+    names = sorted(set(a.digests) | set(b.digests))
+    differing = [n for n in names if a.digests.get(n) != b.digests.get(n)]
+    schemas = (a.schema(), b.schema())
+    state: Literal["identical", "different", "only_in_a", "only_in_b"]
+    if not b.keys:
+        state = "only_in_a"
+    elif not a.keys:
+        state = "only_in_b"
+    else:
+        state = "different" if differing else "identical"
+    return OutputDifference(
+        output_id=output_id, state=state, parts=(len(a.keys), len(b.keys)),
+        bytes=(a.bytes, b.bytes), rows=(a.rows(), b.rows()),
+        schema_equal=schemas[0] == schemas[1],
+        schemas=None if schemas[0] == schemas[1] else schemas,
+        parts_differing=differing, digests_from=(a.source, b.source))
+
+
+def _rows(packs: tuple[OpenedPack, ...], sides: tuple[_Parts, _Parts], output_id: str,
+          same_world: bool, examples: int, engine: EngineOptions,
+          cancel: threading.Event | None) -> RowDifference:
+    """The row-level difference of one output (both sides present, digests differ)."""
+    common = [c for c in sides[0].columns() if c in set(sides[1].columns())]
+    if not same_world:
+        common = [c for c in common if c not in WORLD_COLUMNS]
+    spec = packs[0].interface_pack.outputs.get(output_id)
+    key = [c for c in (spec.primary_key if spec else []) if c in common] or common
+    uris = tuple([object_uri(p.store, k) for k in s.keys.values()]
+                 for p, s in zip(packs, sides, strict=True))
+    allowed = engine.budget()
+    con = connect(stores=[packs[0].store, packs[1].store], memory_limit=allowed.engine_limit,
+                  temp_dir=engine.temp_dir, threads=allowed.threads)
+    try:
+        return diff_rows(con, (uris[0], uris[1]), key, common, examples, cancel)
+    except duckdb.Error as exc:
+        raise duck_error(exc, engine.memory_limit) from exc
+    finally:
+        con.close()
+
+
+def _verdict(report: DiffReport, same_world: bool) -> tuple[
+        Literal["IDENTICAL", "DIFFERENT", "UNREADABLE"], str]:
+    outputs = report.outputs
+    changed = [o for o in outputs if o.state != "identical"]
+    if not (report.identity or report.gates or changed):
+        parts = sum(o.parts[0] for o in outputs)
+        return "IDENTICAL", (f"identical: same world key, {len(report.gates) or 'all'} gates "
+                             f"alike, {len(outputs)} output(s) and {parts} part(s) with the "
+                             "same content digests")
+    lead = "same world key"
+    if not same_world:
+        d = report.identity[0]
+        lead = f"identity differs first: {d.field} {_short(d.a)} vs {_short(d.b)}"
+    if changed:  # a determinism audit names the first output that is not the same
+        o = changed[0]
+        detail = (f"output {o.output_id} is {o.state.replace('_', ' ')}"
+                  if o.state != "different" else
+                  f"output {o.output_id} differs ({len(o.parts_differing)} part(s)"
+                  + (f"; rows: {_rows_text(o.rows_diff)}" if o.rows_diff else "") + ")")
+    elif report.gates:
+        g = report.gates[0]
+        detail = (f"gate {g.gate_id} differs: {g.a_status} {_short(g.a_digest)} vs "
+                  f"{g.b_status} {_short(g.b_digest)}")
+    else:
+        d = report.identity[0]
+        detail = f"{d.field} {_short(d.a)} vs {_short(d.b)}"
+    first = f"{lead}, but {detail}" if same_world else f"{lead}; first {detail}"
+    return "DIFFERENT", f"NOT identical: {first}"
+
+
+def _rows_text(rows: RowDifference) -> str:
+    return (f"{rows.changed} changed, {rows.only_in_a} only in A, {rows.only_in_b} only in B")
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 20 else text[:16] + "…"

@@ -1,0 +1,175 @@
+"""`oracle-tui diff A B` (issue 28): identical worlds, worlds of another seed, and one
+changed, extra or missing row found at row level with its key and column; local vs S3."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from oracle_tui.core.demo import DemoWorld, generate_demo_world
+from oracle_tui.core.diff import DiffReport
+from tests.conftest import run_cli_here
+from tests.engine import reissue_evidence
+
+OUT = "arrival_events_5B"
+SCHEMA = Path(__file__).resolve().parent.parent / "oracle_tui" / "schemas" / \
+    "diff_report.schema.json"
+
+
+def _diff(*args: str) -> tuple[int, dict[str, Any]]:
+    res = run_cli_here("diff", *args, "--json")
+    assert res.err == "", res.err
+    doc = json.loads(res.out)
+    jsonschema.validate(doc, json.loads(SCHEMA.read_text()))  # every report, to its schema
+    return res.code, doc
+
+
+def _copy(world: DemoWorld, dest: Path) -> DemoWorld:
+    shutil.copytree(world.root, dest)
+    return world.model_copy(update={"root": str(dest)})
+
+
+def _part(world: DemoWorld, number: int) -> Path:
+    """A part of OUT (data/layer2/5B/arrival_events/…)."""
+    return next(Path(world.root).glob(f"data/**/arrival_events/**/part-{number:05d}.parquet"))
+
+
+def _rewrite(path: Path, edit: Any) -> None:
+    table = pq.read_table(path)
+    pq.write_table(edit(table), path, compression="zstd")
+
+
+def test_the_same_seed_twice_is_identical(tmp_path: Path) -> None:
+    a = generate_demo_world(tmp_path / "a", events=600, seed=7)
+    b = generate_demo_world(tmp_path / "b", events=600, seed=7)
+    code, doc = _diff(a.root, b.root)
+    assert code == 0 and doc["result"] == "IDENTICAL"
+    assert doc["summary"].startswith("identical: same world key")
+    assert (doc["identity"], doc["gates"]) == ([], [])
+    assert [(o["output_id"], o["state"], o["parts"]) for o in doc["outputs"]] == [
+        ("arrival_events_5B", "identical", [4, 4]),
+        ("s2_event_stream_baseline_6B", "identical", [4, 4]),
+        ("s3_event_stream_with_fraud_6B", "identical", [4, 4]),
+        ("s4_event_labels_6B", "identical", [4, 4])]
+    text = run_cli_here("diff", a.root, b.root)
+    assert text.code == 0 and text.out.splitlines()[0].startswith("identical: same world key")
+
+
+def test_two_seeds_differ_at_the_identity_level(tmp_path: Path) -> None:
+    a = generate_demo_world(tmp_path / "a", events=600, seed=1)
+    b = generate_demo_world(tmp_path / "b", events=600, seed=2)
+    code, doc = _diff(a.root, b.root)
+    assert code == 1 and doc["result"] == "DIFFERENT"
+    assert doc["summary"].startswith("NOT identical: identity differs first: world_key.seed "
+                                     "1 vs 2")
+    fields = {d["field"]: (d["a"], d["b"]) for d in doc["identity"]}
+    assert fields["world_key.seed"] == (1, 2)
+    assert set(fields) == {"world_key.seed", "world_key.manifest_fingerprint",
+                           "world_key.parameter_hash", "run_id"}
+    assert len(doc["gates"]) == 4  # every flag digests other bytes
+    assert {o["state"] for o in doc["outputs"]} == {"different"}
+    assert all(o["rows_diff"] is None and "--output-id" in o["note"] for o in doc["outputs"])
+    # Named, an output's rows are compared without the world's own columns.
+    code, doc = _diff(a.root, b.root, "--output-id", OUT, "--rows", "2")
+    rows = doc["outputs"][0]["rows_diff"]
+    assert code == 1 and rows["key_columns"] == ["merchant_id", "arrival_seq"]
+    assert "seed" not in rows["compared_columns"]
+    assert rows["rows_a"] == rows["rows_b"] == 600 and len(rows["examples"]) == 2
+
+
+def test_one_changed_value_is_found_with_its_key_and_column(world: DemoWorld,
+                                                           tmp_path: Path) -> None:
+    other = _copy(world, tmp_path / "other")
+    part = _part(other, 1)
+    original = pq.read_table(part)
+    row = 17
+    before = original.column("lambda_realised")[row].as_py()
+
+    def change(table: pa.Table) -> pa.Table:
+        values = table.column("lambda_realised").to_pylist()
+        values[row] = before + 1.0
+        return table.set_column(table.schema.get_field_index("lambda_realised"),
+                                table.schema.field("lambda_realised"),
+                                pa.array(values, table.schema.field("lambda_realised").type))
+
+    _rewrite(part, change)
+    reissue_evidence(other)  # as the engine would: the gates still PASS
+    code, doc = _diff(world.root, other.root)
+    assert code == 1 and doc["identity"] == [] and doc["result"] == "DIFFERENT"
+    out = next(o for o in doc["outputs"] if o["output_id"] == OUT)
+    assert out["state"] == "different" and out["parts_differing"] == ["part-00001.parquet"]
+    assert [o["state"] for o in doc["outputs"] if o["output_id"] != OUT] == ["identical"] * 3
+    rows = out["rows_diff"]
+    assert (rows["changed"], rows["only_in_a"], rows["only_in_b"]) == (1, 0, 0)
+    assert rows["segments_differing"] == 1
+    example = rows["examples"][0]
+    key = {c: original.column(c)[row].as_py() for c in ("seed", "manifest_fingerprint",
+                                                          "scenario_id", "merchant_id",
+                                                          "arrival_seq")}
+    assert example["key"] == key and example["columns"] == ["lambda_realised"]
+    assert (example["a"]["lambda_realised"], example["b"]["lambda_realised"]) == (
+        before, before + 1.0)
+    assert "same world key, but output arrival_events_5B differs (1 part(s); rows: 1 " \
+           "changed, 0 only in A, 0 only in B)" in doc["summary"]
+    text = run_cli_here("diff", world.root, other.root).out
+    assert f"changed {' '.join(f'{k}={v}' for k, v in key.items())}: lambda_realised " \
+           f"{before!r} | {before + 1.0!r}" in text
+
+
+def test_an_extra_and_a_missing_row_are_counted_on_their_side(world: DemoWorld,
+                                                               tmp_path: Path) -> None:
+    other = _copy(world, tmp_path / "other")
+    part = _part(other, 2)
+    original = pq.read_table(part)
+    gone = {c: original.column(c)[5].as_py() for c in ("merchant_id", "arrival_seq")}
+
+    def swap(table: pa.Table) -> pa.Table:
+        kept = table.filter(pc.invert(pc.equal(pa.array(range(table.num_rows)), 5)))
+        extra = table.slice(0, 1).to_pylist()[0]
+        extra["arrival_seq"] = 10_000_000  # a key no row of A has
+        return pa.concat_tables([kept, pa.Table.from_pylist([extra], schema=table.schema)])
+
+    _rewrite(part, swap)
+    reissue_evidence(other)
+    code, doc = _diff(world.root, other.root)
+    out = next(o for o in doc["outputs"] if o["output_id"] == OUT)
+    rows = out["rows_diff"]
+    assert code == 1 and (rows["changed"], rows["only_in_a"], rows["only_in_b"]) == (0, 1, 1)
+    assert out["rows"] == [4000, 4000]
+    sides = {e["only_in"]: {k: e["key"][k] for k in ("merchant_id", "arrival_seq")}
+             for e in rows["examples"]}
+    assert sides["a"] == gone
+    assert sides["b"]["arrival_seq"] == 10_000_000
+
+
+def test_a_side_that_is_not_readable_is_named_and_nothing_compared(world: DemoWorld,
+                                                                   tmp_path: Path) -> None:
+    other = _copy(world, tmp_path / "other")
+    flag = next(Path(other.root).rglob("_passed.flag"))
+    flag.write_text(flag.read_text().replace("sha256_hex = ", "sha256_hex = 0"))
+    code, doc = _diff(world.root, other.root)
+    assert code == 1 and doc["result"] == "UNREADABLE"
+    assert doc["a"]["readable"] is True and doc["b"]["readable"] is False
+    assert doc["outputs"] == [] and doc["b"]["blocking"][0]["code"] == "GATE_EVIDENCE_MISMATCH"
+    assert {f["code"] for f in doc["b"]["blocking"][1:]} == {"REQUIRED_GATE_NOT_PASS"}
+    assert doc["summary"].startswith("not compared: B not readable (")
+
+
+@pytest.mark.s3
+def test_a_local_world_and_its_copy_on_s3_are_identical(s3_world: DemoWorld,
+                                                        _pristine_world: DemoWorld) -> None:
+    code, doc = _diff(_pristine_world.root, s3_world.root)
+    assert code == 0 and doc["result"] == "IDENTICAL", doc["summary"]
+    assert [o["state"] for o in doc["outputs"]] == ["identical"] * 4
+
+
+def test_the_report_schema_is_the_models() -> None:
+    assert json.loads(SCHEMA.read_text()) == DiffReport.model_json_schema(mode="serialization")
