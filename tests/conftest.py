@@ -86,14 +86,17 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Iterator[CliRunner]:
     yield run
 
 
-def run_cli_here(*args: str) -> CliResult:
+def run_cli_here(*args: str, env: dict[str, str] | None = None) -> CliResult:
     """Run the CLI in this process with its output captured (no fixture needed): the same
-    main() as the real command, without a new interpreter's start-up for every case."""
+    main() as the real command, without a new interpreter's start-up for every case.
+    ``env``: variables set for this call only."""
     import contextlib
     import io
+    from unittest import mock
 
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with mock.patch.dict(os.environ, env or {}), contextlib.redirect_stdout(out), \
+            contextlib.redirect_stderr(err):
         try:
             code = cli_main(list(args))
         except SystemExit as exc:  # argparse's own exits (usage errors)

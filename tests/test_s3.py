@@ -36,8 +36,7 @@ def _profiles(tmp_path: Path, attempts: int = 2) -> Path:
 
 
 def _check(root: str, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
-    res = (run_cli_process("check", root, "--json", *args, env=env) if env else
-           run_cli_here("check", root, "--json", *args))
+    res = run_cli_here("check", root, "--json", *args, env=env)
     assert "Traceback" not in res.err
     return res.code, json.loads(res.out)
 
@@ -148,9 +147,9 @@ def test_endpoint_ignoring_if_none_match_refuses_to_seal(s3env: S3Env, s3_world:
         pytest.skip("needs the loopback server's header-stripping endpoint")
     prof = _profiles(tmp_path)
     env = {"OBJECT_STORE_ENDPOINT": s3env.ignoring_endpoint}
-    res = run_cli_process("seal", s3_world.root, "--scenario-id", "baseline_v1",
-                          "--engine-release", "r1", "--yes", "--profile", "fast",
-                          "--profiles-dir", str(prof), env=env)
+    res = run_cli_here("seal", s3_world.root, "--scenario-id", "baseline_v1",
+                       "--engine-release", "r1", "--yes", "--profile", "fast",
+                       "--profiles-dir", str(prof), env=env)
     assert res.code == 1
     assert "oracle-tui: CONDITIONAL_WRITE_UNSUPPORTED:" in res.err
     store = S3Store.from_uri(s3_world.root)
@@ -159,8 +158,8 @@ def test_endpoint_ignoring_if_none_match_refuses_to_seal(s3env: S3Env, s3_world:
                         "_oracle_content_index.json"}
     # The probe objects are never mistaken for pack content.
     assert any(k.startswith("_oracle_write_probe/") for k in names)
-    tomb = run_cli_process("tombstone", s3_world.root, "--reason", "r", "--authority", "a",
-                           "--yes", "--profile", "fast", "--profiles-dir", str(prof), env=env)
+    tomb = run_cli_here("tombstone", s3_world.root, "--reason", "r", "--authority", "a",
+                        "--yes", "--profile", "fast", "--profiles-dir", str(prof), env=env)
     assert tomb.code == 1 and "CONDITIONAL_WRITE_UNSUPPORTED" in tomb.err
 
 
@@ -225,11 +224,11 @@ def test_request_budget_for_5000_objects(s3env: S3Env, s3_bucket: str) -> None:
 
 def test_demo_to_s3_and_no_overwrite(s3_bucket: str) -> None:
     root = f"s3://{s3_bucket}/demo/"
-    res = run_cli_process("demo", "--out", root, "--events", "300")
+    res = run_cli_here("demo", "--out", root, "--events", "300")
     assert res.code == 0, res.err
     assert res.out.strip().splitlines()[-1] == root
     assert run_check(root).verdict == "WARN"
-    again = run_cli_process("demo", "--out", root, "--events", "300")
+    again = run_cli_here("demo", "--out", root, "--events", "300")
     assert again.code == 2 and "TARGET_EXISTS" in again.err
 
 

@@ -96,14 +96,14 @@ class DiffReport(BaseModel):
         return 3 if self.result == "UNREADABLE" and retry else 1
 
 
-def diff_packs(a: str | OpenedPack, b: str | OpenedPack, *,
+def diff_packs(pack_a: str | OpenedPack, pack_b: str | OpenedPack, *,
                output_ids: Sequence[str] | None = None, examples: int = 10,
                engine: EngineOptions = DEFAULT_ENGINE, progress: Progress = no_progress,
                cancel: threading.Event | None = None) -> DiffReport:
     """Compare two worlds level by level. ``output_ids`` limits the outputs compared and asks
     for their rows even when the worlds differ in identity; ``examples``: differing rows shown
     per output."""
-    packs = (opened(a), opened(b))
+    packs = (opened(pack_a), opened(pack_b))
     reports = tuple(run_check(p, output_ids=output_ids, cancel=cancel) for p in packs)
     ids = list(output_ids or sorted({o.output_id for r in reports for o in r.outputs
                                      if o.part_keys()}))
@@ -158,21 +158,21 @@ def _side(report: CheckReport, output_ids: list[str]) -> SideState:
 
 
 def _identity(reports: tuple[CheckReport, ...]) -> list[FieldDifference]:
-    def fields(r: CheckReport) -> dict[str, Any]:
-        wk = r.world_key.model_dump() if r.world_key else {}
+    def fields(report: CheckReport) -> dict[str, Any]:
+        wk = report.world_key.model_dump() if report.world_key else {}
         # The fields an operator tells worlds apart by come first.
         wk = {k: wk.get(k) for k in ("seed", "scenario_id", "manifest_fingerprint",
                                      "parameter_hash")}
-        receipt, manifest = r.run_receipt or {}, r.seal.manifest or {}
+        receipt, manifest = report.run_receipt or {}, report.seal.manifest or {}
         return {
             **{f"world_key.{k}": v for k, v in wk.items()},
             "run_id": receipt.get("run_id"),
             "engine_release": manifest.get("engine_release", receipt.get("engine_release")),
-            "oracle_pack_id": r.seal.oracle_pack_id,
-            "lifecycle": r.seal.lifecycle,
+            "oracle_pack_id": report.seal.oracle_pack_id,
+            "lifecycle": report.seal.lifecycle,
             "catalogue_digest": manifest.get("catalogue_digest"),
             "gate_map_digest": manifest.get("gate_map_digest"),
-            "interface_pack": r.interface_pack,
+            "interface_pack": report.interface_pack,
         }
 
     a, b = fields(reports[0]), fields(reports[1])

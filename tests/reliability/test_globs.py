@@ -21,7 +21,7 @@ from oracle_tui.core.seal import seal_pack
 from oracle_tui.core.stream_view import build_stream_view
 from oracle_tui.core.view_reader import open_stream_view
 from oracle_tui.core.view_verify import verify_stream_view
-from tests.conftest import S3Env, run_cli_process
+from tests.conftest import S3Env, run_cli_here
 
 OUT = "s3_event_stream_with_fraud_6B"
 
@@ -69,11 +69,11 @@ def test_s3_key_named_like_a_pattern(s3env: S3Env, s3_world: DemoWorld) -> None:
                  if f"/{OUT}/" in o.key and o.key.endswith("/part-00000.parquet"))
     star = first.rsplit("/", 1)[0] + "/part-*.parquet"
     assert store.put_if_absent(star, store.read_bytes(first))
-    res = run_cli_process("check", s3_world.root, "--json")
+    res = run_cli_here("check", s3_world.root, "--json")
     doc = json.loads(res.out)
     assert res.code == 1
     assert ("PATH_UNSAFE", star) in {(f["code"], f["subject"]) for f in doc["findings"]}
-    res = run_cli_process("stream-view", "build", s3_world.root, "--output-id", OUT)
+    res = run_cli_here("stream-view", "build", s3_world.root, "--output-id", OUT)
     assert res.code == 1 and res.err.startswith("oracle-tui: PATH_UNSAFE: build refused")
 
 
