@@ -45,6 +45,7 @@ from oracle_tui.core.engine import budget
 allowed = budget(limit, threads)
 con = duckdb.connect(":memory:", config={"memory_limit": allowed.engine_limit,
                                          "threads": allowed.threads})
+con.execute("SET enable_progress_bar = false")
 scan = lambda d: f"read_parquet('{d}/*.parquet')"
 t = time.perf_counter()
 ab = con.execute(f"SELECT count(*) FROM (SELECT * FROM {scan(a)} EXCEPT ALL "
@@ -80,7 +81,7 @@ def _make(folder: Path, rows: int, changed: int) -> None:
 def _run(code: str, *args: str) -> dict[str, float]:
     out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
                          check=True).stdout
-    result: dict[str, float] = json.loads(out)
+    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
     return result
 
 

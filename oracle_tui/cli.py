@@ -400,11 +400,12 @@ def cmd_stream_view(args: argparse.Namespace) -> int:
 
 
 def _run_tui(root: str, profile: str, profiles_dir: str | None, interface_pack: str | None,
-             scenario_id: str | None, read_only: bool) -> int:
+             scenario_id: str | None, read_only: bool, against: str | None = None) -> int:
     from oracle_tui.tui.app import make_app
 
     app = make_app(root, profile=profile, profiles_dir=profiles_dir,
-                   interface_pack=interface_pack, scenario_id=scenario_id, read_only=read_only)
+                   interface_pack=interface_pack, scenario_id=scenario_id, read_only=read_only,
+                   against=against)
     app.run()
     return EXIT_OK
 
@@ -413,7 +414,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     profile = _profile(args)
     root = _root(args, profile)
     return _run_tui(root, args.profile, args.profiles_dir, args.interface_pack,
-                    args.scenario_id, args.read_only)
+                    args.scenario_id, args.read_only, args.against)
 
 
 # -- parser -------------------------------------------------------------------------------
@@ -626,11 +627,14 @@ def _add_demo(sub: Subparsers) -> None:
 def _add_inspect(sub: Subparsers) -> None:
     p = _command(sub, "inspect", "open the inspector TUI on one pack",
                  "  oracle-tui inspect runs/w1\n  oracle-tui inspect s3://worlds/w1/ --profile "
-                 "dev --read-only")
+                 "dev --read-only\n  oracle-tui inspect runs/w1 --against runs/w1-rerun")
     _common(p)
     p.add_argument("--interface-pack", metavar="DIR", help=PACK_HELP)
     p.add_argument("--scenario-id", help=SCENARIO_HELP)
     p.add_argument("--read-only", action="store_true", help="hide every write action")
+    p.add_argument("--against", metavar="ROOT",
+                   help="another world to compare with: a Diff pane (7) with the levels of "
+                        "`oracle-tui diff`, down to the differing rows")
     p.set_defaults(func=cmd_inspect)
 
 

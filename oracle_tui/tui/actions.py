@@ -57,5 +57,6 @@ def help_keys() -> str:
     """The help screen's key lines (plain text)."""
     width = max(len(KEY_SHOWN.get(a.key, a.key)) for a in ACTIONS)
     lines = [f"  {KEY_SHOWN.get(a.key, a.key):<{width}}  {a.help}" for a in ACTIONS]
-    lines.append(f"  {'1-6':<{width}}  switch panes          ctrl+p  command palette")
+    lines.append(f"  {'1-7':<{width}}  switch panes (7: Diff, with --against)   ctrl+p  command "
+                 "palette")
     return "\n".join(lines)

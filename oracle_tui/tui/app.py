@@ -29,7 +29,7 @@ from textual.widgets import (
     TabbedContent,
     TabPane,
 )
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from oracle_tui.core.codes import code_info
 from oracle_tui.core.errors import OracleError
@@ -43,8 +43,10 @@ from oracle_tui.core.redact import redact, redact_model
 from oracle_tui.core.report import CheckReport
 from oracle_tui.core.stream_receipts import sort_keys_for
 from oracle_tui.tui import actions, flows, jobs
+from oracle_tui.tui.diff_pane import DiffPane
 from oracle_tui.tui.jobs import (
     CheckDone,
+    DiffDone,
     Job,
     JobBar,
     JobCancelled,
@@ -68,7 +70,7 @@ from oracle_tui.tui.panes import (
 )
 from oracle_tui.tui.screens import ErrorScreen, HelpScreen, shown
 
-PANES = ("overview", "gates", "outputs", "seal", "streams", "findings")
+PANES = ("overview", "gates", "outputs", "seal", "streams", "findings", "diff")
 
 
 class InspectorApp(App[None]):
@@ -84,9 +86,11 @@ class InspectorApp(App[None]):
     def __init__(self, root: str, *, profile: Profile, interface_pack: InterfacePack,
                  scenario_id: str | None = None, read_only: bool = False,
                  export_dir: str | None = None, profiles_dir: str | None = None,
-                 interface_pack_dir: str | None = None) -> None:
+                 interface_pack_dir: str | None = None, against: str | None = None) -> None:
         super().__init__()
         self.root = root
+        self.against = against  # another world to compare with (the Diff pane)
+        self._diffed = self._diff_pending = False
         self.profile = profile
         self.interface_pack = interface_pack  # the catalogue and gate map
         self.scenario_id = scenario_id
@@ -125,6 +129,9 @@ class InspectorApp(App[None]):
                 yield StreamViewsPane()
             with TabPane("6 Findings", id="findings"):
                 yield FindingsPane()
+            if self.against:
+                with TabPane("7 Diff", id="diff"):
+                    yield DiffPane(self.against)
         yield JobBar(id="jobbar")
         # Compact, and the palette hint left to the help screen: every key fits in 100 columns.
         yield Footer(compact=True, show_command_palette=False)
@@ -259,6 +266,24 @@ class InspectorApp(App[None]):
         if not self.overview.exists and self.overview.problem is not None:
             self.push_screen(ErrorScreen(*self.overview.problem))
 
+    def start_diff(self) -> None:
+        from oracle_tui.core.diff import diff_packs
+
+        assert self.against is not None
+        against = self.against
+
+        def body(progress: Progress, cancel: threading.Event) -> DiffDone:
+            other = open_pack(against, profile=self.profile, interface_pack=self.interface_pack,
+                              scenario_id=self.scenario_id)
+            return DiffDone(diff_packs(self.open_pack(), other, progress=progress,
+                                       cancel=cancel))
+
+        self.run_job(Job(f"comparing with {against}", body, self.cli("diff", self.root,
+                                                                     against)))
+
+    def on_diff_done(self, msg: DiffDone) -> None:
+        self.query_one(DiffPane).show_diff(redact_model(msg.report))
+
     def on_check_done(self, msg: CheckDone) -> None:
         # Everything shown (and exported, copied) comes from a copy with secrets masked.
         blocks = blocked_by_each(msg.report)  # attribution needs the whole report
@@ -273,6 +298,16 @@ class InspectorApp(App[None]):
         selected = self.query_one(StreamViewsPane).selected_output()
         if selected is not None:
             self._preview(selected)
+        if self.against and not self._diffed:
+            # Once a session (`oracle-tui diff` compares again), as soon as the check's
+            # worker has ended: starting a job while it ends would cancel it.
+            self._diffed = self._diff_pending = True
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if (self._diff_pending and event.worker.group == "job" and event.worker.is_finished
+                and self.job is None):
+            self._diff_pending = False
+            self.start_diff()
 
     def action_recheck(self) -> None:
         self.start_check(verify_digests=False)
@@ -386,6 +421,10 @@ class InspectorApp(App[None]):
 
     # -- navigation, copy, export ------------------------------------------------------------------
     def action_pane(self, name: str) -> None:
+        if name == "diff" and not self.against:
+            self.notify("no other world to compare: start with inspect A --against B",
+                        severity="warning")
+            return
         self.query_one("#panes", TabbedContent).active = name
         # Focus the pane's main table, so focus never stays behind in a hidden pane (which
         # would pull the tabs back to it).
@@ -471,7 +510,8 @@ class InspectorApp(App[None]):
 
 def make_app(root: str, *, profile: str | Profile = "local", profiles_dir: str | None = None,
              interface_pack: str | InterfacePack | None = None, scenario_id: str | None = None,
-             read_only: bool = False, export_dir: str | None = None) -> InspectorApp:
+             read_only: bool = False, export_dir: str | None = None,
+             against: str | None = None) -> InspectorApp:
     """The one way to build the app: CLI, tests and screenshot script share it."""
     prof = profile if isinstance(profile, Profile) else load_profile(profile, profiles_dir)
     if isinstance(interface_pack, InterfacePack):
@@ -481,4 +521,4 @@ def make_app(root: str, *, profile: str | Profile = "local", profiles_dir: str |
     return InspectorApp(root, profile=prof, interface_pack=pack, scenario_id=scenario_id,
                         read_only=read_only, export_dir=export_dir, profiles_dir=profiles_dir,
                         interface_pack_dir=interface_pack if isinstance(interface_pack, str)
-                        else None)
+                        else None, against=against)

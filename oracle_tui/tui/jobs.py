@@ -23,6 +23,7 @@ from oracle_tui.core.errors import OracleError
 from oracle_tui.core.progress import Cancelled, Progress
 
 if TYPE_CHECKING:
+    from oracle_tui.core.diff import DiffReport
     from oracle_tui.core.overview import PackOverview
     from oracle_tui.core.report import CheckReport
     from oracle_tui.core.seal import SealPlan, SealResult
@@ -71,6 +72,12 @@ class OverviewReady(JobResult):
     def __init__(self, overview: PackOverview) -> None:
         super().__init__()
         self.overview = overview
+
+
+class DiffDone(JobResult):
+    def __init__(self, report: DiffReport) -> None:
+        super().__init__()
+        self.report, self.summary = report, report.summary
 
 
 class CheckDone(JobResult):

@@ -1,0 +1,106 @@
+"""The Diff pane (`inspect A --against B`): the same levels as `oracle-tui diff`, and from an
+output down to its differing rows."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import DataTable, Label, Static
+
+from oracle_tui.core.diff import DiffReport, OutputDifference
+from oracle_tui.tui.panes import TablePane
+from oracle_tui.tui.plain import DataGrid
+
+STATE_STYLE = {"identical": "green", "different": "red", "only_in_a": "yellow",
+               "only_in_b": "yellow"}
+RESULT_STYLE = {"IDENTICAL": "bold white on dark_green", "DIFFERENT": "bold white on red",
+                "UNREADABLE": "bold white on red"}
+
+
+class DiffPane(TablePane):
+    MAIN = "#diff-table"
+
+    def __init__(self, against: str) -> None:
+        super().__init__()
+        self.against = against
+        self.report: DiffReport | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"comparing with {self.against} …", id="diff-summary", markup=False)
+        yield DataGrid(id="diff-table", cursor_type="row", zebra_stripes=True)
+        yield Label("The selected output: parts and rows that differ", classes="section-title")
+        yield Static("", id="diff-detail", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#diff-table", DataTable).add_columns(
+            "output", "state", "parts A | B", "rows A | B", "parts differing", "rows differing")
+
+    def show_diff(self, report: DiffReport) -> None:
+        self.report = report
+        head = Text()
+        head.append(f" {report.result} ", style=RESULT_STYLE[report.result])
+        head.append(f"  {report.summary}\n")
+        head.append(f"A  {report.a.root}  ({report.a.lifecycle}, {report.a.verdict})\n")
+        head.append(f"B  {report.b.root}  ({report.b.lifecycle}, {report.b.verdict})\n")
+        for name, side in (("A", report.a), ("B", report.b)):
+            for f in side.blocking:
+                head.append(f"{name} not readable: {f.code} {f.subject}: {f.detail}\n",
+                            style="red")
+        for d in report.identity:
+            head.append(f"identity  {d.field}: {d.a} | {d.b}\n")
+        for g in report.gates:
+            head.append(f"gate  {g.gate_id}: {g.a_status} {g.a_digest} | {g.b_status} "
+                        f"{g.b_digest}\n")
+        head.append(f"verified: {report.verified}", style="dim")
+        self.query_one("#diff-summary", Static).update(head)
+        table = self.query_one("#diff-table", DataTable)
+        table.clear()
+        for out in report.outputs:
+            rows = out.rows_diff
+            table.add_row(out.output_id, Text(out.state.replace("_", " "),
+                                              style=STATE_STYLE[out.state]),
+                          f"{out.parts[0]} | {out.parts[1]}",
+                          f"{out.rows[0]:,} | {out.rows[1]:,}",
+                          str(len(out.parts_differing)) if out.parts_differing else "—",
+                          (f"{rows.changed} changed, {rows.only_in_a} A only, "
+                           f"{rows.only_in_b} B only") if rows else "—",
+                          key=out.output_id)
+        if report.outputs:
+            self.show_output(report.outputs[0].output_id)
+
+    def show_output(self, output_id: str) -> None:
+        out = next((o for o in (self.report.outputs if self.report else [])
+                    if o.output_id == output_id), None)
+        self.query_one("#diff-detail", Static).update(
+            Text("\n".join(output_lines(out))) if out else "")
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "diff-table" and event.row_key.value:
+            self.show_output(str(event.row_key.value))
+
+
+def output_lines(out: OutputDifference) -> list[str]:
+    """One output's difference, whole: parts, digests' source, schemas, the differing rows."""
+    lines = [f"{out.output_id}: {out.state.replace('_', ' ')}",
+             f"bytes {out.bytes[0]:,} | {out.bytes[1]:,}; digests from "
+             f"{out.digests_from[0]} | {out.digests_from[1]}"]
+    if out.schemas:
+        lines.append(f"schema A {out.schemas[0]}")
+        lines.append(f"schema B {out.schemas[1]}")
+    if out.parts_differing:
+        lines.append("parts differing: " + ", ".join(out.parts_differing))
+    if out.note:
+        lines.append(out.note)
+    rows = out.rows_diff
+    if rows is not None:
+        lines.append(f"rows: {rows.changed} changed, {rows.only_in_a} only in A, "
+                     f"{rows.only_in_b} only in B (key {', '.join(rows.key_columns)}; "
+                     f"{rows.segments_differing} of {rows.segments} segments differ)")
+        for ex in rows.examples:
+            key = " ".join(f"{k}={v}" for k, v in ex.key.items())
+            if ex.only_in is not None:
+                lines.append(f"  only in {ex.only_in.upper()}: {key}")
+            elif ex.a is not None and ex.b is not None:
+                lines.append(f"  changed {key}: " + "; ".join(
+                    f"{c} {ex.a[c]!r} | {ex.b[c]!r}" for c in ex.columns))
+    return lines
