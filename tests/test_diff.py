@@ -224,3 +224,18 @@ async def test_the_diff_pane_needs_another_world(world: DemoWorld) -> None:
         await pilot.press("7")
         assert app.query_one("#panes").active == "overview"
         assert not app.query("#diff-table")
+
+
+def test_a_pack_that_fails_its_check_is_not_compared_whole(world: DemoWorld,
+                                                           tmp_path: Path) -> None:
+    other = _copy(world, tmp_path / "other")
+    for part in Path(other.root).glob("data/**/s4_event_labels_6B/**/part-*.parquet"):
+        part.unlink()  # an output gone: B's check FAILs
+    code, doc = _diff(world.root, other.root)
+    assert code == 1 and doc["result"] == "UNREADABLE" and doc["outputs"] == []
+    assert doc["summary"].startswith("not compared: B not readable (")
+    assert "s4_event_labels_6B" in " ".join(f["subject"] for f in doc["b"]["blocking"])
+    # Named outputs need only themselves readable: the others still compare.
+    code, doc = _diff(world.root, other.root, "--output-id", OUT)
+    assert code == 0 and doc["result"] == "IDENTICAL"
+    assert [(o["output_id"], o["state"]) for o in doc["outputs"]] == [(OUT, "identical")]

@@ -109,7 +109,7 @@ def diff_packs(pack_a: str | OpenedPack, pack_b: str | OpenedPack, *,
                                      if o.part_keys()}))
     steps = len(ids) + 2  # the two checks, each output, the rows
     progress(1, steps)
-    sides = tuple(_side(r, ids) for r in reports)
+    sides = tuple(_side(r, ids, whole=not output_ids) for r in reports)
     if not (sides[0].readable and sides[1].readable):
         which = [n for n, s in zip("AB", sides, strict=True) if not s.readable]
         first = next(f for s in sides for f in s.blocking)
@@ -140,9 +140,11 @@ def diff_packs(pack_a: str | OpenedPack, pack_b: str | OpenedPack, *,
     return report
 
 
-def _side(report: CheckReport, output_ids: list[str]) -> SideState:
+def _side(report: CheckReport, output_ids: list[str], whole: bool) -> SideState:
+    """Whether a side may be compared: the whole pack readable (every FAIL of its check
+    blocks), or, for named outputs (``whole`` False), each of them that it has."""
     blocking: dict[tuple[str, str], Finding] = {}
-    if report.world_key is None:
+    if whole or report.world_key is None:
         for f in report.findings:
             if f.severity.value == "FAIL":
                 blocking.setdefault((f.code, f.subject), f)
@@ -258,7 +260,10 @@ def _compare(output_id: str, sides: tuple[_Parts, _Parts]) -> OutputDifference:
     differing = [n for n in names if a.digests.get(n) != b.digests.get(n)]
     schemas = (a.schema(), b.schema())
     state: Literal["identical", "different", "only_in_a", "only_in_b"]
-    if not b.keys:
+    note = None
+    if not a.keys and not b.keys:  # named with --output-id, and on neither side
+        state, note = "identical", "absent on both sides"
+    elif not b.keys:
         state = "only_in_a"
     elif not a.keys:
         state = "only_in_b"
@@ -269,7 +274,7 @@ def _compare(output_id: str, sides: tuple[_Parts, _Parts]) -> OutputDifference:
         bytes=(a.bytes, b.bytes), rows=(a.rows(), b.rows()),
         schema_equal=schemas[0] == schemas[1],
         schemas=None if schemas[0] == schemas[1] else schemas,
-        parts_differing=differing, digests_from=(a.source, b.source))
+        parts_differing=differing, digests_from=(a.source, b.source), note=note)
 
 
 def _rows(packs: tuple[OpenedPack, ...], sides: tuple[_Parts, _Parts], output_id: str,
