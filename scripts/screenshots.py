@@ -1,4 +1,5 @@
-"""Regenerate screenshots/ (SVG from Textual, PNG via cairosvg) of every pane of a demo world.
+"""Regenerate screenshots/ (SVG from Textual, PNG via cairosvg) of every pane of a demo world,
+and of the Diff pane against a copy with one value changed.
 
     .venv/bin/python scripts/screenshots.py
 """
@@ -10,7 +11,10 @@ import os
 import tempfile
 from pathlib import Path
 
-from oracle_tui.core.demo import generate_demo_world
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from oracle_tui.core.demo import generate_demo_world, revalidate
 from oracle_tui.core.seal import seal_pack
 from oracle_tui.core.stream_view import build_stream_view
 from oracle_tui.tui.app import make_app
@@ -21,8 +25,9 @@ SIZE = (140, 44)
 
 
 
-async def shoot(root: str, shots: list[tuple[str, list[str]]]) -> None:
-    app = make_app(root)
+async def shoot(root: str, shots: list[tuple[str, list[str]]],
+                against: str | None = None) -> None:
+    app = make_app(root, against=against)
     async with app.run_test(size=SIZE) as pilot:
         await wait_idle(pilot)
         for name, keys in shots:
@@ -71,6 +76,19 @@ def main() -> None:
             ("8-triage-overview", ["1"]), ("9-triage-gate", ["2", "down", "down", "down"]),
             ("10-triage-finding", ["6"]),
         ]))
+        # Diff: the same world again, one value changed in one part (the engine re-validated).
+        first = generate_demo_world(Path(tmp) / "first", events=2_000)
+        changed = generate_demo_world(Path(tmp) / "changed", events=2_000)
+        part = next(Path(changed.root).glob("data/**/arrival_events/**/part-00002.parquet"))
+        table = pq.read_table(part)
+        column = table.schema.get_field_index("lambda_realised")
+        values = table.column(column).to_pylist()
+        values[3] += 0.5
+        pq.write_table(table.set_column(column, table.schema.field(column),
+                                        pa.array(values, table.schema.field(column).type)),
+                       part, compression="zstd")
+        revalidate(Path(changed.root), changed.world_key, changed.run_id)
+        asyncio.run(shoot(first.root, [("11-diff", ["7"])], against=changed.root))
     to_png()
 
 
