@@ -134,7 +134,9 @@ def _profile(args: argparse.Namespace) -> Profile:
 
 
 def _pack(args: argparse.Namespace, profile: Profile) -> InterfacePack:
-    return load_interface_pack(args.interface_pack) if args.interface_pack else profile.load_pack()
+    if args.interface_pack:
+        return load_interface_pack(args.interface_pack)
+    return profile.load_interface_pack()
 
 
 def _open(args: argparse.Namespace) -> OpenedPack:
@@ -144,16 +146,16 @@ def _open(args: argparse.Namespace) -> OpenedPack:
                      scenario_id=args.scenario_id)
 
 
-def _known_outputs(output_ids: Sequence[str] | None, pack: InterfacePack) -> list[str]:
+def _known_outputs(output_ids: Sequence[str] | None, catalogue: InterfacePack) -> list[str]:
     """The asked-for outputs, each in the catalogue: a typo is a usage error (exit 2) that
     names the closest ids, never a FAIL of the pack."""
     import difflib
 
     for oid in output_ids or ():
-        if oid not in pack.outputs:
-            close = difflib.get_close_matches(oid, list(pack.outputs), n=3, cutoff=0.5)
+        if oid not in catalogue.outputs:
+            close = difflib.get_close_matches(oid, list(catalogue.outputs), n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(close)}?" if close else \
-                f" (the catalogue in {pack.source} has {len(pack.outputs)} outputs)"
+                f" (the catalogue in {catalogue.source} has {len(catalogue.outputs)} outputs)"
             raise UsageError(f"unknown output id '{printable(oid)}'{hint}")
     return list(output_ids or ())
 
@@ -336,8 +338,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
     sides = []
     for root, name in ((args.a, args.profile), (args.b, args.profile_b or args.profile)):
         profile = load_profile(name, args.profiles_dir)
-        pack = load_interface_pack(args.interface_pack) if args.interface_pack else None
-        sides.append(open_pack(root, profile=profile, interface_pack=pack,
+        catalogue = load_interface_pack(args.interface_pack) if args.interface_pack else None
+        sides.append(open_pack(root, profile=profile, interface_pack=catalogue,
                                scenario_id=args.scenario_id))
     if args.output_id:
         _known_outputs(args.output_id, sides[0].interface_pack)

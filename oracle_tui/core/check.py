@@ -388,25 +388,25 @@ def _check_outputs_and_gates(ctx: _Ctx, listing: Listing, receipt: RunReceipt
                              ) -> dict[str, list[str]]:
     """Verify the gates the selected outputs need; returns each present output's part keys."""
     output_ids, cancel = ctx.output_ids, ctx.cancel
-    pack, report = ctx.interface_pack, ctx.report
+    catalogue, report = ctx.interface_pack, ctx.report
     assert report.world_key is not None
     tokens = report.world_key.tokens(receipt.run_id)
     selected: list[str] = []
-    for oid in (output_ids or sorted(pack.outputs)):
-        if oid not in pack.outputs:
-            ctx.add("OUTPUT_UNKNOWN", oid, f"{oid} is not in the catalogue ({pack.source})")
+    for oid in (output_ids or sorted(catalogue.outputs)):
+        if oid not in catalogue.outputs:
+            ctx.add("OUTPUT_UNKNOWN", oid, f"{oid} is not in the catalogue ({catalogue.source})")
         elif oid not in selected:
             selected.append(oid)
-    needed = set(pack.gate_closure(g for oid in selected
-                                   for g in pack.outputs[oid].read_requires_gates))
+    needed = set(catalogue.gate_closure(g for oid in selected
+                                   for g in catalogue.outputs[oid].read_requires_gates))
     results: dict[str, GateResult] = {}
     sources: dict[str, list[str]] = {}
     # Every gate is verified whichever outputs were asked for: evidence that any PASSing gate
     # states about an asked-for output's parts counts, so the decision for an output does
     # not depend on the others asked with it. Only the closure of the asked-for outputs is
     # reported (a failing gate none of them needs is another output's business).
-    for gid in sorted(pack.gates):
-        spec = pack.gates[gid]
+    for gid in sorted(catalogue.gates):
+        spec = catalogue.gates[gid]
         with ctx.step(f"gate {gid}"):
             results[gid] = verify_gate(ctx.store, spec, report.world_key, listing, cancel)
             ctx.gate_results[gid] = results[gid]
@@ -416,10 +416,10 @@ def _check_outputs_and_gates(ctx: _Ctx, listing: Listing, receipt: RunReceipt
                 report.gate_receipts.append(results[gid].receipt(report.world_key))
     outs: dict[str, OutputResult] = {}
     for oid in selected:
-        spec_o = pack.outputs[oid]
+        spec_o = catalogue.outputs[oid]
         rendered = render_template(spec_o.path_template, tokens)
         files = listing.match(rendered)
-        closure = pack.gate_closure(spec_o.read_requires_gates)
+        closure = catalogue.gate_closure(spec_o.read_requires_gates)
         blocked = [g for g in closure if g not in results or results[g].status != "PASS"]
         out = OutputResult(output_id=oid, path=rendered, parts=len(files),
                            bytes=sum(f.size for f in files), required_gates=closure,
@@ -439,7 +439,7 @@ def _check_outputs_and_gates(ctx: _Ctx, listing: Listing, receipt: RunReceipt
             out.status = "MISSING"
             ctx.add("OUTPUT_MISSING", oid, f"no files match {rendered}")
         for g in blocked:
-            why = "not in the gate map" if g not in pack.gates else "did not PASS"
+            why = "not in the gate map" if g not in catalogue.gates else "did not PASS"
             ctx.add("REQUIRED_GATE_NOT_PASS", oid, f"requires {g}, which {why}")
         report.outputs.append(out)
         if files:
@@ -447,22 +447,22 @@ def _check_outputs_and_gates(ctx: _Ctx, listing: Listing, receipt: RunReceipt
     with ctx.step("output_evidence"):
         _check_output_evidence(ctx, outs, listing, tokens)
     conflicts: dict[tuple[str, str], str] = {}
-    report._owners = _owners(pack, listing, tokens, report.world_key.tokens(), outs,
+    report._owners = _owners(catalogue, listing, tokens, report.world_key.tokens(), outs,
                              frozenset(listing.by_key) | ctx.indexed, conflicts)
     for (first, second), key in sorted(conflicts.items()):
         ctx.add("INTERFACE_PACK_INVALID", key, f"both {first} and {second} name this file: "
-                                               f"the catalogue ({pack.source}) is ambiguous")
+                                               f"the catalogue ({catalogue.source}) is ambiguous")
     return sources
 
 
-def _owners(pack: InterfacePack, listing: Listing, tokens: dict[str, str],
+def _owners(catalogue: InterfacePack, listing: Listing, tokens: dict[str, str],
             gate_tokens: dict[str, str], outs: dict[str, OutputResult],
             paths: frozenset[str], conflicts: dict[tuple[str, str], str]) -> Owners:
     """Attribution over the whole catalogue and gate map (see readability.Owners). Files
     two outputs both claim are put in ``conflicts``."""
     key_owner: dict[str, str] = {}
     templates: dict[str, str] = {}
-    for oid, spec in pack.outputs.items():
+    for oid, spec in catalogue.outputs.items():
         templates[oid] = render_template(spec.path_template, tokens)
         out = outs.get(oid)
         keys = out.part_keys() if out is not None else {o.key for o in
@@ -476,12 +476,12 @@ def _owners(pack: InterfacePack, listing: Listing, tokens: dict[str, str],
                 conflicts.setdefault((first, oid), key)
     gate_files: dict[str, str] = {}
     gate_roots: list[tuple[str, str]] = []
-    for gid, g in pack.gates.items():
+    for gid, g in catalogue.gates.items():
         gate_files[render_template(g.passed_flag_path_template, gate_tokens)] = gid
         gate_files[render_template(g.index_path_template, gate_tokens)] = gid
         gate_roots.append((render_template(g.bundle_root_template, gate_tokens).rstrip("/")
                            + "/", gid))
-    return Owners(set(pack.outputs), key_owner, gate_files, gate_roots, templates, paths)
+    return Owners(set(catalogue.outputs), key_owner, gate_files, gate_roots, templates, paths)
 
 
 def _account_for_the_rest(ctx: _Ctx, listing: Listing, listed: dict[str, ContentEntry]

@@ -241,7 +241,7 @@ def upload_tree(local_root: Path, store: Store, threads: int = 8) -> int:
 
 
 def generate_demo_world(out: str | Path, *, events: int = DEFAULT_EVENTS, seed: int = DEFAULT_SEED,
-                        scenario_id: str = DEFAULT_SCENARIO, pack: InterfacePack | None = None,
+                        scenario_id: str = DEFAULT_SCENARIO, catalogue: InterfacePack | None = None,
                         progress: Progress = no_progress,
                         cancel: threading.Event | None = None) -> DemoWorld:
     if events < 1:
@@ -250,7 +250,7 @@ def generate_demo_world(out: str | Path, *, events: int = DEFAULT_EVENTS, seed: 
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise OracleError("TARGET_EXISTS", f"{root} exists and is not an empty folder; "
                                            "the demo never overwrites", str(root))
-    pack = pack or load_interface_pack()
+    catalogue = catalogue or load_interface_pack()
     # Identity from the seed and the size: two different demo worlds never share a run id,
     # fingerprint or parameter hash, so their seals never share a pack id.
     world = f"{seed}|{events}"
@@ -260,7 +260,7 @@ def generate_demo_world(out: str | Path, *, events: int = DEFAULT_EVENTS, seed: 
     created = [d for d in (root, *root.parents) if not d.exists()]
     ensure_folder(root, "the demo's --out")
     try:
-        return _fill(root, wk, run_id, events, pack, progress, cancel)
+        return _fill(root, wk, run_id, events, catalogue, progress, cancel)
     except BaseException as exc:
         # A full disk (or a folder gone read-only, a cancel) half-way: what this demo
         # created goes, nothing else (an empty --out given to it stays, empty).
@@ -275,7 +275,7 @@ def generate_demo_world(out: str | Path, *, events: int = DEFAULT_EVENTS, seed: 
         raise
 
 
-def _fill(root: Path, wk: WorldKey, run_id: str, events: int, pack: InterfacePack,
+def _fill(root: Path, wk: WorldKey, run_id: str, events: int, catalogue: InterfacePack,
           progress: Progress, cancel: threading.Event | None) -> DemoWorld:
     """Write a demo world into ``root`` (an empty folder)."""
     seed, scenario_id = wk.seed, wk.scenario_id
@@ -299,10 +299,10 @@ def _fill(root: Path, wk: WorldKey, run_id: str, events: int, pack: InterfacePac
     writing = _Writing(root=root, wk=wk, events=events, tick=tick, cancel=cancel)
     parts: dict[str, list[tuple[str, str, int, int]]] = {}
     for out_no, (output_id, make) in enumerate(MAKERS.items()):
-        rendered = render_template(pack.outputs[output_id].path_template, tokens)
+        rendered = render_template(catalogue.outputs[output_id].path_template, tokens)
         rel_dir = rendered.rsplit("/", 1)[0]
         parts[output_id] = _write_output(writing, rel_dir, make, out_no)
-    _write_bundles(root, pack, wk, parts)
+    _write_bundles(root, catalogue, wk, parts)
     (root / "logs").mkdir(exist_ok=True)
     (root / "logs" / "engine.log").write_text(
         f"run {run_id} seed={seed} scenario={scenario_id} events={events}: completed\n")
@@ -314,19 +314,19 @@ def _fill(root: Path, wk: WorldKey, run_id: str, events: int, pack: InterfacePac
 
 
 def revalidate(root: Path, world_key: WorldKey, run_id: str,
-               pack: InterfacePack | None = None) -> None:
+               catalogue: InterfacePack | None = None) -> None:
     """Act as the engine after rewriting parts of a demo world: validate every output again,
     so the bundles (and their flags) list the parts now on disk."""
-    pack = pack or load_interface_pack()
+    catalogue = catalogue or load_interface_pack()
     tokens = world_key.tokens(run_id)
     parts: dict[str, list[tuple[str, str, int, int]]] = {}
     for output_id in MAKERS:
-        rendered = render_template(pack.outputs[output_id].path_template, tokens)
+        rendered = render_template(catalogue.outputs[output_id].path_template, tokens)
         folder = root / rendered.rsplit("/", 1)[0]
         parts[output_id] = [
             (p.relative_to(root).as_posix(), sha256_file(p), pq.read_metadata(p).num_rows,
              p.stat().st_size) for p in sorted(folder.glob("part-*.parquet"))]
-    _write_bundles(root, pack, world_key, parts)
+    _write_bundles(root, catalogue, world_key, parts)
 
 
 def _parts_doc(parts: list[tuple[str, str, int, int]]) -> list[dict[str, Any]]:
@@ -334,13 +334,13 @@ def _parts_doc(parts: list[tuple[str, str, int, int]]) -> list[dict[str, Any]]:
     return [{"path": k, "sha256_hex": s, "rows": r, "size_bytes": n} for k, s, r, n in parts]
 
 
-def _write_bundles(root: Path, pack: InterfacePack, wk: WorldKey,
+def _write_bundles(root: Path, catalogue: InterfacePack, wk: WorldKey,
                    parts: dict[str, list[tuple[str, str, int, int]]]) -> None:
     tokens = wk.tokens()
     base = {"manifest_fingerprint": wk.manifest_fingerprint, "status": "PASS"}
 
     def bundle_dir(gate_id: str) -> Path:
-        return root / render_template(pack.gates[gate_id].bundle_root_template, tokens)
+        return root / render_template(catalogue.gates[gate_id].bundle_root_template, tokens)
 
     # 1A: sha256_bundle_digest over every bundle file but the flag (index.json included).
     d = bundle_dir("gate.layer1.1A.validation")

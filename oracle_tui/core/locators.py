@@ -44,10 +44,10 @@ def _relative(store: Store, path: str) -> str:
     return path
 
 
-def locator_for(pack: InterfacePack, wk: WorldKey, output_id: str, run_id: str | None = None
+def locator_for(catalogue: InterfacePack, wk: WorldKey, output_id: str, run_id: str | None = None
                 ) -> dict[str, Any]:
     """The locator of an output of this world (root-relative path)."""
-    spec = pack.outputs[output_id]
+    spec = catalogue.outputs[output_id]
     loc: dict[str, Any] = {"output_id": output_id,
                            "path": render_template(spec.path_template, wk.tokens(run_id))}
     for token in IDENTITY_FIELDS:
@@ -65,7 +65,7 @@ def locator_for(pack: InterfacePack, wk: WorldKey, output_id: str, run_id: str |
     return loc
 
 
-def validate_locator(store: Store, pack: InterfacePack, wk: WorldKey, locator: Any,
+def validate_locator(store: Store, catalogue: InterfacePack, wk: WorldKey, locator: Any,
                      listing: Listing | None = None) -> LocatorResult:
     if not isinstance(locator, dict):
         raise OracleError("LOCATOR_INVALID", "a locator is a JSON object")
@@ -76,14 +76,14 @@ def validate_locator(store: Store, pack: InterfacePack, wk: WorldKey, locator: A
     if not isinstance(path, str) or not path or len(path) > 2048:
         raise OracleError("LOCATOR_INVALID", f"locator for {output_id} has no usable path",
                           output_id)
-    if output_id not in pack.outputs:
+    if output_id not in catalogue.outputs:
         raise OracleError("OUTPUT_UNKNOWN", f"{output_id} is not in the catalogue", output_id)
     for field in IDENTITY_FIELDS:
         if field in locator and str(locator[field]) != str(getattr(wk, field)):
             raise OracleError("WORLD_KEY_MISMATCH", f"locator {field}={locator[field]!r} is "
                                                     f"not this world's", output_id)
     rel = _relative(store, path.strip())
-    spec = pack.outputs[output_id]
+    spec = catalogue.outputs[output_id]
     expected = render_template(spec.path_template, wk.tokens(locator.get("run_id")))
     if rel != expected and not template_regex(expected).fullmatch(rel.rstrip("/")):
         raise OracleError("LOCATOR_INVALID", f"locator path {rel!r} does not match the "

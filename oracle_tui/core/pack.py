@@ -100,7 +100,7 @@ def open_pack(root: str, *, profile: Profile | None = None,
     profile = profile or load_profile("local")
     sid = scenario_id or profile.wiring("scenario_id") or None
     try:
-        interface_pack = interface_pack or profile.load_pack()
+        interface_pack = interface_pack or profile.load_interface_pack()
     except OracleError as exc:
         return OpenedPack(root, profile, None, sid, None, exc)
     try:

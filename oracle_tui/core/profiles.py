@@ -117,7 +117,7 @@ class Profile:
             obj = getattr(obj, part)
         return self.resolve(str(obj), f"wiring.{field}")
 
-    def load_pack(self) -> InterfacePack:
+    def load_interface_pack(self) -> InterfacePack:
         """The interface pack this profile wires (default: the built-in reference pack)."""
         return load_interface_pack(self.wiring("interface_pack") or None)
 

@@ -185,15 +185,15 @@ def _contract_bytes(contract: str, doc: dict[str, Any]) -> bytes:
     return canonical_json(doc)
 
 
-def _manifest_doc(plan: SealPlan, pack: InterfacePack, engine_release: str) -> dict[str, Any]:
+def _manifest_doc(plan: SealPlan, catalogue: InterfacePack, engine_release: str) -> dict[str, Any]:
     """The platform's v1 manifest: the pack's identity, these seven fields and no others."""
     return {
         "version": MANIFEST_VERSION,
         "oracle_pack_id": plan.oracle_pack_id,
         "world_key": plan.world_key.model_dump(),
         "engine_release": engine_release,
-        "catalogue_digest": pack.catalogue_digest,
-        "gate_map_digest": pack.gate_map_digest,
+        "catalogue_digest": catalogue.catalogue_digest,
+        "gate_map_digest": catalogue.gate_map_digest,
         "created_at_utc": utc_now(),
     }
 

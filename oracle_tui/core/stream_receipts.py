@@ -197,10 +197,10 @@ def expect_view(pack: OpenedPack, output_id: str, world_key: dict[str, Any], run
 
 # -- where views live -------------------------------------------------------------------------
 
-def sort_keys_for(profile: Profile, pack: InterfacePack, output_id: str) -> list[str]:
+def sort_keys_for(profile: Profile, catalogue: InterfacePack, output_id: str) -> list[str]:
     """The view's sort key: the profile's override, else the interface pack's, else ts_utc."""
     override = profile.spec.wiring.stream_sort_keys.get(output_id)
-    return list(override or pack.outputs[output_id].stream_sort_keys or ["ts_utc"])
+    return list(override or catalogue.outputs[output_id].stream_sort_keys or ["ts_utc"])
 
 
 def view_store(profile: Profile, pack_store: Store) -> Store:

@@ -30,7 +30,7 @@ class ViewTarget:
 
     opened: OpenedPack  # the pack as this command opened it: its one listing and receipt
     profile: Profile
-    pack: InterfacePack
+    catalogue: InterfacePack  # the interface pack: catalogue and gate map
     store: Store
     view_store: Store
     prefix: str
@@ -52,7 +52,7 @@ def resolve_target(source: str | OpenedPack, output_id: str) -> ViewTarget:
     rendered = render_template(catalogue.outputs[output_id].path_template,
                                wk.tokens(receipt.run_id))
     sources = [o.key for o in pack.listing().match(rendered)]
-    return ViewTarget(opened=pack, profile=profile, pack=catalogue, store=store,
+    return ViewTarget(opened=pack, profile=profile, catalogue=catalogue, store=store,
                    view_store=pack.view_store(), prefix=view_prefix(profile, output_id),
                    source_keys=sources, sort_keys=sort_keys_for(profile, catalogue, output_id),
                    world_key=wk, run_id=receipt.run_id)

@@ -103,7 +103,7 @@ def validate_scenario_id(scenario_id: str) -> str:
     return scenario_id
 
 
-def discover_scenario_ids(pack: InterfacePack, receipt: RunReceipt,
+def discover_scenario_ids(catalogue: InterfacePack, receipt: RunReceipt,
                           listing: Listing) -> list[str]:
     """scenario_id= values under the catalogued outputs' paths (the only allowed fallback)."""
     found: set[str] = set()
@@ -113,7 +113,7 @@ def discover_scenario_ids(pack: InterfacePack, receipt: RunReceipt,
         "seed": str(receipt.seed),
         "run_id": receipt.run_id,
     }
-    for spec in pack.outputs.values():
+    for spec in catalogue.outputs.values():
         if "scenario_id" not in spec.tokens:
             continue
         rendered = render_template(spec.path_template, {**values, "scenario_id": "\x00"})
@@ -128,12 +128,12 @@ def discover_scenario_ids(pack: InterfacePack, receipt: RunReceipt,
     return sorted(found)
 
 
-def resolve_world_key(receipt: RunReceipt, scenario_id: str | None, pack: InterfacePack,
+def resolve_world_key(receipt: RunReceipt, scenario_id: str | None, catalogue: InterfacePack,
                       listing: Listing) -> WorldKey:
     if scenario_id:
         sid = validate_scenario_id(scenario_id)
     else:
-        ids = discover_scenario_ids(pack, receipt, listing)
+        ids = discover_scenario_ids(catalogue, receipt, listing)
         if not ids:
             raise OracleError("SCENARIO_ID_MISSING",
                               "no --scenario-id given and no scenario_id= partition under the "

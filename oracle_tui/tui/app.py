@@ -515,10 +515,11 @@ def make_app(root: str, *, profile: str | Profile = "local", profiles_dir: str |
     """The one way to build the app: CLI, tests and screenshot script share it."""
     prof = profile if isinstance(profile, Profile) else load_profile(profile, profiles_dir)
     if isinstance(interface_pack, InterfacePack):
-        pack = interface_pack
+        catalogue = interface_pack
     else:
-        pack = load_interface_pack(interface_pack) if interface_pack else prof.load_pack()
-    return InspectorApp(root, profile=prof, interface_pack=pack, scenario_id=scenario_id,
+        catalogue = (load_interface_pack(interface_pack) if interface_pack
+                     else prof.load_interface_pack())
+    return InspectorApp(root, profile=prof, interface_pack=catalogue, scenario_id=scenario_id,
                         read_only=read_only, export_dir=export_dir, profiles_dir=profiles_dir,
                         interface_pack_dir=interface_pack if isinstance(interface_pack, str)
                         else None, against=against)
