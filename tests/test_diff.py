@@ -239,3 +239,26 @@ def test_a_pack_that_fails_its_check_is_not_compared_whole(world: DemoWorld,
     code, doc = _diff(world.root, other.root, "--output-id", OUT)
     assert code == 0 and doc["result"] == "IDENTICAL"
     assert [(o["output_id"], o["state"]) for o in doc["outputs"]] == [(OUT, "identical")]
+
+
+def test_a_changed_byte_of_an_unsealed_pack_is_never_compared_as_its_old_digest(
+        world: DemoWorld, tmp_path: Path) -> None:
+    other = _copy(world, tmp_path / "other")
+    part = _part(other, 1)
+    data = bytearray(part.read_bytes())
+    data[len(data) // 2] ^= 0x01  # same size, same footer: only a re-hash sees it
+    part.write_bytes(bytes(data))
+    code, doc = _diff(world.root, other.root)
+    assert code == 1 and doc["result"] == "UNREADABLE"
+    assert ("DIGEST_MISMATCH", str(part.relative_to(other.root))) in {
+        (f["code"], f["subject"]) for f in doc["b"]["blocking"]}
+
+
+def test_two_sealed_packs_compare_by_their_content_indexes(sealed_world: DemoWorld,
+                                                           tmp_path: Path) -> None:
+    other = _copy(sealed_world, tmp_path / "other")
+    code, doc = _diff(sealed_world.root, other.root)
+    assert code == 0 and doc["result"] == "IDENTICAL"
+    assert {tuple(o["digests_from"]) for o in doc["outputs"]} == {
+        ("sealed content index", "sealed content index")}
+    assert doc["a"]["lifecycle"] == doc["b"]["lifecycle"] == "SEALED_OK"

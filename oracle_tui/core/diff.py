@@ -25,6 +25,7 @@ from oracle_tui.core.errors import OracleError
 from oracle_tui.core.findings import Finding
 from oracle_tui.core.hashing import hash_object
 from oracle_tui.core.pack import OpenedPack, opened
+from oracle_tui.core.pack_files import SEAL
 from oracle_tui.core.parquet_footer import Footer, read_footers, schema_text
 from oracle_tui.core.progress import Progress, check_cancel, no_progress
 from oracle_tui.core.readability import decide
@@ -85,8 +86,9 @@ class DiffReport(BaseModel):
     gates: list[GateDifference] = Field(default_factory=list)
     outputs: list[OutputDifference] = Field(default_factory=list)
     # What the comparison rests on, in words (every face shows it).
-    verified: str = ("content digests as each pack states them (its sealed content index, "
-                     "else the engine's evidence, else hashed here); `check` re-hashes them")
+    verified: str = ("content digests: a sealed pack's content index (the seal and every size "
+                     "checked; `check` re-hashes the bytes), an unsealed pack's bytes re-hashed "
+                     "here against the engine's evidence")
 
     @property
     def exit_code(self) -> int:
@@ -104,7 +106,11 @@ def diff_packs(pack_a: str | OpenedPack, pack_b: str | OpenedPack, *,
     for their rows even when the worlds differ in identity; ``examples``: differing rows shown
     per output."""
     packs = (opened(pack_a), opened(pack_b))
-    reports = tuple(run_check(p, output_ids=output_ids, cancel=cancel) for p in packs)
+    # A sealed side is compared by its content index (the quick check proves the seal and
+    # every size); an unsealed side's bytes are re-hashed against the engine's evidence
+    # first, so a changed byte is never compared as the digest it no longer has.
+    reports = tuple(run_check(p, output_ids=output_ids, verify_digests=not _sealed(p),
+                              cancel=cancel) for p in packs)
     ids = list(output_ids or sorted({o.output_id for r in reports for o in r.outputs
                                      if o.part_keys()}))
     steps = len(ids) + 2  # the two checks, each output, the rows
@@ -138,6 +144,14 @@ def diff_packs(pack_a: str | OpenedPack, pack_b: str | OpenedPack, *,
     progress(steps, steps)
     report.result, report.summary = _verdict(report, same_world)
     return report
+
+
+def _sealed(pack: OpenedPack) -> bool:
+    """Whether the pack has a seal to compare by (the check then judges it)."""
+    try:
+        return pack.store.head(SEAL) is not None
+    except OracleError:
+        return False  # the check says why the root cannot be read
 
 
 def _side(report: CheckReport, output_ids: list[str], whole: bool) -> SideState:
