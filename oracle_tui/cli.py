@@ -43,24 +43,22 @@ def exit_code_for(exc: OracleError) -> int:
     return EXIT_RETRY if exc.retryable else EXIT_FAIL
 
 
-def _positive_int(text: str) -> int:
+def _whole_number(text: str, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from exc
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"{text} must be at least {minimum}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _whole_number(text, 1)
 
 
 def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from exc
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
-    return value
+    return _whole_number(text, 0)
 
 
 def _seed(text: str) -> int:
@@ -338,8 +336,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     sides = []
     for root, name in ((args.a, args.profile), (args.b, args.profile_b or args.profile)):
         profile = load_profile(name, args.profiles_dir)
-        catalogue = load_interface_pack(args.interface_pack) if args.interface_pack else None
-        sides.append(open_pack(root, profile=profile, interface_pack=catalogue,
+        sides.append(open_pack(root, profile=profile, interface_pack=_pack(args, profile),
                                scenario_id=args.scenario_id))
     if args.output_id:
         _known_outputs(args.output_id, sides[0].interface_pack)

@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from oracle_tui.core.codes import CodeInfo, code_info
-from oracle_tui.core.diff import DiffReport
+from oracle_tui.core.diff import DiffReport, rows_lines
 from oracle_tui.core.findings import compared_digests, first_difference, grouped_for_display
 from oracle_tui.core.readability import blocked_by_each
 from oracle_tui.core.report import QUICK_NOTE, CheckReport
@@ -175,18 +175,7 @@ def diff_report(report: DiffReport) -> RenderableType:
         lines.append(f"      digests from: {out.digests_from[0]} | {out.digests_from[1]}")
         if out.note:
             lines.append(f"      {out.note}")
-        rows = out.rows_diff
-        if rows is not None:
-            lines.append(f"      rows: {rows.changed} changed, {rows.only_in_a} only in A, "
-                         f"{rows.only_in_b} only in B (key {', '.join(rows.key_columns)}; "
-                         f"{rows.segments_differing} of {rows.segments} segments differ)")
-            for ex in rows.examples:
-                key = " ".join(f"{k}={v}" for k, v in ex.key.items())
-                if ex.only_in is not None:
-                    lines.append(f"        only in {ex.only_in.upper()}: {key}")
-                    continue
-                assert ex.a is not None and ex.b is not None
-                changes = "; ".join(f"{c} {ex.a[c]!r} | {ex.b[c]!r}" for c in ex.columns)
-                lines.append(f"        changed {key}: {changes}")
+        if out.rows_diff is not None:
+            lines += [f"      {line}" for line in rows_lines(out.rows_diff)]
     lines.append(f"verified: {report.verified}")
     return Text("\n".join(lines))

@@ -347,6 +347,21 @@ def _rows_text(rows: RowDifference) -> str:
     return (f"{rows.changed} changed, {rows.only_in_a} only in A, {rows.only_in_b} only in B")
 
 
+def rows_lines(rows: RowDifference) -> list[str]:
+    """An output's row level in words, as every face shows it: the counts, then each
+    differing row (changed ones with the columns that differ, side by side)."""
+    lines = [f"rows: {_rows_text(rows)} (key {', '.join(rows.key_columns)}; "
+             f"{rows.segments_differing} of {rows.segments} segments differ)"]
+    for ex in rows.examples:
+        key = " ".join(f"{k}={v}" for k, v in ex.key.items())
+        if ex.only_in is not None:
+            lines.append(f"  only in {ex.only_in.upper()}: {key}")
+        elif ex.a is not None and ex.b is not None:
+            lines.append(f"  changed {key}: " + "; ".join(
+                f"{c} {ex.a[c]!r} | {ex.b[c]!r}" for c in ex.columns))
+    return lines
+
+
 def _short(value: Any) -> str:
     text = str(value)
     return text if len(text) <= 20 else text[:16] + "…"

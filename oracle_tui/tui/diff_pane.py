@@ -7,7 +7,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Label, Static
 
-from oracle_tui.core.diff import DiffReport, OutputDifference
+from oracle_tui.core.diff import DiffReport, OutputDifference, rows_lines
 from oracle_tui.tui.panes import TablePane
 from oracle_tui.tui.plain import DataGrid
 
@@ -91,16 +91,6 @@ def output_lines(out: OutputDifference) -> list[str]:
         lines.append("parts differing: " + ", ".join(out.parts_differing))
     if out.note:
         lines.append(out.note)
-    rows = out.rows_diff
-    if rows is not None:
-        lines.append(f"rows: {rows.changed} changed, {rows.only_in_a} only in A, "
-                     f"{rows.only_in_b} only in B (key {', '.join(rows.key_columns)}; "
-                     f"{rows.segments_differing} of {rows.segments} segments differ)")
-        for ex in rows.examples:
-            key = " ".join(f"{k}={v}" for k, v in ex.key.items())
-            if ex.only_in is not None:
-                lines.append(f"  only in {ex.only_in.upper()}: {key}")
-            elif ex.a is not None and ex.b is not None:
-                lines.append(f"  changed {key}: " + "; ".join(
-                    f"{c} {ex.a[c]!r} | {ex.b[c]!r}" for c in ex.columns))
+    if out.rows_diff is not None:
+        lines += rows_lines(out.rows_diff)
     return lines
