@@ -48,6 +48,7 @@ from oracle_tui.core.profiles import Profile
 from oracle_tui.core.progress import Cancelled, Progress, check_cancel, no_progress
 from oracle_tui.core.readability import Owners, apply_readability
 from oracle_tui.core.report import (
+    EXCEPT_PARTS,
     QUICK_NOTE,
     CheckReport,
     OutputResult,
@@ -70,10 +71,13 @@ class _Ctx:
     scenario_id: str | None = None  # asked for (given or wired); None: discovered
     strict: bool = False
     output_ids: Sequence[str] | None = None
-    verify_digests: bool = False
+    verify_digests: bool | str = False  # True, False or EXCEPT_PARTS
     threads: int = DEFAULT_THREADS
     progress: Progress = no_progress
     cancel: threading.Event | None = None
+    present: list[str] = field(default_factory=list)  # content-index files found, to hash
+    content: dict[str, ContentEntry] | None = None  # the content index's entries, when valid
+    probes: list[str] = field(default_factory=list)  # conditional-write probes at the root
     # (size, sha256) of every file hashed during this check, so no file is hashed twice.
     hashed: dict[str, tuple[int, str]] = field(default_factory=dict)
     footers: dict[str, Footer | OracleError] = field(default_factory=dict)
@@ -127,13 +131,17 @@ def run_check(
     *,
     strict_seal: bool | None = None,
     output_ids: Sequence[str] | None = None,
-    verify_digests: bool = False,
+    verify_digests: bool | str = False,
     threads: int = DEFAULT_THREADS,
     progress: Progress = no_progress,
     cancel: threading.Event | None = None,
 ) -> CheckReport:
     """Check one explicitly given root (a ROOT opened with the local profile, or an
-    :class:`OpenedPack`). Never raises OracleError: it becomes a finding."""
+    :class:`OpenedPack`). Never raises OracleError: it becomes a finding.
+    ``verify_digests``: True re-hashes every file the check proves (the default ``check``),
+    False compares sizes, presence and footers only (``--quick``), EXCEPT_PARTS re-hashes
+    all but the asked-for outputs' parts, which the calling door proves as it copies them
+    (core/proven_parts.py)."""
     findings: list[Finding] = []
     opened_pack = opened(pack)
     profile = opened_pack.profile
@@ -148,7 +156,7 @@ def run_check(
                profile=profile, opened=opened_pack, findings=findings,
                scenario_id=opened_pack.scenario_id, strict=strict, output_ids=output_ids,
                verify_digests=verify_digests, threads=threads, progress=progress, cancel=cancel)
-    report.digests_rehashed = verify_digests
+    report.digests_rehashed = bool(verify_digests)
     _run_steps(ctx)
     return _finish(report, ctx.findings)
 
@@ -172,6 +180,14 @@ def _verified_words(report: CheckReport) -> str:
 
 
 def _run_steps(ctx: _Ctx) -> None:
+    _judge_pack(ctx)
+    # After the outputs are attributed (what to hash for --output-id), and whichever step
+    # above stopped early: the content index's files are re-hashed whenever it was read.
+    with ctx.step("content_digests"):
+        _hash_content(ctx)
+
+
+def _judge_pack(ctx: _Ctx) -> None:
     store, report = ctx.store, ctx.report
     with ctx.step("root"):
         try:
@@ -353,7 +369,7 @@ def _check_stream_views(ctx: _Ctx, listing: Listing, sources: dict[str, list[str
     expects = {oid: expect_view(ctx.opened, oid, wk, run_id, keys)
                for oid, keys in eligible.items()}
     for state in stream_states_for_check(views, prefixes, expects, view_listing, same_store,
-                                         ctx.verify_digests):
+                                         bool(ctx.verify_digests)):
         if state.state == "VALID" and state.receipt is not None:
             receipt = Receipt.model_validate(state.receipt)
             view_keys = [prefixes[state.output_id] + p.path for p in receipt.parts]
@@ -564,7 +580,9 @@ def _check_instance_proofs(ctx: _Ctx, outs: dict[str, OutputResult], listing: Li
     ctx.findings.extend(problems)
     for oid, files in pinned.items():
         outs[oid]._pinned = files
-        if not ctx.verify_digests:
+        _compare_statements(ctx, outs[oid], "its instance proof", {k: v.sha256 for k, v in
+                                                                   files.items()})
+        if not ctx.verify_digests or ctx.verify_digests is EXCEPT_PARTS:
             continue
         for key, res in ctx.hashes_of(sorted(files)).items():
             if isinstance(res, OracleError):
@@ -595,7 +613,9 @@ def _compare_parts(ctx: _Ctx, out: OutputResult, stated: dict[str, PartEvidence]
         elif footer.num_rows != stated[key].rows:
             ctx.add("DIGEST_MISMATCH", key, f"{footer.num_rows} rows, the engine's evidence "
                                             f"says {stated[key].rows}")
-    if not ctx.verify_digests:
+    _compare_statements(ctx, out, "the engine's evidence", {k: stated[k].sha256
+                                                           for k in common})
+    if not ctx.verify_digests or ctx.verify_digests is EXCEPT_PARTS:
         return
     for key, res in ctx.hashes_of(common).items():
         if isinstance(res, OracleError):
@@ -603,6 +623,18 @@ def _compare_parts(ctx: _Ctx, out: OutputResult, stated: dict[str, PartEvidence]
         elif res[1] != stated[key].sha256:
             ctx.add("DIGEST_MISMATCH", key, f"sha256 {res[1]}, the engine's evidence "
                                             f"says {stated[key].sha256}")
+
+
+def _compare_statements(ctx: _Ctx, out: OutputResult, who: str, digests: dict[str, str]
+                        ) -> None:
+    """Two documents that state a digest for one file must state the same one: the content
+    index (as sealed) against ``who``. No byte needs reading to see a disagreement, so a
+    quick check reports it too."""
+    for key, digest in sorted(digests.items()):
+        sealed = ctx.sealed.get(key)
+        if sealed is not None and digest and sealed != digest:
+            ctx.add("DIGEST_MISMATCH", key, f"{out.output_id}: the content index sealed "
+                                            f"sha256 {sealed}, {who} says {digest}")
 
 
 def _check_lifecycle(ctx: _Ctx, listing: Listing) -> None:
@@ -750,17 +782,41 @@ def _check_content(ctx: _Ctx, listing: Listing, binding: SealBinding) -> None:
             ctx.add("DIGEST_MISMATCH", entry.path, f"size {obj.size}, sealed as {entry.size}")
         elif obj.kind == "file":
             present.append(entry.path)
-    probes = _account_for_the_rest(ctx, listing, listed)
-    if not ctx.verify_digests:
+    ctx.probes = _account_for_the_rest(ctx, listing, listed)
+    ctx.present = present
+    ctx.content = listed
+
+
+def _hash_content(ctx: _Ctx) -> None:
+    """Re-hash the sealed files the check must prove: all of them, or with ``output_ids``
+    every file whose finding could block one of those outputs (its parts, its gates' files,
+    the pack's own files), leaving out only parts of outputs not asked for. A door that
+    proves its output's parts itself as it copies them (EXCEPT_PARTS) leaves those out."""
+    if not ctx.verify_digests or ctx.content is None:
         return
-    for key in probes:  # a probe's name and size are right; its bytes must be too
+    store, seal_sec, listed = ctx.store, ctx.report.seal, ctx.content
+    for key in ctx.probes:  # a probe's name and size are right; its bytes must be too
         if store.read_bytes(key, len(PROBE_BODY)) != PROBE_BODY:
             ctx.add("UNEXPECTED_FILE", key, "holds other bytes than a conditional-write probe")
-    hashed = ctx.hashes_of(present, ctx.progress)
+    todo = [k for k in ctx.present if _in_hash_scope(ctx, k)]
+    hashed = ctx.hashes_of(todo, ctx.progress)
     seal_sec.digests_verified = True
     seal_sec.files_hashed = len(hashed)
     for key, res in hashed.items():
         if isinstance(res, OracleError):
             ctx.findings.append(finding_from_error(res, key))
         elif res[1] != listed[key].sha256 or res[0] != listed[key].size:
-            ctx.add("DIGEST_MISMATCH", key, f"sha256 {res[1]}, sealed as {listed[key].sha256}")
+            ctx.add("DIGEST_MISMATCH", key, f"sha256 {res[1]}, the content index sealed "
+                                            f"{listed[key].sha256}")
+
+
+def _in_hash_scope(ctx: _Ctx, key: str) -> bool:
+    owners = ctx.report._owners
+    if owners is None:
+        return True
+    owner = owners.of(key)
+    if owner is None or owner[0] != "output":
+        return True
+    if ctx.output_ids is not None and owner[1] not in ctx.output_ids:
+        return False
+    return ctx.verify_digests is not EXCEPT_PARTS

@@ -166,36 +166,71 @@ def build_id() -> str:
 
 
 BUILD_ID_RE = re.compile(r"^(\d{8}T\d{6}Z)-[0-9a-f]{12}$")
-# Written first into every build's scratch folder: what cleanup recognises as ours.
+# Written first into every build's scratch folder: what cleanup recognises as ours, by its
+# bytes (naming the build), never by its name alone.
 SCRATCH_MARK = ".oracle-tui-scratch"
-SCRATCH_MARK_BODY = b"oracle-tui cluster build scratch; removed when the build ends\n"
+# The only files a build writes into its scratch: cleanup deletes these and nothing else.
+SCRATCH_FILE_RE = re.compile(r"^(routes/r\d{5}/g\d{5}-\d{4}|parts/r\d{5}|sources/\d{5})"
+                             r"\.parquet$")
 
 
-def mark_scratch(scratch: Store) -> None:
+def scratch_mark_body(build: str) -> bytes:
+    return (f"oracle-tui cluster build scratch of build {build}; removed when the build "
+            "ends\n").encode()
+
+
+def mark_scratch(scratch: Store, build: str) -> None:
     """Claim a build's (new, uniquely named) scratch folder before anything goes in it."""
-    scratch.put_if_absent(SCRATCH_MARK, SCRATCH_MARK_BODY)
+    if not scratch.put_if_absent(SCRATCH_MARK, scratch_mark_body(build)):
+        raise OracleError("STREAM_VIEW_PARTIAL_EXISTS", f"scratch folder {scratch.root_uri} "
+                                                        "already holds a build's mark")
+
+
+def put_sources(scratch: Store, paths: list[str]) -> list[str]:
+    """Put a build's proven source copies into its scratch (``sources/NNNNN.parquet``, in
+    order); returns what the workers read. Every worker reads the same bytes the build
+    hashed, wherever it runs."""
+    uris = []
+    for i, path in enumerate(paths):
+        key = f"sources/{i:05d}.parquet"
+        _put_new(scratch, key, Path(path))
+        uris.append(object_uri(scratch, key))
+    return uris
 
 
 def remove_stale_scratch(scratch: Store) -> int:
     """Scratch of builds that started more than a day ago (killed clients): removed, so a
     crash never leaves scratch behind for good. Younger folders may belong to live builds.
-    Only folders this tool made (a build id as their name, its mark inside) are touched:
-    an operator's own files there, whatever their names, are never deleted."""
+    Only folders this tool made are touched (a build id as their name, and a mark inside
+    whose bytes are this tool's for that build id), and in them only the files a build
+    writes (SCRATCH_FILE_RE): an operator's own files, whatever their names, stay, and so
+    does a folder that holds one."""
     now = dt.datetime.now(dt.UTC)
     folders: dict[str, list[str]] = {}
     for obj in scratch.list(""):
         folder, _, rest = obj.key.partition("/")
-        if rest and BUILD_ID_RE.match(folder):
+        if rest and obj.kind == "file" and BUILD_ID_RE.match(folder):
             folders.setdefault(folder, []).append(obj.key)
     removed = 0
     for folder, keys in folders.items():
         m = BUILD_ID_RE.match(folder)
         assert m is not None
         started = dt.datetime.strptime(m.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
-        if now - started <= STALE_AFTER or f"{folder}/{SCRATCH_MARK}" not in keys:
+        mark = f"{folder}/{SCRATCH_MARK}"
+        if now - started <= STALE_AFTER or mark not in keys:
             continue
-        for key in sorted(keys, key=lambda k: k.endswith(SCRATCH_MARK)):  # the mark last
+        try:
+            body = scratch.read_bytes(mark, 4096)
+        except OracleError:
+            continue
+        if body != scratch_mark_body(folder):
+            continue  # a file of that name, not this tool's mark: nothing here is ours
+        ours = [k for k in keys if SCRATCH_FILE_RE.match(k[len(folder) + 1:])]
+        for key in ours:
             scratch.delete(key)
+            removed += 1
+        if len(ours) == len(keys) - 1:  # nothing but the mark is left: the folder goes
+            scratch.delete(mark)
             removed += 1
     return removed
 

@@ -81,6 +81,11 @@ _ALL: tuple[CodeInfo, ...] = (
     _c("PACK_TOMBSTONED", "readability", F, T,
        "_TOMBSTONE.json exists: the pack was withdrawn on purpose.",
        "Do not read it. The tombstone names the authority, the reason and any replacement."),
+    _c("DIGESTS_NOT_REHASHED", "readability", W, A,
+       "What was asked for needs the pack's bytes proven, and the check it would rely on only "
+       "compared sizes, presence and footers (a quick check): nothing is shown on it.",
+       "Let the full check finish (the inspector starts it by itself), or run "
+       "`oracle-tui check ROOT`, which re-hashes by default."),
     _c("RUN_RECEIPT_MISSING", "readability", F, T,
        "run_receipt.json is absent from the root.",
        "Point the tool at the engine run root itself (the folder holding run_receipt.json)."),

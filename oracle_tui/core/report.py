@@ -113,6 +113,9 @@ class CheckReport(BaseModel):
 
 
 QUICK_NOTE = "digests not re-hashed"
+# run_check(verify_digests=EXCEPT_PARTS): every file re-hashed but the asked-for outputs'
+# parts, which the door that asked proves itself as it copies them (core/proven_parts.py).
+EXCEPT_PARTS = "except parts"
 
 
 def verdict_of(findings: list[Finding]) -> str:

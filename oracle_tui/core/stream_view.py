@@ -31,7 +31,6 @@ from oracle_tui.core.duck import (
     DUCKDB_VERSION,
     connect,
     duck_error,
-    object_uri,
     sql_str,
 )
 from oracle_tui.core.engine import DEFAULT_ENGINE, EngineOptions
@@ -53,6 +52,7 @@ from oracle_tui.core.range_sort import (
     sort_range,
 )
 from oracle_tui.core.readability import decide
+from oracle_tui.core.report import EXCEPT_PARTS
 from oracle_tui.core.storage.base import TEMP_PREFIX
 from oracle_tui.core.storage.folders import ensure_folder, new_temp_folder
 from oracle_tui.core.stream_receipts import (
@@ -86,7 +86,10 @@ from oracle_tui.core.view_plan import (
 )
 from oracle_tui.core.view_target import (
     ViewTarget,
+    checked,
     expect_of,
+    prove_sources_in_place,
+    proven_sources,
     readability_check,
     resolve_target,
     view_state_of,
@@ -144,9 +147,11 @@ def build_stream_view(
     target = resolve_target(pack, output_id)
     runner = _runner_for(target, engine)
     location = target.view_store.uri(target.prefix)
-    # No PASS, no read: the one decision, before anything is read or written.
-    report = readability_check(target, output_id, cancel)
+    # No PASS, no read: the one decision, before anything is read or written. The parts are
+    # proven as they are copied for the sort (or hashed, when the view already stands).
+    report = readability_check(target, output_id, cancel, rehash=EXCEPT_PARTS)
     decide(report, output_id, include_view=False).require("build")
+    target = checked(target, report, output_id)
     target.view_store.remove_stale_temps(target.prefix.rstrip("/"))
     state = view_state_of(report, output_id, location)
     if state.state == "VALID":  # footers agree; a rerun also proves every part's bytes
@@ -156,6 +161,7 @@ def build_stream_view(
                                 verify_digests=True, view_objects=listed)
     if state.state == "VALID":
         assert state.receipt is not None
+        prove_sources_in_place(target, "build", engine.budget().threads, cancel)
         return BuildResult(status="ALREADY_VALID", output_id=output_id, location=location,
                            receipt=state.receipt)
     if state.findings:
@@ -188,7 +194,6 @@ def build_into(target: ViewTarget, output_id: str, engine: EngineOptions, rows_p
     """Sort ``output_id`` into ``target``'s view folder and publish it create-only (receipt
     last); returns oracle-tui's receipt. Used by a build and by verify's --deep rebuild."""
     temp_dir, memory_limit = engine.temp_dir, engine.memory_limit
-    uris = [object_uri(target.store, k) for k in target.source_keys]
     view_folder = target.view_store.local_path(target.prefix.rstrip("/"))
     local_view = view_folder is not None
     staging = view_folder or new_temp_folder("oracle-tui-view-", temp_dir, "the temp folder")
@@ -196,13 +201,19 @@ def build_into(target: ViewTarget, output_id: str, engine: EngineOptions, rows_p
     ensure_folder(staging, "the view's folder")
     spill = temp_dir or str(new_temp_folder("oracle-tui-spill-", None, "the temp folder"))
     staged: list[tuple[str, Path]] = []
+    sources: Path | None = None
     try:
+        sources = new_temp_folder("oracle-tui-src-", temp_dir, "the temp folder")
         allowed = engine.budget()
+        phases = _Phases(progress)
+        phases.enter("stage")
+        uris = proven_sources(target, sources, "build", threads=max(2, allowed.threads),
+                              progress=lambda done, total: phases.within(done / max(1, total)),
+                              cancel=cancel)
         con = connect(stores=[target.store], memory_limit=allowed.engine_limit, temp_dir=spill,
                       threads=allowed.threads)
         job = _SortJob(target=target, output_id=output_id, uris=uris, staging=staging,
                        rows_per_part=rows_per_part, spill=spill, runner=runner or _LOCAL)
-        phases = _Phases(progress)
         watcher = _watch(con, cancel, phases)
         try:
             receipt, platform, staged = _sort_and_write(con, job, phases, cancel)
@@ -245,6 +256,8 @@ def build_into(target: ViewTarget, output_id: str, engine: EngineOptions, rows_p
         for folder in ([staging] if not local_view else created):
             with contextlib.suppress(OSError):
                 folder.rmdir()
+        if sources is not None:
+            shutil.rmtree(sources, ignore_errors=True)
         if temp_dir is None:
             with contextlib.suppress(OSError):
                 for p in Path(spill).glob("*"):
@@ -299,8 +312,9 @@ class _Phases:
     running DuckDB statement reports how far it is (``query_progress``), so a long routing
     pass or range sort moves the bar instead of freezing it. Reported as (permille, 1000)."""
 
-    # Shares of a local build at 20M rows: the planning scan reads every column once.
-    SHARES = {"validate": 15, "bounds": 1, "route": 30, "sort": 54}
+    # Shares of a local build at 20M rows: the sources copied while hashed, the planning
+    # scan reads every column once.
+    SHARES = {"stage": 8, "validate": 14, "bounds": 1, "route": 28, "sort": 49}
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
@@ -560,9 +574,13 @@ def _cluster_runner(address: str, t: ViewTarget, engine: EngineOptions,
         base = t.profile.open_store(cluster.scratch_root(
             scratch_uri, t.view_store, engine.temp_dir, t.store, t.view_store.uri(t.prefix)))
         cluster.remove_stale_scratch(base)
-        scratch = t.profile.open_store(base.uri(cluster.build_id()) + "/")
-        cluster.mark_scratch(scratch)
-        job = cluster.ClusterJob(source=t.store.spec(), scratch=scratch.spec(), plan=rp,
+        build = cluster.build_id()
+        scratch = t.profile.open_store(base.uri(build) + "/")
+        cluster.mark_scratch(scratch, build)
+        # The workers read the copies this build proved, put in its scratch, never the
+        # pack's parts (which could change between the proof and their read).
+        rp = replace(rp, uris=cluster.put_sources(scratch, rp.uris))
+        job = cluster.ClusterJob(source=scratch.spec(), scratch=scratch.spec(), plan=rp,
                                  memory_limit=engine.memory_limit, threads=engine.threads)
 
         def on_step(step: str, done: int, total: int) -> None:

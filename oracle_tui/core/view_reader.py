@@ -17,8 +17,9 @@ from oracle_tui.core.errors import OracleError
 from oracle_tui.core.findings import Finding, make_finding
 from oracle_tui.core.hashing import hash_object, sha256_bytes
 from oracle_tui.core.pack import OpenedPack
+from oracle_tui.core.proven_parts import require_stated
 from oracle_tui.core.readability import decide
-from oracle_tui.core.report import OutputResult
+from oracle_tui.core.report import CheckReport, OutputResult
 from oracle_tui.core.storage.base import Store
 from oracle_tui.core.stream_receipts import (
     Receipt,
@@ -76,35 +77,41 @@ def open_stream_view(pack: str | OpenedPack, output_id: str, *,
                       output_id)
 
 
-def preview_rows(pack: OpenedPack, output_id: str, receipt: dict[str, Any], *,
-                 limit: int = 20, verified: set[str] | None = None,
+PreviewCache = dict[tuple[str, int, str | None], pa.Table]
+
+
+def preview_rows(pack: OpenedPack, report: CheckReport, output_id: str, *, limit: int = 20,
+                 cache: PreviewCache | None = None,
                  cancel: threading.Event | None = None) -> pa.Table:
-    """The first ``limit`` rows of a view the session's check judged VALID (``receipt``):
-    its first part only, its digest checked unless ``verified`` already holds it (a session
-    cache: a part is hashed once), no listing and no check of its own."""
-    first = Receipt.model_validate(receipt).parts[0]
+    """The first ``limit`` rows of a view, for the inspector: only when the session's check
+    (``report``) re-hashed the pack and its one readability decision allows the output and
+    the view is VALID. The first part is copied while hashed and its rows come from that
+    copy; ``cache`` keeps the rows by the part's listing entry (key, size, ETag or local
+    inode and times), so a part that changed since is proven again."""
+    decision = decide(report, output_id, include_view=True)
+    decision.require("preview")
+    if not report.digests_rehashed:
+        raise OracleError("DIGESTS_NOT_REHASHED", f"preview of {output_id} waits for the full "
+                                                  "check: this session's check did not re-hash "
+                                                  "the pack's bytes", output_id)
+    state = next((v for v in report.stream_views if v.output_id == output_id), None)
+    if state is None or state.state != "VALID" or state.receipt is None:
+        raise OracleError("STREAM_VIEW_MISSING", f"no valid view of {output_id}", output_id)
+    first = Receipt.model_validate(state.receipt).parts[0]
     views = pack.view_store()
     key = view_prefix(pack.profile, output_id) + first.path
-    local = views.local_path(key)
-    if local is not None:
-        if verified is None or first.sha256 not in verified:
-            _, digest = hash_object(views, key, cancel)
-            if digest != first.sha256:
-                raise OracleError("STREAM_RECEIPT_MISMATCH",
-                                  f"{key} does not match its receipt digest", output_id)
-        table = pq.ParquetFile(local).iter_batches(batch_size=limit)
-        batch = next(table, None)
-    else:
-        chunks: list[bytes] = []
-        _, digest = hash_object(views, key, cancel, copy_to=lambda b: chunks.append(bytes(b)))
-        if digest != first.sha256:
-            raise OracleError("STREAM_RECEIPT_MISMATCH",
-                              f"{key} does not match its receipt digest", output_id)
-        batch = next(pq.ParquetFile(pa.BufferReader(b"".join(chunks))).iter_batches(
-            batch_size=limit), None)
-    if verified is not None:
-        verified.add(first.sha256)
-    return pa.Table.from_batches([batch]) if batch is not None else pa.table({})
+    entry = views.head(key)
+    if entry is None:
+        raise OracleError("OBJECT_MISSING", f"{key} is gone", key)
+    held = (key, entry.size, entry.etag)
+    if cache is not None and held in cache:
+        return cache[held].slice(0, limit)
+    with _verified_part(views, key, first.sha256, output_id, cancel) as path:
+        batch = next(pq.ParquetFile(path).iter_batches(batch_size=limit), None)
+    table = pa.Table.from_batches([batch]) if batch is not None else pa.table({})
+    if cache is not None and entry.etag is not None:
+        cache[held] = table
+    return table
 
 
 def _view_batches(t: ViewTarget, receipt: Receipt, batch_size: int) -> Iterator[pa.RecordBatch]:
@@ -115,20 +122,13 @@ def _view_batches(t: ViewTarget, receipt: Receipt, batch_size: int) -> Iterator[
 
 
 @contextlib.contextmanager
-def _verified_part(store: Store, key: str, sha256: str, output_id: str) -> Iterator[str]:
-    """A local file holding the part, its digest checked before any row is read. Streams:
-    a local part is hashed in place, a remote one is downloaded while hashed."""
-    local = store.local_path(key)
-    if local is not None:
-        _, digest = hash_object(store, key)
-        path = str(local)
-        if digest != sha256:
-            raise OracleError("STREAM_RECEIPT_MISMATCH",
-                              f"{key} does not match its receipt digest", output_id)
-        yield path
-        return
+def _verified_part(store: Store, key: str, sha256: str, output_id: str,
+                   cancel: threading.Event | None = None) -> Iterator[str]:
+    """A private copy of the part, made while hashing it and checked before any row is read:
+    the rows served come from the bytes that were hashed, never from a file reopened by
+    name (a writer swapping the part between a hash and a read gets nothing through)."""
     with tempfile.NamedTemporaryFile(prefix="oracle-tui-part-", suffix=".parquet") as tmp:
-        _, digest = hash_object(store, key, copy_to=tmp.write)
+        _, digest = hash_object(store, key, cancel, copy_to=tmp.write)
         tmp.flush()
         if digest != sha256:
             raise OracleError("STREAM_RECEIPT_MISMATCH",
@@ -143,13 +143,6 @@ def _raw_batches(t: ViewTarget, out: OutputResult, batch_size: int
     a row of it is served: a part changed after the check is refused, not read."""
     for key in sorted(out._files):
         data = t.store.read_bytes(key)
-        digest = sha256_bytes(data)
-        stated = [("the content index", out._sealed.get(key)),
-                  ("the engine's evidence", getattr(out._evidence.get(key), "sha256", None)),
-                  ("its instance proof", getattr(out._pinned.get(key), "sha256", None))]
-        for source, want in stated:
-            if want is not None and want != digest:
-                raise OracleError("DIGEST_MISMATCH", f"refusing to read: {key} hashes to "
-                                                     f"{digest}, {source} says {want}", key)
+        require_stated(out, key, sha256_bytes(data), "read")
         yield from pq.ParquetFile(pa.BufferReader(data)).iter_batches(batch_size=batch_size)
 

@@ -4,14 +4,18 @@ its view lives, and the one readability decision every door of a view asks first
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from oracle_tui.core.codes import code_info
 from oracle_tui.core.errors import OracleError
+from oracle_tui.core.hashing import DEFAULT_THREADS, hash_objects
 from oracle_tui.core.interface_pack import InterfacePack, render_template
 from oracle_tui.core.pack import OpenedPack, opened
 from oracle_tui.core.profiles import Profile
-from oracle_tui.core.report import CheckReport
+from oracle_tui.core.progress import Progress, no_progress
+from oracle_tui.core.proven_parts import require_stated, stage_proven_parts
+from oracle_tui.core.report import CheckReport, OutputResult
 from oracle_tui.core.storage.base import Store
 from oracle_tui.core.stream_receipts import (
     ViewExpect,
@@ -38,6 +42,9 @@ class ViewTarget:
     sort_keys: list[str]
     world_key: WorldKey
     run_id: str
+    # The output as this command's readability check judged it (its parts' stated digests),
+    # set by :func:`checked`; a door that reads source parts needs it to prove them.
+    checked: OutputResult | None = None
 
 
 def resolve_target(source: str | OpenedPack, output_id: str) -> ViewTarget:
@@ -65,13 +72,50 @@ def expect_of(target: ViewTarget, output_id: str) -> ViewExpect:
 
 
 def readability_check(target: ViewTarget, output_id: str,
-                       cancel: threading.Event | None = None) -> CheckReport:
-    """The check every door of a view asks before it reads: control files, gates, part
-    evidence and Parquet footers for this one output (never a re-hash of the sources), on
-    the command's own listing."""
+                       cancel: threading.Event | None = None, *,
+                       rehash: bool | str = True) -> CheckReport:
+    """The check every door of a view asks before it reads, on the command's own listing:
+    the default ``check``'s proof for this one output (control files, gates, evidence,
+    footers, and every file that could block it re-hashed). ``rehash=EXCEPT_PARTS`` for a
+    door that proves the output's parts itself as it copies them (build, verify)."""
     from oracle_tui.core.check import run_check
 
-    return run_check(target.opened, output_ids=[output_id], cancel=cancel)
+    return run_check(target.opened, output_ids=[output_id], verify_digests=rehash,
+                     cancel=cancel)
+
+
+def checked(target: ViewTarget, report: CheckReport, output_id: str) -> ViewTarget:
+    """``target`` with the output as ``report`` judged it."""
+    out = next((o for o in report.outputs if o.output_id == output_id), None)
+    return replace(target, checked=out)
+
+
+def proven_sources(target: ViewTarget, folder: Path, door: str, *,
+                   threads: int = DEFAULT_THREADS, progress: Progress = no_progress,
+                   cancel: threading.Event | None = None) -> list[str]:
+    """The output's source parts as local copies under ``folder``, each held to the digests
+    the pack states for it while copied: what DuckDB reads instead of the originals."""
+    if target.checked is None:
+        raise OracleError("INTERNAL_ERROR", f"{door}: the output was not checked before its "
+                                            "parts were read")
+    paths = stage_proven_parts(target.store, target.checked, target.source_keys, folder,
+                               door=door, threads=threads, progress=progress, cancel=cancel)
+    return [str(p) for p in paths]
+
+
+def prove_sources_in_place(target: ViewTarget, door: str, threads: int,
+                           cancel: threading.Event | None = None) -> None:
+    """Hash the output's source parts where they lie against the digests the pack states,
+    for a door that reads none of their rows (a build whose view already stands)."""
+    if target.checked is None:
+        raise OracleError("INTERNAL_ERROR", f"{door}: the output was not checked")
+    results = hash_objects(target.store, target.source_keys, threads=max(2, threads),
+                           cancel=cancel)
+    for key in target.source_keys:
+        res = results[key]
+        if isinstance(res, OracleError):
+            raise res
+        require_stated(target.checked, key, res[1], door)
 
 
 def view_state_of(report: CheckReport, output_id: str, location: str) -> ViewState:

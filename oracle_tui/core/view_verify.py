@@ -20,7 +20,8 @@ from oracle_tui.core.duck import (
     object_uri,
 )
 from oracle_tui.core.engine import DEFAULT_ENGINE, EngineOptions
-from oracle_tui.core.findings import Finding, make_finding
+from oracle_tui.core.errors import OracleError
+from oracle_tui.core.findings import Finding, finding_from_error, make_finding
 from oracle_tui.core.hashing import hash_object
 from oracle_tui.core.pack import OpenedPack
 from oracle_tui.core.progress import Progress, check_cancel, no_progress
@@ -35,6 +36,7 @@ from oracle_tui.core.range_sort import (
     scan_sql,
 )
 from oracle_tui.core.readability import decide
+from oracle_tui.core.report import EXCEPT_PARTS
 from oracle_tui.core.storage import LocalStore
 from oracle_tui.core.storage.folders import new_temp_folder
 from oracle_tui.core.stream_receipts import (
@@ -50,16 +52,17 @@ from oracle_tui.core.view_plan import (
 )
 from oracle_tui.core.view_target import (
     ViewTarget,
+    checked,
+    proven_sources,
     readability_check,
     resolve_target,
     view_state_of,
 )
 
-# What `verify` says it did not prove (docs/reliability.md).
-NOT_REHASHED = ("the source parts' bytes against their sealed digests (check does that; "
-                "the view was compared with the source's rows as they are now)")
+# What `verify` says it did not prove (docs/reliability.md). The source it compares with is
+# always proven: its parts are copied while hashed and held to the pack's digests.
 NOT_DEEP = ("the order of rows with equal keys (two tied rows swapped keep every sum and "
-            "the key order: --deep rebuilds and compares), nor " + NOT_REHASHED)
+            "the key order: --deep rebuilds and compares)")
 
 # -- verify ---------------------------------------------------------------------------------------
 
@@ -79,11 +82,12 @@ def verify_stream_view(
     A view of an output that is not readable is BLOCKED, whatever its receipt says."""
     t = resolve_target(pack, output_id)
     location = t.view_store.uri(t.prefix)
-    report = readability_check(t, output_id, cancel)
+    report = readability_check(t, output_id, cancel, rehash=EXCEPT_PARTS)
     decision = decide(report, output_id, include_view=False)
     if not decision.readable:
         return ViewState(output_id=output_id, state="BLOCKED", location=location,
                          findings=decision.blocking)
+    t = checked(t, report, output_id)
     state = view_state_of(report, output_id, location)
     if state.state == "MISSING":
         state.findings.append(make_finding("STREAM_VIEW_MISSING", output_id,
@@ -92,11 +96,18 @@ def verify_stream_view(
     if state.state != "VALID":
         return state
     receipt = Receipt.model_validate(state.receipt)
-    problems = [make_finding(code, output_id, detail) for code, detail in
-                _rederive(t, receipt, state.upstream, engine, progress, cancel)]
+    try:
+        problems = [make_finding(code, output_id, detail) for code, detail in
+                    _rederive(t, receipt, state.upstream, engine, progress, cancel)]
+    except OracleError as exc:
+        if exc.code != "DIGEST_MISMATCH":
+            raise
+        # A source part that is not the pack's: nothing to compare the view with.
+        return ViewState(output_id=output_id, state="BLOCKED", location=location,
+                         findings=[finding_from_error(exc, exc.subject or output_id)])
     if deep and not problems:
         problems += _deep_differences(t, output_id, receipt, engine, cancel)
-    state.not_verified = NOT_DEEP if not deep else NOT_REHASHED
+    state.not_verified = NOT_DEEP if not deep else ""
     state.findings.extend(problems)
     if any(f.severity is Severity.FAIL for f in problems):
         state.state = "INVALID"
@@ -126,10 +137,12 @@ def _rederive(t: ViewTarget, receipt: Receipt, upstream: dict[str, Any] | None,
         bad(f"the receipt names a hash function this version does not know ({function[:80]!r})")
         function = HASH_FUNCTION
     allowed = engine.budget()
+    copies = new_temp_folder("oracle-tui-src-", engine.temp_dir, "the temp folder")
     con = connect(stores=[t.store, t.view_store], memory_limit=allowed.engine_limit,
                   temp_dir=engine.temp_dir, threads=allowed.threads)
     try:
-        source_uris = [object_uri(t.store, k) for k in t.source_keys]
+        source_uris = proven_sources(t, copies, "verify", threads=max(2, allowed.threads),
+                                     cancel=cancel)
         view_uris = [object_uri(t.view_store, t.prefix + p.path) for p in receipt.parts]
         key_cols = t.sort_keys  # the output's configured keys, never the receipt's claim
         profile = profile_source(con, source_uris, key_cols)
@@ -164,6 +177,7 @@ def _rederive(t: ViewTarget, receipt: Receipt, upstream: dict[str, Any] | None,
         raise duck_error(exc, engine.memory_limit) from exc
     finally:
         con.close()
+        shutil.rmtree(copies, ignore_errors=True)
     progress(total, total)
     return problems
 

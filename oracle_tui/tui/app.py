@@ -14,7 +14,7 @@ import shlex
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -70,6 +70,9 @@ from oracle_tui.tui.panes import (
 )
 from oracle_tui.tui.screens import ErrorScreen, HelpScreen, shown
 
+if TYPE_CHECKING:
+    from oracle_tui.core.view_reader import PreviewCache
+
 PANES = ("overview", "gates", "outputs", "seal", "streams", "findings", "diff")
 
 
@@ -109,7 +112,8 @@ class InspectorApp(App[None]):
         # The view preview: one read at a time, the newest selection's; parts hashed once.
         self._preview_lock = threading.Lock()
         self._preview_cancel: threading.Event | None = None
-        self._verified_parts: set[str] = set()
+        # Rows of proven view parts, by their listing entry (core.view_reader.preview_rows).
+        self._preview_cache: PreviewCache = {}
         self.preview_reads = 0  # how many previews read a part (tests count them)
         self.sub_title = root + ("  [read-only]" if read_only else "")
 
@@ -388,29 +392,34 @@ class InspectorApp(App[None]):
 
     @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
     def _load_rows(self, output: str) -> None:
-        """The first rows of the selected view, from the session's check (no listing, no
-        check of its own), its first part hashed once a session. One read at a time: a newer
-        selection cancels this one, which stops at its next chunk."""
+        """The first rows of the selected view, on the session's check and its one decision
+        (the core refuses a quick check, a blocked output, a view not VALID), its first part
+        copied while hashed. One read at a time: a newer selection cancels this one, which
+        stops at its next chunk."""
         from oracle_tui.core.view_reader import preview_rows
 
         if self._preview_cancel is not None:
             self._preview_cancel.set()
         cancel = self._preview_cancel = threading.Event()
-        state = next((v for v in self.report.stream_views if v.output_id == output), None) \
-            if self.report is not None else None
+        report = self.report
+        why = ""
         with self._preview_lock:
-            if cancel.is_set() or state is None or state.receipt is None:
+            if cancel.is_set() or report is None:
                 return
             self.preview_reads += 1
             try:
-                batch = preview_rows(self.open_pack(), output, state.receipt,
-                                     verified=self._verified_parts, cancel=cancel)
-            except (OracleError, Cancelled):
+                batch = preview_rows(self.open_pack(), report, output,
+                                     cache=self._preview_cache, cancel=cancel)
+            except OracleError as exc:
+                batch, why = None, f"{exc.code}: {exc.message}"
+            except Cancelled:
                 batch = None
         if cancel.is_set() or get_current_worker().is_cancelled:
             return  # a newer selection owns the preview now
         if batch is None or not batch.num_rows:
-            self.call_from_thread(self._show_preview, [], [])  # never the previous rows
+            # Never the previous rows; the reason in their place.
+            self.call_from_thread(self._show_preview, ["no rows shown"] if why else [],
+                                  [(why,)] if why else [])
             return
         # The sort keys first: they are what an operator checks in a preview.
         keys = [k for k in sort_keys_for(self.profile, self.interface_pack, output)

@@ -140,7 +140,7 @@ def test_exception_in_any_step_fails_closed(sealed_world: DemoWorld, monkeypatch
                (check_mod, "resolve_world_key", "world_key"),
                (check_mod, "read_model", "lifecycle"),
                (check_mod, "verify_gate", "gate gate.layer1.1A.validation"),
-               (check_mod, "hash_objects", "content_index"),
+               (check_mod, "hash_objects", "content_digests"),
                (check_mod, "render_template", "outputs_and_gates"),
                (Listing, "of", "listing")]
     for obj, name, step in targets:

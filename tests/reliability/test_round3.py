@@ -289,20 +289,36 @@ def test_a_stream_view_root_inside_the_pack_is_refused(world: DemoWorld) -> None
 
 
 def test_stale_scratch_cleanup_keeps_what_this_tool_did_not_make(tmp_path: Path) -> None:
-    from oracle_tui.core.cluster import SCRATCH_MARK, remove_stale_scratch
+    from oracle_tui.core.cluster import SCRATCH_MARK, remove_stale_scratch, scratch_mark_body
     from oracle_tui.core.storage.local import LocalStore
 
     ours = tmp_path / "20200101T000000Z-0123456789ab"
     theirs = tmp_path / "20200101T000000Z-ba9876543210"
+    named_only = tmp_path / "20200101T000000Z-aaaaaaaaaaaa"  # a mark's name, not its bytes
+    other_build = tmp_path / "20200101T000000Z-bbbbbbbbbbbb"  # the mark of another build id
     mine_too = tmp_path / "20200101T000000Z-notes.txt"
-    for folder in (ours, theirs):
-        folder.mkdir()
-        (folder / "r0.parquet").write_text("x")
-    (ours / SCRATCH_MARK).write_text("m")
+    for folder in (ours, theirs, named_only, other_build):
+        (folder / "parts").mkdir(parents=True)
+        (folder / "parts" / "r00000.parquet").write_text("x")
+        (folder / "operator.parquet").write_text("operator's")
+    (ours / SCRATCH_MARK).write_bytes(scratch_mark_body(ours.name))
+    (named_only / SCRATCH_MARK).write_text("m")
+    (other_build / SCRATCH_MARK).write_bytes(scratch_mark_body(ours.name))
     mine_too.write_text("operator's own file")
-    assert remove_stale_scratch(LocalStore(tmp_path)) == 2
-    assert not (ours / "r0.parquet").exists() and (theirs / "r0.parquet").exists()
+    # Only the file a build writes, in the folder whose mark is this tool's for its id; the
+    # operator's file there stays, and so does the mark that claims the folder.
+    assert remove_stale_scratch(LocalStore(tmp_path)) == 1
+    assert not (ours / "parts" / "r00000.parquet").exists()
+    assert (ours / "operator.parquet").read_text() == "operator's"
+    assert (ours / SCRATCH_MARK).exists()
+    for folder in (theirs, named_only, other_build):
+        assert (folder / "parts" / "r00000.parquet").read_text() == "x"
+        assert (folder / "operator.parquet").read_text() == "operator's"
     assert mine_too.read_text() == "operator's own file"
+    # With nothing of the operator's left in it, the mark goes too.
+    (ours / "operator.parquet").unlink()
+    assert remove_stale_scratch(LocalStore(tmp_path)) == 1
+    assert not (ours / SCRATCH_MARK).exists()
 
 
 @pytest.mark.parametrize("where", ["device", "under-a-file"])

@@ -124,7 +124,10 @@ class LocalStore:
             return None
         if stat.S_ISDIR(st.st_mode):
             return None
-        return ObjectInfo(key=key, size=st.st_size, kind=_kind(st.st_mode))
+        # A local "ETag": what changes when the file is rewritten or replaced (its inode,
+        # its modification and change times), so a cache of what was proven can tell.
+        return ObjectInfo(key=key, size=st.st_size, kind=_kind(st.st_mode),
+                          etag=f"{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_ctime_ns:x}")
 
     def _open_fd(self, key: str) -> int:
         path = self._path(key)
