@@ -34,7 +34,17 @@ PIPE_WIDTH = 1000  # wide enough for any path, id or detail the tool prints on o
 
 
 class UsageError(Exception):
-    """A mistake in how the command was called: exit 2."""
+    """A mistake in how the command was called: exit 2, with the code that names it."""
+
+    def __init__(self, message: str, code: str = "INPUT_INVALID") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def cut(value: str, keep: int = 60) -> str:
+    """An operator's value as an error echoes it: whole when short, else its start and its
+    length (a 20,000-character id never makes a 20,000-character line)."""
+    return value if len(value) <= keep else f"{value[:keep]}… ({len(value):,} characters)"
 
 
 def exit_code_for(exc: OracleError) -> int:
@@ -43,13 +53,19 @@ def exit_code_for(exc: OracleError) -> int:
     return EXIT_RETRY if exc.retryable else EXIT_FAIL
 
 
-def _whole_number(text: str, minimum: int) -> int:
+# The largest count any option takes (threads, rows, rows per part): beyond it a value is a
+# typo, refused before it reaches an engine.
+MAX_COUNT = 10**12
+
+
+def _whole_number(text: str, minimum: int, maximum: int = MAX_COUNT) -> int:
     try:
         value = int(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from exc
-    if value < minimum:
-        raise argparse.ArgumentTypeError(f"{text} must be at least {minimum}")
+        raise argparse.ArgumentTypeError(f"{cut(text)!r} is not a whole number") from exc
+    if not minimum <= value <= maximum:
+        raise argparse.ArgumentTypeError(f"{cut(text)} is not between {minimum:,} and "
+                                         f"{maximum:,}")
     return value
 
 
@@ -57,8 +73,12 @@ def _positive_int(text: str) -> int:
     return _whole_number(text, 1)
 
 
-def _non_negative_int(text: str) -> int:
-    return _whole_number(text, 0)
+def _thread_count(text: str) -> int:
+    return _whole_number(text, 1, 4096)
+
+
+def _row_examples(text: str) -> int:
+    return _whole_number(text, 0, 1_000_000)
 
 
 def _seed(text: str) -> int:
@@ -73,7 +93,8 @@ def _seed(text: str) -> int:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, printable(f"oracle-tui: usage error: {message} (see --help)") + "\n")
+        self.exit(EXIT_USAGE, printable(f"oracle-tui: INPUT_INVALID: usage error: {message} "
+                                        "(see --help)") + "\n")
 
 
 class _TrimmedLines:
@@ -154,7 +175,7 @@ def _known_outputs(output_ids: Sequence[str] | None, catalogue: InterfacePack) -
             close = difflib.get_close_matches(oid, list(catalogue.outputs), n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(close)}?" if close else \
                 f" (the catalogue in {catalogue.source} has {len(catalogue.outputs)} outputs)"
-            raise UsageError(f"unknown output id '{printable(oid)}'{hint}")
+            raise UsageError(f"unknown output id '{printable(cut(oid))}'{hint}", "OUTPUT_UNKNOWN")
     return list(output_ids or ())
 
 
@@ -237,7 +258,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
         raise UsageError("name a reason code, or pass --all")
     code = args.code.strip().upper()
     if code not in CODES:
-        raise UsageError(f"unknown reason code {args.code!r} (try `oracle-tui explain --all`)")
+        import difflib
+
+        close = difflib.get_close_matches(code, list(CODES), n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(close)}?" if close else \
+            " (try `oracle-tui explain --all`)"
+        raise UsageError(f"unknown reason code {printable(cut(args.code))!r}{hint}")
     info = code_info(code)
     if args.json:
         _emit_json(info.model_dump(mode="json"))
@@ -320,10 +346,11 @@ def cmd_locate(args: argparse.Namespace) -> int:
     target = _open(args)
     if args.verify:
         raw = read_operator_file(args.verify, "LOCATOR_INVALID", "locator file", 1024 * 1024)
-        located = locate(target, locator=parse_json(raw, "LOCATOR_INVALID", args.verify))
+        located = locate(target, locator=parse_json(raw, "LOCATOR_INVALID", args.verify),
+                         quick=args.quick)
     elif args.output_id:
         _known_outputs([args.output_id], target.interface_pack)
-        located = locate(target, output_id=args.output_id)
+        located = locate(target, output_id=args.output_id, quick=args.quick)
     else:
         raise UsageError("pass --output-id ID (print a locator) or --verify FILE (check one)")
     _emit_json(located.model_dump())
@@ -331,7 +358,7 @@ def cmd_locate(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from oracle_tui.core.diff import diff_packs
+    from oracle_tui.core.diff import DiffAsk, diff_packs
 
     sides = []
     for root, name in ((args.a, args.profile), (args.b, args.profile_b or args.profile)):
@@ -342,9 +369,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
         _known_outputs(args.output_id, sides[0].interface_pack)
     engine = EngineOptions(memory_limit=args.memory_limit, temp_dir=args.temp_dir,
                            threads=args.threads)
+    ask = DiffAsk(output_ids=args.output_id, examples=args.rows, quick=args.quick)
     report = _with_progress("comparing", not args.json, lambda progress: diff_packs(
-        sides[0], sides[1], output_ids=args.output_id, examples=args.rows, engine=engine,
-        progress=progress))
+        sides[0], sides[1], ask, engine=engine, progress=progress))
     if args.json:
         _emit_json(report.model_dump(mode="json"))
     else:
@@ -481,7 +508,7 @@ def _add_check(sub: Subparsers) -> None:
                               "(the report says so)")
     hashing.add_argument("--verify-digests", action="store_true",
                          help="re-hash every file (the default; kept for scripts)")
-    p.add_argument("--threads", type=_positive_int, default=2,
+    p.add_argument("--threads", type=_thread_count, default=2,
                    help="files hashed and footers read at once (default 2)")
     p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_check)
@@ -499,7 +526,7 @@ def _add_seal(sub: Subparsers) -> None:
                                                         "manifest's world key)")
     p.add_argument("--engine-release", required=True,
                    help="the engine release that wrote the world (part of the pack id)")
-    p.add_argument("--threads", type=_positive_int, default=2,
+    p.add_argument("--threads", type=_thread_count, default=2,
                    help="files hashed at once (default 2)")
     p.add_argument("--yes", action="store_true", help=YES_HELP)
     p.add_argument("--json", action="store_true", help=JSON_HELP)
@@ -531,6 +558,9 @@ def _add_locate(sub: Subparsers) -> None:
     p.add_argument("--scenario-id", help=SCENARIO_HELP)
     p.add_argument("--output-id", help="print this output's locator, expanded")
     p.add_argument("--verify", metavar="FILE", help="verify a locator JSON file")
+    p.add_argument("--quick", action="store_true",
+                   help="decide on sizes, presence and footers without re-hashing the "
+                        "output's files (the answer's 'verified' says so)")
     p.set_defaults(func=cmd_locate)
 
 
@@ -550,7 +580,7 @@ def _add_stream_view(sub: Subparsers) -> None:
         q.add_argument("--memory-limit", default=DEFAULT_MEMORY_LIMIT,
                        help="the whole process stays within this + 300 MB (default 2GB)")
         q.add_argument("--temp-dir", help="where DuckDB spills (default: a temporary folder)")
-        q.add_argument("--threads", type=_positive_int, default=None,
+        q.add_argument("--threads", type=_thread_count, default=None,
                        help="at most this many threads (default: the cores); lowered, with a "
                             "notice, to what the memory limit carries")
         q.add_argument("--json", action="store_true", help=JSON_HELP)
@@ -588,12 +618,16 @@ def _add_diff(sub: Subparsers) -> None:
     p.add_argument("--output-id", action="append", metavar="ID",
                    help="compare only this output, rows too even when the worlds differ in "
                         "identity (repeat for more)")
-    p.add_argument("--rows", type=_non_negative_int, default=10, metavar="N",
-                   help="differing rows shown per output (default 10)")
+    p.add_argument("--rows", type=_row_examples, default=10, metavar="N",
+                   help="differing rows shown per output (default 10, at most 1,000,000)")
+    p.add_argument("--quick", action="store_true",
+                   help="compare fully sealed sides by their content indexes without "
+                        "re-hashing their bytes (the answer says so); by default both sides "
+                        "are re-hashed")
     p.add_argument("--memory-limit", default=DEFAULT_MEMORY_LIMIT,
                    help="the row comparison stays within this + 300 MB (default 2GB)")
     p.add_argument("--temp-dir", help="where DuckDB spills (default: a temporary folder)")
-    p.add_argument("--threads", type=_positive_int, default=None,
+    p.add_argument("--threads", type=_thread_count, default=None,
                    help="at most this many threads (default: what the memory limit carries)")
     p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_diff)
@@ -647,7 +681,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rc: int = args.func(args)
         return rc
     except UsageError as exc:
-        sys.stderr.write(printable(redact(f"oracle-tui: {exc}")) + "\n")
+        sys.stderr.write(printable(redact(f"oracle-tui: {exc.code}: {exc}")) + "\n")
         return EXIT_USAGE
     except OracleError as exc:
         sys.stderr.write(printable(redact(f"oracle-tui: {exc.code}: {exc.message}")) + "\n")

@@ -283,7 +283,8 @@ def test_unknown_and_missing_outputs(cli: CliRunner, world: DemoWorld) -> None:
     # A typo is a usage error naming the closest ids; the API still reports OUTPUT_UNKNOWN.
     res = cli("check", world.root, "--output-id", "s4_event_label_6B", "--json")
     assert res.code == 2 and res.out == ""
-    assert res.err.strip().startswith("oracle-tui: unknown output id 's4_event_label_6B'; "
+    assert res.err.strip().startswith("oracle-tui: OUTPUT_UNKNOWN: unknown output id "
+                                      "'s4_event_label_6B'; "
                                       "did you mean s4_event_labels_6B, ")
     report = run_check(world.root, output_ids=["no_such_output"])
     assert {f.code for f in report.findings if f.severity.value == "FAIL"} == {"OUTPUT_UNKNOWN"}

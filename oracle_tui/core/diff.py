@@ -11,7 +11,6 @@ not is named with the check's own findings, and nothing is compared.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from typing import Any, Literal
 
 import duckdb
@@ -25,11 +24,11 @@ from oracle_tui.core.errors import OracleError
 from oracle_tui.core.findings import Finding
 from oracle_tui.core.hashing import hash_object
 from oracle_tui.core.pack import OpenedPack, opened
-from oracle_tui.core.pack_files import SEAL
+from oracle_tui.core.pack_files import SEAL_BINDING
 from oracle_tui.core.parquet_footer import Footer, read_footers, schema_text
 from oracle_tui.core.progress import Progress, check_cancel, no_progress
 from oracle_tui.core.readability import decide
-from oracle_tui.core.report import CheckReport, OutputResult
+from oracle_tui.core.report import QUICK_NOTE, CheckReport, OutputResult
 from oracle_tui.core.row_diff import RowDifference, diff_rows
 
 DIFF_FORMAT = "oracle-tui diff report v1"
@@ -86,9 +85,7 @@ class DiffReport(BaseModel):
     gates: list[GateDifference] = Field(default_factory=list)
     outputs: list[OutputDifference] = Field(default_factory=list)
     # What the comparison rests on, in words (every face shows it).
-    verified: str = ("content digests: a sealed pack's content index (the seal and every size "
-                     "checked; `check` re-hashes the bytes), an unsealed pack's bytes re-hashed "
-                     "here against the engine's evidence")
+    verified: str = ""
 
     @property
     def exit_code(self) -> int:
@@ -98,19 +95,26 @@ class DiffReport(BaseModel):
         return 3 if self.result == "UNREADABLE" and retry else 1
 
 
-def diff_packs(pack_a: str | OpenedPack, pack_b: str | OpenedPack, *,
-               output_ids: Sequence[str] | None = None, examples: int = 10,
-               engine: EngineOptions = DEFAULT_ENGINE, progress: Progress = no_progress,
+class DiffAsk(BaseModel):
+    """What a diff compares: ``output_ids`` limits the outputs and asks for their rows even
+    when the worlds differ in identity; ``examples``: differing rows shown per output;
+    ``quick``: trust a fully sealed side's content index instead of re-hashing its bytes."""
+
+    output_ids: list[str] | None = None
+    examples: int = Field(default=10, ge=0, le=1_000_000)
+    quick: bool = False
+
+
+def diff_packs(pack_a: str | OpenedPack, pack_b: str | OpenedPack, ask: DiffAsk | None = None,
+               *, engine: EngineOptions = DEFAULT_ENGINE, progress: Progress = no_progress,
                cancel: threading.Event | None = None) -> DiffReport:
-    """Compare two worlds level by level. ``output_ids`` limits the outputs compared and asks
-    for their rows even when the worlds differ in identity; ``examples``: differing rows shown
-    per output."""
+    """Compare two worlds level by level (see :class:`DiffAsk`). By default both sides'
+    bytes are re-hashed by their checks (a sealed side against its content index, an
+    unsealed one against the engine's evidence), so "identical" rests on bytes read now."""
+    ask = ask or DiffAsk()
+    output_ids, examples = ask.output_ids, ask.examples
     packs = (opened(pack_a), opened(pack_b))
-    # A sealed side is compared by its content index (the quick check proves the seal and
-    # every size); an unsealed side's bytes are re-hashed against the engine's evidence
-    # first, so a changed byte is never compared as the digest it no longer has.
-    reports = tuple(run_check(p, output_ids=output_ids, verify_digests=not _sealed(p),
-                              cancel=cancel) for p in packs)
+    reports = tuple(_checked(p, ask, cancel) for p in packs)
     ids = list(output_ids or sorted({o.output_id for r in reports for o in r.outputs
                                      if o.part_keys()}))
     steps = len(ids) + 2  # the two checks, each output, the rows
@@ -123,7 +127,8 @@ def diff_packs(pack_a: str | OpenedPack, pack_b: str | OpenedPack, *,
                           summary=f"not compared: {' and '.join(which)} not readable "
                                   f"({first.code} {first.subject}: {first.detail})")
     report = DiffReport(a=sides[0], b=sides[1], result="IDENTICAL", summary="",
-                        identity=_identity(reports), gates=_gates(reports))
+                        identity=_identity(reports), gates=_gates(reports),
+                        verified=_verified(reports))
     same_world = not any(d.field.startswith("world_key.") for d in report.identity)
     parts_of: dict[str, tuple[_Parts, _Parts]] = {}
     for i, oid in enumerate(ids):
@@ -146,12 +151,45 @@ def diff_packs(pack_a: str | OpenedPack, pack_b: str | OpenedPack, *,
     return report
 
 
-def _sealed(pack: OpenedPack) -> bool:
-    """Whether the pack has a seal to compare by (the check then judges it)."""
-    try:
-        return pack.store.head(SEAL) is not None
-    except OracleError:
-        return False  # the check says why the root cannot be read
+def _checked(pack: OpenedPack, ask: DiffAsk, cancel: threading.Event | None) -> CheckReport:
+    """A side's check. Re-hashed by default; with ``quick``, a side is compared by its
+    content index only when seal, binding and content index all checked (fully sealed);
+    any other side is checked again with its bytes re-hashed (against the engine's
+    evidence when unsealed), so a digest nobody proved is never compared."""
+    report = run_check(pack, output_ids=ask.output_ids, verify_digests=not ask.quick,
+                       cancel=cancel)
+    if ask.quick and not fully_sealed(report):
+        report = run_check(pack, output_ids=ask.output_ids, verify_digests=True,
+                           cancel=cancel)
+    return report
+
+
+# Findings that say a seal's chain (seal, manifest, binding, content index) did not hold.
+_SEAL_CHAIN_CODES = frozenset({
+    "PACK_MANIFEST_MISSING", "PACK_MANIFEST_INVALID", "PACK_SEAL_INVALID", "SEAL_MISMATCH",
+    "MANIFEST_MISMATCH", "SEAL_BINDING_MISSING", "SEAL_BINDING_INVALID",
+    "CONTENT_DIGEST_MISSING", "CONTENT_INDEX_INVALID", "PACK_LAYOUT_OUTDATED"})
+
+
+def fully_sealed(report: CheckReport) -> bool:
+    """Seal, binding and content index all present and checked, nothing said against them:
+    only then does the content index speak for the bytes."""
+    seal = report.seal
+    if seal.lifecycle != "SEALED_OK" or seal.binding is None or seal.manifest is None:
+        return False
+    if seal.content_index_files is None:
+        return False
+    return not any(f.code in _SEAL_CHAIN_CODES or f.subject == SEAL_BINDING
+                   for f in report.findings)
+
+
+def _verified(reports: tuple[CheckReport, ...]) -> str:
+    """What the comparison rests on, in words (every face shows it)."""
+    if all(r.digests_rehashed for r in reports):
+        return ("both sides' bytes re-hashed now (a sealed side against its content index, "
+                "an unsealed side against the engine's evidence)")
+    return (f"{QUICK_NOTE}: a fully sealed side compared by its content index (seal, binding "
+            "and sizes checked); any other side re-hashed against the engine's evidence")
 
 
 def _side(report: CheckReport, output_ids: list[str], whole: bool) -> SideState:
@@ -162,10 +200,10 @@ def _side(report: CheckReport, output_ids: list[str], whole: bool) -> SideState:
         for f in report.findings:
             if f.severity.value == "FAIL":
                 blocking.setdefault((f.code, f.subject), f)
-    present = {o.output_id for o in report.outputs if o.part_keys()}
+    present = {o.output_id for o in report.outputs if o._files}
     for oid in output_ids:
         if oid not in present:
-            continue  # absent on this side: an output difference, not a refusal
+            continue  # no files on this side: an output difference, not a refusal
         for f in decide(report, oid).blocking:
             blocking.setdefault((f.code, f.subject), f)
     return SideState(root=report.root, verdict=report.verdict,
@@ -221,7 +259,7 @@ class _Parts:
         self.digests: dict[str, str] = {}
         self.footers: dict[str, Footer] = {}
         self.source = "absent"
-        if out is None or not out.part_keys():
+        if out is None or not out._files:
             return
         folder = out.path.rsplit("/", 1)[0] + "/"
         files = sorted(out._files)
@@ -319,7 +357,9 @@ def _verdict(report: DiffReport, same_world: bool) -> tuple[
     changed = [o for o in outputs if o.state != "identical"]
     if not (report.identity or report.gates or changed):
         parts = sum(o.parts[0] for o in outputs)
-        return "IDENTICAL", (f"identical: same world key, {len(report.gates) or 'all'} gates "
+        how = ("identical by content index (bytes not re-hashed)"
+               if report.verified.startswith(QUICK_NOTE) else "identical")
+        return "IDENTICAL", (f"{how}: same world key, {len(report.gates) or 'all'} gates "
                              f"alike, {len(outputs)} output(s) and {parts} part(s) with the "
                              "same content digests")
     lead = "same world key"

@@ -109,13 +109,16 @@ class Located(BaseModel):
     locator: dict[str, Any]
     resolved: dict[str, Any]
     readable: bool = True
+    # What the readability decision behind this locator proved (the check's own words).
+    verified: str = ""
 
 
 def locate(pack: OpenedPack, *, output_id: str | None = None,
-           locator: dict[str, Any] | None = None) -> Located:
+           locator: dict[str, Any] | None = None, quick: bool = False) -> Located:
     """The locator of ``output_id`` (or ``locator`` checked), handed out only when the
     output is readable: a locator is a door too, so it passes the same one decision as
-    every reader (READ_REFUSED otherwise)."""
+    every reader, on the default check's proof (its files re-hashed); ``quick`` skips the
+    re-hash and the answer's ``verified`` says so."""
     from oracle_tui.core.check import run_check
     from oracle_tui.core.readability import decide
 
@@ -128,6 +131,6 @@ def locate(pack: OpenedPack, *, output_id: str | None = None,
             raise OracleError("INPUT_INVALID", "locate needs an output id or a locator")
         locator = locator_for(catalogue, world_key, output_id, receipt.run_id)
     result = validate_locator(store, catalogue, world_key, locator, pack.listing())
-    report = run_check(pack, output_ids=[result.output_id])
+    report = run_check(pack, output_ids=[result.output_id], verify_digests=not quick)
     decide(report, result.output_id).require("locate")
-    return Located(locator=locator, resolved=result.model_dump())
+    return Located(locator=locator, resolved=result.model_dump(), verified=report.verified)

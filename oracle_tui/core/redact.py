@@ -68,16 +68,24 @@ def redact(text: str) -> str:
     return URL_USERINFO.sub(lambda m: m.group(1) + MASK + "@", text)
 
 
-# What a terminal acts on instead of showing: C0 and C1 controls (ESC, CSI U+009B, NEL
-# U+0085, line feeds), DEL, the Unicode line and paragraph separators, bidirectional
-# overrides that reorder what is shown, and lone surrogates (no text at all).
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-                          "\ud800-\udfff]")
+# What a terminal acts on instead of showing, or shows as nothing: C0 and C1 controls (ESC,
+# CSI U+009B, NEL U+0085, line feeds), DEL, the Unicode line and paragraph separators, every
+# invisible format character (Unicode category Cf: bidirectional overrides that reorder what
+# is shown, zero-width spaces and joiners, U+FEFF, soft hyphens, tag characters), and lone
+# surrogates (no text at all). The Cf ranges are Unicode 15's; a test holds them to the
+# running Python's own table.
+_FORMAT_CHARS = ("\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
+                 "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+                 "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+                 "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f")
+_UNPRINTABLE = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_FORMAT_CHARS}\ud800-\udfff]")
 
 
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group(0))
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def printable(text: str) -> str:
