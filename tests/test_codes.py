@@ -34,7 +34,13 @@ def test_explain_prints_every_code(cli: CliRunner) -> None:
 def test_unknown_code_exits_2(cli: CliRunner) -> None:
     res = cli("explain", "NOT_A_CODE")
     assert res.code == 2
-    assert res.err == "oracle-tui: unknown reason code 'NOT_A_CODE' (try `oracle-tui explain --all`)\n"
+    assert res.err == ("oracle-tui: INPUT_INVALID: unknown reason code 'NOT_A_CODE' (try "
+                       "`oracle-tui explain --all`)\n")
+    typo = cli("explain", "GATE_EVIDENCE_MISSMATCH")
+    assert typo.code == 2
+    assert typo.err == ("oracle-tui: INPUT_INVALID: unknown reason code "
+                        "'GATE_EVIDENCE_MISSMATCH'; did you mean GATE_EVIDENCE_MISMATCH, "
+                        "STREAM_RECEIPT_MISMATCH, GATE_RECEIPT_MISSING?\n")
 
 
 def test_reason_codes_doc_is_generated_from_the_registry() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Button, DataTable, Input
+from textual.widgets import Button, DataTable, Input, Static
 
 from oracle_tui.core import hashing
 from oracle_tui.core.demo import DemoWorld
@@ -49,7 +49,10 @@ async def test_every_pane_shows_the_pack(world: DemoWorld, tmp_path: Path) -> No
         assert app.report is not None and app.report.verdict == "WARN"
         badge = str(app.query_one("#badge").render())
         assert "WARN" in badge and "lifecycle: not sealed yet (staging)" in badge
-        assert "digests not re-hashed" in badge  # the first screen is quick and says so
+        # The first screen was quick and said so; the full re-hash followed by itself.
+        quick = [m.report for m in seen if isinstance(m, CheckDone)]
+        assert [r.digests_rehashed for r in quick] == [False, True]
+        assert "digests not re-hashed" not in badge and app.report.digests_rehashed
         for key, pane in zip("123456", ("overview", "gates", "outputs", "seal", "streams",
                                         "findings"), strict=True):
             await pilot.press(key)
@@ -95,8 +98,13 @@ async def test_seal_confirmed_writes_and_rechecks(world: DemoWorld) -> None:
         await wait_idle(pilot)
         assert app.report is not None
         assert app.report.seal.lifecycle == "SEALED_OK" and app.report.verdict == "PASS"
-        assert app.cli_log[0] == (f"oracle-tui seal {world.root} --scenario-id baseline_v1 "
-                                  "--engine-release demo-1.0 --yes")
+        # The background re-hash of the first look, the seal, the quick check after it
+        # and its re-hash: each logged as the command that proves the same.
+        assert app.cli_log == [f"oracle-tui check {world.root}",
+                               f"oracle-tui seal {world.root} --scenario-id baseline_v1 "
+                               "--engine-release demo-1.0 --yes",
+                               f"oracle-tui check {world.root} --quick",
+                               f"oracle-tui check {world.root}"]
     assert (Path(world.root) / "_SEALED.json").exists()
 
 
@@ -115,6 +123,16 @@ async def test_seal_refused_shows_the_reason(world: DemoWorld) -> None:
     assert not (Path(world.root) / "_SEALED.json").exists()
 
 
+def _rendered_text(renderable: Any) -> str:
+    import io
+
+    from rich.console import Console
+
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(renderable)
+    return console.export_text()
+
+
 async def test_cancel_mid_verification(sealed_world: DemoWorld, monkeypatch: pytest.MonkeyPatch) -> None:
     real = hashing.hash_object
     entered, release = threading.Event(), threading.Event()
@@ -128,21 +146,27 @@ async def test_cancel_mid_verification(sealed_world: DemoWorld, monkeypatch: pyt
     seen: list[Any] = []
     app = make_app(sealed_world.root)
     async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
-        await wait_idle(pilot)
-        await pilot.press("d")
+        # The full re-hash follows the quick first look by itself; esc stops it.
         assert await _wait_for(entered)
-        assert app.job_label == "verifying digests"
+        assert app.job_label == "re-hashing digests"
         await pilot.press("escape")
         release.set()
         await wait_idle(pilot)
         assert any(isinstance(m, JobCancelled) for m in seen)
         assert app.job_label is None
         assert app.report is not None and not app.report.seal.digests_verified
+        badge = str(app.query_one("#badge").render())
+        assert badge.split()[:2] == ["PASS", "(quick)"]
+        assert "digests not re-hashed (d re-hashes)" in badge
+        body = _rendered_text(app.query_one("#overview-body", Static).content)
+        assert "The digests were not re-hashed: press d" in body
+        assert "Sealed and readable" not in body
         monkeypatch.setattr(hashing, "hash_object", real)
         await pilot.press("d")
         await wait_idle(pilot)
         assert app.report.seal.digests_verified and app.report.seal.files_hashed == 37
         assert "37 files re-hashed, 0 mismatched" in str(app.query_one("#digest-label").render())
+        assert str(app.query_one("#badge").render()).split()[:1] == ["PASS"]
 
 
 async def test_read_only_hides_and_refuses_write_actions(world: DemoWorld) -> None:

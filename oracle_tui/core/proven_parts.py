@@ -49,13 +49,14 @@ def mirrored(folder: Path, store: Store, key: str) -> Path:
     return folder.joinpath(*[s for s in f"{root}/{key}".split("/") if s not in ("", ".", "..")])
 
 
-def stage_proven_parts(store: Store, out: OutputResult, keys: list[str], folder: Path, *,
-                       door: str, threads: int = DEFAULT_THREADS,
-                       progress: Progress = no_progress,
+def stage_proven_parts(store: Store, out: OutputResult, folder: Path, *, door: str,
+                       threads: int = DEFAULT_THREADS, progress: Progress = no_progress,
                        cancel: threading.Event | None = None) -> list[Path]:
-    """Copy ``keys`` (parts of ``out``) into ``folder`` while hashing them; every copy is
-    held to the digests the pack states. Returns the copies in the order of ``keys``. A
-    mismatch raises DIGEST_MISMATCH before any caller reads a copy."""
+    """Copy the parts of ``out`` (as the check found them, in listing order) into
+    ``folder`` while hashing them; every copy is held to the digests the pack states.
+    Returns the copies in that order. A mismatch raises DIGEST_MISMATCH before any caller
+    reads a copy."""
+    keys = list(out._files)
     done = 0
     lock = threading.Lock()
 

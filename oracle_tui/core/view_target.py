@@ -98,8 +98,11 @@ def proven_sources(target: ViewTarget, folder: Path, door: str, *,
     if target.checked is None:
         raise OracleError("INTERNAL_ERROR", f"{door}: the output was not checked before its "
                                             "parts were read")
-    paths = stage_proven_parts(target.store, target.checked, target.source_keys, folder,
-                               door=door, threads=threads, progress=progress, cancel=cancel)
+    if list(target.checked._files) != target.source_keys:
+        raise OracleError("INTERNAL_ERROR", f"{door}: the checked parts are not the parts "
+                                            "to read")
+    paths = stage_proven_parts(target.store, target.checked, folder, door=door,
+                               threads=threads, progress=progress, cancel=cancel)
     return [str(p) for p in paths]
 
 

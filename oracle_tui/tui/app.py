@@ -73,6 +73,11 @@ from oracle_tui.tui.screens import ErrorScreen, HelpScreen, shown
 if TYPE_CHECKING:
     from oracle_tui.core.view_reader import PreviewCache
 
+# The background job that re-hashes every file after the first, quick look.
+REHASH_LABEL = "re-hashing digests"
+# Jobs that write (or plan a write): when one is refused, the verdict is taken again.
+WRITE_LABELS = frozenset({"planning seal", "sealing", "building stream view", "tombstoning"})
+
 PANES = ("overview", "gates", "outputs", "seal", "streams", "findings", "diff")
 
 
@@ -93,7 +98,14 @@ class InspectorApp(App[None]):
         super().__init__()
         self.root = root
         self.against = against  # another world to compare with (the Diff pane)
-        self._diffed = self._diff_pending = False
+        self._diffed = False
+        # Jobs to start once the running one's worker has ended (starting a job while the
+        # previous one ends would cancel it): the full re-hash after a quick check, the
+        # diff, the check after a refused write.
+        self._queued: list[Any] = []
+        # The operator stopped the background re-hash (esc): the screen says the digests
+        # were not re-hashed until a full check runs.
+        self.rehash_stopped = False
         self.profile = profile
         self.interface_pack = interface_pack  # the catalogue and gate map
         self.scenario_id = scenario_id
@@ -176,6 +188,11 @@ class InspectorApp(App[None]):
         return " ".join(shlex.quote(p) for p in parts)
 
     @property
+    def queued_jobs(self) -> int:
+        """Jobs waiting for the running one's worker to end."""
+        return len(self._queued)
+
+    @property
     def job_label(self) -> str | None:
         return self.job.label if self.job is not None else None
 
@@ -210,9 +227,19 @@ class InspectorApp(App[None]):
     def on_job_failed(self, msg: JobFailed) -> None:
         self._job_done()
         self.push_screen(ErrorScreen(msg.code, msg.message, msg.cli))
+        if msg.label in WRITE_LABELS:
+            # A refused write says something about the pack: the verdict is taken again.
+            self._queued.append(lambda: self.start_check(verify_digests=False))
 
     def on_job_cancelled(self, msg: JobCancelled) -> None:
         self._job_done()
+        if msg.label == REHASH_LABEL and self.report is not None:
+            self.rehash_stopped = True
+            self.query_one(OverviewPane).show_report(self.report, self.cli_log,
+                                                     rehash="stopped")
+            self.notify("re-hash stopped: the digests were not re-hashed (d re-hashes)",
+                        severity="warning")
+            return
         self.notify(f"{msg.label} cancelled; nothing half-done was kept", severity="warning")
 
     def _stop_work(self) -> None:
@@ -257,10 +284,13 @@ class InspectorApp(App[None]):
             return CheckDone(report, "" if initial else
                              f"{report.verdict}: {counts['FAIL']} fail, {counts['WARN']} warn")
 
-        args = ["check", self.root] + (["--verify-digests"] if verify_digests else [])
+        # The command that proves what this check proves: the CLI re-hashes by default.
+        args = ["check", self.root] + ([] if verify_digests else ["--quick"])
         if self.scenario_id:
             args += ["--scenario-id", self.scenario_id]
-        label = "verifying digests" if verify_digests else "checking"
+        label = REHASH_LABEL if verify_digests else "checking (quick)"
+        if verify_digests:
+            self.rehash_stopped = False
         self.run_job(Job(label, body, "" if initial else self.cli(*args)))
 
     def on_overview_ready(self, msg: OverviewReady) -> None:
@@ -292,7 +322,10 @@ class InspectorApp(App[None]):
         # Everything shown (and exported, copied) comes from a copy with secrets masked.
         blocks = blocked_by_each(msg.report)  # attribution needs the whole report
         self.report = r = redact_model(msg.report)
-        self.query_one(OverviewPane).show_report(r, self.cli_log)
+        # A quick look is followed by the full re-hash, in the background, by itself.
+        follows = not r.digests_rehashed and r.seal.lifecycle not in ("ABSENT", "UNKNOWN")
+        self.query_one(OverviewPane).show_report(r, self.cli_log,
+                                                 rehash="running" if follows else "")
         self.query_one(GatesPane).show_report(r)
         self.query_one(OutputsPane).show_report(r)
         self.query_one(SealPane).show_report(r)
@@ -302,16 +335,17 @@ class InspectorApp(App[None]):
         selected = self.query_one(StreamViewsPane).selected_output()
         if selected is not None:
             self._preview(selected)
-        if self.against and not self._diffed:
-            # Once a session (`oracle-tui diff` compares again), as soon as the check's
-            # worker has ended: starting a job while it ends would cancel it.
-            self._diffed = self._diff_pending = True
+        if follows:
+            self._queued.append(lambda: self.start_check(verify_digests=True))
+        elif self.against and not self._diffed:
+            # Once a session (`oracle-tui diff` compares again), on the full check.
+            self._diffed = True
+            self._queued.append(self.start_diff)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if (self._diff_pending and event.worker.group == "job" and event.worker.is_finished
-                and self.job is None):
-            self._diff_pending = False
-            self.start_diff()
+        if event.worker.group == "job" and event.worker.is_finished and self.job is None \
+                and self._queued:
+            self._queued.pop(0)()
 
     def action_recheck(self) -> None:
         self.start_check(verify_digests=False)
@@ -335,7 +369,7 @@ class InspectorApp(App[None]):
         flows.confirm_seal(self, msg)
 
     def on_seal_done(self, msg: SealDone) -> None:
-        self.start_check(False)
+        self._queued.append(lambda: self.start_check(False))
 
     def selected_output(self) -> str | None:
         """The output under the cursor: in the Outputs pane when it is shown, else in the
@@ -354,7 +388,7 @@ class InspectorApp(App[None]):
         flows.start_build(self, output)
 
     def on_view_built(self, msg: ViewBuilt) -> None:
-        self.start_check(False)
+        self._queued.append(lambda: self.start_check(False))
 
     def action_verify_view(self) -> None:
         output = self.selected_output()
@@ -366,7 +400,7 @@ class InspectorApp(App[None]):
             flows.start_tombstone(self)
 
     def on_tombstoned(self, msg: Tombstoned) -> None:
-        self.start_check(False)
+        self._queued.append(lambda: self.start_check(False))
 
     # -- the first rows of a view ----------------------------------------------------------------
     @on(DataTable.RowHighlighted, "#views-table")

@@ -132,21 +132,28 @@ class OverviewPane(VerticalScroll):
             grid.add_row(Text("error", style="red"), f"{ov.problem[0]}: {ov.problem[1]}")
         self.query_one("#overview-body", Static).update(grid)
 
-    def show_report(self, r: CheckReport, cli_log: list[str]) -> None:
+    def show_report(self, r: CheckReport, cli_log: list[str], rehash: str = "") -> None:
+        """``rehash``: "running" while the background re-hash follows this quick report,
+        "stopped" once the operator stopped it, "" otherwise."""
         c = r.counts()
         badge = Text()
-        badge.append(f"  {r.verdict}  ", style=VERDICT_STYLE[r.verdict])
-        badge.append(f" {VERDICT_WORDS[r.verdict]}", style="bold")
+        quick = not r.digests_rehashed
+        badge.append(f"  {r.verdict}{' (quick)' if quick else ''}  ",
+                     style=VERDICT_STYLE[r.verdict])
+        badge.append(f" {VERDICT_WORDS[r.verdict]}" + (" so far" if quick and
+                                                        r.verdict != "FAIL" else ""),
+                     style="bold")
         badge.append(f"   lifecycle: {LIFECYCLE_WORDS.get(r.seal.lifecycle, r.seal.lifecycle)}",
                      style=LIFECYCLE_STYLE.get(r.seal.lifecycle, ""))
         badge.append(f"   {c['FAIL']} fail", style="red" if c["FAIL"] else "dim")
         badge.append(f" · {c['WARN']} warn", style="yellow" if c["WARN"] else "dim")
         badge.append(f" · {c['INFO']} info", style="dim")
-        if not r.digests_rehashed:
-            badge.append("   digests not re-hashed (d re-hashes)", style="bold yellow")
+        if quick:
+            badge.append("   re-hashing every file… (esc stops)" if rehash == "running" else
+                         "   digests not re-hashed (d re-hashes)", style="bold yellow")
         self.query_one("#badge", Static).update(badge)
         grid = PlainGrid()
-        grid.add_row("next", self._next_step(r))
+        grid.add_row("next", self._next_step(r, rehash))
         grid.add_row("root", elide_middle(r.root, 100))
         grid.add_row("profile", f"{r.profile} (strict seal {'on' if r.strict_seal else 'off'})")
         grid.add_row("readable", self._readable_line(r))
@@ -181,14 +188,21 @@ class OverviewPane(VerticalScroll):
         self.show_cli_log(cli_log)
 
     @staticmethod
-    def _next_step(r: CheckReport) -> Text:
-        """One line that tells an operator what this state means for them."""
+    def _next_step(r: CheckReport, rehash: str = "") -> Text:
+        """One line that tells an operator what this state means for them. A quick check
+        never says "readable" or "seal it": its bytes were not re-hashed."""
         if r.seal.lifecycle == "TOMBSTONED":
             return Text("Withdrawn for good: do not read. See pane 4 for who and why.",
                         style="bold red")
         if r.verdict == "FAIL":
             return Text("Do not read this pack. Start with the FAIL findings (pane 6, enter "
                         "jumps to the subject).", style="bold red")
+        if not r.digests_rehashed:
+            if rehash == "running":
+                return Text("Quick look only: every file is being re-hashed (esc stops); the "
+                            "verdict follows when it ends.", style="bold yellow")
+            return Text("The digests were not re-hashed: press d before sealing or reading "
+                        "(nothing is proven readable yet).", style="bold yellow")
         if r.seal.lifecycle == "STAGING":
             return Text("Gates PASS but the pack is not sealed yet: press s to seal it.",
                         style="bold yellow")
@@ -201,6 +215,9 @@ class OverviewPane(VerticalScroll):
     @staticmethod
     def _readable_line(r: CheckReport) -> Text:
         ok = sum(o.readable for o in r.outputs)
+        if not r.digests_rehashed:
+            return Text(f"{ok}/{len(r.outputs)} outputs pass the quick check (bytes not "
+                        "re-hashed yet)", style="yellow" if ok == len(r.outputs) else "red")
         t = Text(f"{ok}/{len(r.outputs)} outputs readable",
                  style="green" if r.outputs and ok == len(r.outputs) else "red")
         return t

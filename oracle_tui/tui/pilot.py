@@ -11,7 +11,8 @@ async def wait_idle(pilot: Any, rounds: int = 200) -> None:
     for _ in range(rounds):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
-        if getattr(pilot.app, "job_label", None) is None:
+        if getattr(pilot.app, "job_label", None) is None and \
+                not getattr(pilot.app, "queued_jobs", 0):
             return
     raise AssertionError(f"the app never became idle: job {pilot.app.job_label!r} still "
                          f"pending after {rounds} rounds")
