@@ -15,6 +15,8 @@ from oracle_tui.core.seal import SealPlan
 
 VERDICT_STYLE = {"PASS": "bold green", "WARN": "bold yellow", "FAIL": "bold red"}
 SEV_STYLE = {"FAIL": "red", "WARN": "yellow", "INFO": "cyan"}
+# Findings named one by one under a code in "Why it fails" before "… and N more".
+WHY_ROWS_PER_CODE = 5
 
 
 def check_report(report: CheckReport, whole: bool = False) -> RenderableType:
@@ -100,12 +102,19 @@ def why_it_fails(report: CheckReport) -> RenderableType | None:
                                                      style="dim"))
         t.add_row("means", info.meaning)
         t.add_row("do", info.action)
+        parted = 0
         for i in indexes:
             pair = compared_digests(report.findings[i].detail)
             at = first_difference(*pair) if pair else None
-            if at is not None:
+            if at is None:
+                continue
+            parted += 1
+            if parted <= WHY_ROWS_PER_CODE:
                 t.add_row("", f"{report.findings[i].subject}: the digests differ from "
                               f"character {at + 1}")
+        if parted > WHY_ROWS_PER_CODE:
+            t.add_row("", Text(f"… and {parted - WHY_ROWS_PER_CODE:,} more (listed in full by "
+                               "--json)", style="bold"))
         blocked = sorted({o for i in indexes for o in blocks[i]})
         if blocked:
             t.add_row("blocks", ", ".join(blocked))

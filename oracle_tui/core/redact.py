@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -18,6 +19,8 @@ _PATTERNS = (
     re.compile(r"(?i)(Signature|AWSAccessKeyId)=[^&\s\"']+"),
     re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
 )
+# Lower-case literals one of which every match of the pattern of the same place contains.
+_PATTERN_MARKS = (("x-amz-",), ("signature=", "awsaccesskeyid="), ("akia", "asia"))
 MASK = "***"
 # user:password@ (or a bare token@) in the authority part of any URL.
 URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/?#\s@]*@")
@@ -57,14 +60,41 @@ M = TypeVar("M", bound=BaseModel)
 
 def redact_model(model: M) -> M:
     """A copy of a pydantic model with every secret masked (for display)."""
-    return type(model).model_validate(_map_strings(model.model_dump(by_alias=True), redact))
+    secrets = _secret_values()  # once per model: a report can hold 200,000 strings
+    return type(model).model_validate(_map_strings(model.model_dump(by_alias=True),
+                                                   _memo(lambda t: _masked(t, secrets))))
+
+
+def _memo(fn: Callable[[str], str]) -> Callable[[str], str]:
+    """``fn`` computed once per distinct string (field names, codes and details repeat in
+    every finding of a report)."""
+    seen: dict[str, str] = {}
+
+    def once(text: str) -> str:
+        done = seen.get(text)
+        if done is None:
+            done = seen[text] = fn(text)
+        return done
+
+    return once
 
 
 def redact(text: str) -> str:
-    for value in _secret_values():
-        text = text.replace(value, MASK)
-    for rx in _PATTERNS:
-        text = rx.sub(lambda m: (m.group(1) + "=" + MASK) if m.groups() else MASK, text)
+    return _masked(text, _secret_values())
+
+
+def _masked(text: str, secrets: list[str]) -> str:
+    for value in secrets:
+        if value in text:
+            text = text.replace(value, MASK)
+    low = text.lower()
+    # Each pattern only where its literal part occurs: most strings (paths, codes) hold none,
+    # and a report can hold 200,000 of them.
+    for rx, marks in zip(_PATTERNS, _PATTERN_MARKS, strict=True):
+        if any(m in low for m in marks):
+            text = rx.sub(lambda m: (m.group(1) + "=" + MASK) if m.groups() else MASK, text)
+    if "@" not in text:
+        return text
     return URL_USERINFO.sub(lambda m: m.group(1) + MASK + "@", text)
 
 
@@ -100,18 +130,22 @@ def unprintable_in(text: str) -> list[str]:
 
 def _map_strings(value: Any, fn: Any) -> Any:
     """``value`` with ``fn`` applied to every string in it (keys included). Walks Python
-    values, not JSON text: a lone surrogate is a string here, not an encoding error."""
+    values, not JSON text: a lone surrogate is a string here, not an encoding error. Plain
+    strings are mapped in place of a call (a report can hold 400,000 of them)."""
     if isinstance(value, str):
         return fn(value)
     if isinstance(value, dict):
-        return {_map_strings(k, fn): _map_strings(v, fn) for k, v in value.items()}
+        return {(fn(k) if type(k) is str else _map_strings(k, fn)):
+                (fn(v) if type(v) is str else _map_strings(v, fn)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_map_strings(v, fn) for v in value]
+        return [fn(v) if type(v) is str else _map_strings(v, fn) for v in value]
     return value
 
 
 def display_model(model: M) -> M:
     """A copy of a model for a human: secrets masked, unprintable characters escaped (the
     JSON report keeps the exact strings; JSON escapes them itself)."""
-    shown = _map_strings(model.model_dump(by_alias=True), lambda t: printable(redact(t)))
+    secrets = _secret_values()  # once per model, not once per string
+    shown = _map_strings(model.model_dump(by_alias=True),
+                         _memo(lambda t: printable(_masked(t, secrets))))
     return type(model).model_validate(shown)

@@ -50,3 +50,52 @@ async def test_tui_shows_the_first_rows_and_a_count(sealed_world: DemoWorld) -> 
         await wait_idle(pilot)
         cells = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
         assert [r[2] for r in cells] == ["logs/many/01999.log"]
+
+
+def test_text_lines_are_bounded_per_finding_class(sealed_world: DemoWorld) -> None:
+    """Three classes of many findings each: every class is named in a bounded number of
+    lines (the first five, then "… and N more"), in the Findings table and under "Why it
+    fails", whatever N is."""
+    from tests.conftest import run_cli_here
+    from tests.reliability.helpers import rechain
+
+    _flood(sealed_world.root)
+
+    def damage(index: dict[str, object]) -> None:
+        files = index["files"]
+        assert isinstance(files, list)
+        for entry in files:
+            if entry["path"].endswith(".parquet"):
+                entry["sha256"] = "0" * 64  # sealed as other bytes: DIGEST_MISMATCH each
+        files += [{"path": f"gone/{i:04d}.log", "size": 1, "sha256": "0" * 64}
+                  for i in range(300)]  # absent: OBJECT_MISSING each
+        files.sort(key=lambda e: e["path"])
+        index["file_count"] = len(files)
+        index["total_bytes"] = sum(e["size"] for e in files)
+
+    rechain(sealed_world.root, damage)
+    binding = Path(sealed_world.root) / "_oracle_tui_seal_binding.json"
+    doc = json.loads(binding.read_text())
+    index = json.loads((Path(sealed_world.root) / "_oracle_content_index.json").read_text())
+    doc["content_index"].update(file_count=index["file_count"],
+                                total_bytes=index["total_bytes"])
+    from oracle_tui.core.jsonio import canonical_json
+
+    binding.write_bytes(canonical_json(doc))
+    res = run_cli_here("check", sealed_world.root, env={"COLUMNS": "200"})
+    full = json.loads(run_cli_here("check", sealed_world.root, "--json").out)
+    counts: dict[str, int] = {}
+    for f in full["findings"]:
+        counts[f["code"]] = counts.get(f["code"], 0) + 1
+    assert counts["UNEXPECTED_FILE"] == N and counts["OBJECT_MISSING"] == 300
+    assert counts["DIGEST_MISMATCH"] >= 16
+    lines = res.out.splitlines()
+    for code in ("UNEXPECTED_FILE", "OBJECT_MISSING", "DIGEST_MISMATCH"):
+        rows = [ln for ln in lines if f" {code} " in ln and ("FAIL" in ln)]
+        assert len(rows) == 6, (code, rows)  # five findings and the "… and N more" row
+        assert f"… and {counts[code] - 5:,} more" in rows[-1]
+    parted = [ln for ln in lines if "the digests differ from character" in ln]
+    assert len(parted) == 5
+    assert any(f"… and {counts['DIGEST_MISMATCH'] - 5:,} more (listed in full by --json)" in ln
+               for ln in lines)
+    assert len(lines) < 120
