@@ -21,6 +21,7 @@ from oracle_tui.core.errors import OracleError
 from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack
 from oracle_tui.core.pack import OpenedPack, open_pack
 from oracle_tui.core.profiles import Profile, load_profile
+from oracle_tui.core.progress import Cancelled
 from oracle_tui.core.redact import RedactingStream, display_model, printable, redact
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 # stay fast to start (this matters for scripted checks and the digest benchmark).
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_RETRY = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports a command SIGINT ended
 PIPE_WIDTH = 1000  # wide enough for any path, id or detail the tool prints on one line
 
 
@@ -446,9 +448,10 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 # -- parser -------------------------------------------------------------------------------
 
 EXIT_CODES = ("exit codes: 0 PASS or WARN · 1 FAIL · 2 usage or configuration error · "
-              "3 could not finish, retry (timeout, throttling, unreachable store)")
+              "3 could not finish, retry (timeout, throttling, unreachable store) · "
+              "130 interrupted (Ctrl-C)")
 DIFF_EXIT_CODES = ("exit codes: 0 identical · 1 different, or a side not readable · 2 usage "
-                   "or configuration error · 3 could not finish, retry")
+                   "or configuration error · 3 could not finish, retry · 130 interrupted")
 SCENARIO_HELP = ("the world's scenario (default: the profile's, else the one scenario_id= "
                  "folder under the catalogued outputs)")
 PACK_HELP = "folder holding the catalogue and gate map (default: the profile's, else built-in)"
@@ -671,29 +674,61 @@ def _add_inspect(sub: Subparsers) -> None:
     p.set_defaults(func=cmd_inspect)
 
 
+class _Interrupts:
+    """Whether Ctrl-C (SIGINT) reached this command: DuckDB turns it into its own error
+    ("Query interrupted") and a worker into a cancel, and each of those is then the
+    operator's interrupt, not a failure."""
+
+    seen = False
+
+    @classmethod
+    def install(cls) -> None:
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return  # only the main thread may set handlers (tests call main() in threads)
+
+        def on_sigint(signum: int, frame: Any) -> None:
+            cls.seen = True
+            signal.default_int_handler(signum, frame)
+
+        signal.signal(signal.SIGINT, on_sigint)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
+    _Interrupts.seen = False
+    _Interrupts.install()
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
         rc: int = args.func(args)
         return rc
     except UsageError as exc:
         sys.stderr.write(printable(redact(f"oracle-tui: {exc.code}: {exc}")) + "\n")
         return EXIT_USAGE
     except OracleError as exc:
+        if _Interrupts.seen:
+            return _interrupted()
         sys.stderr.write(printable(redact(f"oracle-tui: {exc.code}: {exc.message}")) + "\n")
         return exit_code_for(exc)
-    except KeyboardInterrupt:
-        sys.stderr.write("oracle-tui: interrupted\n")
-        return 130
+    except (KeyboardInterrupt, Cancelled):
+        return _interrupted()
     except Exception as exc:
+        if _Interrupts.seen:
+            return _interrupted()
         sys.stderr.write(printable(redact(f"oracle-tui: INTERNAL_ERROR: {type(exc).__name__}: "
                                           f"{exc}"))
                          + "\n")
         return EXIT_FAIL
+
+
+def _interrupted() -> int:
+    sys.stderr.write("oracle-tui: interrupted\n")
+    return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ credentials from the standard AWS chain. The secret lives only inside the connec
 
 from __future__ import annotations
 
+import atexit
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -15,7 +17,7 @@ import duckdb
 from oracle_tui.core.engine import _UNITS, DEFAULT_MEMORY_LIMIT, size_bytes
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.storage.base import S3Access, Store
-from oracle_tui.core.storage.folders import ensure_folder
+from oracle_tui.core.storage.folders import ensure_folder, new_temp_folder
 
 DUCKDB_VERSION = duckdb.__version__
 
@@ -86,6 +88,16 @@ def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> int:
     return int(float(number) * _UNITS.get(unit.strip().lower(), 1))
 
 
+def private_spill(temp_dir: str) -> Path:
+    """A folder of this process's own under the operator's temp folder, for DuckDB's spill
+    files: removed when the process ends, however it ends short of being killed (an
+    interrupt included), so nothing of the tool's stays beside the operator's files."""
+    ensure_folder(temp_dir, "the temp folder")
+    folder = new_temp_folder("oracle-tui-spill-", temp_dir, "the temp folder")
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
 def connect(*, stores: list[Store], memory_limit: str = DEFAULT_MEMORY_LIMIT,
             temp_dir: str | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """A fresh in-memory connection that spills to ``temp_dir`` and can read ``stores``."""
@@ -95,8 +107,7 @@ def connect(*, stores: list[Store], memory_limit: str = DEFAULT_MEMORY_LIMIT,
     try:
         con.execute(f"SET memory_limit = {sql_str(memory_limit)}")
         if temp_dir:
-            ensure_folder(temp_dir, "the temp folder")
-            con.execute(f"SET temp_directory = {sql_str(temp_dir)}")
+            con.execute(f"SET temp_directory = {sql_str(str(private_spill(temp_dir)))}")
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         con.execute("SET preserve_insertion_order = true")

@@ -1,0 +1,150 @@
+"""Ctrl-C anywhere (issues 33 and 34): a real process, a real SIGINT, sent once the command
+is in its long phase (a hook in the child says so on stderr, then waits in that phase: a
+sleep, or a DuckDB statement that would run for hours). Every command prints `interrupted`,
+exits 130, leaves nothing half-written and removes its own temp files, never the operator's.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from oracle_tui.core.demo import DemoWorld
+
+READY = "READY-FOR-SIGINT"
+
+# Hooks the child installs before it runs the command: each announces the phase on stderr,
+# then stays in it until the signal comes.
+SLEEP_IN = """
+import time, {module} as m
+real = m.{name}
+def held(*a, **k):
+    sys.stderr.write("{ready}\\n"); sys.stderr.flush()
+    time.sleep(120)
+    return real(*a, **k)
+m.{name} = held
+"""
+DUCKDB_IN = """
+import {module} as m
+real = m.{name}
+def held(con, *a, **k):
+    sys.stderr.write("{ready}\\n"); sys.stderr.flush()
+    con.execute("SELECT sum(hash(range)) FROM range(100000000000)").fetchall()
+    return real(con, *a, **k)
+m.{name} = held
+"""
+
+
+def _interrupted(args: list[str], hook: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    code = "import sys\n" + textwrap.dedent(hook) + textwrap.dedent(f"""
+        from oracle_tui.entry import main
+        sys.argv = ["oracle-tui", *{args!r}]
+        raise SystemExit(main())
+        """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=cwd)
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:  # waits on the child's words, never on time
+        seen.append(line)
+        if line.strip() == READY:
+            break
+    else:
+        proc.wait()
+        raise AssertionError(f"the child ended before its long phase: {''.join(seen)}")
+    os.kill(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def _tool_temp_files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob("*") if p.name.startswith("oracle-tui-"))
+
+
+def test_ctrl_c_while_check_hashes(sealed_world: DemoWorld, tmp_path: Path) -> None:
+    hook = SLEEP_IN.format(module="oracle_tui.core.check", name="_hash_content", ready=READY)
+    res = _interrupted(["check", sealed_world.root], hook, tmp_path)
+    assert (res.returncode, res.stderr, res.stdout) == (130, "oracle-tui: interrupted\n", "")
+
+
+def test_ctrl_c_while_seal_hashes_writes_nothing(world: DemoWorld, tmp_path: Path) -> None:
+    before = sorted(p.name for p in Path(world.root).iterdir())
+    hook = SLEEP_IN.format(module="oracle_tui.core.check", name="_hash_content", ready=READY)
+    res = _interrupted(["seal", world.root, "--scenario-id", "baseline_v1",
+                        "--engine-release", "demo-1.0", "--yes"], hook, tmp_path)
+    assert (res.returncode, res.stderr) == (130, "oracle-tui: interrupted\n")
+    assert sorted(p.name for p in Path(world.root).iterdir()) == before
+
+
+def test_ctrl_c_while_duckdb_sorts_keeps_no_view_and_no_temp_file(world: DemoWorld,
+                                                                   tmp_path: Path) -> None:
+    temp = tmp_path / "operator-temp"
+    temp.mkdir()
+    (temp / "operator.parquet").write_text("the operator's")
+    hook = DUCKDB_IN.format(module="oracle_tui.core.stream_view", name="profile_source",
+                            ready=READY)
+    res = _interrupted(["stream-view", "build", world.root, "--output-id",
+                        "s3_event_stream_with_fraud_6B", "--temp-dir", str(temp)], hook,
+                       tmp_path)
+    assert (res.returncode, res.stderr) == (130, "oracle-tui: interrupted\n")
+    assert not (Path(world.root) / "stream_view").exists()
+    assert _tool_temp_files(temp) == []
+    assert (temp / "operator.parquet").read_text() == "the operator's"
+
+
+def test_ctrl_c_in_diffs_row_stage_keeps_no_spill(world: DemoWorld, tmp_path: Path) -> None:
+    import shutil
+
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from tests.engine import reissue_evidence
+
+    other = tmp_path / "other"
+    shutil.copytree(world.root, other)
+    part = sorted(other.glob("data/layer2/5B/arrival_events/**/part-*.parquet"))[0]
+    table = pq.read_table(part)
+    column = table.schema.names.index("arrival_seq")
+    table = table.set_column(column, "arrival_seq", pc.add(table.column(column), 1))
+    pq.write_table(table, part)
+    reissue_evidence(world.model_copy(update={"root": str(other)}))
+    temp = tmp_path / "operator-temp"
+    temp.mkdir()
+    (temp / "notes.txt").write_text("the operator's")
+    hook = DUCKDB_IN.format(module="oracle_tui.core.diff", name="diff_rows", ready=READY)
+    res = _interrupted(["diff", world.root, str(other), "--output-id", "arrival_events_5B",
+                        "--temp-dir", str(temp)], hook, tmp_path)
+    assert (res.returncode, res.stderr) == (130, "oracle-tui: interrupted\n")
+    assert _tool_temp_files(temp) == []
+    assert (temp / "notes.txt").read_text() == "the operator's"
+
+
+def test_ctrl_c_during_start_up_imports(tmp_path: Path) -> None:
+    code = textwrap.dedent("""
+        import builtins, sys
+        real = builtins.__import__
+        def interrupting(name, *a, **k):
+            if name == "oracle_tui.cli":
+                raise KeyboardInterrupt
+            return real(name, *a, **k)
+        builtins.__import__ = interrupting
+        from oracle_tui.entry import main
+        sys.argv = ["oracle-tui", "check", "."]
+        raise SystemExit(main())
+        """)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=120)
+    assert (res.returncode, res.stderr) == (130, "oracle-tui: interrupted\n")
+
+
+@pytest.mark.parametrize("argv", [["--version"]])
+def test_the_entry_point_runs_the_cli(argv: list[str]) -> None:
+    res = subprocess.run([sys.executable, "-m", "oracle_tui.entry", *argv],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and res.stdout.startswith("oracle-tui ")
