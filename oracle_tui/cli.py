@@ -439,6 +439,9 @@ def _run_tui(root: str, profile: str, profiles_dir: str | None, interface_pack: 
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("inspect needs a terminal (stdin and stdout): for scripts and pipes "
+                         "use `oracle-tui check ROOT --json`")
     profile = _profile(args)
     root = _root(args, profile)
     return _run_tui(root, args.profile, args.profiles_dir, args.interface_pack,

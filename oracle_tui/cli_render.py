@@ -27,12 +27,17 @@ def check_report(report: CheckReport, whole: bool = False) -> RenderableType:
 
     parts: list[RenderableType] = []
     head = Text()
-    head.append(f" {report.verdict} ", style="reverse " + VERDICT_STYLE[report.verdict])
-    head.append(f"  {report.root}")
     c = report.counts()
-    head.append(f"   {c['FAIL']} fail · {c['WARN']} warn · {c['INFO']} info", style="dim")
-    if not report.digests_rehashed:
-        head.append(f"   ({QUICK_NOTE})", style="bold yellow")
+    if not report.judged:
+        # Nothing of the pack was read: no verdict on it (exit 2 or 3 says what to do).
+        head.append(" NOT CHECKED ", style="reverse bold yellow")
+        head.append(f"  {report.root}")
+    else:
+        head.append(f" {report.verdict} ", style="reverse " + VERDICT_STYLE[report.verdict])
+        head.append(f"  {report.root}")
+        head.append(f"   {c['FAIL']} fail · {c['WARN']} warn · {c['INFO']} info", style="dim")
+        if not report.digests_rehashed:
+            head.append(f"   ({QUICK_NOTE})", style="bold yellow")
     parts.append(head)
     wk = report.world_key
     meta = Table.grid(padding=(0, 2))

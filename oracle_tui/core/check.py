@@ -151,6 +151,7 @@ def run_check(
         report.interface_pack = opened_pack.interface_pack.source
     if opened_pack.error is not None:
         findings.append(finding_from_error(opened_pack.error, "setup"))
+        report.judged = False
         return _finish(report, findings)
     ctx = _Ctx(store=opened_pack.store, report=report, interface_pack=opened_pack.interface_pack,
                profile=profile, opened=opened_pack, findings=findings,
@@ -171,6 +172,9 @@ def _finish(report: CheckReport, findings: list[Finding]) -> CheckReport:
 
 def _verified_words(report: CheckReport) -> str:
     """What this check proved, in one line every face shows beside the verdict."""
+    if not report.judged:
+        first = next((f.code for f in report.findings), "INTERNAL_ERROR")
+        return f"nothing: the root could not be opened or listed ({first})"
     gates = "gates recomputed"
     if report.digests_rehashed:
         hashed = report.seal.files_hashed
@@ -194,9 +198,11 @@ def _judge_pack(ctx: _Ctx) -> None:
             exists = ctx.opened.root_exists()
         except OracleError:
             report.seal.lifecycle = "UNKNOWN"  # never read: no claim about its lifecycle
+            report.judged = False
             raise
         if not exists:
             report.seal.lifecycle = "ABSENT"
+            report.judged = False
             raise OracleError("PACK_NOT_FOUND", f"no pack at {store.root_uri}", store.root_uri)
     if ctx.findings:
         return
@@ -207,6 +213,7 @@ def _judge_pack(ctx: _Ctx) -> None:
         except OracleError as exc:
             # Nothing could be listed: not "staging".
             report.seal.lifecycle = "ABSENT" if exc.code == "PACK_NOT_FOUND" else "UNKNOWN"
+            report.judged = False
             raise
         report.files_listed = len(listing.objects)
         if not listing.objects:

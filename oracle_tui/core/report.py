@@ -85,6 +85,9 @@ class CheckReport(BaseModel):
     digests_rehashed: bool = False
     # What was and was not verified, in words, for every report (text, JSON, TUI).
     verified: str = ""
+    # False when nothing of the pack could be read (no root, no credentials, an unreachable
+    # store): the verdict stays FAIL (fail closed) but no face calls it a verdict on the pack.
+    judged: bool = True
     # Who each finding's subject belongs to (readability.Owners), set by check.
     _owners: Any = PrivateAttr(default=None)
 

@@ -323,7 +323,7 @@ class InspectorApp(App[None]):
         blocks = blocked_by_each(msg.report)  # attribution needs the whole report
         self.report = r = redact_model(msg.report)
         # A quick look is followed by the full re-hash, in the background, by itself.
-        follows = not r.digests_rehashed and r.seal.lifecycle not in ("ABSENT", "UNKNOWN")
+        follows = not r.digests_rehashed and r.judged
         self.query_one(OverviewPane).show_report(r, self.cli_log,
                                                  rehash="running" if follows else "")
         self.query_one(GatesPane).show_report(r)

@@ -26,7 +26,8 @@ from oracle_tui.core.report import CheckReport
 from oracle_tui.tui.plain import DataGrid, PlainGrid, elide_middle
 
 VERDICT_STYLE = {"PASS": "bold white on dark_green", "WARN": "bold black on yellow",
-                 "FAIL": "bold white on red", "…": "bold white on grey37"}
+                 "FAIL": "bold white on red", "…": "bold white on grey37",
+                 "NOT CHECKED": "bold black on yellow"}
 LIFECYCLE_STYLE = {"STAGING": "yellow", "SEALED_OK": "green", "SEALED_FAILED": "red",
                    "TOMBSTONED": "red", "ABSENT": "red", "EMPTY": "red", "UNKNOWN": "yellow"}
 # The lifecycle in words beside a verdict: "FAIL  SEALED_OK" reads as a contradiction,
@@ -137,12 +138,16 @@ class OverviewPane(VerticalScroll):
         "stopped" once the operator stopped it, "" otherwise."""
         c = r.counts()
         badge = Text()
-        quick = not r.digests_rehashed
-        badge.append(f"  {r.verdict}{' (quick)' if quick else ''}  ",
-                     style=VERDICT_STYLE[r.verdict])
-        badge.append(f" {VERDICT_WORDS[r.verdict]}" + (" so far" if quick and
-                                                        r.verdict != "FAIL" else ""),
-                     style="bold")
+        quick = not r.digests_rehashed and r.judged
+        if not r.judged:
+            badge.append("  NOT CHECKED  ", style=VERDICT_STYLE["NOT CHECKED"])
+            badge.append(" nothing of the pack was read", style="bold")
+        else:
+            badge.append(f"  {r.verdict}{' (quick)' if quick else ''}  ",
+                         style=VERDICT_STYLE[r.verdict])
+            badge.append(f" {VERDICT_WORDS[r.verdict]}" + (" so far" if quick and
+                                                            r.verdict != "FAIL" else ""),
+                         style="bold")
         badge.append(f"   lifecycle: {LIFECYCLE_WORDS.get(r.seal.lifecycle, r.seal.lifecycle)}",
                      style=LIFECYCLE_STYLE.get(r.seal.lifecycle, ""))
         badge.append(f"   {c['FAIL']} fail", style="red" if c["FAIL"] else "dim")

@@ -27,6 +27,7 @@ from botocore.exceptions import (
     ConnectTimeoutError,
     EndpointConnectionError,
     NoCredentialsError,
+    ProfileNotFound,
     ReadTimeoutError,
 )
 
@@ -133,6 +134,16 @@ def new_session() -> boto3.session.Session:
     """A fresh boto3 session (credentials and environment read anew, as every store needs)
     sharing one botocore data loader: the service model is parsed once a process instead of
     once a store (half of a client's cost, measured in docs/performance.md)."""
+    try:
+        return _session_sharing_the_loader()
+    except ProfileNotFound as exc:
+        raise OracleError("CREDENTIALS_MISSING", f"AWS_PROFILE names the profile "
+                                                 f"{exc.kwargs.get('profile')!r}, which no "
+                                                 "shared config or credentials file "
+                                                 "defines") from None
+
+
+def _session_sharing_the_loader() -> boto3.session.Session:
     global _LOADER
     core = botocore.session.Session()
     with _LOADER_LOCK:
@@ -140,7 +151,9 @@ def new_session() -> boto3.session.Session:
             _LOADER = core.get_component("data_loader")
         else:
             core.register_component("data_loader", _LOADER)
-    return boto3.session.Session(botocore_session=core)
+    session = boto3.session.Session(botocore_session=core)
+    session.get_credentials()  # a named profile that does not exist fails here, or above
+    return session
 
 
 class S3Store:
