@@ -206,3 +206,14 @@ def s3_world(s3env: S3Env, s3_bucket: str, _pristine_world: DemoWorld) -> DemoWo
     root = f"s3://{s3_bucket}/worlds/w1/"
     upload_tree(Path(_pristine_world.root), S3Store.from_uri(root))
     return _pristine_world.model_copy(update={"root": root})
+
+
+def forget_release(root: str) -> None:
+    """Drop engine_release from a local world's run receipt, for tests where several seal
+    inputs must compete (a receipt that records a release admits only that one)."""
+    import json as _json
+
+    path = Path(root) / "run_receipt.json"
+    receipt = _json.loads(path.read_text())
+    receipt.pop("engine_release", None)
+    path.write_text(_json.dumps(receipt, indent=2))

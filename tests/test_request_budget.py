@@ -28,5 +28,5 @@ def test_check_seal_and_locate_list_the_root_once(s3env: S3Env, s3_world: DemoWo
     assert s3_lists(s3env, _cli("check", root, "--json")) == (1, 1)
     # --yes: no pause for an answer, so the plan and the seal share one listing.
     assert s3_lists(s3env, _cli("seal", root, "--scenario-id", "baseline_v1",
-                                "--engine-release", "r1", "--yes", "--json")) == (1, 1)
+                                "--engine-release", "demo-1.0", "--yes", "--json")) == (1, 1)
     assert s3_lists(s3env, _cli("locate", root, "--output-id", OUT)) == (1, 1)

@@ -72,17 +72,17 @@ def test_check_passes_on_an_uploaded_world(s3_world: DemoWorld) -> None:
 
 def test_seal_then_strict_check_with_digests_and_tampering(s3env: S3Env, s3_world: DemoWorld) -> None:
     res = run_cli_here("seal", s3_world.root, "--scenario-id", "baseline_v1",
-                       "--engine-release", "r1", "--yes", "--json")
+                       "--engine-release", "demo-1.0", "--yes", "--json")
     assert res.code == 0, res.err
     assert json.loads(res.out)["status"] == "SEALED"
     code, doc = _check(s3_world.root, "--strict-seal", "--verify-digests")
     assert (code, doc["verdict"], _actionable(doc)) == (0, "PASS", [])
     again = run_cli_here("seal", s3_world.root, "--scenario-id", "baseline_v1",
-                         "--engine-release", "r1", "--yes", "--json")
+                         "--engine-release", "demo-1.0", "--yes", "--json")
     assert again.code == 0 and json.loads(again.out)["status"] == "ALREADY_SEALED"
     other = run_cli_here("seal", s3_world.root, "--scenario-id", "baseline_v1",
                          "--engine-release", "r2", "--yes")
-    assert other.code == 1 and "MANIFEST_MISMATCH" in other.err
+    assert other.code == 2 and "SEAL_INPUT_MISMATCH" in other.err
 
     client: Any = s3env.client()
     rel = _part_rel(s3_world)
@@ -131,7 +131,7 @@ def test_bad_s3_uri_is_locator_invalid() -> None:
 
 def test_racing_sealers_on_s3(s3_world: DemoWorld) -> None:
     procs = [subprocess.Popen([sys.executable, "-m", "oracle_tui.cli", "seal", s3_world.root,
-                               "--scenario-id", "baseline_v1", "--engine-release", "r1",
+                               "--scenario-id", "baseline_v1", "--engine-release", "demo-1.0",
                                "--yes", "--json"], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
              for _ in range(4)]
@@ -148,7 +148,7 @@ def test_endpoint_ignoring_if_none_match_refuses_to_seal(s3env: S3Env, s3_world:
     prof = _profiles(tmp_path)
     env = {"OBJECT_STORE_ENDPOINT": s3env.ignoring_endpoint}
     res = run_cli_here("seal", s3_world.root, "--scenario-id", "baseline_v1",
-                       "--engine-release", "r1", "--yes", "--profile", "fast",
+                       "--engine-release", "demo-1.0", "--yes", "--profile", "fast",
                        "--profiles-dir", str(prof), env=env)
     assert res.code == 1
     assert "oracle-tui: CONDITIONAL_WRITE_UNSUPPORTED:" in res.err
@@ -182,7 +182,9 @@ def test_unreachable_endpoint_is_retryable(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {"OBJECT_STORE_ENDPOINT": f"http://127.0.0.1:{port}"}
+    # Dummy credentials: the point is the endpoint, whichever test ran before this one.
+    env = {"OBJECT_STORE_ENDPOINT": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "dummy",
+           "AWS_SECRET_ACCESS_KEY": "dummy-secret", "AWS_DEFAULT_REGION": "us-east-1"}
     code, doc = _check("s3://some-bucket/w/", "--profile", "fast", "--profiles-dir",
                        str(_profiles(tmp_path)), env=env)
     assert code == 3
@@ -241,8 +243,8 @@ def test_no_secret_in_any_output(s3env: S3Env, s3_world: DemoWorld, tmp_path: Pa
         ("check", s3_world.root, "--json", "--quick"),
         ("check", s3_world.root, "--quick"),
         ("check", s3_world.root, "--verify-digests", "--profile", "dev"),
-        ("seal", s3_world.root, "--scenario-id", "baseline_v1", "--engine-release", "r1"),
-        ("seal", s3_world.root, "--scenario-id", "baseline_v1", "--engine-release", "r1",
+        ("seal", s3_world.root, "--scenario-id", "baseline_v1", "--engine-release", "demo-1.0"),
+        ("seal", s3_world.root, "--scenario-id", "baseline_v1", "--engine-release", "demo-1.0",
          "--yes", "--json"),
         ("stream-view", "build", s3_world.root, "--output-id", "s2_event_stream_baseline_6B"),
         ("check", "s3://no-such-bucket-oracle/x/", "--json"),
@@ -276,7 +278,7 @@ def test_more_failure_codes_on_s3(s3env: S3Env, s3_world: DemoWorld) -> None:
     code, doc = _check(s3_world.root, "--strict-seal", "--quick")
     assert code == 1 and _codes(doc) == [("PACK_NOT_SEALED", "_SEALED.json")]
     assert run_cli_here("seal", s3_world.root, "--scenario-id", "baseline_v1",
-                           "--engine-release", "r1", "--yes").code == 0
+                           "--engine-release", "demo-1.0", "--yes").code == 0
     code, doc = _check(s3_world.root, "--scenario-id", "other_v9", "--quick")
     assert code == 1 and "WORLD_KEY_MISMATCH" in {c for c, _ in _codes(doc)}
     seal = json.loads(client.get_object(Bucket=bucket, Key=prefix + "_SEALED.json")["Body"]

@@ -16,7 +16,7 @@ from oracle_tui import __version__
 from oracle_tui.core.check import run_check
 from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.interface_pack import load_interface_pack
-from tests.conftest import run_cli_here, run_cli_process
+from tests.conftest import forget_release, run_cli_here, run_cli_process
 from tests.upstream import upstream_errors
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "oracle_tui" / "schemas"
@@ -37,13 +37,13 @@ def _state(root: str) -> dict[str, tuple[bytes, int]]:
     return out
 
 
-def _seal(root: str, release: str = "1.4.2", *extra: str) -> Any:
+def _seal(root: str, release: str = "demo-1.0", *extra: str) -> Any:
     return run_cli_here("seal", root, "--scenario-id", "baseline_v1", "--engine-release",
                            release, "--yes", *extra)
 
 
 def test_seal_writes_the_platforms_v1_documents_and_nothing_else(world: DemoWorld) -> None:
-    res = _seal(world.root, "1.4.2", "--json")
+    res = _seal(world.root, "demo-1.0", "--json")
     assert res.code == 0, res.err
     result = json.loads(res.out)
     assert result["status"] == "SEALED"
@@ -64,7 +64,7 @@ def test_seal_writes_the_platforms_v1_documents_and_nothing_else(world: DemoWorl
     pack = load_interface_pack()
     wk = world.world_key
     expected_id = hashlib.sha256(
-        f"{wk.manifest_fingerprint}|{wk.parameter_hash}|baseline_v1|{wk.seed}|1.4.2|"
+        f"{wk.manifest_fingerprint}|{wk.parameter_hash}|baseline_v1|{wk.seed}|demo-1.0|"
         f"{pack.catalogue_digest}|{pack.gate_map_digest}".encode()).hexdigest()
     assert manifest["oracle_pack_id"] == seal["oracle_pack_id"] == expected_id
     assert binding["oracle_pack_id"] == expected_id
@@ -101,9 +101,27 @@ def test_reseal_same_inputs_is_a_noop(sealed_world: DemoWorld) -> None:
 def test_reseal_different_inputs_is_refused_and_changes_nothing(sealed_world: DemoWorld) -> None:
     before = _state(sealed_world.root)
     res = _seal(sealed_world.root, "demo-2.0")
-    assert res.code == 1
-    assert res.err.strip().splitlines()[-1].startswith("oracle-tui: MANIFEST_MISMATCH: ")
+    # The run receipt records demo-1.0: refused before anything is compared or written.
+    assert res.code == 2
+    assert res.err == ("oracle-tui: SEAL_INPUT_MISMATCH: --engine-release 'demo-2.0' disagrees "
+                       "with the run receipt's engine_release 'demo-1.0'; nothing was "
+                       "written\n")
     assert _state(sealed_world.root) == before
+
+
+
+def test_a_manifest_mismatch_names_each_differing_field(world: DemoWorld) -> None:
+    # Where the receipt records no release, the present manifest names each differing field.
+    forget_release(world.root)
+    assert _seal(world.root, "demo-1.0").code == 0
+    before = _state(world.root)
+    res = _seal(world.root, "demo-2.0")
+    assert res.code == 1
+    last = res.err.strip().splitlines()[-1]
+    assert last.startswith("oracle-tui: MANIFEST_MISMATCH: _oracle_pack_manifest.json exists "
+                           "and differs from what these inputs produce in engine_release: "
+                           'present "demo-1.0", these inputs "demo-2.0"; oracle_pack_id: ')
+    assert _state(world.root) == before
 
 
 def test_foreign_seal_is_seal_mismatch(world: DemoWorld) -> None:
@@ -129,7 +147,7 @@ def test_seal_refuses_when_gates_do_not_pass(world: DemoWorld) -> None:
 
 def test_seal_without_yes_on_a_pipe_refuses_with_exit_2(world: DemoWorld) -> None:
     res = run_cli_process("seal", world.root, "--scenario-id", "baseline_v1",
-                          "--engine-release", "1")
+                          "--engine-release", "demo-1.0")
     assert res.code == 2
     assert "pass --yes" in res.err
     assert "will write" in res.err and "_SEALED.json" in res.err
@@ -175,7 +193,7 @@ elif point == "hashing":
         return real_hash(store, key, cancel)
     hashing.hash_object = hash_object
 from oracle_tui.cli import main
-sys.exit(main(["seal", sys.argv[3], "--scenario-id", "baseline_v1", "--engine-release", "r1",
+sys.exit(main(["seal", sys.argv[3], "--scenario-id", "baseline_v1", "--engine-release", "demo-1.0",
                "--yes"]))
 """
 
@@ -200,7 +218,7 @@ def test_killed_sealer_leaves_a_state_a_rerun_completes(world: DemoWorld, point:
     assert mid.verdict == "FAIL"  # never PASS half-sealed
     assert "PACK_NOT_SEALED" in {f.code for f in mid.findings}
     res = run_cli_process("seal", world.root, "--scenario-id", "baseline_v1",
-                          "--engine-release", "r1", "--yes", "--json")
+                          "--engine-release", "demo-1.0", "--yes", "--json")
     assert res.code == 0, res.err
     assert json.loads(res.out)["written"] == [c for c in CONTROL if c not in left]
     final = run_check(world.root, strict_seal=True, verify_digests=True)
@@ -221,7 +239,7 @@ def _race(root: str, releases: list[str]) -> list[subprocess.CompletedProcess[st
 
 
 def test_eight_racing_sealers_same_inputs(world: DemoWorld) -> None:
-    results = _race(world.root, ["r1"] * 8)
+    results = _race(world.root, ["demo-1.0"] * 8)
     assert [r.returncode for r in results] == [0] * 8, [r.stderr for r in results]
     statuses = sorted(json.loads(r.stdout)["status"] for r in results)
     assert statuses.count("SEALED") == 1
@@ -230,6 +248,7 @@ def test_eight_racing_sealers_same_inputs(world: DemoWorld) -> None:
 
 
 def test_eight_racing_sealers_different_inputs(world: DemoWorld) -> None:
+    forget_release(world.root)
     results = _race(world.root, ["rA", "rB"] * 4)
     manifest = json.loads((Path(world.root) / "_oracle_pack_manifest.json").read_text())
     winner = manifest["engine_release"]

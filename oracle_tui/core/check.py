@@ -19,7 +19,12 @@ from oracle_tui.core.evidence import PartEvidence, collect_evidence, collect_ins
 from oracle_tui.core.findings import Finding, finding_from_error, make_finding, sorted_findings
 from oracle_tui.core.gates import GateResult, verify_gate
 from oracle_tui.core.hashing import DEFAULT_THREADS, hash_objects, sha256_bytes
-from oracle_tui.core.interface_pack import InterfacePack, render_template, template_regex
+from oracle_tui.core.interface_pack import (
+    InterfacePack,
+    literal_prefix,
+    render_template,
+    template_regex,
+)
 from oracle_tui.core.jsonio import read_json
 from oracle_tui.core.listing import Listing
 from oracle_tui.core.pack import OpenedPack, opened
@@ -46,7 +51,7 @@ from oracle_tui.core.parquet_footer import Footer, read_footers, schema_text
 from oracle_tui.core.paths import glob_reason, unsafe_reason
 from oracle_tui.core.profiles import Profile
 from oracle_tui.core.progress import Cancelled, Progress, check_cancel, no_progress
-from oracle_tui.core.readability import Owners, apply_readability
+from oracle_tui.core.readability import Owners, apply_readability, mark_blocks
 from oracle_tui.core.report import (
     EXCEPT_PARTS,
     QUICK_NOTE,
@@ -56,7 +61,14 @@ from oracle_tui.core.report import (
     verdict_of,
 )
 from oracle_tui.core.storage import Store
-from oracle_tui.core.storage.base import EMPTY_FOLDER, PROBE_BODY, PROBE_KEY_RE, TEMP_RE, ObjectInfo
+from oracle_tui.core.storage.base import (
+    EMPTY_FOLDER,
+    PROBE_BODY,
+    PROBE_KEY_RE,
+    PROBE_PREFIX,
+    TEMP_RE,
+    ObjectInfo,
+)
 from oracle_tui.core.world import RunReceipt, WorldKey, resolve_world_key
 
 
@@ -166,6 +178,7 @@ def _finish(report: CheckReport, findings: list[Finding]) -> CheckReport:
     report.findings = sorted_findings(findings)
     report.verdict = verdict_of(report.findings)
     apply_readability(report)
+    mark_blocks(report)
     report.verified = _verified_words(report)
     return report
 
@@ -246,6 +259,9 @@ def _judge_pack(ctx: _Ctx) -> None:
     sources: dict[str, list[str]] = {}
     with ctx.step("outputs_and_gates"):
         sources = _check_outputs_and_gates(ctx, listing, receipt)
+    with ctx.step("attribution"):
+        if ctx.content is None and report.seal.lifecycle in ("STAGING", "EMPTY"):
+            _attribute_unsealed(ctx, listing, receipt)
     with ctx.step("manifest_fields"):
         if ctx.manifest is not None:
             _check_manifest_fields(ctx, ctx.manifest, ctx.binding, receipt)
@@ -497,6 +513,14 @@ def _owners(catalogue: InterfacePack, listing: Listing, tokens: dict[str, str],
             # outputs of files naming the same file is what is ambiguous.
             if first != oid and not folder and not templates[first].endswith("/"):
                 conflicts.setdefault((first, oid), key)
+    # A file in an output's folder that is none of its parts still belongs to that output
+    # (a stray file there is its problem, not every output's).
+    folders = {literal_prefix(t).rpartition("/")[0] + "/": oid for oid, t in templates.items()
+               if not t.endswith("/")}
+    for obj in listing.objects:
+        owner = folders.get(obj.key.rpartition("/")[0] + "/")
+        if owner is not None:
+            key_owner.setdefault(obj.key, owner)
     gate_files: dict[str, str] = {}
     gate_roots: list[tuple[str, str]] = []
     for gid, g in catalogue.gates.items():
@@ -505,6 +529,65 @@ def _owners(catalogue: InterfacePack, listing: Listing, tokens: dict[str, str],
         gate_roots.append((render_template(g.bundle_root_template, gate_tokens).rstrip("/")
                            + "/", gid))
     return Owners(set(catalogue.outputs), key_owner, gate_files, gate_roots, templates, paths)
+
+
+# Top-level folders of an engine run root whose files are the run's own records: sealed as
+# they are, never read as data.
+RECORD_FOLDERS = ("logs/", "reports/")
+# Names a writer gives a file it has not finished: never a part, never a member.
+_UNFINISHED = re.compile(r"(?i)(^[.~])|(\.(tmp|temp|partial|part|crdownload|swp|bak)$)|(~$)")
+
+
+def _attribute_unsealed(ctx: _Ctx, listing: Listing, receipt: RunReceipt) -> None:
+    """What sealing would bind, attributed first (docs/contract.md, "What may be sealed"):
+    a part of an output (by its template), a member of a gate bundle, the run receipt, the
+    run's logs and reports, the tool's own files. A file in an output's folder that is not
+    one of its parts, a hidden or temporary file among parts or members, and a file that
+    belongs to nothing are FAIL, so `seal` refuses naming each one."""
+    owners: Owners | None = ctx.report._owners
+    if owners is None or ctx.report.world_key is None:
+        return
+    parts = {k for o in ctx.report.outputs for k in o._files}
+    # Parts of the same outputs for another scenario of this run (a run root may hold
+    # several; the check judges one): the engine's, attributed, not this world's.
+    tokens = {k: v for k, v in ctx.report.world_key.tokens(receipt.run_id).items()
+              if k != "scenario_id"}
+    others: dict[str, list[re.Pattern[str]]] = {}
+    for spec in ctx.interface_pack.outputs.values():
+        rendered = render_template(spec.path_template, tokens)
+        folder = literal_prefix(rendered).rpartition("/")[0] + "/"
+        others.setdefault(folder, []).append(template_regex(rendered))
+
+    def another_scenarios(key: str) -> bool:
+        folder = ""
+        for segment in key.split("/")[:-1]:
+            folder += segment + "/"
+            if any(rx.fullmatch(key) for rx in others.get(folder, ())):
+                return True
+        return False
+
+    for obj in listing.objects:
+        key = obj.key
+        if obj.kind != "file" or ("/" not in key and (
+                key in ROOT_FILE_NAMES or TEMP_RE.match(key) or key == "run_receipt.json")):
+            continue
+        if key.startswith((STREAM_VIEW_PREFIX, PROBE_PREFIX)):
+            continue
+        name = key.rsplit("/", 1)[-1]
+        owner = owners.of(key)
+        if owner is not None and owner[0] == "output" and key not in parts and \
+                owner[1] in {o.output_id for o in ctx.report.outputs}:
+            ctx.add("UNEXPECTED_FILE", key, f"{owner[1]}: in the output's folder but not one "
+                                            "of its parts (its template does not name it); "
+                                            "sealing would bind it")
+        elif owner is not None and _UNFINISHED.search(name):
+            what = "parts of " + owner[1] if owner[0] == "output" else "members of " + owner[1]
+            ctx.add("UNEXPECTED_FILE", key, f"a hidden or temporary file among the {what}: a "
+                                            "write that did not finish, or not the engine's")
+        elif owner is None and not key.startswith(RECORD_FOLDERS) and \
+                "/receipts/" not in f"/{key}" and not another_scenarios(key):
+            ctx.add("UNEXPECTED_FILE", key, "belongs to no output, gate bundle, log or report "
+                                            "of this run: sealing would bind it unexamined")
 
 
 def _account_for_the_rest(ctx: _Ctx, listing: Listing, listed: dict[str, ContentEntry]

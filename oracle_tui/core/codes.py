@@ -316,6 +316,11 @@ _ALL: tuple[CodeInfo, ...] = (
     _c("CONDITIONAL_WRITE_UNSUPPORTED", "config", F, T,
        "The object store ignores If-None-Match, so create-only writes cannot be guaranteed.",
        "Use an endpoint that honours conditional writes; sealing refuses until then."),
+    _c("SEAL_INPUT_MISMATCH", "config", F, T,
+       "A seal input (--engine-release, --scenario-id) disagrees with what the run receipt "
+       "records for this run; sealing it would bind a pack id no one can re-derive from the "
+       "run. Nothing was written.",
+       "Seal with the run receipt's values (the error names both)."),
     _c("INPUT_INVALID", "config", F, T,
        "A value given by the operator (engine release, tombstone reason or authority, "
        "replacement root, memory limit) is empty, too long or holds control characters. "
@@ -334,6 +339,7 @@ CODES: dict[str, CodeInfo] = {c.code: c for c in _ALL}
 # Codes that mean the command was called or configured wrongly: exit 2 wherever they stop it.
 USAGE_CODES = frozenset({"PROFILE_INVALID", "PLACEHOLDER_UNRESOLVED", "SECRET_IN_CONFIG",
                          "TARGET_EXISTS", "INPUT_INVALID", "INTERFACE_PACK_INVALID",
+                         "SEAL_INPUT_MISMATCH",
                          "CREDENTIALS_MISSING"})
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from oracle_tui.core.codes import CODES, Retry, Severity
 from oracle_tui.core.errors import OracleError
@@ -18,6 +18,10 @@ class Finding(BaseModel):
     subject: str
     detail: str
     retry: Retry
+    # What this finding keeps from being read, as the one readability decision attributes it
+    # (core/readability.py); set by check for FAIL findings, and shown by every face.
+    blocks: list[str] = Field(default_factory=list)
+    blocks_every_output: bool = False
 
     def sort_key(self) -> tuple[int, str, str, str]:
         return (SEVERITY_RANK[self.severity], self.code, self.subject, self.detail)

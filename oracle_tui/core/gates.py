@@ -233,6 +233,7 @@ def _bundle_digest(store: Store, result: GateResult, bundle: list[ObjectInfo], b
         (o for o in bundle if o.key[len(bundle_root):] not in exclude),
         key=lambda o: o.key[len(bundle_root):],
     )
+    stated = _stated_by_index(store, result.index_path, bundle)
     total = hashlib.sha256()
     for obj in members:
         require_regular(obj)
@@ -240,12 +241,33 @@ def _bundle_digest(store: Store, result: GateResult, bundle: list[ObjectInfo], b
         kept: list[bytes] | None = [] if _is_json(obj.key) else None
         size = _stream_into(store, obj.key, (total, h), cancel, kept)
         digest = h.hexdigest()
-        check = MemberCheck(path=obj.key[len(bundle_root):], key=obj.key,
-                            expected_sha256=digest, actual_sha256=digest, size=size, ok=True)
+        path = obj.key[len(bundle_root):]
+        # The member's expected digest is what the bundle's index states for it, where it
+        # states one: a changed member is then named, not only the bundle digest.
+        expected = stated.get(path, digest)
+        check = MemberCheck(path=path, key=obj.key, expected_sha256=expected,
+                            actual_sha256=digest, size=size, ok=expected == digest)
         result.members.append(check)
-        if kept is not None:
+        if not check.ok:
+            result.findings.append(make_finding(
+                "GATE_EVIDENCE_MISMATCH", result.gate_id,
+                f"member {path} hashes to {digest}, the bundle's index says {expected}"))
+        elif kept is not None:
             _parse_member(result, check, kept)
     result.recomputed_digest = total.hexdigest()
+
+
+def _stated_by_index(store: Store, index_key: str, bundle: list[ObjectInfo]) -> dict[str, str]:
+    """Member digests a bundle-digest gate's index.json states, by path ({} when it has
+    no index or one in another shape: the method does not need one)."""
+    if index_key not in {o.key for o in bundle}:
+        return {}
+    try:
+        members = parse_index_members(_read_evidence(store, index_key, MAX_JSON_BYTES),
+                                      index_key)
+    except OracleError:
+        return {}
+    return {m["path"]: m["sha256_hex"] for m in members}
 
 
 def _index_digest(store: Store, result: GateResult, spec: GateSpec, bundle_root: str,

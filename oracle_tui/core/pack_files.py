@@ -45,8 +45,8 @@ SEALED_FLAG = "_SEALED.flag"
 STREAM_VIEW_PREFIX = "stream_view/"
 PACK_CONTROL_FILES = (CONTENT_INDEX, MANIFEST, SEAL_BINDING, SEAL, TOMBSTONE)
 
-MANIFEST_VERSION = "1.0"
-SEAL_VERSION = "1.0"
+MANIFEST_VERSION = "v0"  # what the platform's own packer writes (its fingerprint compares it)
+SEAL_VERSION = "v0"
 # What oracle-tui before 0.2 put into the manifest and seal (the platform refuses them).
 OLD_EXTENSION_KEY = "extensions"
 SEAL_BINDING_SCHEMA = "oracle-tui.seal-binding/1"
@@ -140,8 +140,8 @@ class ContentIndexRef(BaseModel):
 
 class Manifest(BaseModel):
     """`_oracle_pack_manifest.json`, the platform's v1 document. Read leniently where v1 is
-    (another tool may write version "v0" and an offset time); written by oracle-tui with
-    version 1.0 and UTC microseconds."""
+    (version "v0" or "1.0", an offset time); written by oracle-tui with version "v0", as
+    the platform's packer writes it, and UTC microseconds."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
     contract: ClassVar[str] = contracts.PACK_MANIFEST

@@ -191,21 +191,32 @@ def decide(report: CheckReport, output_id: str, *, include_view: bool = True) ->
                     warnings=warnings)
 
 
-def blocked_by_each(report: CheckReport) -> list[list[str]]:
-    """For each finding of ``report`` (in order), the outputs it blocks (none for WARN and
-    INFO): what the inspector shows under a finding."""
+def mark_blocks(report: CheckReport) -> None:
+    """Set each FAIL finding's ``blocks`` (and ``blocks_every_output`` for a finding about
+    the pack): the same attribution as the outputs' status, computed once, so the CLI's
+    "Why it fails", the Outputs table, the JSON and the inspector give one answer."""
     owners = report._owners or Owners.from_report(report)
     closure = {o.output_id: set(o.required_gates) for o in report.outputs}
-    out: list[list[str]] = []
+    by_gate: dict[str, list[str]] = {}
+    for oid, gates in sorted(closure.items()):
+        for g in gates:
+            by_gate.setdefault(g, []).append(oid)
     for f in report.findings:
+        f.blocks, f.blocks_every_output = [], False
         if f.severity is not Severity.FAIL:
-            out.append([])
             continue
         owner = owners.of(f.subject)
         if owner is None:
-            out.append([] if f.code == "OUTPUT_UNKNOWN" else sorted(closure))
+            # Not listed one by one: a flood of 200,000 such findings stays a small report.
+            f.blocks_every_output = f.code != "OUTPUT_UNKNOWN"
         elif owner[0] == "output":
-            out.append([owner[1]] if owner[1] in closure else [])
+            f.blocks = [owner[1]] if owner[1] in closure else []
         else:
-            out.append(sorted(o for o, gates in closure.items() if owner[1] in gates))
-    return out
+            f.blocks = list(by_gate.get(owner[1], []))
+
+
+def blocked_by_each(report: CheckReport) -> list[list[str]]:
+    """For each finding of ``report`` (in order), the outputs it blocks (none for WARN and
+    INFO), as check marked them."""
+    every = sorted(o.output_id for o in report.outputs)
+    return [every if f.blocks_every_output else list(f.blocks) for f in report.findings]

@@ -8,6 +8,7 @@ with the same inputs completes; racing sealers converge on the first writer's fi
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -101,6 +102,8 @@ def plan_seal(pack: str | OpenedPack, *, scenario_id: str, engine_release: str,
     if report.world_key is None or report.run_receipt is None:
         assert first_fail is not None
         raise OracleError(first_fail.code, first_fail.detail, first_fail.subject)
+    _require_receipt_agrees(report.run_receipt, {"engine_release": engine_release,
+                                                 "scenario_id": scenario_id})
     if any(f.code == "PACK_TOMBSTONED" for f in report.findings):
         raise OracleError("PACK_TOMBSTONED", "a tombstoned pack is never sealed", TOMBSTONE)
     sealed_for = (report.seal.manifest or {}).get("world_key")
@@ -130,6 +133,17 @@ def plan_seal(pack: str | OpenedPack, *, scenario_id: str, engine_release: str,
     plan.content_files = len(content)
     plan.content_bytes = sum(o.size for o in content)
     return plan, report
+
+
+def _require_receipt_agrees(receipt: dict[str, Any], given: dict[str, str]) -> None:
+    """Each seal input the run receipt also records must be the receipt's value."""
+    for name, value in given.items():
+        recorded = receipt.get(name)
+        if isinstance(recorded, str) and recorded != value:
+            raise OracleError("SEAL_INPUT_MISMATCH", f"--{name.replace('_', '-')} {value!r} "
+                                                     f"disagrees with the run receipt's "
+                                                     f"{name} {recorded!r}; nothing was "
+                                                     "written", "run_receipt.json")
 
 
 def seal_pack(pack: str | OpenedPack, *, scenario_id: str, engine_release: str,
@@ -257,24 +271,50 @@ def _content_index(store: Store, listing: Listing, threads: int, progress: Progr
     return canonical_json(doc), {e["path"]: e["sha256"] for e in entries}, total
 
 
-def _same_bytes(existing: bytes, wanted: bytes) -> bool:
-    return existing == wanted
+def _same_bytes(existing: bytes, wanted: bytes) -> list[str]:
+    if existing == wanted:
+        return []
+    return ["its bytes (the files under the root are not those it indexes: another listing "
+            "or other contents)"]
+
+
+# Version strings that mean the same v1 document: oracle-tui wrote "1.0" before 0.3, the
+# platform's packer writes "v0"; a pack half-sealed by either is completed, not refused.
+_SAME_VERSIONS = ({"1.0", "v0"},)
 
 
 def _same_except(field: str) -> Any:
-    def same(existing: bytes, wanted: bytes) -> bool:
+    """A comparison of an existing document with the wanted one that leaves ``field`` (a
+    time or the tool's version) out; returns each differing field with both values."""
+    def differences(existing: bytes, wanted: bytes) -> list[str]:
         try:
             old = parse_json(existing, "MANIFEST_MISMATCH", "existing")
         except OracleError:
-            return False
+            return ["it is not JSON"]
         new = parse_json(wanted, "MANIFEST_MISMATCH", "wanted")
         if not isinstance(old, dict):
-            return False
+            return ["it is not a JSON object"]
         old.pop(field, None)
         new.pop(field, None)
-        return bool(old == new)
+        if {old.get("version"), new.get("version")} in _SAME_VERSIONS:
+            old["version"] = new["version"]
+        return [f"{name}: present {a}, these inputs {b}"
+                for name, a, b in _field_differences(old, new)]
 
-    return same
+    return differences
+
+
+def _field_differences(old: Any, new: Any, prefix: str = "") -> list[tuple[str, str, str]]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for name in sorted(set(old) | set(new), key=str):
+            missing = "(absent)"
+            out += _field_differences(old.get(name, missing), new.get(name, missing),
+                                      f"{prefix}{name}.")
+        return out
+    if old == new:
+        return []
+    return [(prefix.rstrip("."), json.dumps(old)[:120], json.dumps(new)[:120])]
 
 
 def _put_or_compare(store: Store, key: str, data: bytes, same: Any, code: str) -> bool:
@@ -282,7 +322,8 @@ def _put_or_compare(store: Store, key: str, data: bytes, same: Any, code: str) -
     if store.put_if_absent(key, data):
         return True
     existing = store.read_bytes(key)
-    if not same(existing, data):
-        raise OracleError(code, f"{key} exists and differs from what these inputs produce; "
-                                "nothing was changed", key)
+    differences = same(existing, data)
+    if differences:
+        raise OracleError(code, f"{key} exists and differs from what these inputs produce in "
+                                f"{'; '.join(differences[:6])}; nothing was changed", key)
     return False

@@ -15,7 +15,7 @@ import pytest
 
 from oracle_tui.core.check import run_check
 from oracle_tui.core.demo import DemoWorld
-from tests.conftest import S3Env, run_cli_process
+from tests.conftest import S3Env, forget_release, run_cli_process
 from tests.reliability.helpers import check, codes, edit_binding, fails, part, rel
 
 
@@ -41,6 +41,7 @@ def test_modification_after_seal_is_found_by_content_not_mtime(sealed_world: Dem
 
 
 def test_twelve_racing_sealers(world: DemoWorld) -> None:
+    forget_release(world.root)
     procs = [subprocess.Popen([sys.executable, "-m", "oracle_tui.cli", "seal", world.root,
                                "--scenario-id", "baseline_v1", "--engine-release",
                                f"r{i % 3}", "--yes"], stdout=subprocess.PIPE,

@@ -77,7 +77,7 @@ def test_unicode_nfc_nfd_twins(world: DemoWorld) -> None:
     nfd = unicodedata.normalize("NFD", "résumé.json")
     assert nfc != nfd
     (reports / nfc).write_text("{}")
-    seal_pack(world.root, scenario_id="baseline_v1", engine_release="r1")
+    seal_pack(world.root, scenario_id="baseline_v1", engine_release="demo-1.0")
     (reports / nfd).write_text("{}")  # looks identical, is another name
     code, doc = check(world.root)
     assert code == 1 and fails(doc) == {("UNEXPECTED_FILE", f"reports/{nfd}")}

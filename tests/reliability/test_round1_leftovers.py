@@ -34,7 +34,7 @@ def test_a_bracketed_name_outside_every_output_is_data(world: DemoWorld) -> None
     odd.parent.mkdir(parents=True)
     odd.write_text("a log line\n")
     assert run_cli_here("seal", world.root, "--scenario-id", "baseline_v1",
-                        "--engine-release", "1", "--yes").code == 0
+                        "--engine-release", "demo-1.0", "--yes").code == 0
     rc, doc = check(world.root, "--strict-seal")
     assert (rc, doc["verdict"]) == (0, "PASS")
     assert {o["status"] for o in doc["outputs"]} == {"READABLE"}
