@@ -531,7 +531,8 @@ def _add_seal(sub: Subparsers) -> None:
     p.add_argument("--scenario-id", required=True, help="the world's scenario (recorded in the "
                                                         "manifest's world key)")
     p.add_argument("--engine-release", required=True,
-                   help="the engine release that wrote the world (part of the pack id)")
+                   help="the engine release that wrote the world (part of the pack id); "
+                        "must be the run receipt's engine_release where it records one")
     p.add_argument("--threads", type=_thread_count, default=2,
                    help="files hashed at once (default 2)")
     p.add_argument("--yes", action="store_true", help=YES_HELP)

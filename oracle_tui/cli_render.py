@@ -6,9 +6,10 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from oracle_tui.core.codes import CodeInfo, code_info
+from oracle_tui.core.codes import CodeInfo
 from oracle_tui.core.diff import DiffReport, rows_lines
-from oracle_tui.core.findings import compared_digests, first_difference, grouped_for_display
+from oracle_tui.core.findings import first_difference, grouped_for_display
+from oracle_tui.core.guidance import context_of, digest_pair, guidance
 from oracle_tui.core.readability import blocked_by_each
 from oracle_tui.core.report import QUICK_NOTE, CheckReport
 from oracle_tui.core.seal import SealPlan
@@ -92,7 +93,7 @@ def check_report(report: CheckReport, whole: bool = False) -> RenderableType:
 def why_it_fails(report: CheckReport) -> RenderableType | None:
     """``explain`` for each FAIL code of the report, with what its findings block and, for a
     digest mismatch, where the two digests part: the triage the table has no room for."""
-    blocks = blocked_by_each(report)
+    blocks = blocked_by_each(report)  # as check marked each finding
     by_code: dict[str, list[int]] = {}
     for i, f in enumerate(report.findings):
         if f.severity.value == "FAIL":
@@ -100,23 +101,24 @@ def why_it_fails(report: CheckReport) -> RenderableType | None:
     if not by_code:
         return None
     t = Table.grid(padding=(0, 2))
+    sealed, values = context_of(report)
     for code, indexes in by_code.items():
-        info = code_info(code)
+        advice = guidance(report.findings[indexes[0]], sealed=sealed, values=values)
         t.add_row(Text(code, style="bold red"), Text(f"{len(indexes)} finding"
                                                      f"{'s' if len(indexes) > 1 else ''}",
                                                      style="dim"))
-        t.add_row("means", info.meaning)
-        t.add_row("do", info.action)
+        t.add_row("means", advice.means)
+        t.add_row("do", advice.do)
         parted = 0
         for i in indexes:
-            pair = compared_digests(report.findings[i].detail)
-            at = first_difference(*pair) if pair else None
-            if at is None:
+            pair = digest_pair(report.findings[i])
+            at = first_difference(pair[0][1], pair[1][1]) if pair else None
+            if pair is None or at is None:
                 continue
             parted += 1
             if parted <= WHY_ROWS_PER_CODE:
-                t.add_row("", f"{report.findings[i].subject}: the digests differ from "
-                              f"character {at + 1}")
+                t.add_row("", f"{report.findings[i].subject}: {pair[0][0]} and {pair[1][0]} "
+                              f"differ from character {at + 1}")
         if parted > WHY_ROWS_PER_CODE:
             t.add_row("", Text(f"… and {parted - WHY_ROWS_PER_CODE:,} more (listed in full by "
                                "--json)", style="bold"))

@@ -125,7 +125,8 @@ def diff_packs(pack_a: str | OpenedPack, pack_b: str | OpenedPack, ask: DiffAsk 
         first = next(f for s in sides for f in s.blocking)
         return DiffReport(a=sides[0], b=sides[1], result="UNREADABLE",
                           summary=f"not compared: {' and '.join(which)} not readable "
-                                  f"({first.code} {first.subject}: {first.detail})")
+                                  f"({first.code} {first.subject}: {first.detail})",
+                          verified=_verified(reports))
     report = DiffReport(a=sides[0], b=sides[1], result="IDENTICAL", summary="",
                         identity=_identity(reports), gates=_gates(reports),
                         verified=_verified(reports))

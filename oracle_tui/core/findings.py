@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from pydantic import BaseModel, Field
 
 from oracle_tui.core.codes import CODES, Retry, Severity
@@ -69,7 +67,6 @@ def grouped_for_display(findings: list[Finding], keep: int = 5, threshold: int =
     return out
 
 
-_DIGEST = re.compile(r"\b[0-9a-f]{64}\b")
 
 
 def first_difference(one: str, other: str) -> int | None:
@@ -78,10 +75,3 @@ def first_difference(one: str, other: str) -> int | None:
         if x != y:
             return i
     return None if len(one) == len(other) else min(len(one), len(other))
-
-
-def compared_digests(detail: str) -> tuple[str, str] | None:
-    """The two digests a mismatch finding compares (claimed, then recomputed), if it names
-    exactly two: triage needs both in full and where they part."""
-    found = _DIGEST.findall(detail)
-    return (found[0], found[1]) if len(found) == 2 else None

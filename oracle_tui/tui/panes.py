@@ -16,10 +16,10 @@ from textual.widgets.data_table import RowDoesNotExist
 from oracle_tui.core.codes import CODES, codes_of_pane
 from oracle_tui.core.findings import (
     Finding,
-    compared_digests,
     first_difference,
     grouped_for_display,
 )
+from oracle_tui.core.guidance import context_of, guidance
 from oracle_tui.core.overview import PackOverview
 from oracle_tui.core.redact import printable, redact
 from oracle_tui.core.report import CheckReport
@@ -472,15 +472,16 @@ class FindingsPane(TablePane):
     def on_mount(self) -> None:
         self.findings: list[Finding] = []
         self.blocks: dict[int, list[str]] = {}
+        self.context: tuple[bool, dict[str, str]] = (False, {})
         self.sort_column = 0
         self.query_one("#findings-table", DataTable).add_columns(*self.COLUMNS)
         self.query_one("#findings-filter", Input).display = False
 
     def show_report(self, r: CheckReport, blocks: list[list[str]] | None = None) -> None:
         self.findings = list(r.findings)
-        # The outputs each finding blocks, by the finding object (computed by the app from
-        # the whole report before it was masked for display).
+        # The outputs each finding blocks, as check marked them (core.readability).
         self.blocks = {id(f): b for f, b in zip(self.findings, blocks or [], strict=False)}
+        self.context = context_of(r)  # sealed or not, values for the "do" commands
         self.refresh_rows()
 
     def visible_findings(self) -> list[Finding]:
@@ -538,11 +539,13 @@ class FindingsPane(TablePane):
             Text(f"{f.severity.value} {f.code} · {f.retry.value} · listed in pane "
                  f"{info.pane}", style="bold " + SEV_STYLE[f.severity.value]),
             Text(f"subject: {f.subject}"), Text(f"detail:  {f.detail}")]
-        digests = compared_digests(f.detail)
-        if digests is not None:
-            parts.append(digest_pair("one", digests[0], "the other", digests[1]))
-        parts += [Text(f"means:   {info.meaning}", style="dim"),
-                  Text(f"do:      {info.action}", style="dim")]
+        sealed, values = self.context
+        advice = guidance(f, sealed=sealed, values=values)
+        if advice.pair is not None:
+            (first, one), (second, other) = advice.pair
+            parts.append(digest_pair(first, one, second, other))
+        parts += [Text(f"means:   {advice.means}", style="dim"),
+                  Text(f"do:      {advice.do}", style="dim")]
         blocked = self.blocks.get(id(f), [])
         if blocked:
             parts.append(Text(f"blocks:  {', '.join(blocked[:8])}"

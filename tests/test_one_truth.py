@@ -1,0 +1,256 @@
+"""One truth on every face (issue 34): a verdict claims exactly what was proven, and every
+face (CLI text, JSON, the inspector, diff) says the same thing about the same pack."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from oracle_tui.core.demo import DemoWorld
+from oracle_tui.core.interface_pack import load_interface_pack
+from tests.conftest import run_cli_here
+
+
+def _flip(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def _part(root: str, output: str = "arrival_events", n: int = 1) -> Path:
+    return sorted(Path(root).glob(f"data/**/{output}/**/part-*.parquet"))[n]
+
+
+def _json(*args: str) -> tuple[int, dict[str, object]]:
+    res = run_cli_here(*args, "--json")
+    return res.code, json.loads(res.out)
+
+
+# -- diff re-hashes by default ---------------------------------------------------------------
+
+def test_a_copy_with_one_flipped_byte_is_never_identical(sealed_world: DemoWorld,
+                                                         tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(sealed_world.root, copy)
+    _flip(_part(str(copy)))
+    code, doc = _json("diff", sealed_world.root, str(copy))
+    assert code == 1 and doc["result"] == "UNREADABLE"
+    assert doc["verified"].startswith("both sides' bytes re-hashed now")
+    # --quick trusts the (intact) content indexes and its headline says so.
+    res = run_cli_here("diff", sealed_world.root, str(copy), "--quick")
+    assert res.code == 0
+    assert res.out.splitlines()[0].startswith("identical by content index (bytes not "
+                                              "re-hashed): ")
+
+
+# -- what may be sealed ------------------------------------------------------------------------
+
+def test_files_sealing_would_bind_unexamined_are_fail_before_sealing(world: DemoWorld) -> None:
+    folder = _part(world.root).parent
+    (folder / "notes.txt").write_text("an operator's note")
+    (folder / ".part-00009.parquet.tmp").write_bytes(b"PAR1 truncated")
+    code, doc = _json("check", world.root)
+    unexpected = [(f["subject"], f["blocks"]) for f in doc["findings"]  # type: ignore[union-attr]
+                  if f["code"] == "UNEXPECTED_FILE"]
+    rel = folder.relative_to(world.root).as_posix()
+    assert code == 1 and unexpected == [(f"{rel}/.part-00009.parquet.tmp", ["arrival_events_5B"]),
+                                        (f"{rel}/notes.txt", ["arrival_events_5B"])]
+    blocked = {o["output_id"] for o in doc["outputs"]  # type: ignore[union-attr]
+               if o["status"] == "BLOCKED"}
+    assert blocked == {"arrival_events_5B"}
+    res = run_cli_here("seal", world.root, "--scenario-id", "baseline_v1", "--engine-release",
+                       "demo-1.0", "--yes")
+    assert res.code == 1 and "UNEXPECTED_FILE" in res.err
+    assert f"{rel}/.part-00009.parquet.tmp" in res.err and f"{rel}/notes.txt" in res.err
+    assert not (Path(world.root) / "_SEALED.json").exists()
+
+
+# -- gate members --------------------------------------------------------------------------------
+
+def test_an_edited_member_of_a_bundle_digest_gate_is_named(world: DemoWorld) -> None:
+    member = next(Path(world.root).glob("data/layer1/1A/validation/*/validation_report.json"))
+    member.write_text(member.read_text().replace("PASS", "PASX", 1) or "{}")
+    code, doc = _json("check", world.root)
+    gate = next(g for g in doc["gates"] if g["gate_id"] == "gate.layer1.1A.validation")  # type: ignore[union-attr]
+    row = next(m for m in gate["members"] if m["path"] == "validation_report.json")
+    index = json.loads((member.parent / "index.json").read_text())
+    stated = next(m["sha256_hex"] for m in index if m["path"] == "validation_report.json")
+    assert (row["ok"], row["expected_sha256"]) == (False, stated)
+    assert row["actual_sha256"] == hashlib.sha256(member.read_bytes()).hexdigest()
+    named = [f["detail"] for f in doc["findings"]  # type: ignore[union-attr]
+             if f["code"] == "GATE_EVIDENCE_MISMATCH"]
+    assert any(d.startswith("member validation_report.json hashes to ") for d in named)
+    assert code == 1
+
+
+# -- one blocking answer ---------------------------------------------------------------------------
+
+Damage = Callable[[str], None]
+
+
+def _delete(root: str) -> None:
+    _part(root).unlink()
+
+
+def _truncate(root: str) -> None:
+    p = _part(root, "s4_event_labels_6B")
+    p.write_bytes(p.read_bytes()[:100])
+
+
+def _stray(root: str) -> None:
+    (_part(root).parent / "stray.txt").write_text("x")
+
+
+def _edited_flag(root: str) -> None:
+    flag = next(Path(root).glob("data/layer3/6B/validation/*/_passed.flag"))
+    flag.write_text("sha256_hex = " + "0" * 64 + "\n")
+
+
+def _edited_member(root: str) -> None:
+    member = next(Path(root).glob("data/layer1/1A/validation/*/validation_report.json"))
+    member.write_text(member.read_text() + " ")
+
+
+def _missing_gate(root: str) -> None:
+    shutil.rmtree(next(Path(root).glob("data/layer2/5B/validation/*")))
+
+
+DAMAGES: dict[str, Damage] = {
+    "flip": lambda root: _flip(_part(root)), "delete": _delete, "truncate": _truncate,
+    "stray": _stray, "edited flag": _edited_flag, "edited member": _edited_member,
+    "missing gate": _missing_gate}
+
+
+def _why_blocks(text: str) -> dict[str, set[str]]:
+    """Each code under "Why it fails" and the outputs its "blocks" line names."""
+    why = text[text.index("Why it fails"):]
+    out: dict[str, set[str]] = {}
+    code = ""
+    for line in why.splitlines():
+        m = re.match(r"^([A-Z][A-Z_]+)\s+\d+ findings?$", line.strip())
+        if m:
+            code = m.group(1)
+            out[code] = set()
+        elif line.startswith("blocks") and code:
+            out[code] = {o.strip() for o in line.split(None, 1)[1].split(",")}
+    return out
+
+
+@pytest.mark.parametrize("sealed", [False, True])
+@pytest.mark.parametrize("damage", sorted(DAMAGES))
+def test_every_face_names_the_same_blocked_outputs(damage: str, sealed: bool, world: DemoWorld,
+                                                   sealed_world: DemoWorld) -> None:
+    root = (sealed_world if sealed else world).root
+    DAMAGES[damage](root)
+    code, doc = _json("check", root)
+    assert code == 1
+    outputs = sorted(str(o["output_id"]) for o in doc["outputs"])  # type: ignore[union-attr]
+    fails = [f for f in doc["findings"] if f["severity"] == "FAIL"]  # type: ignore[union-attr]
+    by_code: dict[str, set[str]] = {}
+    for f in fails:
+        named = set(outputs) if f["blocks_every_output"] else set(f["blocks"])
+        by_code.setdefault(f["code"], set()).update(named)
+    # The JSON's outputs: BLOCKED exactly where some finding blocks them.
+    blocked = {o["output_id"] for o in doc["outputs"]  # type: ignore[union-attr]
+               if o["status"] == "BLOCKED"}
+    assert blocked == set().union(*by_code.values()), damage
+    # The CLI's "Why it fails" names, per code, what its findings block.
+    text = run_cli_here("check", root, env={"COLUMNS": "400"}).out
+    assert {c: b for c, b in _why_blocks(text).items() if b} == \
+        {c: b for c, b in by_code.items() if b}, damage
+    # The CLI's Outputs table: BLOCKED rows are the same outputs.
+    rows = {line.split("│")[1].strip() for line in text.splitlines()
+            if "│" in line and " BLOCKED " in line}
+    assert rows == blocked, damage
+
+
+# -- guidance by context ---------------------------------------------------------------------------
+
+def test_guidance_follows_what_was_compared(world: DemoWorld, sealed_world: DemoWorld) -> None:
+    _flip(_part(world.root))
+    text = run_cli_here("check", world.root, env={"COLUMNS": "400"}).out
+    assert "the pack is not sealed, so the comparison is with the engine's evidence" in text
+    assert "changed after sealing" not in text
+    assert "actual and engine's evidence differ from character" in text
+    _truncate(sealed_world.root)
+    text = run_cli_here("check", sealed_world.root, env={"COLUMNS": "400"}).out
+    why = text[text.index("Why it fails"):]
+    parquet = why[why.index("PARQUET_INVALID"):]
+    parquet = parquet[:parquet.index("\n\n")] if "\n\n" in parquet else parquet
+    assert "differ from character" not in parquet and "digest" not in parquet.lower()
+
+
+# -- upstream byte compatibility -------------------------------------------------------------------
+
+def test_the_upstream_packers_fingerprint_equals_what_seal_wrote(world: DemoWorld) -> None:
+    """Re-derive what the platform's packer (oracle_store/packer.py) compares when it finds
+    a manifest and a seal in place (its _manifest_fingerprint and _seal_fingerprint fields)
+    from the same inputs, its way; it must equal what `seal` wrote, or its re-run over our
+    pack raises MANIFEST_MISMATCH / SEAL_MISMATCH."""
+    assert run_cli_here("seal", world.root, "--scenario-id", "baseline_v1",
+                        "--engine-release", "demo-1.0", "--yes").code == 0
+    catalogue = load_interface_pack()
+    receipt = json.loads((Path(world.root) / "run_receipt.json").read_text())
+    world_key = {"manifest_fingerprint": receipt["manifest_fingerprint"],
+                 "parameter_hash": receipt["parameter_hash"], "scenario_id": "baseline_v1",
+                 "seed": int(receipt["seed"])}
+    pack_id = hashlib.sha256(
+        f"{world_key['manifest_fingerprint']}|{world_key['parameter_hash']}|"
+        f"{world_key['scenario_id']}|{world_key['seed']}|demo-1.0|"
+        f"{catalogue.catalogue_digest}|{catalogue.gate_map_digest}".encode()).hexdigest()
+    theirs = {"version": "v0", "oracle_pack_id": pack_id, "world_key": world_key,
+              "engine_release": "demo-1.0", "catalogue_digest": catalogue.catalogue_digest,
+              "gate_map_digest": catalogue.gate_map_digest}
+    manifest = json.loads((Path(world.root) / "_oracle_pack_manifest.json").read_text())
+
+    def canonical(doc: dict[str, object]) -> str:
+        return json.dumps(doc, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+
+    assert canonical({k: manifest.get(k) for k in theirs}) == canonical(theirs)
+    seal = json.loads((Path(world.root) / "_SEALED.json").read_text())
+    assert {k: seal.get(k) for k in ("version", "oracle_pack_id", "seal_status")} == {
+        "version": "v0", "oracle_pack_id": pack_id, "seal_status": "SEALED_OK"}
+
+
+def test_a_pack_sealed_with_version_1_0_still_checks(sealed_world: DemoWorld) -> None:
+    from tests.reliability.helpers import rechain_manifest
+
+    rechain_manifest(sealed_world.root, lambda m: m.update(version="1.0"))
+    code, doc = _json("check", sealed_world.root)
+    assert (code, doc["verdict"]) == (0, "PASS")
+
+
+# -- verified claims only what was done; environment ----------------------------------------------
+
+@pytest.mark.parametrize("where", ["absent", "a file"])
+def test_nothing_read_is_not_checked(tmp_path: Path, where: str) -> None:
+    root = tmp_path / "root"
+    if where == "a file":
+        root.write_text("x")
+    res = run_cli_here("check", str(root))
+    first = res.out.splitlines()[0].split()
+    assert first[:2] == ["NOT", "CHECKED"] and res.code in (1, 2)
+    code, doc = _json("check", str(root))
+    assert doc["judged"] is False and doc["verified"].startswith("nothing: ")
+
+
+def test_a_missing_aws_profile_is_a_configuration_error(world: DemoWorld) -> None:
+    res = run_cli_here("check", "s3://bucket/w1/", env={"AWS_PROFILE": "no-such-profile-here"})
+    assert res.code == 2
+    assert "CREDENTIALS_MISSING" in res.out and "'no-such-profile-here'" in res.out
+
+
+def test_inspect_without_a_terminal_says_it_needs_one(world: DemoWorld) -> None:
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "oracle_tui.entry", "inspect", world.root],
+                         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and res.stdout == ""
+    assert res.stderr.startswith("oracle-tui: INPUT_INVALID: inspect needs a terminal")
