@@ -40,7 +40,7 @@ def test_unknown_code_exits_2(cli: CliRunner) -> None:
     assert typo.code == 2
     assert typo.err == ("oracle-tui: INPUT_INVALID: unknown reason code "
                         "'GATE_EVIDENCE_MISSMATCH'; did you mean GATE_EVIDENCE_MISMATCH, "
-                        "STREAM_RECEIPT_MISMATCH, GATE_RECEIPT_MISSING?\n")
+                        "STREAM_RECEIPT_MISMATCH, SEAL_INPUT_MISMATCH?\n")
 
 
 def test_reason_codes_doc_is_generated_from_the_registry() -> None:

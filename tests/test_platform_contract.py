@@ -40,7 +40,7 @@ SEAL = "oracle_store_contracts/oracle_pack_seal"
 
 def _seal(root: str, *extra: str) -> Any:
     return run_cli_here("seal", root, "--scenario-id", "baseline_v1", "--engine-release",
-                           "1.4.2", "--yes", *extra)
+                           "demo-1.0", "--yes", *extra)
 
 
 def _json(path: Path) -> Any:

@@ -247,7 +247,7 @@ def test_the_cli_report_explains_each_fail(world: DemoWorld) -> None:
     lines = [" ".join(line.split()) for line in why.splitlines()]
     assert "GATE_EVIDENCE_MISMATCH 1 finding" in lines
     assert "REQUIRED_GATE_NOT_PASS 3 findings" in lines
-    assert "gate.layer3.6B.validation: the digests differ from character 41" in lines
+    assert "gate.layer3.6B.validation: flag and recomputed differ from character 41" in lines
     assert lines.count("blocks s2_event_stream_baseline_6B, s3_event_stream_with_fraud_6B, "
                        "s4_event_labels_6B") == 2
     assert "PACK_NOT_SEALED" not in why  # a WARN is not a reason it fails

@@ -39,12 +39,12 @@ class Guidance:
     pair: tuple[tuple[str, str], tuple[str, str]] | None = None
 
 
-def digest_pair(f: Finding) -> tuple[tuple[str, str], tuple[str, str]] | None:
+def digest_pair(finding: Finding) -> tuple[tuple[str, str], tuple[str, str]] | None:
     """The two digests a finding compares, each with what it is; None when it compares
     none (a path's manifest_fingerprint is not a digest it compared)."""
-    if f.code not in DIGEST_CODES:
+    if finding.code not in DIGEST_CODES:
         return None
-    detail = f.detail.replace(f.subject, "") if f.subject else f.detail
+    detail = finding.detail.replace(finding.subject, "") if finding.subject else finding.detail
     for rx, first, second in _PAIRS:
         m = rx.search(detail)
         if m is None:
@@ -63,13 +63,13 @@ def _short_label(words: str) -> str:
     return words[:40]
 
 
-def guidance(f: Finding, *, sealed: bool, values: dict[str, str] | None = None) -> Guidance:
+def guidance(finding: Finding, *, sealed: bool, values: dict[str, str] | None = None) -> Guidance:
     """Meaning and action for ``f`` in its context; ``values`` (root, scenario_id,
     engine_release) fill in the commands of the action where known."""
-    info = CODES[f.code]
+    info = CODES[finding.code]
     means, do = info.meaning, info.action
-    detail = f.detail
-    if f.code == "DIGEST_MISMATCH":
+    detail = finding.detail
+    if finding.code == "DIGEST_MISMATCH":
         if "the content index sealed sha256" in detail:
             means = ("Two documents of the pack state different sha256 for one file (the "
                      "content index and the engine's evidence or an instance proof): at least "
@@ -86,16 +86,16 @@ def guidance(f: Finding, *, sealed: bool, values: dict[str, str] | None = None) 
             do = ("Do not read it" + ("" if sealed else " and do not seal it") +
                   ": restore the file from the engine's output or re-run the engine into a "
                   "new root, then check again.")
-    elif f.code == "GATE_EVIDENCE_MISMATCH" and sealed:
+    elif finding.code == "GATE_EVIDENCE_MISMATCH" and sealed:
         do = ("The bundle does not prove the data; do not read. The pack is sealed: never "
               "edit it; restore it from its source of truth, or tombstone it and seal a new "
               "root from a fresh engine run.")
-    elif f.code == "UNEXPECTED_FILE" and not sealed:
+    elif finding.code == "UNEXPECTED_FILE" and not sealed:
         means = ("A file under the root that is not what sealing may bind where it lies (not "
                  "one of the output's parts, a hidden or temporary file, or nothing the run "
                  "accounts for).")
         do = "Find out who wrote it and remove or move it before sealing; then check again."
-    return Guidance(means=means, do=_filled(do, values or {}), pair=digest_pair(f))
+    return Guidance(means=means, do=_filled(do, values or {}), pair=digest_pair(finding))
 
 
 def context_of(report: CheckReport) -> tuple[bool, dict[str, str]]:

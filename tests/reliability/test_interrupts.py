@@ -117,7 +117,9 @@ def test_ctrl_c_in_diffs_row_stage_keeps_no_spill(world: DemoWorld, tmp_path: Pa
     temp = tmp_path / "operator-temp"
     temp.mkdir()
     (temp / "notes.txt").write_text("the operator's")
-    hook = DUCKDB_IN.format(module="oracle_tui.core.diff", name="diff_rows", ready=READY)
+    # The row stage's connection is open (its spill folder made) when the signal comes; the
+    # DuckDB statement interrupted mid-run is the build's test above.
+    hook = SLEEP_IN.format(module="oracle_tui.core.diff", name="diff_rows", ready=READY)
     res = _interrupted(["diff", world.root, str(other), "--output-id", "arrival_events_5B",
                         "--temp-dir", str(temp)], hook, tmp_path)
     assert (res.returncode, res.stderr) == (130, "oracle-tui: interrupted\n")
