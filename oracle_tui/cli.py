@@ -75,6 +75,36 @@ def _positive_int(text: str) -> int:
     return _whole_number(text, 1)
 
 
+def _memory_limit(text: str) -> str:
+    """A size such as 512MB or 2GB, checked when the command line is read: a bad one is a
+    usage error before any store is asked anything."""
+    from oracle_tui.core.engine import size_bytes
+
+    try:
+        size_bytes(text)
+    except OracleError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
+    return text
+
+
+def _executor(text: str) -> str:
+    """'local' or a Dask scheduler address tcp://HOST:PORT (tls:// too)."""
+    from urllib.parse import urlparse
+
+    if text in ("", "local"):
+        return text
+    url = urlparse(text)
+    try:
+        port = url.port
+    except ValueError:
+        port = None
+    if url.scheme not in ("tcp", "tls") or not url.hostname or port is None or url.path \
+            or url.query or url.username:
+        raise argparse.ArgumentTypeError(f"{cut(text)!r} is neither 'local' nor a Dask "
+                                         "scheduler address such as tcp://host:8786")
+    return text
+
+
 def _thread_count(text: str) -> int:
     return _whole_number(text, 1, 4096)
 
@@ -584,7 +614,7 @@ def _add_stream_view(sub: Subparsers) -> None:
         q.add_argument("--output-id", required=True, help="the output whose view it is")
         q.add_argument("--interface-pack", metavar="DIR", help=PACK_HELP)
         q.add_argument("--scenario-id", help=SCENARIO_HELP)
-        q.add_argument("--memory-limit", default=DEFAULT_MEMORY_LIMIT,
+        q.add_argument("--memory-limit", default=DEFAULT_MEMORY_LIMIT, type=_memory_limit,
                        help="the whole process stays within this + 300 MB (default 2GB)")
         q.add_argument("--temp-dir", help="where DuckDB spills (default: a temporary folder)")
         q.add_argument("--threads", type=_thread_count, default=None,
@@ -594,7 +624,7 @@ def _add_stream_view(sub: Subparsers) -> None:
         if action == "build":
             q.add_argument("--rows-per-part", type=_positive_int, default=4_000_000,
                            help="target rows per part (default 4,000,000)")
-            q.add_argument("--executor", metavar="ADDRESS",
+            q.add_argument("--executor", metavar="ADDRESS", type=_executor,
                            help="'local' (this process) or a Dask scheduler, tcp://HOST:8786 "
                                 "(default: the profile's stream_view_executor)")
             q.add_argument("--scratch", metavar="URI",
@@ -631,7 +661,7 @@ def _add_diff(sub: Subparsers) -> None:
                    help="compare fully sealed sides by their content indexes without "
                         "re-hashing their bytes (the answer says so); by default both sides "
                         "are re-hashed")
-    p.add_argument("--memory-limit", default=DEFAULT_MEMORY_LIMIT,
+    p.add_argument("--memory-limit", default=DEFAULT_MEMORY_LIMIT, type=_memory_limit,
                    help="the row comparison stays within this + 300 MB (default 2GB)")
     p.add_argument("--temp-dir", help="where DuckDB spills (default: a temporary folder)")
     p.add_argument("--threads", type=_thread_count, default=None,

@@ -343,6 +343,11 @@ USAGE_CODES = frozenset({"PROFILE_INVALID", "PLACEHOLDER_UNRESOLVED", "SECRET_IN
                          "CREDENTIALS_MISSING"})
 
 
+def codes_of_class(code_class: str) -> frozenset[str]:
+    """The codes of one class (what the core decides by; panes are the faces' grouping)."""
+    return frozenset(c for c, info in CODES.items() if info.code_class == code_class)
+
+
 def codes_of_pane(pane: str) -> frozenset[str]:
     """The codes an operator finds in ``pane``."""
     return frozenset(c.code for c in _ALL if c.pane == pane)

@@ -17,7 +17,7 @@ import re
 
 from pydantic import BaseModel, Field
 
-from oracle_tui.core.codes import Severity, codes_of_pane
+from oracle_tui.core.codes import Severity, codes_of_class
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.findings import Finding, make_finding
 from oracle_tui.core.interface_pack import literal_prefix, template_regex
@@ -31,7 +31,7 @@ _FIRST = ("PACK_TOMBSTONED", "PACK_SEALED_FAILED", "PACK_NOT_SEALED", "PACK_NOT_
           "PACK_MANIFEST_INVALID", "PACK_SEAL_INVALID", "SEAL_BINDING_MISSING",
           "SEAL_BINDING_INVALID", "GATE_RECEIPT_MISSING", "GATE_EVIDENCE_MISMATCH")
 _LAST = ("REQUIRED_GATE_NOT_PASS",)
-VIEW_CODES = codes_of_pane("streams")
+VIEW_CODES = codes_of_class("stream view")
 
 
 def _rank(f: Finding) -> tuple[int, int, str, str]:

@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from oracle_tui.core.codes import code_info
+from oracle_tui.core.codes import codes_of_class
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.hashing import DEFAULT_THREADS, hash_objects
 from oracle_tui.core.interface_pack import InterfacePack, render_template
@@ -25,6 +25,9 @@ from oracle_tui.core.stream_receipts import (
     view_prefix,
 )
 from oracle_tui.core.world import WorldKey
+
+# The findings about an output's stream view (by the codes' class, never by a face's pane).
+VIEW_CODES = codes_of_class("stream view")
 
 # -- resolving an output ------------------------------------------------------------------------
 
@@ -127,7 +130,7 @@ def view_state_of(report: CheckReport, output_id: str, location: str) -> ViewSta
     if section is None:
         return ViewState(output_id=output_id, state="MISSING", location=location)
     findings = [f for f in report.findings if f.subject == output_id
-                and code_info(f.code).pane == "streams" and f.code != "STREAM_VIEW_MISSING"]
+                and f.code in VIEW_CODES and f.code != "STREAM_VIEW_MISSING"]
     return ViewState(output_id=output_id, state=section.state, location=location,
                      receipt=section.receipt, upstream=section.upstream,
                      manifest=section.manifest, findings=findings)

@@ -64,13 +64,28 @@ def test_longest_accepted_reason_reads_back(sealed_world: DemoWorld) -> None:
     assert doc["seal"]["tombstone"]["reason"] == "r" * 4096  # our reader accepts what we wrote
 
 
-@pytest.mark.parametrize("limit", ["lots", "2 parsecs", "-1GB", "1e9"])
+@pytest.mark.parametrize("limit", ["lots", "2 parsecs", "-1GB", "1e9", "2G"])
 def test_memory_limit_is_input_invalid(world: DemoWorld, limit: str) -> None:
     res = run_cli_here("stream-view", "build", world.root, "--output-id",
                           "s4_event_labels_6B", f"--memory-limit={limit}")
     assert res.code == 2
-    assert res.err.startswith("oracle-tui: INPUT_INVALID: memory limit"), res.err
+    assert res.err.startswith("oracle-tui: INPUT_INVALID: usage error: argument "
+                              "--memory-limit: memory limit"), res.err
     assert not (Path(world.root) / "stream_view").exists()
+
+
+@pytest.mark.parametrize("argv", [
+    ["stream-view", "build", "/no/such/root", "--output-id", "x", "--memory-limit", "2G"],
+    ["diff", "/no/a", "/no/b", "--memory-limit", "2G"],
+    ["check", "/no/such/root", "--threads", "0"],
+    ["diff", "/no/a", "/no/b", "--rows", "-1"],
+    ["stream-view", "build", "/no/such/root", "--output-id", "x", "--executor", "tcp://host"],
+    ["stream-view", "build", "/no/such/root", "--output-id", "x", "--executor", "http://h:1"],
+])
+def test_bad_option_values_are_usage_errors_before_any_pack_is_opened(argv: list[str]) -> None:
+    res = run_cli_here(*argv)
+    assert res.code == 2 and res.out == ""
+    assert res.err.startswith("oracle-tui: INPUT_INVALID: usage error: argument --"), res.err
 
 
 def test_credentials_in_a_profile_endpoint(world: DemoWorld, tmp_path: Path) -> None:
