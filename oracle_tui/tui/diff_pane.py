@@ -3,13 +3,17 @@ output down to its differing rows."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Label, Static
 
-from oracle_tui.core.diff import DiffReport, OutputDifference, rows_lines
 from oracle_tui.tui.panes import TablePane
 from oracle_tui.tui.plain import DataGrid
+
+if TYPE_CHECKING:  # core.diff loads DuckDB and Arrow: only when a diff is shown
+    from oracle_tui.core.diff import DiffReport, OutputDifference
 
 STATE_STYLE = {"identical": "green", "different": "red", "only_in_a": "yellow",
                "only_in_b": "yellow"}
@@ -92,5 +96,7 @@ def output_lines(out: OutputDifference) -> list[str]:
     if out.note:
         lines.append(out.note)
     if out.rows_diff is not None:
+        from oracle_tui.core.diff import rows_lines
+
         lines += rows_lines(out.rows_diff)
     return lines
