@@ -3,7 +3,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+REPO = Path(__file__).resolve().parent.parent
+DOCS = REPO / "docs"
 
 
 def test_policy_documents_parse_and_are_least_privilege() -> None:
@@ -26,3 +27,20 @@ def test_operations_doc_links_exist() -> None:
     for name in ("reader-role.json", "writer-role.json", "bucket-policy-write-once.json",
                  "reason-codes.md"):
         assert name in text
+
+
+def test_the_architecture_map_names_every_module_and_no_other() -> None:
+    """docs/architecture.md is the one-page map: every module of the package is named in it
+    (core and storage modules by file name, the faces by their path), and every module it
+    names exists."""
+    import re
+
+    package = REPO / "oracle_tui"
+    text = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    modules = [p.relative_to(package).as_posix() for p in package.rglob("*.py")
+               if p.name != "__init__.py"]
+    named = {m if m.startswith("tui/") else m.rsplit("/", 1)[-1] for m in modules}
+    missing = sorted(n for n in named if n not in text)
+    assert missing == []
+    mentioned = set(re.findall(r"`((?:tui/)?[a-z_]+\.py)`", text))
+    assert sorted(mentioned - named) == []
