@@ -424,3 +424,20 @@ async def test_build_progress_bar_shows_a_real_percentage(world: DemoWorld) -> N
     assert all(total == 1000 for _, total in build)
     assert [d for d, _ in build] == sorted(d for d, _ in build)
     assert any(0 < d < 1000 for d, _ in build)  # a percentage between, not only --% then done
+
+
+async def test_the_gates_pane_starts_on_the_failing_gate_and_ctrl_c_says_how_to_quit(
+        world: DemoWorld) -> None:
+    flag = next(Path(world.root).glob("data/layer3/6B/validation/*/_passed.flag"))
+    flag.write_text("sha256_hex = " + "0" * 64 + "\n")
+    app = make_app(world.root, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_idle(pilot)
+        await pilot.press("2")
+        table = app.query_one("#gates-table", DataTable)
+        assert [str(c) for c in table.get_row_at(table.cursor_row)][0] == \
+            "gate.layer3.6B.validation"
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        toasts = [str(n.message) for n in app._notifications]
+        assert toasts[-1] == "Press ctrl+q to quit the app"

@@ -251,6 +251,14 @@ class InspectorApp(App[None]):
         if self._preview_cancel is not None:
             self._preview_cancel.set()
 
+    def action_help_quit(self) -> None:
+        """Ctrl-C does not quit a TUI (it copies in an input); say which key does, in plain
+        words (toasts here never take markup)."""
+        for key, active in self.active_bindings.items():
+            if active.binding.action in ("quit", "app.quit"):
+                self.notify(f"Press {key} to quit the app", title="Do you want to quit?")
+                return
+
     async def action_quit(self) -> None:
         self._stop_work()
         self.exit()

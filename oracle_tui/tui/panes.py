@@ -282,7 +282,10 @@ class GatesPane(TablePane):
                           short(g.expected_digest), short(g.recomputed_digest),
                           elide_middle(g.flag_path), key=g.gate_id)
         if r.gates:
-            self.show_members(r.gates[0].gate_id)
+            # The cursor starts on the first gate that failed: what an operator came for.
+            first = next((i for i, g in enumerate(r.gates) if g.status != "PASS"), 0)
+            table.move_cursor(row=first)
+            self.show_members(r.gates[first].gate_id)
 
     def show_members(self, gate_id: str) -> None:
         members = self.query_one("#members-table", DataTable)
