@@ -237,6 +237,7 @@ def test_nothing_read_is_not_checked(tmp_path: Path, where: str) -> None:
     first = res.out.splitlines()[0].split()
     assert first[:2] == ["NOT", "CHECKED"] and res.code in (1, 2)
     code, doc = _json("check", str(root))
+    assert code == res.code
     assert doc["judged"] is False and doc["verified"].startswith("nothing: ")
 
 

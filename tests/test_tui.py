@@ -435,8 +435,7 @@ async def test_the_gates_pane_starts_on_the_failing_gate_and_ctrl_c_says_how_to_
         await wait_idle(pilot)
         await pilot.press("2")
         table = app.query_one("#gates-table", DataTable)
-        assert [str(c) for c in table.get_row_at(table.cursor_row)][0] == \
-            "gate.layer3.6B.validation"
+        assert str(table.get_row_at(table.cursor_row)[0]) == "gate.layer3.6B.validation"
         await pilot.press("ctrl+c")
         await pilot.pause()
         toasts = [str(n.message) for n in app._notifications]
