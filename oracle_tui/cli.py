@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_RETRY = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports a command SIGINT ended
+EXIT_PIPE_CLOSED = 141  # the output's reader closed the pipe, as a shell reports SIGPIPE
 PIPE_WIDTH = 1000  # wide enough for any path, id or detail the tool prints on one line
 
 
@@ -161,11 +162,17 @@ def _console(stream: Any) -> Console:
     at 80 columns, no digest cut by "…") and no line is padded."""
     from rich.console import Console
 
+    class PipeAware(Console):
+        def on_broken_pipe(self) -> None:
+            # Rich exits 1 here, which reads as FAIL: main() reports a closed pipe itself.
+            self.quiet = True
+            raise BrokenPipeError
+
     if stream.isatty():
-        return Console(soft_wrap=False, markup=False, emoji=False,
-                       file=cast("IO[str]", RedactingStream(stream)))
-    return Console(soft_wrap=False, markup=False, emoji=False, width=PIPE_WIDTH,
-                   file=cast("IO[str]", RedactingStream(_TrimmedLines(stream))))
+        return PipeAware(soft_wrap=False, markup=False, emoji=False,
+                         file=cast("IO[str]", RedactingStream(stream)))
+    return PipeAware(soft_wrap=False, markup=False, emoji=False, width=PIPE_WIDTH,
+                     file=cast("IO[str]", RedactingStream(_TrimmedLines(stream))))
 
 
 def _out() -> Console:
@@ -358,6 +365,11 @@ def cmd_tombstone(args: argparse.Namespace) -> int:
 
     profile = _profile(args)
     root = _root(args, profile)
+    # What will be written, whole, before anything is (a terminal, a script or CI alike).
+    _err().print("\n".join([
+        f"will write _TOMBSTONE.json (create-if-absent, for good) at {root}:",
+        f"  reason       {args.reason}", f"  authority    {args.authority}",
+        f"  replacement  {args.replacement or '(none)'}"]))
     _confirm(f"Tombstone {printable(root)} for good (reason: {printable(args.reason)!r})?",
              args.yes)
     result = tombstone_pack(root, reason=args.reason, authority=args.authority,
@@ -482,7 +494,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 EXIT_CODES = ("exit codes: 0 PASS or WARN · 1 FAIL · 2 usage or configuration error · "
               "3 could not finish, retry (timeout, throttling, unreachable store) · "
-              "130 interrupted (Ctrl-C)")
+              "130 interrupted (Ctrl-C) · 141 the output's reader closed the pipe")
 DIFF_EXIT_CODES = ("exit codes: 0 identical · 1 different, or a side not readable · 2 usage "
                    "or configuration error · 3 could not finish, retry · 130 interrupted")
 SCENARIO_HELP = ("the world's scenario (default: the profile's, else the one scenario_id= "
@@ -740,6 +752,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help(sys.stderr)
             return EXIT_USAGE
         rc: int = args.func(args)
+        try:
+            sys.stdout.flush()  # here, not at exit: a reader that went away is not a FAIL
+        except BrokenPipeError:
+            _silence_stdout()
         return rc
     except UsageError as exc:
         sys.stderr.write(printable(redact(f"oracle-tui: {exc.code}: {exc}")) + "\n")
@@ -751,6 +767,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_code_for(exc)
     except (KeyboardInterrupt, Cancelled):
         return _interrupted()
+    except BrokenPipeError:
+        # The reader of our output went away mid-report (`| head -1`): as the shell reports
+        # a command SIGPIPE ended (141), never as a FAIL (1).
+        _silence_stdout()
+        return EXIT_PIPE_CLOSED
     except Exception as exc:
         if _Interrupts.seen:
             return _interrupted()
@@ -758,6 +779,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                                           f"{exc}"))
                          + "\n")
         return EXIT_FAIL
+
+
+def _silence_stdout() -> None:
+    """Nothing more goes to a pipe whose reader left (the interpreter's own flush at exit
+    included)."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _interrupted() -> int:

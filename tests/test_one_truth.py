@@ -255,3 +255,31 @@ def test_inspect_without_a_terminal_says_it_needs_one(world: DemoWorld) -> None:
                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
     assert res.returncode == 2 and res.stdout == ""
     assert res.stderr.startswith("oracle-tui: INPUT_INVALID: inspect needs a terminal")
+
+
+def test_a_reader_that_closes_the_pipe_is_never_a_fail(world: DemoWorld) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "oracle_tui.entry", "check", world.root],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()  # as `| head -1` does, then goes away
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) in (0, 141)  # 141 when the report was cut, never 1
+    assert first.split()[0] == "WARN" and err == ""
+
+
+def test_tombstone_shows_what_it_would_write_before_it_asks(world: DemoWorld) -> None:
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "oracle_tui.entry", "tombstone", world.root,
+                          "--reason", "rng defect", "--authority", "ops-oncall"],
+                         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2
+    assert res.stderr.splitlines()[:4] == [
+        f"will write _TOMBSTONE.json (create-if-absent, for good) at {world.root}:",
+        "  reason       rng defect", "  authority    ops-oncall", "  replacement  (none)"]
+    assert not (Path(world.root) / "_TOMBSTONE.json").exists()

@@ -388,6 +388,12 @@ async def test_equivalent_cli_keeps_where_profile_and_catalogue_came_from(
                                    f"--profiles-dir {profiles} --interface-pack {pack_dir}")
     assert app.cli("tombstone", "R") == (f"oracle-tui tombstone R --profile mine "
                                          f"--profiles-dir {profiles}")
+    assert app.cli_log[-2] == (f"oracle-tui check {world.root} --quick --profile mine "
+                               f"--profiles-dir {profiles} --interface-pack {pack_dir}")
+    scoped = make_app(world.root, scenario_id="baseline_v1")
+    assert scoped.cli("stream-view", "verify", "R", "--output-id", "X") == (
+        "oracle-tui stream-view verify R --output-id X --scenario-id baseline_v1")
+    assert scoped.cli("tombstone", "R") == "oracle-tui tombstone R"
     # And the command really runs with those options.
     from tests.conftest import run_cli_process
 

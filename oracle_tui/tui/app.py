@@ -185,6 +185,11 @@ class InspectorApp(App[None]):
             parts += ["--profiles-dir", self.profiles_dir]
         if self.interface_pack_dir and args[0] != "tombstone":  # tombstone reads no catalogue
             parts += ["--interface-pack", self.interface_pack_dir]
+        # The scenario the inspector was started with, wherever the command takes one (seal
+        # names its own; tombstone takes none).
+        if self.scenario_id and args[0] not in ("tombstone", "seal") and \
+                "--scenario-id" not in args:
+            parts += ["--scenario-id", self.scenario_id]
         return " ".join(shlex.quote(p) for p in parts)
 
     @property
@@ -294,8 +299,6 @@ class InspectorApp(App[None]):
 
         # The command that proves what this check proves: the CLI re-hashes by default.
         args = ["check", self.root] + ([] if verify_digests else ["--quick"])
-        if self.scenario_id:
-            args += ["--scenario-id", self.scenario_id]
         label = REHASH_LABEL if verify_digests else "checking (quick)"
         if verify_digests:
             self.rehash_stopped = False
