@@ -59,6 +59,8 @@ def exit_code_for(exc: OracleError) -> int:
 # The largest count any option takes (threads, rows, rows per part): beyond it a value is a
 # typo, refused before it reaches an engine.
 MAX_COUNT = 10**12
+# What a DuckDB job can run in at all, and the most any machine has.
+MIN_MEMORY_LIMIT, MAX_MEMORY_LIMIT = 64 * 10**6, 2**40
 
 
 def _whole_number(text: str, minimum: int, maximum: int = MAX_COUNT) -> int:
@@ -82,9 +84,12 @@ def _memory_limit(text: str) -> str:
     from oracle_tui.core.engine import size_bytes
 
     try:
-        size_bytes(text)
+        size = size_bytes(text)
     except OracleError as exc:
         raise argparse.ArgumentTypeError(exc.message) from None
+    if not MIN_MEMORY_LIMIT <= size <= MAX_MEMORY_LIMIT:
+        raise argparse.ArgumentTypeError(f"memory limit {cut(text)!r} is not between 64MB "
+                                         "and 1TiB")
     return text
 
 
@@ -103,6 +108,16 @@ def _executor(text: str) -> str:
             or url.query or url.username:
         raise argparse.ArgumentTypeError(f"{cut(text)!r} is neither 'local' nor a Dask "
                                          "scheduler address such as tcp://host:8786")
+    return text
+
+
+def _scenario_id(text: str) -> str:
+    """A scenario id as a partition value may be: letters, digits, '_', '.', '-'."""
+    from oracle_tui.core.world import SCENARIO_RE
+
+    if not SCENARIO_RE.match(text):
+        raise argparse.ArgumentTypeError(f"{printable(cut(text))!r} is not a scenario id "
+                                         "(letters, digits, '_', '.', '-')")
     return text
 
 
@@ -545,7 +560,7 @@ def _add_check(sub: Subparsers) -> None:
                  "  oracle-tui check runs/w1 --output-id arrival_events_5B")
     _common(p)
     p.add_argument("--interface-pack", metavar="DIR", help=PACK_HELP)
-    p.add_argument("--scenario-id", help=SCENARIO_HELP)
+    p.add_argument("--scenario-id", type=_scenario_id, help=SCENARIO_HELP)
     p.add_argument("--strict-seal", action="store_true",
                    help="a missing seal is FAIL (the dev and prod profiles' default)")
     p.add_argument("--output-id", action="append", metavar="ID",
@@ -570,8 +585,8 @@ def _add_seal(sub: Subparsers) -> None:
                  "--engine-release 1.4.2 --yes")
     _common(p)
     p.add_argument("--interface-pack", metavar="DIR", help=PACK_HELP)
-    p.add_argument("--scenario-id", required=True, help="the world's scenario (recorded in the "
-                                                        "manifest's world key)")
+    p.add_argument("--scenario-id", type=_scenario_id, required=True,
+                   help="the world's scenario (recorded in the manifest's world key)")
     p.add_argument("--engine-release", required=True,
                    help="the engine release that wrote the world (part of the pack id); "
                         "must be the run receipt's engine_release where it records one")
@@ -604,7 +619,7 @@ def _add_locate(sub: Subparsers) -> None:
                  "  oracle-tui locate runs/w1 --verify locator.json")
     _common(p)
     p.add_argument("--interface-pack", metavar="DIR", help=PACK_HELP)
-    p.add_argument("--scenario-id", help=SCENARIO_HELP)
+    p.add_argument("--scenario-id", type=_scenario_id, help=SCENARIO_HELP)
     p.add_argument("--output-id", help="print this output's locator, expanded")
     p.add_argument("--verify", metavar="FILE", help="verify a locator JSON file")
     p.add_argument("--quick", action="store_true",
@@ -625,7 +640,7 @@ def _add_stream_view(sub: Subparsers) -> None:
         _common(q)
         q.add_argument("--output-id", required=True, help="the output whose view it is")
         q.add_argument("--interface-pack", metavar="DIR", help=PACK_HELP)
-        q.add_argument("--scenario-id", help=SCENARIO_HELP)
+        q.add_argument("--scenario-id", type=_scenario_id, help=SCENARIO_HELP)
         q.add_argument("--memory-limit", default=DEFAULT_MEMORY_LIMIT, type=_memory_limit,
                        help="the whole process stays within this + 300 MB (default 2GB)")
         q.add_argument("--temp-dir", help="where DuckDB spills (default: a temporary folder)")
@@ -663,7 +678,7 @@ def _add_diff(sub: Subparsers) -> None:
     p.add_argument("--profile-b", default=None, help="profile of B (default: --profile)")
     p.add_argument("--profiles-dir", default=None, help="folder holding <profile>.yaml")
     p.add_argument("--interface-pack", metavar="DIR", help=PACK_HELP)
-    p.add_argument("--scenario-id", help=SCENARIO_HELP + "; the same for both")
+    p.add_argument("--scenario-id", type=_scenario_id, help=SCENARIO_HELP + "; the same for both")
     p.add_argument("--output-id", action="append", metavar="ID",
                    help="compare only this output, rows too even when the worlds differ in "
                         "identity (repeat for more)")
@@ -699,7 +714,8 @@ def _add_demo(sub: Subparsers) -> None:
                    help="a new (or empty) folder or s3:// prefix for the engine run root")
     p.add_argument("--events", type=_positive_int, default=20_000, help="rows per output")
     p.add_argument("--seed", type=_seed, default=42, help="the world's seed (default 42)")
-    p.add_argument("--scenario-id", default="baseline_v1", help="the world's scenario")
+    p.add_argument("--scenario-id", type=_scenario_id, default="baseline_v1",
+                   help="the world's scenario")
     p.add_argument("--open", action="store_true", help="open the inspector on it")
     p.add_argument("--profile", default="local", help="local | dev | prod (default: local)")
     p.add_argument("--profiles-dir", default=None, help="folder holding <profile>.yaml")
@@ -712,7 +728,7 @@ def _add_inspect(sub: Subparsers) -> None:
                  "dev --read-only\n  oracle-tui inspect runs/w1 --against runs/w1-rerun")
     _common(p)
     p.add_argument("--interface-pack", metavar="DIR", help=PACK_HELP)
-    p.add_argument("--scenario-id", help=SCENARIO_HELP)
+    p.add_argument("--scenario-id", type=_scenario_id, help=SCENARIO_HELP)
     p.add_argument("--read-only", action="store_true", help="hide every write action")
     p.add_argument("--against", metavar="ROOT",
                    help="another world to compare with: a Diff pane (7) with the levels of "

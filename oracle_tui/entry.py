@@ -4,6 +4,7 @@ a traceback."""
 
 from __future__ import annotations
 
+import signal
 import sys
 
 INTERRUPTED = 130
@@ -13,10 +14,14 @@ def main() -> int:
     try:
         from oracle_tui.cli import main as run
 
-        return run()
+        rc = run()
     except KeyboardInterrupt:
+        rc = INTERRUPTED
         sys.stderr.write("oracle-tui: interrupted\n")
-        return INTERRUPTED
+    # The command has ended: a Ctrl-C from now on would only cut the clean-up short (temp
+    # folders removed at exit) or kill the process without a word.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return rc
 
 
 if __name__ == "__main__":

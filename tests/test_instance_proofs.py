@@ -150,3 +150,21 @@ def test_a_receipt_that_breaks_the_contract_is_reported(world: DemoWorld, where:
     found = [f for f in report.findings if f.code == "GATE_EVIDENCE_MISMATCH" and f.subject == rel]
     assert len(found) == 1 and words in found[0].detail
     assert all(o.status == "BLOCKED" for o in report.outputs)
+
+
+@pytest.mark.parametrize("wrong_first", [True, False])
+def test_two_proofs_of_one_file_that_disagree_are_refused_in_any_order(
+        world: DemoWorld, wrong_first: bool) -> None:
+    key, digest = _part(world)
+    first = _receipt(world, key, "0" * 64 if wrong_first else digest)
+    second = first.parent / "instance_receipt_b.json"
+    doc = json.loads(first.read_text())
+    doc["target_digest"]["hex"] = digest if wrong_first else "0" * 64
+    second.write_bytes(canonical_json(doc))
+    for quick in (False, True):
+        report = run_check(world.root, verify_digests=not quick)
+        assert ("DIGEST_MISMATCH", key) in _fails(report)
+        assert {o.output_id: o.status for o in report.outputs}[OUT] == "BLOCKED"
+    with pytest.raises(OracleError):
+        seal_pack(world.root, scenario_id="baseline_v1", engine_release="demo-1.0")
+    assert not (Path(world.root) / "_SEALED.json").exists()

@@ -283,3 +283,70 @@ def test_tombstone_shows_what_it_would_write_before_it_asks(world: DemoWorld) ->
         f"will write _TOMBSTONE.json (create-if-absent, for good) at {world.root}:",
         "  reason       rng defect", "  authority    ops-oncall", "  replacement  (none)"]
     assert not (Path(world.root) / "_TOMBSTONE.json").exists()
+
+
+def test_a_temporary_folder_anywhere_is_never_sealed(world: DemoWorld) -> None:
+    part = _part(world.root, "s3_event_stream_with_fraud_6B")
+    sibling = part.parent.parent / f"{part.parent.name}.tmp"
+    sibling.mkdir()
+    shutil.copy(part, sibling / "part-00000.parquet")
+    res = run_cli_here("seal", world.root, "--scenario-id", "baseline_v1", "--engine-release",
+                       "demo-1.0", "--yes")
+    assert res.code == 1 and "UNEXPECTED_FILE" in res.err
+    assert not (Path(world.root) / "_SEALED.json").exists()
+
+
+def test_a_bundle_index_that_states_members_ambiguously_fails_its_gate(world: DemoWorld) -> None:
+    index = next(Path(world.root).glob("data/layer1/1A/validation/*/index.json"))
+    members = json.loads(index.read_text())
+    index.write_text(json.dumps([*members, members[0]]))  # one entry twice
+    code, doc = _json("check", world.root)
+    gate = next(g for g in doc["gates"] if g["gate_id"] == "gate.layer1.1A.validation")  # type: ignore[union-attr]
+    assert code == 1 and gate["status"] == "FAIL"
+    assert any("listed twice" in f["detail"] for f in doc["findings"]  # type: ignore[union-attr]
+               if f["code"] == "GATE_EVIDENCE_MISMATCH")
+
+
+def test_operator_values_at_the_edges_are_usage_errors(world: DemoWorld) -> None:
+    for args in (["seal", world.root, "--scenario-id", "baseline_v1\u00ad", "--engine-release",
+                  "demo-1.0", "--yes"],
+                 ["stream-view", "build", world.root, "--output-id", "arrival_events_5B",
+                  "--memory-limit", "0GB"]):
+        res = run_cli_here(*args)
+        assert res.code == 2 and res.err.startswith("oracle-tui: INPUT_INVALID: usage error: ")
+    for blank in ("\u3164", "\u2800", "rng\u034fdefect", "\uffa0", "x\ufe0f"):
+        res = run_cli_here("tombstone", world.root, "--reason", blank, "--authority", "ops",
+                           "--yes")
+        assert res.code == 2 and "INPUT_INVALID" in res.err, blank
+    assert not list(Path(world.root).glob("_*.json"))
+
+
+def test_diff_compares_rows_from_the_bytes_it_proved(world: DemoWorld, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from oracle_tui.core import diff as diff_mod
+    from oracle_tui.core.diff import DiffAsk, diff_packs
+    from oracle_tui.core.errors import OracleError
+    from tests.engine import reissue_evidence
+
+    other = tmp_path / "other"
+    shutil.copytree(world.root, other)
+    part = _part(str(other))
+    table = pq.read_table(part)
+    column = table.schema.names.index("arrival_seq")
+    table = table.set_column(column, "arrival_seq", pc.add(table.column(column), 1))
+    pq.write_table(table, part)
+    reissue_evidence(world.model_copy(update={"root": str(other)}))
+    real = diff_mod.copies_folder
+
+    def then_swap(temp_dir: str | None) -> Path:
+        _flip(part)  # after the checks hashed it, before the rows are read
+        return real(temp_dir)
+
+    monkeypatch.setattr(diff_mod, "copies_folder", then_swap)
+    with pytest.raises(OracleError) as exc:
+        diff_packs(world.root, str(other), DiffAsk(output_ids=["arrival_events_5B"]))
+    assert exc.value.code == "DIGEST_MISMATCH"
+    assert exc.value.subject == part.relative_to(other).as_posix()

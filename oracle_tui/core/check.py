@@ -575,7 +575,12 @@ def _attribute_unsealed(ctx: _Ctx, listing: Listing, receipt: RunReceipt) -> Non
             continue
         name = key.rsplit("/", 1)[-1]
         owner = owners.of(key)
-        if owner is not None and owner[0] == "output" and key not in parts and \
+        unfinished = next((seg for seg in key.split("/")[:-1] if _UNFINISHED.search(seg)), None)
+        if unfinished is not None and not key.startswith(RECORD_FOLDERS):
+            ctx.add("UNEXPECTED_FILE", key, f"in a hidden or temporary folder ({unfinished}): "
+                                            "a write that did not finish, or not the "
+                                            "engine's; sealing would bind it")
+        elif owner is not None and owner[0] == "output" and key not in parts and \
                 owner[1] in {o.output_id for o in ctx.report.outputs}:
             ctx.add("UNEXPECTED_FILE", key, f"{owner[1]}: in the output's folder but not one "
                                             "of its parts (its template does not name it); "

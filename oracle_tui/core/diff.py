@@ -10,7 +10,9 @@ not is named with the check's own findings, and nothing is compared.
 
 from __future__ import annotations
 
+import shutil
 import threading
+from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
@@ -18,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from oracle_tui.core.check import run_check
 from oracle_tui.core.codes import Retry
-from oracle_tui.core.duck import connect, duck_error, object_uri
+from oracle_tui.core.duck import connect, duck_error
 from oracle_tui.core.engine import DEFAULT_ENGINE, EngineOptions
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.findings import Finding
@@ -27,6 +29,7 @@ from oracle_tui.core.pack import OpenedPack, opened
 from oracle_tui.core.pack_files import SEAL_BINDING
 from oracle_tui.core.parquet_footer import Footer, read_footers, schema_text
 from oracle_tui.core.progress import Progress, check_cancel, no_progress
+from oracle_tui.core.proven_parts import copies_folder, stage_proven_parts
 from oracle_tui.core.readability import decide
 from oracle_tui.core.report import QUICK_NOTE, CheckReport, OutputResult
 from oracle_tui.core.row_diff import RowDifference, diff_rows
@@ -260,6 +263,7 @@ class _Parts:
         self.digests: dict[str, str] = {}
         self.footers: dict[str, Footer] = {}
         self.source = "absent"
+        self.out = out  # as the side's check found it: its parts' stated digests
         if out is None or not out._files:
             return
         folder = out.path.rsplit("/", 1)[0] + "/"
@@ -339,17 +343,33 @@ def _rows(packs: tuple[OpenedPack, ...], sides: tuple[_Parts, _Parts], output_id
         common = [c for c in common if c not in WORLD_COLUMNS]
     spec = packs[0].interface_pack.outputs.get(output_id)
     key = [c for c in (spec.primary_key if spec else []) if c in common] or common
-    uris = tuple([object_uri(p.store, k) for k in s.keys.values()]
-                 for p, s in zip(packs, sides, strict=True))
-    allowed = engine.budget()
-    con = connect(stores=[packs[0].store, packs[1].store], memory_limit=allowed.engine_limit,
-                  temp_dir=engine.temp_dir, threads=allowed.threads)
+    # The rows compared come from copies made while hashing each part and held to the digests
+    # the side states: never from the files reopened by name after the check hashed them.
+    copies = copies_folder(engine.temp_dir)
     try:
-        return diff_rows(con, (uris[0], uris[1]), key, common, examples, cancel)
-    except duckdb.Error as exc:
-        raise duck_error(exc, engine.memory_limit) from exc
+        uris = tuple(_proven(p, s, copies / side, cancel)
+                     for p, s, side in zip(packs, sides, "ab", strict=True))
+        allowed = engine.budget()
+        con = connect(stores=[], memory_limit=allowed.engine_limit, temp_dir=engine.temp_dir,
+                      threads=allowed.threads)
+        try:
+            return diff_rows(con, (uris[0], uris[1]), key, common, examples, cancel)
+        except duckdb.Error as exc:
+            raise duck_error(exc, engine.memory_limit) from exc
+        finally:
+            con.close()
     finally:
-        con.close()
+        shutil.rmtree(copies, ignore_errors=True)
+
+
+def _proven(pack: OpenedPack, side: _Parts, folder: Path, cancel: threading.Event | None
+            ) -> list[str]:
+    """The side's parts of one output as proven local copies, in the order compared."""
+    assert side.out is not None
+    copies = dict(zip(side.out._files, stage_proven_parts(pack.store, side.out, folder,
+                                                          door="diff", cancel=cancel),
+                      strict=True))
+    return [str(copies[k]) for k in side.keys.values()]
 
 
 def _verdict(report: DiffReport, same_world: bool) -> tuple[

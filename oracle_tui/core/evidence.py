@@ -181,7 +181,14 @@ def collect_instance_proofs(store: Store, keys: list[str], outputs: dict[str, se
                 f"instance-proof receipt {key} pins {path[:120]!r}, not one file of this "
                 "output: its digest over several files is not compared"))
             continue
-        pinned.setdefault(oid, {})[path] = PartEvidence(path=path,
-                                                        sha256=doc["target_digest"]["hex"],
-                                                        source=key)
+        digest = doc["target_digest"]["hex"]
+        earlier = pinned.setdefault(oid, {}).get(path)
+        if earlier is not None and earlier.sha256 != digest:
+            # Two proofs of one file that disagree: neither is taken, whatever their order.
+            findings.append(make_finding(
+                "DIGEST_MISMATCH", path, f"{oid}: its instance proofs disagree: "
+                                         f"{earlier.source} says {earlier.sha256}, {key} "
+                                         f"says {digest}"))
+            continue
+        pinned[oid][path] = PartEvidence(path=path, sha256=digest, source=key)
     return pinned, findings

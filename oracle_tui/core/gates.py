@@ -262,11 +262,18 @@ def _stated_by_index(store: Store, index_key: str, bundle: list[ObjectInfo]) -> 
     no index or one in another shape: the method does not need one)."""
     if index_key not in {o.key for o in bundle}:
         return {}
+    data = _read_evidence(store, index_key, MAX_JSON_BYTES)
     try:
-        members = parse_index_members(_read_evidence(store, index_key, MAX_JSON_BYTES),
-                                      index_key)
+        shape = parse_json(data, "GATE_EVIDENCE_MISMATCH", index_key)
     except OracleError:
+        return {}  # not JSON: the method does not read it, the bundle digest covers it
+    states_members = isinstance(shape, list) or (
+        isinstance(shape, dict) and any(isinstance(shape.get(k), list) for k in INDEX_LIST_KEYS))
+    if not states_members:
         return {}
+    # An index that states member digests must state them unambiguously (one entry a path,
+    # each a digest): one that does not is refused, never read as stating nothing.
+    members = parse_index_members(data, index_key)
     return {m["path"]: m["sha256_hex"] for m in members}
 
 

@@ -11,7 +11,9 @@ one local write (measured in docs/performance.md).
 
 from __future__ import annotations
 
+import atexit
 import hashlib
+import shutil
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +24,16 @@ from oracle_tui.core.hashing import DEFAULT_THREADS, iter_chunks
 from oracle_tui.core.progress import Progress, check_cancel, no_progress
 from oracle_tui.core.report import OutputResult
 from oracle_tui.core.storage.base import Store
-from oracle_tui.core.storage.folders import write_error
+from oracle_tui.core.storage.folders import new_temp_folder, write_error
+
+
+def copies_folder(temp_dir: str | None) -> Path:
+    """A new private folder for proven copies under ``temp_dir`` (else the system's temp
+    folder). The caller removes it when done; it is also removed when the process ends, so
+    an interrupt during that cleanup leaves nothing of the tool's behind."""
+    folder = new_temp_folder("oracle-tui-src-", temp_dir, "the temp folder")
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
 
 
 def stated_digests(out: OutputResult, key: str) -> list[tuple[str, str]]:

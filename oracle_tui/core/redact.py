@@ -61,8 +61,7 @@ M = TypeVar("M", bound=BaseModel)
 def redact_model(model: M) -> M:
     """A copy of a pydantic model with every secret masked (for display)."""
     secrets = _secret_values()  # once per model: a report can hold 200,000 strings
-    return type(model).model_validate(_map_strings(model.model_dump(by_alias=True),
-                                                   _memo(lambda t: _masked(t, secrets))))
+    return _shown_copy(model, lambda t: _masked(t, secrets))
 
 
 def _memo(fn: Callable[[str], str]) -> Callable[[str], str]:
@@ -108,7 +107,13 @@ _FORMAT_CHARS = ("\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
                  "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
                  "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
                  "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f")
-_UNPRINTABLE = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_FORMAT_CHARS}\ud800-\udfff]")
+# Characters that draw nothing although they are no format character (default-ignorable
+# fillers and joiners, variation selectors, the blank braille pattern): a value made of them
+# looks empty, or like another value, wherever it is shown.
+_BLANK_CHARS = ("\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164\ufe00-\ufe0f"
+                "\uffa0\U000e0100-\U000e01ef")
+_UNPRINTABLE = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_FORMAT_CHARS}{_BLANK_CHARS}"
+                          "\ud800-\udfff]")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -146,6 +151,22 @@ def display_model(model: M) -> M:
     """A copy of a model for a human: secrets masked, unprintable characters escaped (the
     JSON report keeps the exact strings; JSON escapes them itself)."""
     secrets = _secret_values()  # once per model, not once per string
-    shown = _map_strings(model.model_dump(by_alias=True),
-                         _memo(lambda t: printable(_masked(t, secrets))))
-    return type(model).model_validate(shown)
+    return _shown_copy(model, lambda t: printable(_masked(t, secrets)))
+
+
+def _shown_copy(model: M, fn: Callable[[str], str]) -> M:
+    """``model`` with ``fn`` applied to every string; when no string changes (the usual
+    case) a plain copy, without validating a 200,000-finding report again."""
+    changed = False
+
+    def tracking(text: str) -> str:
+        nonlocal changed
+        shown = fn(text)
+        if shown != text:
+            changed = True
+        return shown
+
+    dumped = _map_strings(model.model_dump(by_alias=True), _memo(tracking))
+    if not changed:
+        return model.model_copy(deep=False)
+    return type(model).model_validate(dumped)

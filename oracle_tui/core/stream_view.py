@@ -38,6 +38,7 @@ from oracle_tui.core.errors import OracleError
 from oracle_tui.core.jsonio import canonical_json
 from oracle_tui.core.pack import OpenedPack
 from oracle_tui.core.progress import Cancelled, Progress, check_cancel, no_progress
+from oracle_tui.core.proven_parts import copies_folder
 from oracle_tui.core.range_sort import (
     HASH_FUNCTION,
     PART_FORMAT,
@@ -203,7 +204,7 @@ def build_into(target: ViewTarget, output_id: str, engine: EngineOptions, rows_p
     staged: list[tuple[str, Path]] = []
     sources: Path | None = None
     try:
-        sources = new_temp_folder("oracle-tui-src-", temp_dir, "the temp folder")
+        sources = copies_folder(temp_dir)
         allowed = engine.budget()
         phases = _Phases(progress)
         phases.enter("stage")

@@ -25,6 +25,7 @@ from oracle_tui.core.findings import Finding, finding_from_error, make_finding
 from oracle_tui.core.hashing import hash_object
 from oracle_tui.core.pack import OpenedPack
 from oracle_tui.core.progress import Progress, check_cancel, no_progress
+from oracle_tui.core.proven_parts import copies_folder
 from oracle_tui.core.range_sort import (
     HASH_FUNCTION,
     KNOWN_HASH_FUNCTIONS,
@@ -137,7 +138,7 @@ def _rederive(t: ViewTarget, receipt: Receipt, upstream: dict[str, Any] | None,
         bad(f"the receipt names a hash function this version does not know ({function[:80]!r})")
         function = HASH_FUNCTION
     allowed = engine.budget()
-    copies = new_temp_folder("oracle-tui-src-", engine.temp_dir, "the temp folder")
+    copies = copies_folder(engine.temp_dir)
     con = connect(stores=[t.store, t.view_store], memory_limit=allowed.engine_limit,
                   temp_dir=engine.temp_dir, threads=allowed.threads)
     try:
