@@ -3,6 +3,7 @@ face (CLI text, JSON, the inspector, diff) says the same thing about the same pa
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -168,6 +169,26 @@ def test_every_face_names_the_same_blocked_outputs(damage: str, sealed: bool, wo
     rows = {line.split("│")[1].strip() for line in text.splitlines()
             if "│" in line and " BLOCKED " in line}
     assert rows == blocked, damage
+    if not sealed:  # the inspector's Findings pane, once a kind (its check is the same code)
+        tui = asyncio.run(_inspector_blocks(root))
+        assert tui == {c: b for c, b in by_code.items() if b}, damage
+
+
+async def _inspector_blocks(root: str) -> dict[str, set[str]]:
+    """Per code, the outputs the inspector's Findings pane says its findings block."""
+    from oracle_tui.tui.app import make_app
+    from oracle_tui.tui.panes import FindingsPane
+    from oracle_tui.tui.pilot import wait_idle
+
+    app = make_app(root, read_only=True)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_idle(pilot)
+        pane = app.query_one(FindingsPane)
+        out: dict[str, set[str]] = {}
+        for f in pane.findings:
+            if f.severity.value == "FAIL" and pane.blocks.get(id(f)):
+                out.setdefault(f.code, set()).update(pane.blocks[id(f)])
+        return out
 
 
 # -- guidance by context ---------------------------------------------------------------------------
