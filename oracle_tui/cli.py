@@ -742,6 +742,7 @@ class _Interrupts:
     operator's interrupt, not a failure."""
 
     seen = False
+    watching = False
 
     @classmethod
     def install(cls) -> None:
@@ -756,6 +757,28 @@ class _Interrupts:
             signal.default_int_handler(signum, frame)
 
         signal.signal(signal.SIGINT, on_sigint)
+        if cls.watching:
+            return
+        # The handler above runs only when the main thread runs Python; a DuckDB statement
+        # running in C may not come back to it for hours. The signal also wakes this thread
+        # (through the wakeup fd), which interrupts every open DuckDB connection.
+        import os
+
+        read_end, write_end = os.pipe()
+        os.set_blocking(write_end, False)
+        signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+        cls.watching = True
+
+        def watch() -> None:
+            while True:
+                numbers = os.read(read_end, 64)
+                if signal.SIGINT in numbers:
+                    cls.seen = True
+                    duck = sys.modules.get("oracle_tui.core.duck")
+                    if duck is not None:
+                        duck.interrupt_all()
+
+        threading.Thread(target=watch, daemon=True, name="oracle-tui-sigint").start()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,7 +9,9 @@ credentials from the standard AWS chain. The secret lives only inside the connec
 from __future__ import annotations
 
 import atexit
+import contextlib
 import shutil
+import weakref
 from pathlib import Path
 
 import duckdb
@@ -20,6 +22,18 @@ from oracle_tui.core.storage.base import S3Access, Store
 from oracle_tui.core.storage.folders import ensure_folder, new_temp_folder
 
 DUCKDB_VERSION = duckdb.__version__
+
+# Every connection this process opened and has not dropped: what an interrupt (Ctrl-C)
+# stops, from whichever thread notices it (a statement running in C polls no Python signal
+# handler on its own).
+_OPEN: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
+
+
+def interrupt_all() -> None:
+    """Interrupt every running statement of this process's connections."""
+    for con in list(_OPEN):
+        with contextlib.suppress(duckdb.Error, RuntimeError):
+            con.interrupt()
 
 
 def sql_str(value: str) -> str:
@@ -126,6 +140,7 @@ def connect(*, stores: list[Store], memory_limit: str = DEFAULT_MEMORY_LIMIT,
     if access is not None:
         load_httpfs(con)
         _s3_secret(con, access)
+    _OPEN.add(con)
     return con
 
 

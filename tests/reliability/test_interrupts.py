@@ -59,7 +59,12 @@ def _interrupted(args: list[str], hook: str, cwd: Path) -> subprocess.CompletedP
         proc.wait()
         raise AssertionError(f"the child ended before its long phase: {''.join(seen)}")
     os.kill(proc.pid, signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
+    try:
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:  # never leave a child running (it would hold a core)
+            proc.kill()
+            proc.wait()
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
@@ -117,9 +122,8 @@ def test_ctrl_c_in_diffs_row_stage_keeps_no_spill(world: DemoWorld, tmp_path: Pa
     temp = tmp_path / "operator-temp"
     temp.mkdir()
     (temp / "notes.txt").write_text("the operator's")
-    # The row stage's connection is open (its spill folder made) when the signal comes; the
-    # DuckDB statement interrupted mid-run is the build's test above.
-    hook = SLEEP_IN.format(module="oracle_tui.core.diff", name="diff_rows", ready=READY)
+    # The signal comes while a DuckDB statement of the row stage's connection runs.
+    hook = DUCKDB_IN.format(module="oracle_tui.core.diff", name="diff_rows", ready=READY)
     res = _interrupted(["diff", world.root, str(other), "--output-id", "arrival_events_5B",
                         "--temp-dir", str(temp)], hook, tmp_path)
     assert (res.returncode, res.stderr) == (130, "oracle-tui: interrupted\n")
