@@ -376,10 +376,11 @@ def cmd_seal(args: argparse.Namespace) -> int:
 
 
 def cmd_tombstone(args: argparse.Namespace) -> int:
-    from oracle_tui.core.tombstone import tombstone_pack
+    from oracle_tui.core.tombstone import check_tombstone_inputs, tombstone_pack
 
     profile = _profile(args)
     root = _root(args, profile)
+    check_tombstone_inputs(args.reason, args.authority, args.replacement)
     # What will be written, whole, before anything is (a terminal, a script or CI alike).
     _err().print("\n".join([
         f"will write _TOMBSTONE.json (create-if-absent, for good) at {root}:",

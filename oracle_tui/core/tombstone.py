@@ -34,14 +34,19 @@ class TombstoneResult(BaseModel):
     record: dict[str, object]
 
 
-def tombstone_pack(root: str, *, reason: str, authority: str,
-                   replacement_root: str | None = None,
-                   profile: Profile | None = None) -> TombstoneResult:
+def check_tombstone_inputs(reason: str, authority: str, replacement_root: str | None) -> None:
+    """INPUT_INVALID unless the operator's values may be written (before any preview)."""
     require_text(reason, "the reason", MAX_REASON)
     require_text(authority, "the authority", MAX_AUTHORITY)
     if replacement_root is not None:
         require_text(replacement_root, "the replacement root", MAX_ROOT)
         require_no_credentials(replacement_root, "the replacement root")
+
+
+def tombstone_pack(root: str, *, reason: str, authority: str,
+                   replacement_root: str | None = None,
+                   profile: Profile | None = None) -> TombstoneResult:
+    check_tombstone_inputs(reason, authority, replacement_root)
     store = (profile or load_profile("local")).open_store(root)
     if not store.root_exists():
         raise OracleError("PACK_NOT_FOUND", f"no pack at {store.root_uri}", store.root_uri)
