@@ -19,11 +19,15 @@ from oracle_tui.tui.app import make_app
 from oracle_tui.tui.jobs import CheckDone
 
 async def main():
-    seen = []
+    first = asyncio.Event()
+
+    def hook(message):
+        if isinstance(message, CheckDone):
+            first.set()
+
     app = make_app({root!r}, read_only=True)
-    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
-        while not any(isinstance(m, CheckDone) for m in seen):
-            await pilot.pause(0.05)
+    async with app.run_test(size=(120, 40), message_hook=hook):
+        await asyncio.wait_for(first.wait(), 240)  # the first screen's quick check
         loaded = [m for m in {names!r} if m in sys.modules]
         app.exit()
     print(",".join(loaded))

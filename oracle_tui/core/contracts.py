@@ -13,13 +13,12 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+from typing import TYPE_CHECKING, Any
 
 from oracle_tui.core.errors import OracleError
+
+if TYPE_CHECKING:  # jsonschema loads when a document is first judged, not at start-up
+    from jsonschema import Draft202012Validator
 
 PACK_MANIFEST = "oracle_pack_manifest"
 PACK_SEAL = "oracle_pack_seal"
@@ -43,6 +42,10 @@ def _load(name: str) -> dict[str, Any]:
 
 @cache
 def _validator(name: str) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
     # An instance-proof receipt's target_ref is a locator: the one $ref between our schemas.
     locator = Resource.from_contents(_load(OUTPUT_LOCATOR), default_specification=DRAFT202012)
     registry: Registry[Any] = Registry().with_resource(
