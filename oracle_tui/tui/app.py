@@ -106,6 +106,7 @@ class InspectorApp(App[None]):
         # The operator stopped the background re-hash (esc): the screen says the digests
         # were not re-hashed until a full check runs.
         self.rehash_stopped = False
+        self._looked: OpenedPack | None = None  # the pack the last quick look opened
         self.profile = profile
         self.interface_pack = interface_pack  # the catalogue and gate map
         self.scenario_id = scenario_id
@@ -284,11 +285,18 @@ class InspectorApp(App[None]):
                          scenario_id=self.scenario_id)
 
     # -- check -----------------------------------------------------------------------------------
-    def start_check(self, verify_digests: bool, initial: bool = False) -> None:
+    def start_check(self, verify_digests: bool, initial: bool = False,
+                    follow_up: OpenedPack | None = None) -> None:
+        """``follow_up``: the pack the quick look just opened; the background re-hash that
+        follows it continues that look on its listing instead of listing again."""
         from oracle_tui.core.check import run_check
 
         def body(progress: Progress, cancel: threading.Event) -> CheckDone:
-            pack = self.open_pack()  # each check lists afresh; its steps share the listing
+            # Each check lists afresh (its steps share the listing), but for the re-hash
+            # that continues a quick look.
+            pack = follow_up or self.open_pack()
+            if not verify_digests:
+                self._looked = pack
             if initial:
                 self.post_message(OverviewReady(pack_overview(pack)))
             report = run_check(pack, verify_digests=verify_digests, progress=progress,
@@ -347,7 +355,9 @@ class InspectorApp(App[None]):
         if selected is not None:
             self._preview(selected)
         if follows:
-            self._queued.append(lambda: self.start_check(verify_digests=True))
+            looked = self._looked
+            self._queued.append(lambda: self.start_check(verify_digests=True,
+                                                         follow_up=looked))
         elif self.against and not self._diffed:
             # Once a session (`oracle-tui diff` compares again), on the full check.
             self._diffed = True
