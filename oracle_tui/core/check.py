@@ -548,23 +548,15 @@ def _attribute_unsealed(ctx: _Ctx, listing: Listing, receipt: RunReceipt) -> Non
     if owners is None or ctx.report.world_key is None:
         return
     parts = {k for o in ctx.report.outputs for k in o._files}
+    checked = {o.output_id for o in ctx.report.outputs}
     # Parts of the same outputs for another scenario of this run (a run root may hold
-    # several; the check judges one): the engine's, attributed, not this world's.
+    # several; the check judges one): the engine's, attributed, not this world's. The
+    # templates with scenario_id left a wildcard, attributed as Owners attributes any path.
     tokens = {k: v for k, v in ctx.report.world_key.tokens(receipt.run_id).items()
               if k != "scenario_id"}
-    others: dict[str, list[re.Pattern[str]]] = {}
-    for spec in ctx.interface_pack.outputs.values():
-        rendered = render_template(spec.path_template, tokens)
-        folder = literal_prefix(rendered).rpartition("/")[0] + "/"
-        others.setdefault(folder, []).append(template_regex(rendered))
-
-    def another_scenarios(key: str) -> bool:
-        folder = ""
-        for segment in key.split("/")[:-1]:
-            folder += segment + "/"
-            if any(rx.fullmatch(key) for rx in others.get(folder, ())):
-                return True
-        return False
+    other_scenarios = Owners(set(), {}, {}, [], templates={
+        oid: render_template(spec.path_template, tokens)
+        for oid, spec in ctx.interface_pack.outputs.items()})
 
     for obj in listing.objects:
         key = obj.key
@@ -581,7 +573,7 @@ def _attribute_unsealed(ctx: _Ctx, listing: Listing, receipt: RunReceipt) -> Non
                                             "a write that did not finish, or not the "
                                             "engine's; sealing would bind it")
         elif owner is not None and owner[0] == "output" and key not in parts and \
-                owner[1] in {o.output_id for o in ctx.report.outputs}:
+                owner[1] in checked:
             ctx.add("UNEXPECTED_FILE", key, f"{owner[1]}: in the output's folder but not one "
                                             "of its parts (its template does not name it); "
                                             "sealing would bind it")
@@ -590,7 +582,7 @@ def _attribute_unsealed(ctx: _Ctx, listing: Listing, receipt: RunReceipt) -> Non
             ctx.add("UNEXPECTED_FILE", key, f"a hidden or temporary file among the {what}: a "
                                             "write that did not finish, or not the engine's")
         elif owner is None and not key.startswith(RECORD_FOLDERS) and \
-                "/receipts/" not in f"/{key}" and not another_scenarios(key):
+                "/receipts/" not in f"/{key}" and other_scenarios.of(key) is None:
             ctx.add("UNEXPECTED_FILE", key, "belongs to no output, gate bundle, log or report "
                                             "of this run: sealing would bind it unexamined")
 
@@ -677,7 +669,7 @@ def _check_instance_proofs(ctx: _Ctx, outs: dict[str, OutputResult], listing: Li
         outs[oid]._pinned = files
         _compare_statements(ctx, outs[oid], "its instance proof", {k: v.sha256 for k, v in
                                                                    files.items()})
-        if not ctx.verify_digests or ctx.verify_digests is EXCEPT_PARTS:
+        if not ctx.verify_digests or ctx.verify_digests == EXCEPT_PARTS:
             continue
         for key, res in ctx.hashes_of(sorted(files)).items():
             if isinstance(res, OracleError):
@@ -710,7 +702,7 @@ def _compare_parts(ctx: _Ctx, out: OutputResult, stated: dict[str, PartEvidence]
                                             f"says {stated[key].rows}")
     _compare_statements(ctx, out, "the engine's evidence", {k: stated[k].sha256
                                                            for k in common})
-    if not ctx.verify_digests or ctx.verify_digests is EXCEPT_PARTS:
+    if not ctx.verify_digests or ctx.verify_digests == EXCEPT_PARTS:
         return
     for key, res in ctx.hashes_of(common).items():
         if isinstance(res, OracleError):
@@ -914,4 +906,4 @@ def _in_hash_scope(ctx: _Ctx, key: str) -> bool:
         return True
     if ctx.output_ids is not None and owner[1] not in ctx.output_ids:
         return False
-    return ctx.verify_digests is not EXCEPT_PARTS
+    return ctx.verify_digests != EXCEPT_PARTS
