@@ -16,6 +16,7 @@ import pytest
 from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.interface_pack import load_interface_pack
 from tests.conftest import run_cli_here
+from tests.independent import recompute
 
 
 def _flip(path: Path) -> None:
@@ -88,6 +89,44 @@ def test_an_edited_member_of_a_bundle_digest_gate_is_named(world: DemoWorld) -> 
              if f["code"] == "GATE_EVIDENCE_MISMATCH"]
     assert any(d.startswith("member validation_report.json hashes to ") for d in named)
     assert code == 1
+
+
+def _reflag_1a(bundle: Path) -> None:
+    """Recompute the 1A flag over the bundle as it now is (the forger's last step)."""
+    digest = recompute(bundle, bundle, {"kind": "sha256_bundle_digest",
+                                        "exclude_filenames": ["_passed.flag"]})
+    (bundle / "_passed.flag").write_text(f"sha256_hex = {digest}\n")
+
+
+@pytest.mark.parametrize("change", ["member gone", "file unlisted"])
+def test_a_bundle_whose_files_and_index_differ_fails_even_with_a_recomputed_flag(
+        world: DemoWorld, change: str) -> None:
+    """The index is the bundle's input-set authority: the engine's consumers refuse a
+    bundle whose files and index differ, so a forger's recomputed flag proves nothing."""
+    bundle = next(Path(world.root).glob("data/layer1/1A/validation/*"))
+    if change == "member gone":
+        (bundle / "validation_report.json").unlink()
+    else:
+        (bundle / "notes.json").write_text("{}")
+    _reflag_1a(bundle)
+    code, doc = _json("check", world.root)
+    gate = next(g for g in doc["gates"] if g["gate_id"] == "gate.layer1.1A.validation")  # type: ignore[union-attr]
+    fails = {(f["code"], f["subject"]) for f in doc["findings"]  # type: ignore[union-attr]
+             if f["severity"] == "FAIL" and f["code"] != "REQUIRED_GATE_NOT_PASS"}
+    rel = bundle.relative_to(world.root).as_posix()
+    if change == "member gone":
+        expected = ("OBJECT_MISSING", f"{rel}/validation_report.json")
+        row = next(m for m in gate["members"] if m["path"] == "validation_report.json")
+        assert (row["ok"], row["actual_sha256"]) == (False, None)
+    else:
+        expected = ("GATE_EVIDENCE_MISMATCH", "gate.layer1.1A.validation")
+        row = next(m for m in gate["members"] if m["path"] == "notes.json")
+        assert row["ok"] is False
+    assert code == 1 and gate["status"] == "FAIL" and fails == {expected}
+    blocked = {o["output_id"] for o in doc["outputs"]  # type: ignore[union-attr]
+               if o["status"] == "BLOCKED"}
+    assert blocked == {"arrival_events_5B", "s2_event_stream_baseline_6B",
+                       "s3_event_stream_with_fraud_6B", "s4_event_labels_6B"}
 
 
 # -- one blocking answer ---------------------------------------------------------------------------

@@ -235,6 +235,8 @@ def _bundle_digest(store: Store, result: GateResult, bundle: list[ObjectInfo], b
     )
     stated = _stated_by_index(store, result.index_path, bundle)
     total = hashlib.sha256()
+    unlisted = _compare_file_sets(result, stated, [o.key[len(bundle_root):] for o in members],
+                                  bundle_root, exclude)
     for obj in members:
         require_regular(obj)
         h = hashlib.sha256()
@@ -246,8 +248,11 @@ def _bundle_digest(store: Store, result: GateResult, bundle: list[ObjectInfo], b
         # states one: a changed member is then named, not only the bundle digest.
         expected = stated.get(path, digest)
         check = MemberCheck(path=path, key=obj.key, expected_sha256=expected,
-                            actual_sha256=digest, size=size, ok=expected == digest)
+                            actual_sha256=digest, size=size,
+                            ok=expected == digest and path not in unlisted)
         result.members.append(check)
+        if path in unlisted:
+            continue  # named once, by _compare_file_sets
         if not check.ok:
             result.findings.append(make_finding(
                 "GATE_EVIDENCE_MISMATCH", result.gate_id,
@@ -255,6 +260,31 @@ def _bundle_digest(store: Store, result: GateResult, bundle: list[ObjectInfo], b
         elif kept is not None:
             _parse_member(result, check, kept)
     result.recomputed_digest = total.hexdigest()
+
+
+def _compare_file_sets(result: GateResult, stated: dict[str, str], present: list[str],
+                       bundle_root: str, exclude: list[str]) -> set[str]:
+    """The index is the bundle's input-set authority: where it states members, the engine's
+    consumers refuse a bundle whose files and index differ either way (the index itself may
+    go unlisted). Each listed member that is absent is OBJECT_MISSING; each file it does not
+    list is named: the flag would vouch for bytes the index never stated."""
+    if not stated:
+        return set()
+    index_name = result.index_path[len(bundle_root):]
+    have = set(present)
+    for path in sorted(set(stated) - have - set(exclude)):
+        key = bundle_root + path
+        result.members.append(MemberCheck(path=path, key=key, expected_sha256=stated[path]))
+        result.findings.append(make_finding(
+            "OBJECT_MISSING", key, f"listed by the bundle's {index_name} of {result.gate_id} "
+            "but absent: the engine refuses a bundle whose index and files differ"))
+    unlisted = {p for p in present if p not in stated and p != index_name}
+    for path in sorted(unlisted):
+        result.findings.append(make_finding(
+            "GATE_EVIDENCE_MISMATCH", result.gate_id,
+            f"member {path} is in the bundle but not in its {index_name}: the engine refuses a "
+            "bundle whose index and files differ"))
+    return unlisted
 
 
 def _stated_by_index(store: Store, index_key: str, bundle: list[ObjectInfo]) -> dict[str, str]:

@@ -63,8 +63,14 @@ def _bundle_digest_flag(bundle: Path) -> None:
 def test_evidence_of_another_gate_blocks_the_output_in_every_scope(world: DemoWorld) -> None:
     victim = part(world.root)
     bundle = next(Path(world.root).glob("data/layer1/1A/validation/*"))
-    (bundle / "extra_parts.json").write_text(json.dumps(
+    planted = bundle / "extra_parts.json"
+    planted.write_text(json.dumps(
         [{"path": rel(world.root, victim), "sha256_hex": "0" * 64, "rows": 1000}]))
+    # Listed by the bundle's index too, so the gate itself still PASSes.
+    index = json.loads((bundle / "index.json").read_text())
+    index.append({"path": planted.name,
+                  "sha256_hex": hashlib.sha256(planted.read_bytes()).hexdigest()})
+    (bundle / "index.json").write_text(json.dumps(index))
     _bundle_digest_flag(bundle)
     full = run_check(world.root)
     scoped = run_check(world.root, output_ids=[OUT])
