@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Static
 from oracle_tui.core.codes import CODES, PANES
 from oracle_tui.core.demo import DemoWorld
 from oracle_tui.tui.app import make_app
+from oracle_tui.tui.panes import MEMBERS_SHOWN
 from oracle_tui.tui.pilot import wait_idle
 from oracle_tui.tui.screens import InfoScreen
 from tests.conftest import run_cli_here
@@ -251,3 +252,25 @@ def test_the_cli_report_explains_each_fail(world: DemoWorld) -> None:
     assert lines.count("blocks s2_event_stream_baseline_6B, s3_event_stream_with_fraud_6B, "
                        "s4_event_labels_6B") == 2
     assert "PACK_NOT_SEALED" not in why  # a WARN is not a reason it fails
+
+
+async def test_a_gate_with_thousands_of_members_lists_the_failing_ones_first(
+        world: DemoWorld) -> None:
+    """The member table is cut at MEMBERS_SHOWN rows: the index's 500 extra entries come
+    after its real members, yet the absent ones lead the table and the rest is counted."""
+    index = next(Path(world.root).glob("data/layer1/1A/validation/*/index.json"))
+    members = json.loads(index.read_text())
+    index.write_text(json.dumps(members + [{"path": f"gone/{i:03d}.json", "sha256_hex": "0" * 64}
+                                           for i in range(500)]))
+    app = make_app(world.root)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_idle(pilot)
+        await pilot.press("2")
+        table = app.query_one("#members-table", DataTable)
+        shown = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+        assert len(shown) == MEMBERS_SHOWN + 1
+        assert [r[0] for r in shown[:3]] == ["gone/000.json", "gone/001.json", "gone/002.json"]
+        assert {r[4] for r in shown[:-1]} == {"NO"}
+        total = 500 + len(members) + 1  # index.json is hashed as a member too
+        assert shown[-1][:2] == [f"… and {total - MEMBERS_SHOWN:,} more",
+                                 "all of them in the JSON export"]

@@ -61,7 +61,37 @@ M = TypeVar("M", bound=BaseModel)
 def redact_model(model: M) -> M:
     """A copy of a pydantic model with every secret masked (for display)."""
     secrets = _secret_values()  # once per model: a report can hold 200,000 strings
+    if _untouched(model, secrets, escaping=False):
+        return model.model_copy(deep=False)
     return _shown_copy(model, lambda t: _masked(t, secrets))
+
+
+# Characters JSON writes as escapes: a secret holding one is not found verbatim in JSON text.
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
+# A control character in JSON text (U+0000 to U+001F are always written escaped).
+_JSON_CONTROL = re.compile(r"\\(?:[nrtbf]|u00[01])")
+
+
+def _untouched(model: BaseModel, secrets: list[str], escaping: bool) -> bool:
+    """Whether masking (and, with ``escaping``, escaping) would change no string in
+    ``model``, decided by one scan of its JSON text instead of a call per string. Every
+    test errs towards "may change" (then each string is mapped): a secret, a pattern's
+    literal, a URL with userinfo or an unprintable character anywhere in the text, even
+    across two strings or in a field name, sends the model the slow way."""
+    if any(_JSON_ESCAPED.search(value) for value in secrets):
+        return False
+    try:
+        text = model.model_dump_json(by_alias=True)
+    except ValueError:  # a lone surrogate has no JSON text
+        return False
+    if any(value in text for value in secrets):
+        return False
+    low = text.lower()
+    if any(mark in low for marks in _PATTERN_MARKS for mark in marks):
+        return False
+    if "@" in text and URL_USERINFO.search(text):
+        return False
+    return not escaping or not (_UNPRINTABLE.search(text) or _JSON_CONTROL.search(text))
 
 
 def _memo(fn: Callable[[str], str]) -> Callable[[str], str]:
@@ -151,6 +181,8 @@ def display_model(model: M) -> M:
     """A copy of a model for a human: secrets masked, unprintable characters escaped (the
     JSON report keeps the exact strings; JSON escapes them itself)."""
     secrets = _secret_values()  # once per model, not once per string
+    if _untouched(model, secrets, escaping=True):
+        return model.model_copy(deep=False)
     return _shown_copy(model, lambda t: printable(_masked(t, secrets)))
 
 

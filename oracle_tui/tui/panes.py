@@ -19,6 +19,7 @@ from oracle_tui.core.findings import (
     first_difference,
     grouped_for_display,
 )
+from oracle_tui.core.gates import MemberCheck
 from oracle_tui.core.guidance import context_of, guidance
 from oracle_tui.core.overview import PackOverview
 from oracle_tui.core.redact import printable, redact
@@ -56,6 +57,17 @@ OVERVIEW_CODES = codes_of_pane("overview")
 OVERVIEW_PER_SEVERITY = 3
 # Rows shown per code before a "… and N more" row (JSON export and the filter keep them all).
 ROWS_PER_CODE = 100
+# Members of one gate listed before "… and N more" (failing ones first when cut).
+MEMBERS_SHOWN = 200
+
+
+def members_to_show(members: list[MemberCheck], limit: int) -> tuple[list[MemberCheck], int]:
+    """The members a table lists and how many it leaves out: all of them, in the index's
+    order, when they fit; otherwise the failing ones first, so a cut never hides one."""
+    if len(members) <= limit:
+        return members, 0
+    ordered = [m for m in members if not m.ok] + [m for m in members if m.ok]
+    return ordered[:limit], len(members) - limit
 
 
 def styled(value: str, table: dict[str, str]) -> Text:
@@ -262,6 +274,7 @@ class TablePane(Vertical):
 
 class GatesPane(TablePane):
     MAIN = "#gates-table"
+    _members_of: tuple[int, str] | None = None  # (report, gate) the member table shows
 
     def compose(self) -> ComposeResult:
         yield DataGrid(id="gates-table", cursor_type="row", zebra_stripes=True)
@@ -292,18 +305,26 @@ class GatesPane(TablePane):
         gate = next((g for g in self.report.gates if g.gate_id == gate_id), None)
         if gate is None:
             members.clear()
+            self._members_of = None
             return
+        if self._members_of == (id(self.report), gate_id):
+            return  # the cursor landed on the gate already shown
+        self._members_of = (id(self.report), gate_id)
         self.query_one("#gate-detail", Static).update(gate_detail(gate, self.report))
         # The member column as wide as its longest path (never cut beside free space).
         members.clear(columns=True)
         width = min(80, max([len(m.path) for m in gate.members] + [len("member")]))
         members.add_column("member", width=width)
         members.add_columns("expected sha256", "actual sha256", "bytes", "ok")
-        for m in gate.members:
+        shown, hidden = members_to_show(gate.members, MEMBERS_SHOWN)
+        for m in shown:
             members.add_row(elide_middle(m.path, width), short(m.expected_sha256, 20),
                             short(m.actual_sha256, 20),
                             "—" if m.size is None else f"{m.size:,}",
                             Text("yes", style="green") if m.ok else Text("NO", style="red"))
+        if hidden:
+            members.add_row(Text(f"… and {hidden:,} more", style="bold"),
+                            "all of them in the JSON export", "", "", "")
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "gates-table" and event.row_key.value:

@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from oracle_tui.core.demo import DemoWorld
+from oracle_tui.core.redact import display_model, printable, redact, redact_model
 from oracle_tui.tui.app import make_app
 from tests.conftest import run_cli_here, run_cli_process
 
@@ -87,3 +89,37 @@ async def test_tui_screens_and_export_never_show_a_secret(world: DemoWorld, tmp_
         await pilot.press("e")
         for exported in tmp_path.glob("*.json"):
             _clean(exported.read_text())
+
+
+class _Shown(BaseModel):
+    text: str
+    nested: dict[str, list[str]] = {}
+
+
+# Strings the one-scan shortcut must send the slow way: each would change when shown.
+TRICKY = [
+    f"s3://bucket/{KEY_ID}/x", f"key={SECRET}", f"a {TOKEN}", "https://user:pw@host/x",
+    "X-Amz-Signature=abc123", "part\x1b[2J", "tab\there", "nul\x00", "del\x7f", "c1\x85",
+    "rtl\u202eexe", "zw\u200b", "blank\u3164", "lone\ud800",
+    'pw pa"ss\\word here',  # a secret JSON writes escaped: not found verbatim in JSON text
+]
+
+
+@pytest.mark.parametrize("text", TRICKY)
+@pytest.mark.parametrize("where", ["value", "key", "list"])
+def test_the_one_scan_shortcut_never_skips_a_string_that_changes(
+        text: str, where: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {**ENV, "MY_PASSWORD": 'pa"ss\\word'}.items():
+        monkeypatch.setenv(name, value)
+    model = (_Shown(text=text) if where == "value" else
+             _Shown(text="x", nested={text: ["y"]}) if where == "key" else
+             _Shown(text="x", nested={"k": ["y", text]}))
+    strings = [model.text, *model.nested, *(v for vs in model.nested.values() for v in vs)]
+    masked = [redact(s) for s in strings]
+    shown = redact_model(model)
+    assert [shown.text, *shown.nested, *(v for vs in shown.nested.values() for v in vs)] == masked
+    escaped = display_model(model)
+    assert [escaped.text, *escaped.nested, *(v for vs in escaped.nested.values()
+                                             for v in vs)] == [printable(m) for m in masked]
+    assert any(m != s for m, s in zip(masked, strings, strict=True)) \
+        or any(printable(m) != m for m in masked)  # every case is one that changes
