@@ -15,10 +15,16 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn, cast
 
 from oracle_tui import __version__
-from oracle_tui.core.codes import CODES, USAGE_CODES, code_info
+from oracle_tui.core.codes import CODES, code_info
 from oracle_tui.core.engine import DEFAULT_MEMORY_LIMIT, EngineOptions
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack
+from oracle_tui.core.outcome import (
+    EXIT_FAIL,
+    EXIT_OK,
+    EXIT_USAGE,
+    exit_code_of_error,
+)
 from oracle_tui.core.pack import OpenedPack, open_pack
 from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.progress import Cancelled
@@ -30,7 +36,6 @@ if TYPE_CHECKING:
 # Rich and the renderers load only when something is rendered: `--json` and error paths
 # stay fast to start (this matters for scripted checks and the digest benchmark).
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_RETRY = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports a command SIGINT ended
 EXIT_PIPE_CLOSED = 141  # the output's reader closed the pipe, as a shell reports SIGPIPE
 PIPE_WIDTH = 1000  # wide enough for any path, id or detail the tool prints on one line
@@ -48,12 +53,6 @@ def cut(value: str, keep: int = 60) -> str:
     """An operator's value as an error echoes it: whole when short, else its start and its
     length (a 20,000-character id never makes a 20,000-character line)."""
     return value if len(value) <= keep else f"{value[:keep]}… ({len(value):,} characters)"
-
-
-def exit_code_for(exc: OracleError) -> int:
-    if exc.code in USAGE_CODES:
-        return EXIT_USAGE
-    return EXIT_RETRY if exc.retryable else EXIT_FAIL
 
 
 # The largest count any option takes (threads, rows, rows per part): beyond it a value is a
@@ -479,10 +478,8 @@ def cmd_stream_view(args: argparse.Namespace) -> int:
             _out().print(f"  {f.severity.value} {f.code}: {printable(redact(f.detail))}")
         if state.not_verified and state.state == "VALID":
             _out().print(f"  not verified: {state.not_verified}")
-    fails = [f for f in state.findings if f.severity.value == "FAIL"]
-    if fails and all(f.retry.value == "retryable" for f in fails):
-        return EXIT_RETRY
-    return EXIT_FAIL if fails or state.state != "VALID" else EXIT_OK
+    code: int = state.exit_code
+    return code
 
 
 def _run_tui(root: str, profile: str, profiles_dir: str | None, interface_pack: str | None,
@@ -804,7 +801,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if _Interrupts.seen:
             return _interrupted()
         sys.stderr.write(printable(redact(f"oracle-tui: {exc.code}: {exc.message}")) + "\n")
-        return exit_code_for(exc)
+        return exit_code_of_error(exc)
     except (KeyboardInterrupt, Cancelled):
         return _interrupted()
     except BrokenPipeError:

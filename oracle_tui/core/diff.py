@@ -19,12 +19,12 @@ import duckdb
 from pydantic import BaseModel, Field
 
 from oracle_tui.core.check import run_check
-from oracle_tui.core.codes import Retry
 from oracle_tui.core.duck import connect, duck_error
 from oracle_tui.core.engine import DEFAULT_ENGINE, EngineOptions
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.findings import Finding
 from oracle_tui.core.hashing import hash_object
+from oracle_tui.core.outcome import EXIT_FAIL, exit_code
 from oracle_tui.core.pack import OpenedPack, opened
 from oracle_tui.core.pack_files import SEAL_BINDING
 from oracle_tui.core.parquet_footer import Footer, read_footers, schema_text
@@ -92,10 +92,12 @@ class DiffReport(BaseModel):
 
     @property
     def exit_code(self) -> int:
-        if self.result == "IDENTICAL":
-            return 0
-        retry = any(f.retry is Retry.RETRYABLE for s in (self.a, self.b) for f in s.blocking)
-        return 3 if self.result == "UNREADABLE" and retry else 1
+        """The one rule (core/outcome.py) over what kept a side unreadable: different
+        worlds are 1, a side that could not be read is coded by its findings."""
+        if self.result == "DIFFERENT":
+            return EXIT_FAIL
+        return exit_code(self.result != "IDENTICAL", [f for s in (self.a, self.b)
+                                                      for f in s.blocking])
 
 
 class DiffAsk(BaseModel):

@@ -6,9 +6,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field, PrivateAttr
 
-from oracle_tui.core.codes import USAGE_CODES, Retry, Severity
+from oracle_tui.core.codes import Severity
 from oracle_tui.core.findings import Finding
 from oracle_tui.core.gates import GateResult
+from oracle_tui.core.outcome import exit_code
 from oracle_tui.core.world import WorldKey
 
 
@@ -103,16 +104,8 @@ class CheckReport(BaseModel):
 
     @property
     def exit_code(self) -> int:
-        """0 PASS/WARN · 1 FAIL (terminal) · 2 a usage/configuration error stopped it ·
-        3 FAIL that only retryable findings caused."""
-        if self.verdict != "FAIL":
-            return 0
-        fails = [f for f in self.findings if f.severity is Severity.FAIL]
-        if any(f.code in USAGE_CODES for f in fails):
-            return 2
-        if fails and all(f.retry is Retry.RETRYABLE for f in fails):
-            return 3
-        return 1
+        """The one rule (core/outcome.py): 0 PASS/WARN, else by the FAIL findings."""
+        return exit_code(self.verdict == "FAIL", self.findings)
 
 
 QUICK_NOTE = "digests not re-hashed"

@@ -19,6 +19,7 @@ from oracle_tui.core.hashing import hash_object, sha256_bytes
 from oracle_tui.core.interface_pack import InterfacePack
 from oracle_tui.core.jsonio import read_json
 from oracle_tui.core.listing import Listing
+from oracle_tui.core.outcome import exit_code
 from oracle_tui.core.parquet_footer import schema_text
 from oracle_tui.core.paths import is_within
 from oracle_tui.core.profiles import Profile
@@ -165,6 +166,11 @@ class ViewState(BaseModel):
     findings: list[Finding] = Field(default_factory=list)
     # What this verification did not prove (set by verify; every face shows it).
     not_verified: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        """The one rule (core/outcome.py): 0 only for a VALID view."""
+        return exit_code(self.state != "VALID", self.findings)
 
 
 @dataclass(frozen=True)
