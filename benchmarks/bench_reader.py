@@ -24,7 +24,7 @@ OUT = "s3_event_stream_with_fraud_6B"
 OURS = r"""
 import sys, time
 t = time.perf_counter()
-from oracle_tui.core.view_reader import open_stream_view
+from oracle_tui.core.views.reader import open_stream_view
 reader = open_stream_view(sys.argv[1], sys.argv[2])
 batch = next(iter(reader))
 print(time.perf_counter() - t, batch.num_rows, reader.source)

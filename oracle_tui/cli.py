@@ -387,8 +387,8 @@ def cmd_tombstone(args: argparse.Namespace) -> int:
         f"  replacement  {args.replacement or '(none)'}"]))
     _confirm(f"Tombstone {printable(root)} for good (reason: {printable(args.reason)!r})?",
              args.yes)
-    result = tombstone_pack(root, reason=args.reason, authority=args.authority,
-                            replacement_root=args.replacement, profile=profile)
+    result = tombstone_pack(open_pack(root, profile=profile), reason=args.reason,
+                            authority=args.authority, replacement_root=args.replacement)
     if args.json:
         _emit_json(result.model_dump(mode="json"))
     else:
@@ -442,8 +442,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_stream_view(args: argparse.Namespace) -> int:
-    from oracle_tui.core.stream_view import build_stream_view
-    from oracle_tui.core.view_verify import verify_stream_view
+    from oracle_tui.core.views.build import build_stream_view
+    from oracle_tui.core.views.verify import verify_stream_view
 
     target = _open(args)
     _known_outputs([args.output_id], target.interface_pack)

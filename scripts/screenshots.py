@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from oracle_tui.core.demo import generate_demo_world, revalidate
 from oracle_tui.core.seal import seal_pack
-from oracle_tui.core.stream_view import build_stream_view
+from oracle_tui.core.views.build import build_stream_view
 from oracle_tui.tui.app import make_app
 from oracle_tui.tui.pilot import wait_idle
 

@@ -34,7 +34,7 @@ def rehome_views(old_root: Path, new_root: Path) -> None:
     """Views built under ``old_root``, copied with their pack to ``new_root``: rewrite what
     their documents say of the root (as a build in ``new_root`` would have written them), so
     tests that copy a viewed pack judge their own damage, not the move."""
-    from oracle_tui.core.stream_receipts import platform_source_digest, stream_view_id
+    from oracle_tui.core.views.documents import platform_source_digest, stream_view_id
 
     for folder in sorted(new_root.glob("stream_view/ts_utc/output_id=*")):
         output_id = folder.name.split("=", 1)[1]

@@ -17,8 +17,8 @@ from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.engine import EngineOptions
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.progress import Cancelled
-from oracle_tui.core.stream_view import build_stream_view
-from oracle_tui.core.view_verify import verify_stream_view
+from oracle_tui.core.views.build import build_stream_view
+from oracle_tui.core.views.verify import verify_stream_view
 from tests.conftest import S3Env, run_cli_here, run_cli_process
 
 OUT = "s3_event_stream_with_fraud_6B"

@@ -27,8 +27,8 @@ from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.interface_pack import load_interface_pack, render_template
 from oracle_tui.core.jsonio import canonical_json
 from oracle_tui.core.locators import locator_for
-from oracle_tui.core.stream_view import build_stream_view
-from oracle_tui.core.view_verify import verify_stream_view
+from oracle_tui.core.views.build import build_stream_view
+from oracle_tui.core.views.verify import verify_stream_view
 from tests.conftest import S3Env, run_cli_here
 from tests.engine import reissue_evidence
 from tests.upstream import upstream_errors
@@ -409,8 +409,8 @@ def test_a_view_built_by_oracle_tui_0_1_is_verified_and_reported_outdated(
         world: DemoWorld) -> None:
     """0.1 hashed the row as one struct in file order and wrote those sums as raw_stats."""
     from oracle_tui.core.duck import connect
-    from oracle_tui.core.range_sort import HASH_FUNCTION_0_1, raw_stats, scan_sql
-    from oracle_tui.core.view_plan import profile_source, sort_plan
+    from oracle_tui.core.views.plan import profile_source, sort_plan
+    from oracle_tui.core.views.sort import HASH_FUNCTION_0_1, raw_stats, scan_sql
 
     build_stream_view(world.root, OUT, rows_per_part=1500)
     folder = Path(world.root) / "stream_view" / "ts_utc" / f"output_id={OUT}"

@@ -24,8 +24,8 @@ from oracle_tui.core.check import run_check
 from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.jsonio import canonical_json
 from oracle_tui.core.pack import open_pack
-from oracle_tui.core.stream_view import build_stream_view
-from oracle_tui.core.view_reader import open_stream_view
+from oracle_tui.core.views.build import build_stream_view
+from oracle_tui.core.views.reader import open_stream_view
 
 OUT = "s3_event_stream_with_fraud_6B"
 

@@ -31,10 +31,10 @@ from oracle_tui.core.jsonio import canonical_json
 from oracle_tui.core.pack import open_pack
 from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.seal import seal_pack
-from oracle_tui.core.stream_view import build_stream_view
 from oracle_tui.core.tombstone import tombstone_pack
-from oracle_tui.core.view_reader import open_stream_view
-from oracle_tui.core.view_verify import verify_stream_view
+from oracle_tui.core.views.build import build_stream_view
+from oracle_tui.core.views.reader import open_stream_view
+from oracle_tui.core.views.verify import verify_stream_view
 from oracle_tui.tui.app import make_app
 from oracle_tui.tui.pilot import wait_idle
 from tests.engine import edit_view_receipt, rehome_views

@@ -24,10 +24,10 @@ from oracle_tui.core.interface_pack import builtin_pack_dir, load_interface_pack
 from oracle_tui.core.pack import open_pack
 from oracle_tui.core.profiles import load_profile
 from oracle_tui.core.progress import Cancelled
-from oracle_tui.core.range_sort import SortKey, raw_stats, scan_sql
-from oracle_tui.core.stream_view import RECEIPT, build_stream_view
-from oracle_tui.core.view_reader import open_stream_view
-from oracle_tui.core.view_verify import verify_stream_view
+from oracle_tui.core.views.build import RECEIPT, build_stream_view
+from oracle_tui.core.views.reader import open_stream_view
+from oracle_tui.core.views.sort import SortKey, raw_stats, scan_sql
+from oracle_tui.core.views.verify import verify_stream_view
 from tests.conftest import CliRunner, S3Env, run_cli_here, run_cli_process, s3_lists
 from tests.engine import edit_view_receipt, reissue_evidence
 

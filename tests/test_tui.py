@@ -293,7 +293,7 @@ async def test_s3_root(s3_world: DemoWorld) -> None:
 
 
 async def test_cancelled_build_leaves_no_view(world: DemoWorld, monkeypatch: pytest.MonkeyPatch) -> None:
-    from oracle_tui.core import range_sort
+    from oracle_tui.core.views import sort as range_sort
 
     real = range_sort.sha256_file
     entered, release = threading.Event(), threading.Event()

@@ -138,7 +138,9 @@ async def _wait_for(event: threading.Event) -> bool:
 @pytest.mark.parametrize("action", ["build", "seal"])
 async def test_quit_mid_job_stops_the_core(world: DemoWorld, monkeypatch: pytest.MonkeyPatch,
                                            action: str) -> None:
-    from oracle_tui.core import hashing, range_sort, seal, stream_view
+    from oracle_tui.core import hashing, seal
+    from oracle_tui.core.views import build as stream_view
+    from oracle_tui.core.views import sort as range_sort
 
     label = {"build": "building stream view", "seal": "sealing"}[action]
     entered = threading.Event()
@@ -203,8 +205,8 @@ async def test_quit_mid_job_stops_the_core(world: DemoWorld, monkeypatch: pytest
 
 async def test_the_preview_reads_one_part_at_a_time(world: DemoWorld,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from oracle_tui.core import view_reader
-    from oracle_tui.core.stream_view import build_stream_view
+    from oracle_tui.core.views import reader as view_reader
+    from oracle_tui.core.views.build import build_stream_view
 
     for output in ("arrival_events_5B", "s3_event_stream_with_fraud_6B"):
         build_stream_view(world.root, output, rows_per_part=1500)

@@ -16,9 +16,9 @@ import pytest
 from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.duck import connect
 from oracle_tui.core.engine import EngineOptions
-from oracle_tui.core.stream_view import build_stream_view
-from oracle_tui.core.view_plan import profile_source
-from oracle_tui.core.view_verify import verify_stream_view
+from oracle_tui.core.views.build import build_stream_view
+from oracle_tui.core.views.plan import profile_source
+from oracle_tui.core.views.verify import verify_stream_view
 from tests.engine import reissue_evidence
 from tests.test_stream_view import OUT, _expected_rows, _view_dir, _view_rows
 

@@ -17,15 +17,15 @@ import pytest
 from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.duck import connect
 from oracle_tui.core.engine import EngineOptions
-from oracle_tui.core.range_sort import raw_stats, scan_sql
-from oracle_tui.core.stream_view import build_stream_view
-from oracle_tui.core.view_plan import (
+from oracle_tui.core.views.build import build_stream_view
+from oracle_tui.core.views.plan import (
     bounds_of_sample,
     profile_source,
     range_bounds,
     sort_plan,
 )
-from oracle_tui.core.view_verify import verify_stream_view
+from oracle_tui.core.views.sort import raw_stats, scan_sql
+from oracle_tui.core.views.verify import verify_stream_view
 from tests.conftest import run_cli_process
 from tests.engine import edit_view_receipt
 

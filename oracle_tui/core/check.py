@@ -352,7 +352,7 @@ def _check_manifest_fields(ctx: _Ctx, manifest: Manifest, binding: SealBinding |
 def _report_stray_view_files(ctx: _Ctx, listing: Listing) -> None:
     """Under the root's stream_view/, only the folders of catalogued, stream-eligible outputs
     hold views (and only when views live here); anything else is reported, never ignored."""
-    from oracle_tui.core.stream_receipts import is_stream_eligible, view_prefix
+    from oracle_tui.core.view_location import is_stream_eligible, view_prefix
 
     here = not ctx.profile.wiring("stream_view_root")
     outputs = ctx.interface_pack.outputs.items()
@@ -368,14 +368,13 @@ def _report_stray_view_files(ctx: _Ctx, listing: Listing) -> None:
 
 
 def _check_stream_views(ctx: _Ctx, listing: Listing, sources: dict[str, list[str]]) -> None:
-    from oracle_tui.core.stream_receipts import (
+    from oracle_tui.core.view_location import is_stream_eligible, view_prefix
+    from oracle_tui.core.views.documents import (
         Receipt,
         expect_view,
         footer_problems,
-        is_stream_eligible,
         mark_invalid,
         stream_states_for_check,
-        view_prefix,
     )
 
     _report_stray_view_files(ctx, listing)

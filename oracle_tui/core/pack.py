@@ -13,6 +13,7 @@ from oracle_tui.core.interface_pack import InterfacePack
 from oracle_tui.core.listing import Listing
 from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.storage.base import Store
+from oracle_tui.core.view_location import view_store
 from oracle_tui.core.world import RunReceipt, WorldKey, read_run_receipt, resolve_world_key
 
 
@@ -75,8 +76,6 @@ class OpenedPack:
         """Where this pack's stream views live (its own store, or the profile's
         stream_view_root)."""
         if self._view_store is None:
-            from oracle_tui.core.stream_receipts import view_store
-
             self._view_store = view_store(self.profile, self.store)
         return self._view_store
 

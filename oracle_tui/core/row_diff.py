@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from oracle_tui.core.duck import quote_column
 from oracle_tui.core.progress import check_cancel
-from oracle_tui.core.range_sort import row_hashes, scan_sql
+from oracle_tui.core.views.sort import row_hashes, scan_sql
 
 ROWS_PER_SEGMENT = 10_000  # rows re-read for one differing row, at most (on average)
 MIN_SEGMENTS, MAX_SEGMENTS = 16, 1 << 16

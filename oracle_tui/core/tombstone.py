@@ -16,6 +16,7 @@ from oracle_tui.core.inputs import (
     who_am_i,
 )
 from oracle_tui.core.jsonio import canonical_json, parse_json
+from oracle_tui.core.pack import OpenedPack, opened
 from oracle_tui.core.pack_files import (
     MANIFEST,
     TOMBSTONE,
@@ -24,7 +25,6 @@ from oracle_tui.core.pack_files import (
     Tombstone,
     read_model,
 )
-from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.timeutil import utc_now
 
 
@@ -43,12 +43,13 @@ def check_tombstone_inputs(reason: str, authority: str, replacement_root: str | 
         require_no_credentials(replacement_root, "the replacement root")
 
 
-def tombstone_pack(root: str, *, reason: str, authority: str,
-                   replacement_root: str | None = None,
-                   profile: Profile | None = None) -> TombstoneResult:
+def tombstone_pack(pack: str | OpenedPack, *, reason: str, authority: str,
+                   replacement_root: str | None = None) -> TombstoneResult:
+    """Withdraw the pack for good: ``_TOMBSTONE.json``, create-if-absent."""
     check_tombstone_inputs(reason, authority, replacement_root)
-    store = (profile or load_profile("local")).open_store(root)
-    if not store.root_exists():
+    opened_pack = opened(pack)
+    store = opened_pack.store
+    if not opened_pack.root_exists():
         raise OracleError("PACK_NOT_FOUND", f"no pack at {store.root_uri}", store.root_uri)
     pack_id: str | None = None
     if store.head(MANIFEST) is not None:

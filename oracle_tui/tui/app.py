@@ -41,7 +41,7 @@ from oracle_tui.core.progress import Cancelled, Progress
 from oracle_tui.core.readability import blocked_by_each
 from oracle_tui.core.redact import redact, redact_model
 from oracle_tui.core.report import CheckReport
-from oracle_tui.core.stream_receipts import sort_keys_for
+from oracle_tui.core.view_location import sort_keys_for
 from oracle_tui.tui import actions, flows, jobs
 from oracle_tui.tui.diff_pane import DiffPane
 from oracle_tui.tui.jobs import (
@@ -71,7 +71,7 @@ from oracle_tui.tui.panes import (
 from oracle_tui.tui.screens import ErrorScreen, HelpScreen, shown
 
 if TYPE_CHECKING:
-    from oracle_tui.core.view_reader import PreviewCache
+    from oracle_tui.core.views.reader import PreviewCache
 
 # The background job that re-hashes every file after the first, quick look.
 REHASH_LABEL = "re-hashing digests"
@@ -451,7 +451,7 @@ class InspectorApp(App[None]):
         (the core refuses a quick check, a blocked output, a view not VALID), its first part
         copied while hashed. One read at a time: a newer selection cancels this one, which
         stops at its next chunk."""
-        from oracle_tui.core.view_reader import preview_rows
+        from oracle_tui.core.views.reader import preview_rows
 
         if self._preview_cancel is not None:
             self._preview_cancel.set()

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from oracle_tui.core.engine import DEFAULT_MEMORY_LIMIT, budget
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.progress import Progress
-from oracle_tui.core.stream_receipts import sort_keys_for, view_prefix
+from oracle_tui.core.view_location import sort_keys_for, view_prefix
 from oracle_tui.tui.jobs import Job, SealDone, SealPlanned, Tombstoned, ViewBuilt, ViewVerified
 from oracle_tui.tui.screens import (
     ConfirmScreen,
@@ -18,6 +18,7 @@ from oracle_tui.tui.screens import (
     InputScreen,
     TombstoneScreen,
 )
+from oracle_tui.tui.session import Session
 
 # Why a pack's world key can be unknown, most fundamental first.
 WORLD_KEY_CODES = ("PACK_NOT_FOUND", "RUN_RECEIPT_MISSING", "RUN_RECEIPT_INVALID",
@@ -25,12 +26,11 @@ WORLD_KEY_CODES = ("PACK_NOT_FOUND", "RUN_RECEIPT_MISSING", "RUN_RECEIPT_INVALID
 
 if TYPE_CHECKING:
     from oracle_tui.core.seal import SealPlan
-    from oracle_tui.tui.app import InspectorApp
 
 
 # -- seal ---------------------------------------------------------------------------------------
 
-def start_seal(app: InspectorApp) -> None:
+def start_seal(app: Session) -> None:
     """Ask for the engine release, plan the seal (nothing written), then confirm. A pack
     that already has a seal is shown its seal instead: there is nothing to write."""
     if app.report is not None and app.report.seal.seal is not None:
@@ -63,7 +63,7 @@ def start_seal(app: InspectorApp) -> None:
                                 default), plan)
 
 
-def recorded_seal(app: InspectorApp) -> str:
+def recorded_seal(app: Session) -> str:
     """What the pack's seal records (write-once: nothing can be added to it)."""
     assert app.report is not None
     seal, manifest = app.report.seal.seal or {}, app.report.seal.manifest or {}
@@ -99,7 +99,7 @@ def seal_body(plan: SealPlan) -> str:
     ])
 
 
-def confirm_seal(app: InspectorApp, msg: SealPlanned) -> None:
+def confirm_seal(app: Session, msg: SealPlanned) -> None:
     cli = app.cli("seal", app.root, "--scenario-id", msg.scenario, "--engine-release",
                   msg.release, "--yes")
     if msg.plan.refused:
@@ -123,7 +123,7 @@ def confirm_seal(app: InspectorApp, msg: SealPlanned) -> None:
 
 # -- stream views -------------------------------------------------------------------------------
 
-def start_build(app: InspectorApp, output: str) -> None:
+def start_build(app: Session, output: str) -> None:
     cli = app.cli("stream-view", "build", app.root, "--output-id", output)
     prefix = view_prefix(app.profile, output)
     body = "\n".join([
@@ -141,7 +141,7 @@ def start_build(app: InspectorApp, output: str) -> None:
     def build(yes: bool | None) -> None:
         if not yes:
             return
-        from oracle_tui.core.stream_view import build_stream_view
+        from oracle_tui.core.views.build import build_stream_view
 
         app.run_job(Job("building stream view", lambda progress, cancel: ViewBuilt(
             build_stream_view(app.open_pack(), output, progress=progress, cancel=cancel)),
@@ -150,8 +150,8 @@ def start_build(app: InspectorApp, output: str) -> None:
     app.push_screen(ConfirmScreen("Build the stream view?", body, "Yes, build"), build)
 
 
-def start_verify(app: InspectorApp, output: str) -> None:
-    from oracle_tui.core.view_verify import verify_stream_view
+def start_verify(app: Session, output: str) -> None:
+    from oracle_tui.core.views.verify import verify_stream_view
 
     def verify(progress: Progress, cancel: threading.Event) -> ViewVerified:
         state = verify_stream_view(app.open_pack(), output, progress=progress, cancel=cancel)
@@ -166,7 +166,7 @@ def start_verify(app: InspectorApp, output: str) -> None:
 
 # -- tombstone ----------------------------------------------------------------------------------
 
-def start_tombstone(app: InspectorApp) -> None:
+def start_tombstone(app: Session) -> None:
     if app.overview is not None and not app.overview.exists:
         app.notify(f"nothing to tombstone: no pack at {app.root}", severity="error",
                    markup=False)
@@ -182,7 +182,7 @@ def start_tombstone(app: InspectorApp) -> None:
         from oracle_tui.core.tombstone import tombstone_pack
 
         app.run_job(Job("tombstoning", lambda progress, cancel: Tombstoned(tombstone_pack(
-            app.root, reason=reason, authority=authority, profile=app.profile)),
+            app.open_pack(), reason=reason, authority=authority)),
             app.cli("tombstone", app.root, "--reason", reason, "--authority", authority,
                     "--yes")))
 

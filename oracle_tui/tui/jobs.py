@@ -27,9 +27,9 @@ if TYPE_CHECKING:
     from oracle_tui.core.overview import PackOverview
     from oracle_tui.core.report import CheckReport
     from oracle_tui.core.seal import SealPlan, SealResult
-    from oracle_tui.core.stream_receipts import ViewState
-    from oracle_tui.core.stream_view import BuildResult
     from oracle_tui.core.tombstone import TombstoneResult
+    from oracle_tui.core.views.build import BuildResult
+    from oracle_tui.core.views.documents import ViewState
 
 
 # -- messages ---------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from oracle_tui.core.demo import DemoWorld
-from oracle_tui.core.stream_view import build_stream_view
-from oracle_tui.core.view_verify import verify_stream_view
+from oracle_tui.core.views.build import build_stream_view
+from oracle_tui.core.views.verify import verify_stream_view
 from tests.reliability.helpers import check, fails, part, rel
 
 

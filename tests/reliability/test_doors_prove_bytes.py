@@ -22,16 +22,16 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from oracle_tui.core import stream_view as stream_view_mod
-from oracle_tui.core import view_reader as view_reader_mod
 from oracle_tui.core.check import run_check
 from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.pack import open_pack
-from oracle_tui.core.stream_view import build_stream_view
 from oracle_tui.core.tombstone import tombstone_pack
-from oracle_tui.core.view_reader import open_stream_view, preview_rows
-from oracle_tui.core.view_verify import verify_stream_view
+from oracle_tui.core.views import build as stream_view_mod
+from oracle_tui.core.views import reader as view_reader_mod
+from oracle_tui.core.views.build import build_stream_view
+from oracle_tui.core.views.reader import open_stream_view, preview_rows
+from oracle_tui.core.views.verify import verify_stream_view
 from tests.conftest import run_cli_here
 from tests.reliability.helpers import BINDING, check, part, rechain, rel
 

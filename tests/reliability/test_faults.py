@@ -62,7 +62,7 @@ def test_twelve_racing_sealers(world: DemoWorld) -> None:
 KILL_BUILD = r"""
 import os, signal, sys
 import duckdb
-from oracle_tui.core import stream_view
+from oracle_tui.core.views import build as stream_view
 point, n = sys.argv[1], int(sys.argv[2])
 count = {"n": 0}
 if point == "copy":

@@ -18,9 +18,9 @@ from oracle_tui.core.check import run_check
 from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.seal import seal_pack
-from oracle_tui.core.stream_view import build_stream_view
-from oracle_tui.core.view_reader import open_stream_view
-from oracle_tui.core.view_verify import verify_stream_view
+from oracle_tui.core.views.build import build_stream_view
+from oracle_tui.core.views.reader import open_stream_view
+from oracle_tui.core.views.verify import verify_stream_view
 from tests.conftest import S3Env, run_cli_here
 
 OUT = "s3_event_stream_with_fraud_6B"

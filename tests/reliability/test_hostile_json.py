@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from oracle_tui.core.demo import DemoWorld
-from oracle_tui.core.stream_view import build_stream_view
-from oracle_tui.core.view_verify import verify_stream_view
+from oracle_tui.core.views.build import build_stream_view
+from oracle_tui.core.views.verify import verify_stream_view
 from tests.reliability.helpers import check, fails
 
 OUT = "s3_event_stream_with_fraud_6B"

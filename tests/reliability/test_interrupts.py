@@ -92,7 +92,7 @@ def test_ctrl_c_while_duckdb_sorts_keeps_no_view_and_no_temp_file(world: DemoWor
     temp = tmp_path / "operator-temp"
     temp.mkdir()
     (temp / "operator.parquet").write_text("the operator's")
-    hook = DUCKDB_IN.format(module="oracle_tui.core.stream_view", name="profile_source",
+    hook = DUCKDB_IN.format(module="oracle_tui.core.views.build", name="profile_source",
                             ready=READY)
     res = _interrupted(["stream-view", "build", world.root, "--output-id",
                         "s3_event_stream_with_fraud_6B", "--temp-dir", str(temp)], hook,

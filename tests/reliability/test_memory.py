@@ -9,7 +9,7 @@ import pytest
 from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.engine import EngineOptions
 from oracle_tui.core.errors import OracleError
-from oracle_tui.core.stream_view import build_stream_view
+from oracle_tui.core.views.build import build_stream_view
 from tests.conftest import run_cli_process
 
 

@@ -18,7 +18,7 @@ from oracle_tui.core.pack_files import ContentIndex, Manifest, Seal, read_model
 from oracle_tui.core.paths import unsafe_reason
 from oracle_tui.core.profiles import load_profile
 from oracle_tui.core.storage import LocalStore
-from oracle_tui.core.stream_receipts import ViewExpect, read_view_state
+from oracle_tui.core.views.documents import ViewExpect, read_view_state
 from oracle_tui.core.world import read_run_receipt
 
 SETTINGS = settings(max_examples=150, deadline=None,

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from oracle_tui.core import stream_view
 from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.engine import EngineOptions
 from oracle_tui.core.errors import OracleError
-from oracle_tui.core.stream_view import build_stream_view
-from oracle_tui.core.view_reader import open_stream_view
-from oracle_tui.core.view_verify import verify_stream_view
+from oracle_tui.core.views import build as stream_view
+from oracle_tui.core.views.build import build_stream_view
+from oracle_tui.core.views.reader import open_stream_view
+from oracle_tui.core.views.verify import verify_stream_view
 from tests.conftest import run_cli_here
 from tests.reliability.helpers import check, fails, part, rel
 

@@ -25,9 +25,9 @@ from oracle_tui.core.errors import OracleError
 from oracle_tui.core.jsonio import canonical_json
 from oracle_tui.core.pack import open_pack
 from oracle_tui.core.profiles import load_profile
-from oracle_tui.core.stream_view import build_stream_view
-from oracle_tui.core.view_reader import open_stream_view
-from oracle_tui.core.view_verify import verify_stream_view
+from oracle_tui.core.views.build import build_stream_view
+from oracle_tui.core.views.reader import open_stream_view
+from oracle_tui.core.views.verify import verify_stream_view
 from tests.conftest import S3Env, run_cli_here, run_cli_process
 from tests.engine import edit_view_receipt, reissue_evidence
 from tests.reliability.helpers import check, codes, fails, part, rel
@@ -170,7 +170,7 @@ def _edit_doc(path: Path, edit: Any) -> None:
 ])
 def test_every_claim_of_a_view_is_held_to_this_pack(world: DemoWorld, case: str, code: str,
                                                     words: str) -> None:
-    from oracle_tui.core.stream_receipts import stream_view_id
+    from oracle_tui.core.views.documents import stream_view_id
 
     build_stream_view(world.root, OUT, rows_per_part=1500)
     folder = Path(world.root) / VIEW
@@ -295,8 +295,8 @@ def test_a_stream_view_root_inside_the_pack_is_refused(world: DemoWorld) -> None
 
 
 def test_stale_scratch_cleanup_keeps_what_this_tool_did_not_make(tmp_path: Path) -> None:
-    from oracle_tui.core.cluster import SCRATCH_MARK, remove_stale_scratch, scratch_mark_body
     from oracle_tui.core.storage.local import LocalStore
+    from oracle_tui.core.views.cluster import SCRATCH_MARK, remove_stale_scratch, scratch_mark_body
 
     ours = tmp_path / "20200101T000000Z-0123456789ab"
     theirs = tmp_path / "20200101T000000Z-ba9876543210"

@@ -16,7 +16,7 @@ import pytest
 
 from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.errors import OracleError
-from oracle_tui.core.stream_view import build_stream_view
+from oracle_tui.core.views.build import build_stream_view
 from tests.engine import reissue_evidence
 
 OUT = "s3_event_stream_with_fraud_6B"

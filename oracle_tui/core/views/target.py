@@ -17,12 +17,11 @@ from oracle_tui.core.progress import Progress, no_progress
 from oracle_tui.core.proven_parts import require_stated, stage_proven_parts
 from oracle_tui.core.report import CheckReport, OutputResult
 from oracle_tui.core.storage.base import Store
-from oracle_tui.core.stream_receipts import (
+from oracle_tui.core.view_location import sort_keys_for, view_prefix
+from oracle_tui.core.views.documents import (
     ViewExpect,
     ViewState,
     expect_view,
-    sort_keys_for,
-    view_prefix,
 )
 from oracle_tui.core.world import WorldKey
 

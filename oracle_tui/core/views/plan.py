@@ -14,7 +14,8 @@ import duckdb
 from oracle_tui.core.duck import quote_column, sql_list, sql_str
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.paths import glob_literal
-from oracle_tui.core.range_sort import (
+from oracle_tui.core.views.documents import PlatformStats
+from oracle_tui.core.views.sort import (
     PLATFORM_MODULUS,
     STATS_AGGREGATES,
     RawStats,
@@ -26,7 +27,6 @@ from oracle_tui.core.range_sort import (
     stats_of,
     stats_sql,
 )
-from oracle_tui.core.stream_receipts import PlatformStats
 
 TEMPORAL_TYPES = ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS",
                   "TIMESTAMP_S", "DATE")

@@ -29,7 +29,8 @@ from oracle_tui.core.errors import OracleError
 from oracle_tui.core.hashing import hash_object
 from oracle_tui.core.paths import is_within
 from oracle_tui.core.progress import Cancelled
-from oracle_tui.core.range_sort import (
+from oracle_tui.core.storage import Store, StoreSpec, open_spec
+from oracle_tui.core.views.sort import (
     RawStats,
     RoutePlan,
     SortedPart,
@@ -39,7 +40,6 @@ from oracle_tui.core.range_sort import (
     scan_sql,
     sort_range,
 )
-from oracle_tui.core.storage import Store, StoreSpec, open_spec
 
 SCRATCH_FOLDER = "_oracle_tui_scratch/"
 STALE_AFTER = dt.timedelta(hours=24)

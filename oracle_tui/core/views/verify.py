@@ -26,7 +26,22 @@ from oracle_tui.core.hashing import hash_object
 from oracle_tui.core.pack import OpenedPack
 from oracle_tui.core.progress import Progress, check_cancel, no_progress
 from oracle_tui.core.proven_parts import copies_folder
-from oracle_tui.core.range_sort import (
+from oracle_tui.core.readability import decide
+from oracle_tui.core.report import EXCEPT_PARTS
+from oracle_tui.core.storage import LocalStore
+from oracle_tui.core.storage.folders import new_temp_folder
+from oracle_tui.core.views.build import DEFAULT_ROWS_PER_PART, build_into, platform_raw, same_rows
+from oracle_tui.core.views.documents import (
+    Receipt,
+    Stats,
+    ViewState,
+)
+from oracle_tui.core.views.plan import (
+    SourceProfile,
+    profile_source,
+    sort_plan,
+)
+from oracle_tui.core.views.sort import (
     HASH_FUNCTION,
     KNOWN_HASH_FUNCTIONS,
     PART_FORMAT,
@@ -36,22 +51,7 @@ from oracle_tui.core.range_sort import (
     row_hashes,
     scan_sql,
 )
-from oracle_tui.core.readability import decide
-from oracle_tui.core.report import EXCEPT_PARTS
-from oracle_tui.core.storage import LocalStore
-from oracle_tui.core.storage.folders import new_temp_folder
-from oracle_tui.core.stream_receipts import (
-    Receipt,
-    Stats,
-    ViewState,
-)
-from oracle_tui.core.stream_view import DEFAULT_ROWS_PER_PART, build_into, platform_raw, same_rows
-from oracle_tui.core.view_plan import (
-    SourceProfile,
-    profile_source,
-    sort_plan,
-)
-from oracle_tui.core.view_target import (
+from oracle_tui.core.views.target import (
     ViewTarget,
     checked,
     proven_sources,

@@ -25,7 +25,7 @@ from oracle_tui.core.duck import memory_limit_bytes, quote_column, sql_list, sql
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.hashing import sha256_file
 from oracle_tui.core.paths import glob_literal
-from oracle_tui.core.stream_receipts import PlatformStats, Stats
+from oracle_tui.core.views.documents import PlatformStats, Stats
 
 RANGE_COLUMN = "__oracle_range"
 # The tie-break as one integer: the source file's index in the sorted source list, shifted

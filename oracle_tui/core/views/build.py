@@ -39,27 +39,15 @@ from oracle_tui.core.jsonio import canonical_json
 from oracle_tui.core.pack import OpenedPack
 from oracle_tui.core.progress import Cancelled, Progress, check_cancel, no_progress
 from oracle_tui.core.proven_parts import copies_folder
-from oracle_tui.core.range_sort import (
-    HASH_FUNCTION,
-    PART_FORMAT,
-    RawStats,
-    RoutePlan,
-    SortedPart,
-    iso_us,
-    raw_stats,
-    route,
-    routed_files,
-    scan_sql,
-    sort_range,
-)
 from oracle_tui.core.readability import decide
 from oracle_tui.core.report import EXCEPT_PARTS
 from oracle_tui.core.storage.base import TEMP_PREFIX
 from oracle_tui.core.storage.folders import ensure_folder, new_temp_folder
-from oracle_tui.core.stream_receipts import (
+from oracle_tui.core.timeutil import utc_now
+from oracle_tui.core.views.documents import (
     MANIFEST as VIEW_MANIFEST,
 )
-from oracle_tui.core.stream_receipts import (
+from oracle_tui.core.views.documents import (
     MANIFEST_EXT_SCHEMA,
     PARTITION_GRANULARITY,
     RECEIPT,
@@ -73,8 +61,7 @@ from oracle_tui.core.stream_receipts import (
     stream_view_id,
     view_objects,
 )
-from oracle_tui.core.timeutil import utc_now
-from oracle_tui.core.view_plan import (
+from oracle_tui.core.views.plan import (
     SourceProfile,
     bounds_of_sample,
     platform_reads_file_values,
@@ -85,7 +72,20 @@ from oracle_tui.core.view_plan import (
     row_count,
     sort_plan,
 )
-from oracle_tui.core.view_target import (
+from oracle_tui.core.views.sort import (
+    HASH_FUNCTION,
+    PART_FORMAT,
+    RawStats,
+    RoutePlan,
+    SortedPart,
+    iso_us,
+    raw_stats,
+    route,
+    routed_files,
+    scan_sql,
+    sort_range,
+)
+from oracle_tui.core.views.target import (
     ViewTarget,
     checked,
     expect_of,
@@ -567,7 +567,7 @@ _LOCAL = _Runner(executor="this process", takes_stats=False, run=_run_here)
 def _cluster_runner(address: str, t: ViewTarget, engine: EngineOptions,
                     scratch_uri: str) -> _Runner:
     """Route and sort as Dask tasks; scratch in a folder of this build's own, removed after."""
-    from oracle_tui.core import cluster
+    from oracle_tui.core.views import cluster as cluster
 
     def run(con: duckdb.DuckDBPyConnection, rp: RoutePlan, source: RawStats | None,
             staging: Path, spill: str, phases: _Phases, cancel: threading.Event | None
