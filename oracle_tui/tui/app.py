@@ -567,7 +567,10 @@ class InspectorApp(App[None]):
             except FileExistsError:
                 continue
             self.notify(f"report written to {path}", markup=False)
-            self.cli_log.append(self.cli("check", self.root, "--json") + f" > {path.name}")
+            # The command that writes the same report: quick when this one was.
+            quick = [] if self.report.digests_rehashed else ["--quick"]
+            self.cli_log.append(self.cli("check", self.root, *quick, "--json")
+                                + f" > {path.name}")
             self.query_one(OverviewPane).show_cli_log(self.cli_log)
             return
 

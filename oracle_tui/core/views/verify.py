@@ -54,6 +54,7 @@ from oracle_tui.core.views.sort import (
 from oracle_tui.core.views.target import (
     ViewTarget,
     checked,
+    prove_sources_in_place,
     proven_sources,
     readability_check,
     resolve_target,
@@ -94,10 +95,13 @@ def verify_stream_view(
         state.findings.append(make_finding("STREAM_VIEW_MISSING", output_id,
                                            f"no view at {state.location}",
                                            t.profile.policy.stream_view_missing))
-    if state.state != "VALID":
-        return state
-    receipt = Receipt.model_validate(state.receipt)
     try:
+        if state.state != "VALID":
+            # No view to re-derive, but the parts are proven all the same: a damaged
+            # output is BLOCKED here as in check, not merely "no view".
+            prove_sources_in_place(t, "verify", engine.budget().threads, cancel)
+            return state
+        receipt = Receipt.model_validate(state.receipt)
         problems = [make_finding(code, output_id, detail) for code, detail in
                     _rederive(t, receipt, state.upstream, engine, progress, cancel)]
     except OracleError as exc:
