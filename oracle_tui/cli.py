@@ -14,21 +14,33 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn, cast
 
+from pydantic import ValidationError
+
 from oracle_tui import __version__
 from oracle_tui.core.codes import CODES, code_info
+from oracle_tui.core.diff_ask import DiffAsk
 from oracle_tui.core.engine import DEFAULT_MEMORY_LIMIT, EngineOptions
 from oracle_tui.core.errors import OracleError
-from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack
+from oracle_tui.core.interface_pack import InterfacePack
 from oracle_tui.core.outcome import (
     EXIT_FAIL,
     EXIT_OK,
     EXIT_USAGE,
     exit_code_of_error,
 )
-from oracle_tui.core.pack import OpenedPack, open_pack
+from oracle_tui.core.pack import OpenedPack
 from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.progress import Cancelled
 from oracle_tui.core.redact import RedactingStream, display_model, printable, redact
+from oracle_tui.core.requests import (
+    Address,
+    BuildRequest,
+    CheckRequest,
+    DiffRequest,
+    SealRequest,
+    TombstoneRequest,
+    VerifyRequest,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -205,17 +217,18 @@ def _profile(args: argparse.Namespace) -> Profile:
     return load_profile(args.profile, args.profiles_dir)
 
 
-def _pack(args: argparse.Namespace, profile: Profile) -> InterfacePack:
-    if args.interface_pack:
-        return load_interface_pack(args.interface_pack)
-    return profile.load_interface_pack()
+def _address(args: argparse.Namespace) -> Address:
+    """Where this command runs, as asked: ROOT (or the profile's oracle_root), the profile,
+    the interface pack, the scenario."""
+    return Address(root=_root(args, _profile(args)), profile=args.profile,
+                   profiles_dir=args.profiles_dir,
+                   interface_pack=getattr(args, "interface_pack", None),
+                   scenario_id=getattr(args, "scenario_id", None))
 
 
 def _open(args: argparse.Namespace) -> OpenedPack:
     """The ROOT (or the profile's oracle_root) opened for this command, as asked."""
-    profile = _profile(args)
-    return open_pack(_root(args, profile), profile=profile, interface_pack=_pack(args, profile),
-                     scenario_id=args.scenario_id)
+    return _address(args).open()
 
 
 def _known_outputs(output_ids: Sequence[str] | None, catalogue: InterfacePack) -> list[str]:
@@ -278,17 +291,15 @@ def _confirm(question: str, assume_yes: bool) -> None:
 # -- commands -----------------------------------------------------------------------------
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from oracle_tui.core.check import run_check
-
-    target = _open(args)
+    at = _address(args)
+    target = at.open()
     # Validation means checksums (bagit's choice): contents are re-hashed unless --quick.
-    rehash = not args.quick
-    output_ids = _known_outputs(args.output_id, target.interface_pack) or None
-    report = _with_progress(
-        "hashing", rehash and not args.json,
-        lambda progress: run_check(
-            target, strict_seal=True if args.strict_seal else None, output_ids=output_ids,
-            verify_digests=rehash, threads=args.threads, progress=progress))
+    request = CheckRequest(at=at, quick=args.quick, strict_seal=args.strict_seal,
+                           output_ids=tuple(_known_outputs(args.output_id,
+                                                           target.interface_pack)),
+                           threads=args.threads)
+    report = _with_progress("hashing", not request.quick and not args.json,
+                            lambda progress: request.run(target, progress))
     if args.json:
         _emit_json(report.model_dump(mode="json"))
     else:
@@ -343,12 +354,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_seal(args: argparse.Namespace) -> int:
-    from oracle_tui.core.seal import plan_seal, seal_pack
-
-    target = _open(args)
-    root = target.root
-    plan, _ = plan_seal(target, scenario_id=args.scenario_id,
-                        engine_release=args.engine_release)
+    at = _address(args).model_copy(update={"scenario_id": None})
+    request = SealRequest(at=at, scenario_id=args.scenario_id,
+                          engine_release=args.engine_release, threads=args.threads)
+    root = at.root
+    target = at.open()
+    plan, _ = request.plan(target)
     if not args.json:
         from oracle_tui import cli_render
 
@@ -357,10 +368,9 @@ def cmd_seal(args: argparse.Namespace) -> int:
         raise plan.refusal()
     if plan.files_to_write and not args.yes:
         _confirm(f"Write {', '.join(plan.files_to_write)} under {printable(root)}?", args.yes)
-        target = _open(args)  # an operator took time to answer: seal what is there now
-    result = _with_progress("sealing", not args.json, lambda progress: seal_pack(
-        target, scenario_id=args.scenario_id, engine_release=args.engine_release,
-        threads=args.threads, progress=progress))
+        target = at.open()  # an operator took time to answer: seal what is there now
+    result = _with_progress("sealing", not args.json,
+                            lambda progress: request.run(target, progress))
     if args.json:
         _emit_json(result.model_dump(mode="json"))
     else:
@@ -375,11 +385,11 @@ def cmd_seal(args: argparse.Namespace) -> int:
 
 
 def cmd_tombstone(args: argparse.Namespace) -> int:
-    from oracle_tui.core.tombstone import check_tombstone_inputs, tombstone_pack
-
-    profile = _profile(args)
-    root = _root(args, profile)
-    check_tombstone_inputs(args.reason, args.authority, args.replacement)
+    at = _address(args)
+    # The operator's values are checked as the request is made, before any preview.
+    request = TombstoneRequest(at=at, reason=args.reason, authority=args.authority,
+                               replacement=args.replacement)
+    root = at.root
     # What will be written, whole, before anything is (a terminal, a script or CI alike).
     _err().print("\n".join([
         f"will write _TOMBSTONE.json (create-if-absent, for good) at {root}:",
@@ -387,8 +397,7 @@ def cmd_tombstone(args: argparse.Namespace) -> int:
         f"  replacement  {args.replacement or '(none)'}"]))
     _confirm(f"Tombstone {printable(root)} for good (reason: {printable(args.reason)!r})?",
              args.yes)
-    result = tombstone_pack(open_pack(root, profile=profile), reason=args.reason,
-                            authority=args.authority, replacement_root=args.replacement)
+    result = request.run(at.open())
     if args.json:
         _emit_json(result.model_dump(mode="json"))
     else:
@@ -417,20 +426,18 @@ def cmd_locate(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from oracle_tui.core.diff import DiffAsk, diff_packs
-
-    sides = []
-    for root, name in ((args.a, args.profile), (args.b, args.profile_b or args.profile)):
-        profile = load_profile(name, args.profiles_dir)
-        sides.append(open_pack(root, profile=profile, interface_pack=_pack(args, profile),
-                               scenario_id=args.scenario_id))
+    at = Address(root=args.a, profile=args.profile, profiles_dir=args.profiles_dir,
+                 interface_pack=args.interface_pack, scenario_id=args.scenario_id)
+    request = DiffRequest(at=at, against=args.b, profile_b=args.profile_b,
+                          ask=DiffAsk(output_ids=args.output_id, examples=args.rows,
+                                      quick=args.quick),
+                          engine=EngineOptions(memory_limit=args.memory_limit,
+                                               temp_dir=args.temp_dir, threads=args.threads))
+    sides = (at.open(), request.side_b().open())
     if args.output_id:
         _known_outputs(args.output_id, sides[0].interface_pack)
-    engine = EngineOptions(memory_limit=args.memory_limit, temp_dir=args.temp_dir,
-                           threads=args.threads)
-    ask = DiffAsk(output_ids=args.output_id, examples=args.rows, quick=args.quick)
-    report = _with_progress("comparing", not args.json, lambda progress: diff_packs(
-        sides[0], sides[1], ask, engine=engine, progress=progress))
+    report = _with_progress("comparing", not args.json,
+                            lambda progress: request.run(sides[0], sides[1], progress))
     if args.json:
         _emit_json(report.model_dump(mode="json"))
     else:
@@ -442,19 +449,18 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_stream_view(args: argparse.Namespace) -> int:
-    from oracle_tui.core.views.build import build_stream_view
-    from oracle_tui.core.views.verify import verify_stream_view
-
-    target = _open(args)
+    at = _address(args)
+    target = at.open()
     _known_outputs([args.output_id], target.interface_pack)
     building = args.action == "build"
     engine = EngineOptions(memory_limit=args.memory_limit, temp_dir=args.temp_dir,
                            threads=args.threads, executor=args.executor if building else None,
                            scratch=args.scratch if building else None)
     if building:
-        result = _with_progress("sorting", not args.json, lambda progress: build_stream_view(
-            target, args.output_id, engine=engine, rows_per_part=args.rows_per_part,
-            progress=progress))
+        build = BuildRequest(at=at, output_id=args.output_id, engine=engine,
+                             rows_per_part=args.rows_per_part)
+        result = _with_progress("sorting", not args.json,
+                                lambda progress: build.run(target, progress))
         if result.notice:
             _err().print(f"note: {result.notice}")
         if args.json:
@@ -468,8 +474,9 @@ def cmd_stream_view(args: argparse.Namespace) -> int:
                          f"{len(result.receipt['parts'])} part(s), {view['min_ts']} .. "
                          f"{view['max_ts']}{ran}\n  {printable(result.location)}")
         return EXIT_OK
-    state = _with_progress("verifying", not args.json, lambda progress: verify_stream_view(
-        target, args.output_id, engine=engine, deep=args.deep, progress=progress))
+    verify = VerifyRequest(at=at, output_id=args.output_id, engine=engine, deep=args.deep)
+    state = _with_progress("verifying", not args.json,
+                           lambda progress: verify.run(target, progress))
     if args.json:
         _emit_json(state.model_dump(mode="json"))
     else:
@@ -796,6 +803,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return rc
     except UsageError as exc:
         sys.stderr.write(printable(redact(f"oracle-tui: {exc.code}: {exc}")) + "\n")
+        return EXIT_USAGE
+    except ValidationError as exc:  # a request refused a value the parser let through
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        sys.stderr.write(printable(redact(f"oracle-tui: INPUT_INVALID: usage error: {where}: "
+                                          f"{first['msg']}")) + "\n")
         return EXIT_USAGE
     except OracleError as exc:
         if _Interrupts.seen:

@@ -387,7 +387,8 @@ def test_diff_compares_rows_from_the_bytes_it_proved(world: DemoWorld, tmp_path:
     import pyarrow.parquet as pq
 
     from oracle_tui.core import diff as diff_mod
-    from oracle_tui.core.diff import DiffAsk, diff_packs
+    from oracle_tui.core.diff import diff_packs
+    from oracle_tui.core.diff_ask import DiffAsk
     from oracle_tui.core.errors import OracleError
     from tests.engine import reissue_evidence
 

@@ -386,14 +386,21 @@ async def test_equivalent_cli_keeps_where_profile_and_catalogue_came_from(
         await wait_idle(pilot)
         assert app.cli_log[-1] == (f"oracle-tui check {world.root} --profile mine "
                                    f"--profiles-dir {profiles} --interface-pack {pack_dir}")
-    assert app.cli("tombstone", "R") == (f"oracle-tui tombstone R --profile mine "
+    from oracle_tui.core.requests import TombstoneRequest, VerifyRequest, command_line
+
+    tomb = TombstoneRequest(at=app.address(), reason="r", authority="a")
+    assert command_line(tomb.argv()) == (f"oracle-tui tombstone {world.root} --reason r "
+                                         f"--authority a --yes --profile mine "
                                          f"--profiles-dir {profiles}")
     assert app.cli_log[-2] == (f"oracle-tui check {world.root} --quick --profile mine "
                                f"--profiles-dir {profiles} --interface-pack {pack_dir}")
     scoped = make_app(world.root, scenario_id="baseline_v1")
-    assert scoped.cli("stream-view", "verify", "R", "--output-id", "X") == (
-        "oracle-tui stream-view verify R --output-id X --scenario-id baseline_v1")
-    assert scoped.cli("tombstone", "R") == "oracle-tui tombstone R"
+    verify = VerifyRequest(at=scoped.address(), output_id="X")
+    assert command_line(verify.argv()) == (
+        f"oracle-tui stream-view verify {world.root} --output-id X --scenario-id baseline_v1")
+    tomb = TombstoneRequest(at=scoped.address(), reason="r", authority="a")
+    assert command_line(tomb.argv()) == (f"oracle-tui tombstone {world.root} --reason r "
+                                         "--authority a --yes")
     # And the command really runs with those options.
     from tests.conftest import run_cli_process
 

@@ -19,6 +19,7 @@ import duckdb
 from pydantic import BaseModel, Field
 
 from oracle_tui.core.check import run_check
+from oracle_tui.core.diff_ask import DiffAsk
 from oracle_tui.core.duck import connect, duck_error
 from oracle_tui.core.engine import DEFAULT_ENGINE, EngineOptions
 from oracle_tui.core.errors import OracleError
@@ -98,16 +99,6 @@ class DiffReport(BaseModel):
             return EXIT_FAIL
         return exit_code(self.result != "IDENTICAL", [f for s in (self.a, self.b)
                                                       for f in s.blocking])
-
-
-class DiffAsk(BaseModel):
-    """What a diff compares: ``output_ids`` limits the outputs and asks for their rows even
-    when the worlds differ in identity; ``examples``: differing rows shown per output;
-    ``quick``: trust a fully sealed side's content index instead of re-hashing its bytes."""
-
-    output_ids: list[str] | None = None
-    examples: int = Field(default=10, ge=0, le=1_000_000)
-    quick: bool = False
 
 
 def diff_packs(pack_a: str | OpenedPack, pack_b: str | OpenedPack, ask: DiffAsk | None = None,

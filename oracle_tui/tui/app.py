@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import threading
 import time
 from pathlib import Path
@@ -41,6 +40,7 @@ from oracle_tui.core.progress import Cancelled, Progress
 from oracle_tui.core.readability import blocked_by_each
 from oracle_tui.core.redact import redact, redact_model
 from oracle_tui.core.report import CheckReport
+from oracle_tui.core.requests import Address, CheckRequest, DiffRequest, command_line
 from oracle_tui.core.view_location import sort_keys_for
 from oracle_tui.tui import actions, flows, jobs
 from oracle_tui.tui.diff_pane import DiffPane
@@ -177,21 +177,12 @@ class InspectorApp(App[None]):
         super().notify(shown(message), title=shown(title), **kwargs)
 
     # -- jobs ------------------------------------------------------------------------------------
-    def cli(self, *args: str) -> str:
-        """The CLI command doing what the app just did, with the options it was started with."""
-        parts = ["oracle-tui", *args]
-        if self.profile.name != "local":
-            parts += ["--profile", self.profile.name]
-        if self.profiles_dir:
-            parts += ["--profiles-dir", self.profiles_dir]
-        if self.interface_pack_dir and args[0] != "tombstone":  # tombstone reads no catalogue
-            parts += ["--interface-pack", self.interface_pack_dir]
-        # The scenario the inspector was started with, wherever the command takes one (seal
-        # names its own; tombstone takes none).
-        if self.scenario_id and args[0] not in ("tombstone", "seal") and \
-                "--scenario-id" not in args:
-            parts += ["--scenario-id", self.scenario_id]
-        return " ".join(shlex.quote(p) for p in parts)
+    def address(self) -> Address:
+        """Where this session runs, as the operator started it: every logged command names
+        the same root, profile, interface pack and scenario."""
+        return Address(root=self.root, profile=self.profile.name,
+                       profiles_dir=self.profiles_dir, interface_pack=self.interface_pack_dir,
+                       scenario_id=self.scenario_id)
 
     @property
     def queued_jobs(self) -> int:
@@ -289,7 +280,7 @@ class InspectorApp(App[None]):
                     follow_up: OpenedPack | None = None) -> None:
         """``follow_up``: the pack the quick look just opened; the background re-hash that
         follows it continues that look on its listing instead of listing again."""
-        from oracle_tui.core.check import run_check
+        request = CheckRequest(at=self.address(), quick=not verify_digests)
 
         def body(progress: Progress, cancel: threading.Event) -> CheckDone:
             # Each check lists afresh (its steps share the listing), but for the re-hash
@@ -299,18 +290,16 @@ class InspectorApp(App[None]):
                 self._looked = pack
             if initial:
                 self.post_message(OverviewReady(pack_overview(pack)))
-            report = run_check(pack, verify_digests=verify_digests, progress=progress,
-                               cancel=cancel)
+            report = request.run(pack, progress, cancel)
             counts = report.counts()
             return CheckDone(report, "" if initial else
                              f"{report.verdict}: {counts['FAIL']} fail, {counts['WARN']} warn")
 
-        # The command that proves what this check proves: the CLI re-hashes by default.
-        args = ["check", self.root] + ([] if verify_digests else ["--quick"])
         label = REHASH_LABEL if verify_digests else "checking (quick)"
         if verify_digests:
             self.rehash_stopped = False
-        self.run_job(Job(label, body, "" if initial else self.cli(*args)))
+        # Logged as the command that proves what this check proves (the request's own argv).
+        self.run_job(Job(label, body, "" if initial else command_line(request.argv())))
 
     def on_overview_ready(self, msg: OverviewReady) -> None:
         self.overview = redact_model(msg.overview)
@@ -320,19 +309,16 @@ class InspectorApp(App[None]):
             self.push_screen(ErrorScreen(*self.overview.problem))
 
     def start_diff(self) -> None:
-        from oracle_tui.core.diff import diff_packs
-
         assert self.against is not None
         against = self.against
+        request = DiffRequest(at=self.address(), against=against)
 
         def body(progress: Progress, cancel: threading.Event) -> DiffDone:
             other = open_pack(against, profile=self.profile, interface_pack=self.interface_pack,
                               scenario_id=self.scenario_id)
-            return DiffDone(diff_packs(self.open_pack(), other, progress=progress,
-                                       cancel=cancel))
+            return DiffDone(request.run(self.open_pack(), other, progress, cancel))
 
-        self.run_job(Job(f"comparing with {against}", body, self.cli("diff", self.root,
-                                                                     against)))
+        self.run_job(Job(f"comparing with {against}", body, command_line(request.argv())))
 
     def on_diff_done(self, msg: DiffDone) -> None:
         self.query_one(DiffPane).show_diff(redact_model(msg.report))
@@ -568,9 +554,8 @@ class InspectorApp(App[None]):
                 continue
             self.notify(f"report written to {path}", markup=False)
             # The command that writes the same report: quick when this one was.
-            quick = [] if self.report.digests_rehashed else ["--quick"]
-            self.cli_log.append(self.cli("check", self.root, *quick, "--json")
-                                + f" > {path.name}")
+            same = CheckRequest(at=self.address(), quick=not self.report.digests_rehashed)
+            self.cli_log.append(command_line([*same.argv(), "--json"]) + f" > {path.name}")
             self.query_one(OverviewPane).show_cli_log(self.cli_log)
             return
 

@@ -9,6 +9,13 @@ from typing import TYPE_CHECKING
 from oracle_tui.core.engine import DEFAULT_MEMORY_LIMIT, budget
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.progress import Progress
+from oracle_tui.core.requests import (
+    BuildRequest,
+    SealRequest,
+    TombstoneRequest,
+    VerifyRequest,
+    command_line,
+)
 from oracle_tui.core.view_location import sort_keys_for, view_prefix
 from oracle_tui.tui.jobs import Job, SealDone, SealPlanned, Tombstoned, ViewBuilt, ViewVerified
 from oracle_tui.tui.screens import (
@@ -52,12 +59,10 @@ def start_seal(app: Session) -> None:
     def plan(release: str | None) -> None:
         if not release:
             return
-        from oracle_tui.core.seal import plan_seal
-
+        request = SealRequest(at=app.address().model_copy(update={"scenario_id": None}),
+                              scenario_id=scenario, engine_release=release)
         app.run_job(Job("planning seal", lambda progress, cancel: SealPlanned(
-            plan_seal(app.open_pack(), scenario_id=scenario, engine_release=release,
-                      cancel=cancel)[0],
-            scenario, release)))
+            request.plan(app.open_pack(), cancel)[0], request)))
 
     app.push_screen(InputScreen("Seal the pack", "Engine release to record in the manifest:",
                                 default), plan)
@@ -100,8 +105,8 @@ def seal_body(plan: SealPlan) -> str:
 
 
 def confirm_seal(app: Session, msg: SealPlanned) -> None:
-    cli = app.cli("seal", app.root, "--scenario-id", msg.scenario, "--engine-release",
-                  msg.release, "--yes")
+    request = msg.request
+    cli = command_line(request.argv())
     if msg.plan.refused:
         refusal = msg.plan.refusal()
         app.push_screen(ErrorScreen(refusal.code, refusal.message, cli))
@@ -110,12 +115,8 @@ def confirm_seal(app: Session, msg: SealPlanned) -> None:
     def seal(yes: bool | None) -> None:
         if not yes:
             return
-        from oracle_tui.core.seal import seal_pack
-
-        app.run_job(Job("sealing", lambda progress, cancel: SealDone(seal_pack(
-            app.open_pack(), scenario_id=msg.scenario, engine_release=msg.release,
-            progress=progress, cancel=cancel)),
-            cli))
+        app.run_job(Job("sealing", lambda progress, cancel: SealDone(request.run(
+            app.open_pack(), progress, cancel)), cli))
 
     app.push_screen(ConfirmScreen("Seal this pack?", seal_body(msg.plan), "Yes, seal"),
                     seal)
@@ -124,7 +125,7 @@ def confirm_seal(app: Session, msg: SealPlanned) -> None:
 # -- stream views -------------------------------------------------------------------------------
 
 def start_build(app: Session, output: str) -> None:
-    cli = app.cli("stream-view", "build", app.root, "--output-id", output)
+    request = BuildRequest(at=app.address(), output_id=output)
     prefix = view_prefix(app.profile, output)
     body = "\n".join([
         f"output     {output}",
@@ -141,27 +142,23 @@ def start_build(app: Session, output: str) -> None:
     def build(yes: bool | None) -> None:
         if not yes:
             return
-        from oracle_tui.core.views.build import build_stream_view
-
         app.run_job(Job("building stream view", lambda progress, cancel: ViewBuilt(
-            build_stream_view(app.open_pack(), output, progress=progress, cancel=cancel)),
-            cli))
+            request.run(app.open_pack(), progress, cancel)), command_line(request.argv())))
 
     app.push_screen(ConfirmScreen("Build the stream view?", body, "Yes, build"), build)
 
 
 def start_verify(app: Session, output: str) -> None:
-    from oracle_tui.core.views.verify import verify_stream_view
+    request = VerifyRequest(at=app.address(), output_id=output)
 
     def verify(progress: Progress, cancel: threading.Event) -> ViewVerified:
-        state = verify_stream_view(app.open_pack(), output, progress=progress, cancel=cancel)
+        state = request.run(app.open_pack(), progress, cancel)
         bad = [f for f in state.findings if f.severity.value == "FAIL"]
         if bad:
             raise OracleError(bad[0].code, f"{output}: {bad[0].detail}", output)
         return ViewVerified(state)
 
-    app.run_job(Job("verifying stream view", verify,
-                    app.cli("stream-view", "verify", app.root, "--output-id", output)))
+    app.run_job(Job("verifying stream view", verify, command_line(request.argv())))
 
 
 # -- tombstone ----------------------------------------------------------------------------------
@@ -179,11 +176,12 @@ def start_tombstone(app: Session) -> None:
         if answer is None:
             return
         reason, authority = answer
-        from oracle_tui.core.tombstone import tombstone_pack
-
-        app.run_job(Job("tombstoning", lambda progress, cancel: Tombstoned(tombstone_pack(
-            app.open_pack(), reason=reason, authority=authority)),
-            app.cli("tombstone", app.root, "--reason", reason, "--authority", authority,
-                    "--yes")))
+        try:  # the operator's values are checked as the request is made
+            request = TombstoneRequest(at=app.address(), reason=reason, authority=authority)
+        except OracleError as exc:
+            app.push_screen(ErrorScreen(exc.code, exc.message))
+            return
+        app.run_job(Job("tombstoning", lambda progress, cancel: Tombstoned(request.run(
+            app.open_pack(), progress, cancel)), command_line(request.argv())))
 
     app.push_screen(TombstoneScreen(app.root, token), tombstone)

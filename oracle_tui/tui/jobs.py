@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from oracle_tui.core.diff import DiffReport
     from oracle_tui.core.overview import PackOverview
     from oracle_tui.core.report import CheckReport
+    from oracle_tui.core.requests import SealRequest
     from oracle_tui.core.seal import SealPlan, SealResult
     from oracle_tui.core.tombstone import TombstoneResult
     from oracle_tui.core.views.build import BuildResult
@@ -87,9 +88,9 @@ class CheckDone(JobResult):
 
 
 class SealPlanned(JobResult):
-    def __init__(self, plan: SealPlan, scenario: str, release: str) -> None:
+    def __init__(self, plan: SealPlan, request: SealRequest) -> None:
         super().__init__()
-        self.plan, self.scenario, self.release = plan, scenario, release
+        self.plan, self.request = plan, request
 
 
 class SealDone(JobResult):

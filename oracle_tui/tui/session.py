@@ -13,6 +13,7 @@ from oracle_tui.core.overview import PackOverview
 from oracle_tui.core.pack import OpenedPack
 from oracle_tui.core.profiles import Profile
 from oracle_tui.core.report import CheckReport
+from oracle_tui.core.requests import Address
 from oracle_tui.tui.jobs import Job
 
 
@@ -29,8 +30,9 @@ class Session(Protocol):
     def run_job(self, job: Job) -> None:
         """Run ``job`` in the background (after the running one has ended)."""
 
-    def cli(self, *args: str) -> str:
-        """The CLI command that proves what a job proves, as logged."""
+    def address(self) -> Address:
+        """Where this session runs: the root, profile, interface pack and scenario that
+        every request (and so every logged command) names."""
 
     def scenario(self) -> str | None:
         """The scenario the session was started with, or the report's."""
