@@ -354,11 +354,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_seal(args: argparse.Namespace) -> int:
-    at = _address(args).model_copy(update={"scenario_id": None})
-    request = SealRequest(at=at, scenario_id=args.scenario_id,
+    request = SealRequest(at=_address(args), scenario_id=args.scenario_id,
                           engine_release=args.engine_release, threads=args.threads)
-    root = at.root
-    target = at.open()
+    root = request.at.root
+    target = request.open()
     plan, _ = request.plan(target)
     if not args.json:
         from oracle_tui import cli_render
@@ -368,7 +367,7 @@ def cmd_seal(args: argparse.Namespace) -> int:
         raise plan.refusal()
     if plan.files_to_write and not args.yes:
         _confirm(f"Write {', '.join(plan.files_to_write)} under {printable(root)}?", args.yes)
-        target = at.open()  # an operator took time to answer: seal what is there now
+        target = request.open()  # an operator took time to answer: seal what is there now
     result = _with_progress("sealing", not args.json,
                             lambda progress: request.run(target, progress))
     if args.json:

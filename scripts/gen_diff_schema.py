@@ -1,5 +1,5 @@
 """Write oracle_tui/schemas/diff_report.schema.json from the DiffReport model (run after
-changing it; tests/test_diff.py checks the file is current)."""
+changing it; tests/ops/test_diff.py checks the file is current)."""
 
 from __future__ import annotations
 

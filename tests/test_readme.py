@@ -41,7 +41,7 @@ def test_the_readme_in_order(tmp_path: Path) -> None:
             exec(args[0].replace("    ...", "    rows = batch.num_rows"), namespace)
             continue
         if args[0] == "inspect":
-            continue  # the TUI: tests/test_tui.py drives it
+            continue  # the TUI: tests/tui/test_tui.py drives it
         if args[0] in ("seal", "tombstone"):
             args = [*args, "--yes"]  # the README's note: scripts pass --yes
         res = run_cli_here(*args)

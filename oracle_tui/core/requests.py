@@ -128,9 +128,23 @@ class SealRequest(BaseModel):
 
     model_config = _FROZEN
     at: Address
-    scenario_id: str = Field(min_length=1)
-    engine_release: str = Field(min_length=1)
+    scenario_id: str
+    engine_release: str
     threads: int = Field(default=DEFAULT_THREADS, ge=1, le=4096)
+
+    @model_validator(mode="after")
+    def _writable(self) -> SealRequest:
+        from oracle_tui.core.inputs import MAX_RELEASE, require_text
+        from oracle_tui.core.world import validate_scenario_id
+
+        require_text(self.engine_release, "the engine release", MAX_RELEASE)  # OracleError
+        validate_scenario_id(self.scenario_id)
+        return self
+
+    def open(self) -> OpenedPack:
+        """The root opened for the scenario being sealed (its plan and seal share one
+        listing)."""
+        return self.at.model_copy(update={"scenario_id": self.scenario_id}).open()
 
     def argv(self) -> list[str]:
         out = ["seal", self.at.root, "--scenario-id", self.scenario_id, "--engine-release",

@@ -59,8 +59,12 @@ def start_seal(app: Session) -> None:
     def plan(release: str | None) -> None:
         if not release:
             return
-        request = SealRequest(at=app.address().model_copy(update={"scenario_id": None}),
-                              scenario_id=scenario, engine_release=release)
+        try:  # the operator's values are checked as the request is made
+            request = SealRequest(at=app.address(), scenario_id=scenario,
+                                  engine_release=release)
+        except OracleError as exc:
+            app.push_screen(ErrorScreen(exc.code, exc.message))
+            return
         app.run_job(Job("planning seal", lambda progress, cancel: SealPlanned(
             request.plan(app.open_pack(), cancel)[0], request)))
 

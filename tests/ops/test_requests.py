@@ -96,7 +96,6 @@ def test_diff_renders_and_parses_back() -> None:
 
 @pytest.mark.parametrize("make", [
     lambda: CheckRequest(at=AT, threads=0),
-    lambda: SealRequest(at=AT, scenario_id="", engine_release="1"),
     lambda: BuildRequest(at=AT, output_id="x", rows_per_part=0),
     lambda: DiffRequest(at=AT, against="b", ask=DiffAsk(examples=-1)),
     lambda: CheckRequest(at=AT, unknown=True),  # type: ignore[call-arg]
@@ -106,7 +105,14 @@ def test_bad_values_are_refused_when_a_request_is_made(make: object) -> None:
         make()  # type: ignore[operator]
 
 
-def test_a_tombstone_request_checks_the_operators_text() -> None:
+@pytest.mark.parametrize("make,code", [
+    (lambda: TombstoneRequest(at=AT, reason="rng\u202edefect", authority="ops"),
+     "INPUT_INVALID"),
+    (lambda: SealRequest(at=AT, scenario_id="s1", engine_release=""), "INPUT_INVALID"),
+    (lambda: SealRequest(at=AT, scenario_id="../x", engine_release="1"),
+     "SCENARIO_ID_MISSING"),
+])
+def test_a_write_request_checks_the_operators_text(make: object, code: str) -> None:
     with pytest.raises(OracleError) as caught:
-        TombstoneRequest(at=AT, reason="rng\u202edefect", authority="ops")
-    assert caught.value.code == "INPUT_INVALID"
+        make()  # type: ignore[operator]
+    assert caught.value.code == code

@@ -5,7 +5,7 @@
 3. hashed in place, read by name (the reader);
 4. sealed by a file's presence (diff);
 5. two stated digests never compared (check --quick, diff --quick);
-6. cleanup that trusts a name: tests/reliability/test_round3.py
+6. cleanup that trusts a name: tests/reliability/test_forged_evidence_and_edges.py
    (test_stale_scratch_cleanup_keeps_what_this_tool_did_not_make);
 7. floods rendered in quadratic time: tests/reliability/test_many_findings.py;
 8. interrupts and values at the edges.

@@ -28,7 +28,7 @@ from oracle_tui.core.views.build import RECEIPT, build_stream_view
 from oracle_tui.core.views.reader import open_stream_view
 from oracle_tui.core.views.sort import SortKey, raw_stats, scan_sql
 from oracle_tui.core.views.verify import verify_stream_view
-from tests.conftest import CliRunner, S3Env, run_cli_here, run_cli_process, s3_lists
+from tests.conftest import REPO, CliRunner, S3Env, run_cli_here, run_cli_process, s3_lists
 from tests.engine import edit_view_receipt, reissue_evidence
 
 OUT = "s3_event_stream_with_fraud_6B"
@@ -83,12 +83,12 @@ def test_view_is_globally_ordered_with_exact_schema_and_rows(world: DemoWorld) -
     assert receipt["source"]["row_count"] == receipt["view"]["row_count"] == 4000
     assert receipt["hash"]["engine"] == "duckdb" and receipt["hash"]["engine_version"] == duckdb.__version__
     assert receipt["partitioning"]["layout"] == "flat"
-    schema = json.loads((Path(__file__).parent.parent / "oracle_tui" / "schemas"
+    schema = json.loads((REPO / "oracle_tui" / "schemas"
                          / "stream_sort_receipt.schema.json").read_text())
     from jsonschema import Draft202012Validator
 
     assert list(Draft202012Validator(schema).iter_errors(doc)) == []
-    manifest_schema = json.loads((Path(__file__).parent.parent / "oracle_tui" / "schemas"
+    manifest_schema = json.loads((REPO / "oracle_tui" / "schemas"
                                   / "stream_view_manifest.schema.json").read_text())
     manifest = json.loads((_view_dir(world.root) / "_stream_view_manifest.json").read_text())
     assert list(Draft202012Validator(manifest_schema).iter_errors(manifest)) == []

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from oracle_tui.core.engine import budget
+from tests.conftest import REPO
 
 OUT = "s3_event_stream_with_fraud_6B"
 HEADROOM_MIB = 300 * 10**6 // 2**20
@@ -20,7 +21,7 @@ HEADROOM_MIB = 300 * 10**6 // 2**20
 def big_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """1.5M rows of the engine's event stream (the benchmark's recipe), written once."""
     out = tmp_path_factory.mktemp("threads") / "world"
-    maker = Path(__file__).parent.parent / "benchmarks" / "make_big_world.py"
+    maker = REPO / "benchmarks" / "make_big_world.py"
     subprocess.run([sys.executable, str(maker), "--rows", "1500000", "--files", "8",
                     "--out", str(out)], check=True, capture_output=True, timeout=300)
     return out

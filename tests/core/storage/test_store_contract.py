@@ -10,7 +10,7 @@ import pytest
 
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.storage import Store, open_spec, open_store
-from tests.conftest import S3Env
+from tests.conftest import REPO, S3Env
 
 FILES = {"b/2.bin": b"two", "a/1.bin": b"one", "a/10.bin": b"ten", "a/sub/x.bin": b"0123456789",
          "c.json": b"{}"}
@@ -112,7 +112,7 @@ def test_an_absent_root_does_not_exist(store: Store, tmp_path: Path) -> None:
 def test_the_storage_seam_contract_names_every_module_outside_storage() -> None:
     import tomllib
 
-    root = Path(__file__).resolve().parent.parent
+    root = REPO
     contracts = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["importlinter"][
         "contracts"]
     seam = next(c for c in contracts if c["name"].startswith("The storage seam is closed"))

@@ -19,8 +19,8 @@ from oracle_tui.core.engine import EngineOptions
 from oracle_tui.core.views.build import build_stream_view
 from oracle_tui.core.views.plan import profile_source
 from oracle_tui.core.views.verify import verify_stream_view
+from tests.core.views.test_stream_view import OUT, _expected_rows, _view_dir, _view_rows
 from tests.engine import reissue_evidence
-from tests.test_stream_view import OUT, _expected_rows, _view_dir, _view_rows
 
 WORLD_TOKENS = ["seed", "manifest_fingerprint", "parameter_hash", "scenario_id"]
 

@@ -16,11 +16,11 @@ import pytest
 
 from oracle_tui.core.demo import DemoWorld, generate_demo_world
 from oracle_tui.core.diff import DiffReport
-from tests.conftest import run_cli_here
+from tests.conftest import REPO, run_cli_here
 from tests.engine import reissue_evidence
 
 OUT = "arrival_events_5B"
-SCHEMA = Path(__file__).resolve().parent.parent / "oracle_tui" / "schemas" / \
+SCHEMA = REPO / "oracle_tui" / "schemas" / \
     "diff_report.schema.json"
 
 

@@ -16,10 +16,10 @@ from oracle_tui import __version__
 from oracle_tui.core.check import run_check
 from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.interface_pack import load_interface_pack
-from tests.conftest import forget_release, run_cli_here, run_cli_process
+from tests.conftest import REPO, forget_release, run_cli_here, run_cli_process
 from tests.upstream import upstream_errors
 
-SCHEMAS = Path(__file__).resolve().parent.parent / "oracle_tui" / "schemas"
+SCHEMAS = REPO / "oracle_tui" / "schemas"
 CONTROL = ("_oracle_content_index.json", "_oracle_pack_manifest.json",
            "_oracle_tui_seal_binding.json", "_SEALED.json")
 

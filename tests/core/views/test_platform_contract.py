@@ -259,7 +259,7 @@ def _producer_accepts(root: str, scenario_id: str, strict: bool) -> None:
 def _view_rows(root: str) -> list[dict[str, Any]]:
     """``_stream_output``: receipt status OK (or absent), the manifest's id and output when
     present, then every *.parquet in the folder in name order."""
-    from tests.test_producer import _local_producer
+    from tests.core.views.test_producer import _local_producer
 
     return _local_producer(root, "baseline_v1").rows(OUT)
 
