@@ -44,6 +44,7 @@ from oracle_tui.core.requests import Address, CheckRequest, DiffRequest, command
 from oracle_tui.core.view_location import sort_keys_for
 from oracle_tui.tui import actions, flows, jobs
 from oracle_tui.tui.diff_pane import DiffPane
+from oracle_tui.tui.emphasis import emphasise_failures_without_colour
 from oracle_tui.tui.jobs import (
     CheckDone,
     DiffDone,
@@ -96,6 +97,7 @@ class InspectorApp(App[None]):
                  export_dir: str | None = None, profiles_dir: str | None = None,
                  interface_pack_dir: str | None = None, against: str | None = None) -> None:
         super().__init__()
+        emphasise_failures_without_colour(self)
         self.root = root
         self.against = against  # another world to compare with (the Diff pane)
         self._diffed = False

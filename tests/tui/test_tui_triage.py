@@ -276,3 +276,32 @@ async def test_a_gate_with_thousands_of_members_lists_the_failing_ones_first(
         total = 500 + len(members) + 1  # index.json is hashed as a member too
         assert shown[-1][:2] == [f"… and {total - MEMBERS_SHOWN:,} more",
                                  "all of them in the JSON export"]
+
+
+async def test_without_colour_failure_is_the_most_prominent_text(
+        world: DemoWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    """NO_COLOR: Textual greys every colour by its luminance, which made red the darkest
+    text on screen. Every FAIL label, the failing count, the readable count and the "next"
+    line are bold and reversed, never dim; routine text is neither."""
+    from rich.console import Console as RichConsole
+
+    _flip_flag(world.root)
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(world.root)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_idle(pilot)
+        assert app.no_color
+        update = app.screen._compositor.render_update(full=True)
+        segments = list(RichConsole(width=SIZE[0], force_terminal=True,
+                                    color_system="truecolor").render(update))
+    def styles_of(fragment: str) -> list[Any]:
+        return [s.style for s in segments if fragment in s.text and s.style is not None]
+
+    wanted = ["FAIL", "4 fail", "outputs readable", "Do not read this pack"]
+    for fragment in wanted:
+        found = styles_of(fragment)
+        assert found, fragment
+        for style in found:
+            assert (style.bold, style.reverse, bool(style.dim)) == (True, True, False), fragment
+    routine = styles_of("profile")
+    assert routine and not any(s.reverse for s in routine)
