@@ -305,8 +305,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         from oracle_tui import cli_render
 
-        _out().print(cli_render.check_report(display_model(report),
-                                             whole=not sys.stdout.isatty()))
+        out = _out()
+        plain = not sys.stdout.isatty()
+        # Piped: plain lines, never wrapped (soft wrap), each value whole.
+        out.print(cli_render.check_report(display_model(report), plain=plain,
+                                          width=out.width), soft_wrap=plain)
     code: int = report.exit_code
     return code
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from oracle_tui.core.codes import CodeInfo
 from oracle_tui.core.diff import DiffReport, rows_lines
-from oracle_tui.core.findings import first_difference, grouped_for_display
+from oracle_tui.core.elide import elide_middle
+from oracle_tui.core.findings import Finding, first_difference, grouped_for_display
 from oracle_tui.core.guidance import context_of, digest_pair, guidance
 from oracle_tui.core.readability import blocked_by_each
 from oracle_tui.core.report import QUICK_NOTE, CheckReport
@@ -20,79 +23,249 @@ SEV_STYLE = {"FAIL": "red", "WARN": "yellow", "INFO": "cyan"}
 WHY_ROWS_PER_CODE = 5
 
 
-def check_report(report: CheckReport, whole: bool = False) -> RenderableType:
-    """The human report. ``whole``: every digest and key in full (for a file or a log)."""
+def output_folders(report: CheckReport) -> list[tuple[str, str]]:
+    """(folder, output id) of every output, deepest first: the folder is the output's path
+    up to its first wildcard (``…/scenario_id=x/part-*.parquet`` → ``…/scenario_id=x/``)."""
+    folders = []
+    for o in report.outputs:
+        wild = min((i for i in (o.path.find(c) for c in "*?[") if i >= 0), default=len(o.path))
+        folder = o.path[:o.path.rfind("/", 0, wild) + 1]
+        if folder:
+            folders.append((folder, o.output_id))
+    return sorted(folders, key=lambda pair: -len(pair[0]))
+
+
+def relative_subject(subject: str, folders: list[tuple[str, str]]) -> str:
+    """A file inside an output's folder as ``output_id: rest``; anything else unchanged."""
+    for folder, output_id in folders:
+        if subject.startswith(folder) and len(subject) > len(folder):
+            return f"{output_id}: {subject[len(folder):]}"
+    return subject
+
+
+def _head(report: CheckReport) -> list[tuple[str, str]]:
+    """The verdict line's parts (text, style): verdict, counts, the quick note."""
+    c = report.counts()
+    if not report.judged:
+        # Nothing of the pack was read: no verdict on it (exit 2 or 3 says what to do).
+        return [(" NOT CHECKED ", "reverse bold yellow")]
+    parts = [(f" {report.verdict} ", "reverse " + VERDICT_STYLE[report.verdict]),
+             (f"  {c['FAIL']} fail · {c['WARN']} warn · {c['INFO']} info", "bold")]
+    if not report.digests_rehashed:
+        parts.append((f"   ({QUICK_NOTE})", "bold yellow"))
+    return parts
+
+
+def _readable_line(report: CheckReport) -> str | None:
+    if not report.outputs:
+        return None
+    blocked = [o.output_id for o in report.outputs if o.status != "READABLE"]
+    line = f"{len(report.outputs) - len(blocked)} of {len(report.outputs)} readable"
+    return line + (f"; blocked: {', '.join(blocked)}" if blocked else "")
+
+
+def _world_key(report: CheckReport, whole: bool) -> str | None:
+    wk = report.world_key
+    if wk is None:
+        return None
 
     def cut(value: str) -> str:
         return value if whole else value[:16] + "…"
 
-    parts: list[RenderableType] = []
-    head = Text()
-    c = report.counts()
-    if not report.judged:
-        # Nothing of the pack was read: no verdict on it (exit 2 or 3 says what to do).
-        head.append(" NOT CHECKED ", style="reverse bold yellow")
-        head.append(f"  {report.root}")
-    else:
-        head.append(f" {report.verdict} ", style="reverse " + VERDICT_STYLE[report.verdict])
-        head.append(f"  {report.root}")
-        head.append(f"   {c['FAIL']} fail · {c['WARN']} warn · {c['INFO']} info", style="dim")
-        if not report.digests_rehashed:
-            head.append(f"   ({QUICK_NOTE})", style="bold yellow")
-    parts.append(head)
-    wk = report.world_key
-    meta = Table.grid(padding=(0, 2))
+    return (f"mf={cut(wk.manifest_fingerprint)} ph={cut(wk.parameter_hash)} "
+            f"scenario={wk.scenario_id} seed={wk.seed}")
+
+
+def _pack_rows(report: CheckReport, whole: bool) -> list[tuple[str, str]]:
     strict = "on" if report.strict_seal else "off"
-    meta.add_row("profile", f"{report.profile} (strict seal: {strict})")
-    meta.add_row("lifecycle", report.seal.lifecycle)
-    if wk is not None:
-        meta.add_row("world key", f"mf={cut(wk.manifest_fingerprint)} "
-                                  f"ph={cut(wk.parameter_hash)} "
-                                  f"scenario={wk.scenario_id} seed={wk.seed}")
+    rows = [("profile", f"{report.profile} (strict seal: {strict})"),
+            ("lifecycle", report.seal.lifecycle)]
+    world_key = _world_key(report, whole)
+    if world_key is not None:
+        rows.append(("world key", world_key))
     if report.seal.oracle_pack_id:
-        meta.add_row("pack id", report.seal.oracle_pack_id)
-    meta.add_row("verified", report.verified)
-    parts.append(meta)
+        rows.append(("pack id", report.seal.oracle_pack_id))
+    return rows
+
+
+def check_report(report: CheckReport, *, plain: bool = False, width: int = 100
+                 ) -> RenderableType:
+    """The human report, most important first: the verdict, what was proven, which outputs
+    can be read, why it fails (each failing finding, what it blocks, what to do), the other
+    findings, then the pack, its gates and its outputs.
+
+    ``plain`` (stdout is not a terminal): lines for a file, a pager or grep: no box drawing,
+    no padding, one finding per line, every value whole. Otherwise fitted to ``width``:
+    files inside an output's folder named relative to it, long paths cut in the middle."""
+    if plain:
+        return Text("\n".join(plain_report_lines(report)))
+    parts: list[RenderableType] = [Text.assemble(*_head(report))]
+    top = Table.grid(padding=(0, 2))
+    top.add_column(no_wrap=True)
+    top.add_column(overflow="fold")
+    top.add_row("root", report.root)
+    top.add_row("verified", report.verified)
+    readable = _readable_line(report)
+    if readable is not None:
+        top.add_row("outputs", readable)
+    parts.append(top)
+    folders = output_folders(report)
+    why = why_it_fails(report, folders=folders, width=width)
+    if why is not None:
+        parts += [Text(""), why]
+    others = [f for f in report.findings if f.severity.value != "FAIL"]
+    if others:
+        parts.append(Text("Other findings", style="bold"))
+        for group in grouped_for_display(others):
+            count = len(group.shown) + group.hidden
+            parts.append(Text.assemble((f"{group.severity.value} ",
+                                        SEV_STYLE[group.severity.value]),
+                                       (group.code, "bold"),
+                                       (f"  {count:,} finding{'s' if count > 1 else ''}",
+                                        "dim")))
+            parts.append(_subject_lines(group.shown, group.hidden, folders, width))
+    pack = Table.grid(padding=(0, 2))
+    pack.add_column(no_wrap=True)
+    for name, value in _pack_rows(report, whole=False):
+        pack.add_row(name, value)
+    parts += [Text("Pack", style="bold"), pack]
     if report.gates:
-        t = Table(title="Gates", title_justify="left", expand=False)
-        for col in ("gate", "method", "status", "recomputed digest"):
-            t.add_column(col)
+        t = _table("Gates")
+        t.add_column("gate", no_wrap=True)
+        t.add_column("method", overflow="fold")
+        t.add_column("status", no_wrap=True)
+        t.add_column("recomputed digest", no_wrap=True)
         for g in report.gates:
             t.add_row(g.gate_id, g.method, Text(g.status, style="green" if g.status == "PASS"
                                                  else "red"),
-                      cut(g.recomputed_digest) if g.recomputed_digest else "—")
+                      g.recomputed_digest[:16] + "…" if g.recomputed_digest else "—")
         parts.append(t)
     if report.outputs:
-        t = Table(title="Outputs", title_justify="left")
-        for col in ("output", "status", "parts", "bytes", "blocked by", "path"):
-            t.add_column(col, overflow="fold")
-        for o in report.outputs:
-            style = "green" if o.status == "READABLE" else "red"
-            t.add_row(o.output_id, Text(o.status, style=style), str(o.parts), f"{o.bytes:,}",
-                      ", ".join([*o.blocking, *o.blocked_by]) or "—", o.path)
-        parts.append(t)
-    if report.findings:
-        t = Table(title="Findings", title_justify="left")
-        for col in ("severity", "code", "subject", "detail"):
-            t.add_column(col, overflow="fold")
-        for group in grouped_for_display(report.findings):
-            for f in group.shown:
-                t.add_row(Text(f.severity.value, style=SEV_STYLE[f.severity.value]), f.code,
-                          f.subject, f.detail)
-            if group.hidden:
-                t.add_row(Text(group.severity.value, style=SEV_STYLE[group.severity.value]),
-                          group.code, Text(f"… and {group.hidden:,} more", style="bold"),
-                          "listed in full by --json")
-        parts.append(t)
-    why = why_it_fails(report)
-    if why is not None:
-        parts.append(why)
+        parts.append(_outputs_table(report, width))
     return Group(*parts)
 
 
-def why_it_fails(report: CheckReport) -> RenderableType | None:
-    """``explain`` for each FAIL code of the report, with what its findings block and, for a
-    digest mismatch, where the two digests part: the triage the table has no room for."""
+def _table(title: str) -> Table:
+    """A table with a bold title and a dim header, no box: columns two spaces apart."""
+    return Table(title=title, title_justify="left", title_style="bold", box=None,
+                 header_style="dim", pad_edge=False, padding=(0, 2, 0, 0))
+
+
+_KEYED_HEX = re.compile(r"(=[0-9a-f]{12})[0-9a-f]{20,}")
+
+
+def short_keys(text: str) -> str:
+    """Long hex values of ``key=value`` path segments (manifest_fingerprint=…, parameter_hash=
+    …) cut to 12 characters for the terminal: they name the world, the report's head names it
+    once in full. Digests are never in that form and stay whole."""
+    return _KEYED_HEX.sub(r"\1…", text)
+
+
+def _subject_lines(findings: list[Finding], hidden: int, folders: list[tuple[str, str]],
+                   width: int) -> Group:
+    """Each finding under its code: the subject (relative to its output's folder, long keys
+    cut) and its detail on the same line when both fit ``width``, else the detail on the
+    next line, indented and folded."""
+    lines: list[RenderableType] = []
+    rows = [(short_keys(relative_subject(f.subject, folders)), short_keys(f.detail))
+            for f in findings]
+    column = max((len(subject) for subject, _ in rows), default=0)
+    for subject, detail in rows:
+        if 3 + column + 2 + len(detail) <= width:
+            lines.append(Text(f"   {subject:<{column}}  {detail}"))
+            continue
+        lines.append(Text(f"   {elide_middle(subject, width - 3)}"))
+        body = Table.grid()
+        body.add_column(width=6)
+        body.add_column(overflow="fold")
+        body.add_row("", detail)
+        lines.append(body)
+    if hidden:
+        lines.append(Text.assemble(("   … and ", "bold"), (f"{hidden:,} more", "bold"),
+                                   ("  listed in full by --json", "dim")))
+    return Group(*lines)
+
+
+def _outputs_table(report: CheckReport, width: int) -> Table:
+    """Outputs, one line each; the folder cut in the middle to what the line leaves."""
+    rows = [(o.output_id, o.status, str(o.parts), f"{o.bytes:,}",
+             ", ".join([*o.blocking, *o.blocked_by]) or "—", o.path) for o in report.outputs]
+    fixed = [max(len(h), *(len(r[i]) for r in rows))
+             for i, h in enumerate(("output", "status", "parts", "bytes", "blocked by"))]
+    room = width - sum(fixed) - 2 * len(fixed)
+    t = _table("Outputs")
+    for name in ("output", "status", "parts", "bytes", "blocked by"):
+        t.add_column(name, no_wrap=name != "blocked by",
+                     justify="right" if name in ("parts", "bytes") else "left")
+    if room >= 24:
+        t.add_column("path", no_wrap=True)
+    for row in rows:
+        cells: list[RenderableType] = [row[0], Text(row[1], style="green" if row[1] ==
+                                                    "READABLE" else "red"), *row[2:5]]
+        if room >= 24:
+            cells.append(elide_middle(short_keys(row[5]), room))
+        t.add_row(*cells)
+    if room < 24:
+        t.caption = "paths: oracle-tui check ROOT | cat, or --json"
+        t.caption_justify = "left"
+    return t
+
+
+def plain_report_lines(report: CheckReport) -> list[str]:
+    """The report for a file, a pager or grep: plain lines, each value whole."""
+    c = report.counts()
+    if report.judged:
+        head = f"{report.verdict} {report.root}: {c['FAIL']} fail, {c['WARN']} warn, " \
+               f"{c['INFO']} info"
+        if not report.digests_rehashed:
+            head += f" ({QUICK_NOTE})"
+    else:
+        head = f"NOT CHECKED {report.root}"
+    lines = [head, f"verified: {report.verified}"]
+    readable = _readable_line(report)
+    if readable is not None:
+        lines.append(f"outputs: {readable}")
+    blocks = blocked_by_each(report)
+    fails = [i for i, f in enumerate(report.findings) if f.severity.value == "FAIL"]
+    others = [i for i, f in enumerate(report.findings) if f.severity.value != "FAIL"]
+    position = {id(f): i for i, f in enumerate(report.findings)}
+    for chosen in (fails, others):
+        for group in grouped_for_display([report.findings[i] for i in chosen]):
+            for f in group.shown:
+                blocked = blocks[position[id(f)]]
+                lines.append(f"{f.severity.value} {f.code} {f.subject}: {f.detail}"
+                             + (f" [blocks {', '.join(blocked)}]" if blocked else ""))
+            if group.hidden:
+                lines.append(f"{group.severity.value} {group.code} … and {group.hidden:,} "
+                             "more (listed in full by --json)")
+    sealed, values = context_of(report)
+    for code in dict.fromkeys(report.findings[i].code for i in fails):
+        first = next(report.findings[i] for i in fails if report.findings[i].code == code)
+        advice = guidance(first, sealed=sealed, values=values)
+        lines += [f"{code} means: {advice.means}", f"{code} do: {advice.do}"]
+        parted = [(f, pair, at) for f in (report.findings[i] for i in fails
+                                          if report.findings[i].code == code)
+                  for pair in [digest_pair(f)] if pair is not None
+                  for at in [first_difference(pair[0][1], pair[1][1])] if at is not None]
+        for f, pair, at in parted[:WHY_ROWS_PER_CODE]:
+            lines.append(f"{code} {f.subject}: {pair[0][0]} and {pair[1][0]} differ from "
+                         f"character {at + 1}")
+        if len(parted) > WHY_ROWS_PER_CODE:
+            lines.append(f"{code} … and {len(parted) - WHY_ROWS_PER_CODE:,} more (listed in "
+                         "full by --json)")
+    lines += [f"{name}: {value}" for name, value in _pack_rows(report, whole=True)]
+    lines += [f"gate {g.gate_id} {g.method} {g.status} {g.recomputed_digest or '-'}"
+              for g in report.gates]
+    lines += [f"output {o.output_id} {o.status} parts={o.parts} bytes={o.bytes} "
+              f"blocked_by={','.join([*o.blocking, *o.blocked_by]) or '-'} path={o.path}"
+              for o in report.outputs]
+    return lines
+
+
+def why_it_fails(report: CheckReport, *, folders: list[tuple[str, str]] | None = None,
+                 width: int = 100) -> RenderableType | None:
+    """For each FAIL code: its failing findings (the first few), what they block, what the
+    code means and what to do, and for a digest mismatch where the two digests part."""
     blocks = blocked_by_each(report)  # as check marked each finding
     by_code: dict[str, list[int]] = {}
     for i, f in enumerate(report.findings):
@@ -100,33 +273,35 @@ def why_it_fails(report: CheckReport) -> RenderableType | None:
             by_code.setdefault(f.code, []).append(i)
     if not by_code:
         return None
-    t = Table.grid(padding=(0, 2))
+    folders = folders or []
+    parts: list[RenderableType] = [Text("Why it fails", style="bold")]
     sealed, values = context_of(report)
     for code, indexes in by_code.items():
         advice = guidance(report.findings[indexes[0]], sealed=sealed, values=values)
-        t.add_row(Text(code, style="bold red"), Text(f"{len(indexes)} finding"
-                                                     f"{'s' if len(indexes) > 1 else ''}",
-                                                     style="dim"))
-        t.add_row("means", advice.means)
-        t.add_row("do", advice.do)
-        parted = 0
-        for i in indexes:
-            pair = digest_pair(report.findings[i])
-            at = first_difference(pair[0][1], pair[1][1]) if pair else None
-            if pair is None or at is None:
-                continue
-            parted += 1
-            if parted <= WHY_ROWS_PER_CODE:
-                t.add_row("", f"{report.findings[i].subject}: {pair[0][0]} and {pair[1][0]} "
-                              f"differ from character {at + 1}")
-        if parted > WHY_ROWS_PER_CODE:
-            t.add_row("", Text(f"… and {parted - WHY_ROWS_PER_CODE:,} more (listed in full by "
-                               "--json)", style="bold"))
         blocked = sorted({o for i in indexes for o in blocks[i]})
-        if blocked:
-            t.add_row("blocks", ", ".join(blocked))
-        t.add_row("", "")
-    return Group(Text("Why it fails", style="bold"), t)
+        parts.append(Text.assemble(
+            (code, "bold red"), (f"  {len(indexes):,} finding{'s' if len(indexes) > 1 else ''}",
+                                 "dim"),
+            (f"  blocks {', '.join(blocked)}" if blocked else "", "bold")))
+        shown = [report.findings[i] for i in indexes[:WHY_ROWS_PER_CODE]]
+        parts.append(_subject_lines(shown, len(indexes) - len(shown), folders, width))
+        parted = []
+        for f in shown:
+            pair = digest_pair(f)
+            at = first_difference(pair[0][1], pair[1][1]) if pair else None
+            if pair is not None and at is not None:
+                parted.append(f"{short_keys(relative_subject(f.subject, folders))}"
+                              f": {pair[0][0]} and {pair[1][0]} differ from character {at + 1}")
+        advice_rows = Table.grid(padding=(0, 2, 0, 0))
+        advice_rows.add_column(no_wrap=True, width=1)
+        advice_rows.add_column(no_wrap=True)
+        advice_rows.add_column(overflow="fold")
+        for line in parted:
+            advice_rows.add_row("", "where", line)
+        advice_rows.add_row("", "means", advice.means)
+        advice_rows.add_row("", "do", advice.do)
+        parts.append(advice_rows)
+    return Group(*parts)
 
 
 def explain(info: CodeInfo) -> RenderableType:

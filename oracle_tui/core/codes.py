@@ -7,7 +7,6 @@ reused; new codes are only ever added.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -26,12 +25,6 @@ class Retry(StrEnum):
     ACTIONABLE = "after action"
 
 
-# Where an operator finds what a code is about, in the inspector and in reports: the one
-# grouping every face uses (no hand-kept lists elsewhere).
-PANES = ("overview", "gates", "outputs", "seal", "streams")
-Pane = Literal["overview", "gates", "outputs", "seal", "streams"]
-
-
 class CodeInfo(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -41,27 +34,11 @@ class CodeInfo(BaseModel):
     retry: Retry
     meaning: str
     action: str
-    pane: Pane
-
-
-# The pane of each code that is not its class's (see _pane).
-_PANE_OF = {
-    "PACK_NOT_SEALED": "seal", "PACK_SEALED_FAILED": "seal", "PACK_TOMBSTONED": "seal",
-    "OUTPUT_UNKNOWN": "outputs", "OUTPUT_MISSING": "outputs", "OBJECT_MISSING": "outputs",
-    "ACCESS_DENIED": "outputs", "LOCATOR_INVALID": "outputs", "OBJECT_TOO_LARGE": "outputs",
-    "PATH_UNSAFE": "outputs", "GATE_EVIDENCE_MISMATCH": "gates",
-    "MANIFEST_MISMATCH": "seal", "SEAL_MISMATCH": "seal", "GATE_RECEIPT_MISSING": "gates",
-    "REQUIRED_GATE_NOT_PASS": "outputs", "OUTPUT_EVIDENCE_ABSENT": "outputs",
-}
-_PANE_OF_CLASS = {"readability": "overview", "identity": "overview",
-                  "addressability": "overview", "integrity": "outputs", "evidence": "seal",
-                  "stream view": "streams", "config": "overview", "internal": "overview"}
 
 
 def _c(code: str, cls: str, sev: Severity, retry: Retry, meaning: str, action: str) -> CodeInfo:
-    pane = _PANE_OF.get(code, _PANE_OF_CLASS[cls])
     return CodeInfo(code=code, code_class=cls, severity=sev, retry=retry, meaning=meaning,
-                    action=action, pane=pane)  # type: ignore[arg-type]
+                    action=action)
 
 
 F, W, I_ = Severity.FAIL, Severity.WARN, Severity.INFO
@@ -344,13 +321,9 @@ USAGE_CODES = frozenset({"PROFILE_INVALID", "PLACEHOLDER_UNRESOLVED", "SECRET_IN
 
 
 def codes_of_class(code_class: str) -> frozenset[str]:
-    """The codes of one class (what the core decides by; panes are the faces' grouping)."""
+    """The codes of one class (what the core decides by; the inspector groups them into panes
+    in ``tui/code_panes.py``)."""
     return frozenset(c for c, info in CODES.items() if info.code_class == code_class)
-
-
-def codes_of_pane(pane: str) -> frozenset[str]:
-    """The codes an operator finds in ``pane``."""
-    return frozenset(c.code for c in _ALL if c.pane == pane)
 
 
 def code_info(code: str) -> CodeInfo:

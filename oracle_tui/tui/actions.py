@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 
 @dataclass(frozen=True)
@@ -18,6 +21,7 @@ class Action:
     palette: str | None = None  # the palette's title (None: not in the palette)
     writes: bool = False  # hidden and refused under --read-only
     show: bool = True  # shown in the footer
+    narrow: bool = True  # kept in the footer below 100 columns (else: in the help, ?)
 
 
 ACTIONS: tuple[Action, ...] = (
@@ -35,10 +39,11 @@ ACTIONS: tuple[Action, ...] = (
     Action("tombstone", "T", "Tombstone…", "tombstone… (type the pack id to confirm)",
            "Tombstone the pack…", writes=True),
     Action("filter", "slash", "Filter", "filter findings (enter jumps to a finding's pane)",
-           "Filter findings"),
-    Action("copy", "y", "Copy", "copy the selected value (subject, path or digest)", "Copy"),
+           "Filter findings", narrow=False),
+    Action("copy", "y", "Copy", "copy the selected value (subject, path or digest)", "Copy",
+           narrow=False),
     Action("export", "e", "Export", "export the report as JSON (~/oracle-tui-exports)",
-           "Export report as JSON"),
+           "Export report as JSON", narrow=False),
     Action("cancel", "escape", "Cancel job", "cancel the running job", show=False),
 )
 WRITE_ACTIONS = frozenset(a.name for a in ACTIONS if a.writes)
@@ -60,3 +65,18 @@ def help_keys() -> str:
     lines.append(f"  {'1-7':<{width}}  switch panes (7: Diff, with --against)   ctrl+p  command "
                  "palette")
     return "\n".join(lines)
+
+
+NARROW_HIDDEN = frozenset(a.name for a in ACTIONS if not a.narrow)
+
+
+class KeyFooter(Footer):
+    """The footer, its keys marked ``-optional`` where they give way below 100 columns
+    (app.tcss hides them there; the help screen, ?, lists every key): an 80-column
+    terminal shows whole keys, never one cut mid-word."""
+
+    def compose(self) -> ComposeResult:
+        for widget in super().compose():
+            if isinstance(widget, FooterKey) and widget.action in NARROW_HIDDEN:
+                widget.add_class("-optional")
+            yield widget

@@ -22,7 +22,6 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import (
     DataTable,
-    Footer,
     Header,
     Input,
     TabbedContent,
@@ -30,7 +29,6 @@ from textual.widgets import (
 )
 from textual.worker import Worker, get_current_worker
 
-from oracle_tui.core.codes import code_info
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack
 from oracle_tui.core.overview import PackOverview, pack_overview
@@ -43,6 +41,7 @@ from oracle_tui.core.report import CheckReport
 from oracle_tui.core.requests import Address, CheckRequest, DiffRequest, command_line
 from oracle_tui.core.view_location import sort_keys_for
 from oracle_tui.tui import actions, flows, jobs
+from oracle_tui.tui.code_panes import pane_of
 from oracle_tui.tui.diff_pane import DiffPane
 from oracle_tui.tui.emphasis import emphasise_failures_without_colour
 from oracle_tui.tui.jobs import (
@@ -85,6 +84,8 @@ PANES = ("overview", "gates", "outputs", "seal", "streams", "findings", "diff")
 class InspectorApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "oracle-tui"
+    # Below 100 columns the app carries -narrow: app.tcss trims the footer there.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
         *actions.bindings(),
@@ -152,8 +153,9 @@ class InspectorApp(App[None]):
                 with TabPane("7 Diff", id="diff"):
                     yield DiffPane(self.against)
         yield JobBar(id="jobbar")
-        # Compact, and the palette hint left to the help screen: every key fits in 100 columns.
-        yield Footer(compact=True, show_command_palette=False)
+        # Compact, and the palette hint left to the help screen: every key fits in 100
+        # columns; below that the optional keys give way (? lists them all).
+        yield actions.KeyFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.start_check(verify_digests=False, initial=True)
@@ -507,7 +509,7 @@ class InspectorApp(App[None]):
         if finding is None or self.report is None:
             return
         subject = finding.subject
-        name = code_info(finding.code).pane  # the pane that lists this code's findings
+        name = pane_of(finding.code)  # the pane that lists this code's findings
         self.action_pane(name)
         pane = self.query_one(f"#{name} > *")
         if isinstance(pane, TablePane):

@@ -8,12 +8,12 @@ from typing import Any
 from rich.console import Group
 from rich.syntax import Syntax
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Label, Static
 from textual.widgets.data_table import RowDoesNotExist
 
-from oracle_tui.core.codes import CODES, codes_of_pane
 from oracle_tui.core.findings import (
     Finding,
     first_difference,
@@ -24,6 +24,7 @@ from oracle_tui.core.guidance import context_of, guidance
 from oracle_tui.core.overview import PackOverview
 from oracle_tui.core.redact import printable, redact
 from oracle_tui.core.report import CheckReport
+from oracle_tui.tui.code_panes import codes_of_pane, pane_of
 from oracle_tui.tui.plain import DataGrid, PlainGrid, elide_middle
 
 VERDICT_STYLE = {"PASS": "bold white on dark_green", "WARN": "bold black on yellow",
@@ -170,11 +171,22 @@ class OverviewPane(VerticalScroll):
                          "   digests not re-hashed (d re-hashes)", style="bold yellow")
         self.query_one("#badge", Static).update(badge)
         grid = PlainGrid()
+        # What to do and what is wrong first: on an 80x24 terminal the verdict, the next
+        # step and the first FAIL lines show without scrolling; the details follow.
         grid.add_row("next", self._next_step(r, rehash))
+        grid.add_row("readable", self._readable_line(r))
+        for severity in ("FAIL", "WARN"):
+            shown = [f for f in r.findings if f.severity.value == severity]
+            for f in shown[:OVERVIEW_PER_SEVERITY]:
+                grid.add_row(Text(severity, style=SEV_STYLE[severity]),
+                             f"{f.code}  {elide_middle(f.subject, 80)}")
+            if len(shown) > OVERVIEW_PER_SEVERITY:
+                grid.add_row(Text(severity, style=SEV_STYLE[severity]),
+                             Text(f"+{len(shown) - OVERVIEW_PER_SEVERITY:,} more (pane 6)",
+                                  style="bold"))
+        grid.add_row("verified", r.verified)
         grid.add_row("root", elide_middle(r.root, 100))
         grid.add_row("profile", f"{r.profile} (strict seal {'on' if r.strict_seal else 'off'})")
-        grid.add_row("readable", self._readable_line(r))
-        grid.add_row("verified", r.verified)
         if r.world_key is not None:
             wk = r.world_key
             grid.add_row("world key", f"manifest_fingerprint {wk.manifest_fingerprint}")
@@ -192,15 +204,6 @@ class OverviewPane(VerticalScroll):
         if r.run_receipt:
             grid.add_row("run_id", str(r.run_receipt.get("run_id")))
             grid.add_row("created", str(r.run_receipt.get("created_utc", "—")))
-        for severity in ("FAIL", "WARN"):
-            shown = [f for f in r.findings if f.severity.value == severity]
-            for f in shown[:OVERVIEW_PER_SEVERITY]:
-                grid.add_row(Text(severity, style=SEV_STYLE[severity]),
-                             f"{f.code}  {elide_middle(f.subject, 80)}")
-            if len(shown) > OVERVIEW_PER_SEVERITY:
-                grid.add_row(Text(severity, style=SEV_STYLE[severity]),
-                             Text(f"+{len(shown) - OVERVIEW_PER_SEVERITY:,} more (pane 6)",
-                                  style="bold"))
         self.query_one("#overview-body", Static).update(grid)
         self.show_cli_log(cli_log)
 
@@ -518,17 +521,34 @@ class FindingsPane(TablePane):
                                         else f.severity.value))
         return rows
 
+    def subject_width(self, findings: list[Finding]) -> int:
+        """How wide a subject may be and still be seen whole or by its ends: what the screen
+        leaves beside severity and code. A long path keeps its tail (the file name) and its
+        root, cut in the middle; the selected finding's subject shows whole below."""
+        screen = self.app.size.width
+        code = max((len(f.code) for f in findings), default=4)
+        # severity (8) and every cell's padding (2 each), the scrollbar (2), the pane's edge (2)
+        return max(24, screen - code - 18)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if getattr(self, "rows", None) and event.size.width != getattr(self, "_laid_out", 0):
+            self.refresh_rows()
+
     def refresh_rows(self) -> None:
         """Rows of the visible findings; a code with very many (200,000 unexpected files)
         shows its first rows and a count, the filter narrows to any of them."""
         table = self.query_one("#findings-table", DataTable)
+        cursor = table.cursor_row
         table.clear()
+        self._laid_out = self.size.width
         self.rows: list[Finding | None] = []  # None: a "… and N more" row
-        for group in grouped_for_display(self.visible_findings(), keep=ROWS_PER_CODE,
+        visible = self.visible_findings()
+        width = self.subject_width(visible)
+        for group in grouped_for_display(visible, keep=ROWS_PER_CODE,
                                          threshold=ROWS_PER_CODE):
             for f in group.shown:
                 table.add_row(Text(f.severity.value, style=SEV_STYLE[f.severity.value]),
-                              f.code, f.subject, f.retry.value, f.detail,
+                              f.code, elide_middle(f.subject, width), f.retry.value, f.detail,
                               key=str(len(self.rows)))
                 self.rows.append(f)
             if group.hidden:
@@ -537,6 +557,8 @@ class FindingsPane(TablePane):
                                                "filter", style="bold"), "", "",
                               key=str(len(self.rows)))
                 self.rows.append(None)
+        if 0 < cursor < table.row_count:
+            table.move_cursor(row=cursor)
         self.show_guidance()
 
     def selected(self) -> Finding | None:
@@ -558,10 +580,9 @@ class FindingsPane(TablePane):
                             "more findings of this code: type / and part of a subject",
                             style="dim"))
             return
-        info = CODES[f.code]
         parts: list[Any] = [
             Text(f"{f.severity.value} {f.code} · {f.retry.value} · listed in pane "
-                 f"{info.pane}", style="bold " + SEV_STYLE[f.severity.value]),
+                 f"{pane_of(f.code)}", style="bold " + SEV_STYLE[f.severity.value]),
             Text(f"subject: {f.subject}"), Text(f"detail:  {f.detail}")]
         sealed, values = self.context
         advice = guidance(f, sealed=sealed, values=values)

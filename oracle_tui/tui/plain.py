@@ -14,7 +14,10 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
+from oracle_tui.core.elide import PATH_CELL, elide_middle
 from oracle_tui.core.redact import printable
+
+__all__ = ["PATH_CELL", "DataGrid", "PlainGrid", "elide_middle", "literal"]
 
 
 def literal(cell: Any) -> Any:
@@ -41,16 +44,3 @@ class PlainGrid(Table):
 
     def add_row(self, *cells: Any, **kwargs: Any) -> None:
         super().add_row(*(literal(c) for c in cells), **kwargs)
-
-
-PATH_CELL = 56  # widest a path cell gets; the selected row's full value shows below
-
-
-def elide_middle(text: str, width: int = PATH_CELL) -> str:
-    """``text`` cut in the middle so that both ends stay: a path keeps its root and, above
-    all, its file name (the part that identifies the file)."""
-    if len(text) <= width:
-        return text
-    head = (width - 1) // 3
-    tail = width - 1 - head
-    return text[:head] + "…" + text[-tail:]

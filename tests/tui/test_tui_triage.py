@@ -15,9 +15,10 @@ import pytest
 from rich.console import Console
 from textual.widgets import DataTable, Static
 
-from oracle_tui.core.codes import CODES, PANES
+from oracle_tui.core.codes import CODES
 from oracle_tui.core.demo import DemoWorld
 from oracle_tui.tui.app import make_app
+from oracle_tui.tui.code_panes import PANES, pane_of
 from oracle_tui.tui.panes import MEMBERS_SHOWN
 from oracle_tui.tui.pilot import wait_idle
 from oracle_tui.tui.screens import InfoScreen
@@ -74,9 +75,9 @@ async def test_a_failing_gate_and_its_finding_are_shown_whole(world: DemoWorld) 
 
 
 def test_every_code_belongs_to_exactly_one_pane() -> None:
-    assert {c.pane for c in CODES.values()} <= set(PANES)
+    assert {pane_of(code) for code in CODES} <= set(PANES)
     for pane in PANES:
-        assert any(c.pane == pane for c in CODES.values()), pane
+        assert any(pane_of(code) == pane for code in CODES), pane
 
 
 async def test_enter_on_each_code_group_lands_on_the_pane_that_lists_it(
@@ -243,17 +244,26 @@ async def test_the_preview_reads_one_part_at_a_time(world: DemoWorld,
 
 
 def test_the_cli_report_explains_each_fail(world: DemoWorld) -> None:
+    """Piped, the report is one line per finding with what it blocks, then what each FAIL
+    code means and where the two digests part; a WARN is not a reason it fails."""
     _flip_flag(world.root)
     result = run_cli_here("check", world.root)
     assert result.code == 1
-    why = result.out[result.out.index("Why it fails"):]
-    lines = [" ".join(line.split()) for line in why.splitlines()]
-    assert "GATE_EVIDENCE_MISMATCH 1 finding" in lines
-    assert "REQUIRED_GATE_NOT_PASS 3 findings" in lines
-    assert "gate.layer3.6B.validation: flag and recomputed differ from character 41" in lines
-    assert lines.count("blocks s2_event_stream_baseline_6B, s3_event_stream_with_fraud_6B, "
-                       "s4_event_labels_6B") == 2
-    assert "PACK_NOT_SEALED" not in why  # a WARN is not a reason it fails
+    lines = result.out.splitlines()
+    blocks = " [blocks s2_event_stream_baseline_6B, s3_event_stream_with_fraud_6B, " \
+             "s4_event_labels_6B]"
+    gate = [line for line in lines if line.startswith("FAIL GATE_EVIDENCE_MISMATCH ")]
+    required = [line for line in lines if line.startswith("FAIL REQUIRED_GATE_NOT_PASS ")]
+    assert len(gate) == 1 and len(required) == 3
+    assert gate[0].startswith("FAIL GATE_EVIDENCE_MISMATCH gate.layer3.6B.validation: ")
+    assert gate[0].endswith(blocks)
+    assert sorted(line.split()[2].rstrip(":") for line in required) == [
+        "s2_event_stream_baseline_6B", "s3_event_stream_with_fraud_6B", "s4_event_labels_6B"]
+    assert "GATE_EVIDENCE_MISMATCH gate.layer3.6B.validation: flag and recomputed differ " \
+           "from character 41" in lines
+    assert [line.split()[1] for line in lines if line.split()[0] in
+            ("GATE_EVIDENCE_MISMATCH", "REQUIRED_GATE_NOT_PASS", "PACK_NOT_SEALED")] == \
+        ["means:", "do:", "gate.layer3.6B.validation:", "means:", "do:"]
 
 
 async def test_a_gate_with_thousands_of_members_lists_the_failing_ones_first(
@@ -305,3 +315,52 @@ async def test_without_colour_failure_is_the_most_prominent_text(
             assert (style.bold, style.reverse, bool(style.dim)) == (True, True, False), fragment
     routine = styles_of("profile")
     assert routine and not any(s.reverse for s in routine)
+
+
+async def test_at_80_by_24_the_verdict_files_and_every_key_are_reachable(
+        world: DemoWorld) -> None:
+    """An 80×24 terminal: the Overview's verdict and first FAIL lines sit above the fold,
+    a long subject keeps its file name (cut in the middle, never at the end), and every
+    footer key is either shown whole or listed on the help screen."""
+    from textual.widgets._footer import FooterKey
+
+    from oracle_tui.tui.actions import ACTIONS, help_keys
+
+    _flip_flag(world.root)
+    part = sorted(Path(world.root).glob(
+        "data/layer3/6B/s3_event_stream_with_fraud_6B/**/part-*.parquet"))[0]
+    stray = part.parent / ".part-00004.parquet.tmp"
+    stray.write_bytes(b"x")
+    app = make_app(world.root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_idle(pilot)
+
+        def screen() -> list[str]:
+            return [strip.text for strip in app.screen._compositor.render_strips()]
+
+        lines = screen()
+        assert len(lines) == 24
+        verdict = [i for i, line in enumerate(lines) if "Do not read this pack" in line]
+        fails = [i for i, line in enumerate(lines) if line.lstrip().startswith("FAIL")]
+        assert verdict and len(fails) >= 2, "\n".join(lines)
+        assert max(verdict[0], fails[1]) < 23  # above the footer
+
+        shown = {key.action for key in app.screen.query(FooterKey)
+                 if key.display and key.region.width > 0}
+        for key in app.screen.query(FooterKey):
+            if key.action in shown:
+                assert key.region.right <= 80, key.action  # whole, not cut at the edge
+        footer_actions = {a.name for a in ACTIONS if a.show}
+        hidden = footer_actions - shown
+        assert hidden == {"filter", "copy", "export"}
+        help_text = help_keys()
+        for action in ACTIONS:
+            if action.name in hidden:
+                assert action.help in help_text
+
+        await pilot.press("6")
+        await wait_idle(pilot)
+        rows = [line for line in screen() if "UNEXPECTED_FILE" in line]
+        assert len(rows) == 1
+        assert ".part-00004.parquet.tmp" in rows[0], rows[0]  # the file name, whole
+        assert rows[0].index("data/layer3/6") < rows[0].index("…") < rows[0].index(".part")
