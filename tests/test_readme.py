@@ -3,6 +3,7 @@ documentation stands on its own (nothing links outside the repository)."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from pathlib import Path
@@ -68,3 +69,40 @@ def test_the_diff_section_in_order(tmp_path: Path) -> None:
                 args[args.index("--events") + 1] = "2000"
             codes.append((args[0], run_cli_here(*args).code))
     assert codes == [("demo", 0), ("demo", 0), ("diff", 0), ("demo", 0), ("diff", 1)]
+
+
+def test_the_s3_section_runs_on_a_server_it_started_on_a_free_port(tmp_path: Path) -> None:
+    """The S3 try-out, as written, in one shell: the helper picks a free port and waits for
+    its own server; every command then talks to that server, and the last line stops it."""
+    import subprocess
+    import sys
+
+    text = (REPO / "README.md").read_text()
+    section = text[text.index("### S3 in a few commands"):text.index("### Two worlds")]
+    (block,) = _blocks(section, "bash")
+    script = ["set -u", f'export PATH="{Path(sys.executable).parent}:$PATH"',
+              "trap 'kill ${ORACLE_TUI_S3_PID:-} 2>/dev/null' EXIT"]
+    names: list[str] = []
+    for line in block.splitlines():
+        command = line.split("  #")[0].strip()
+        if command.startswith(". .venv") or command.startswith("oracle-tui inspect"):
+            continue  # the venv is this interpreter's; the TUI has its own tests
+        command = command.replace("--events 20000", "--events 2000")
+        if command.startswith("oracle-tui seal"):
+            command += " --yes"  # the README's note: scripts pass --yes (stdin is no terminal)
+        names.append(" ".join(command.split()[:2]))
+        script.append(f'{command}; echo "rc $? {len(names) - 1}"')
+    # The server exits once signalled (its exit, not a fixed wait, ends this loop).
+    script.append('timeout 60 bash -c "while kill -0 $ORACLE_TUI_S3_PID 2>/dev/null; do '
+                  'sleep 0.1; done" && echo stopped || echo alive')
+    proc = subprocess.run(["bash", "-c", "\n".join(script)], cwd=REPO, capture_output=True,
+                          text=True, timeout=600, stdin=subprocess.DEVNULL,
+                          env={k: v for k, v in os.environ.items()
+                               if not k.startswith(("AWS_", "OBJECT_STORE_"))})
+    results = [(names[int(line.split()[2])], int(line.split()[1]))
+               for line in proc.stdout.splitlines() if line.startswith("rc ")]
+    assert results == [('eval "$(python', 0), ("oracle-tui demo", 0), ("oracle-tui check", 1),
+                       ("oracle-tui seal", 0), ("oracle-tui stream-view", 0),
+                       ("kill $ORACLE_TUI_S3_PID", 0)], proc.stdout + proc.stderr
+    assert proc.stdout.splitlines()[-1] == "stopped"
+    assert re.search(r"local S3 at http://127\.0\.0\.1:\d+ \(pid \d+", proc.stderr)

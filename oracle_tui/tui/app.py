@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
@@ -68,7 +68,7 @@ from oracle_tui.tui.panes import (
     StreamViewsPane,
     TablePane,
 )
-from oracle_tui.tui.screens import ErrorScreen, HelpScreen, shown
+from oracle_tui.tui.screens import ConfirmScreen, ErrorScreen, HelpScreen, shown
 
 if TYPE_CHECKING:
     from oracle_tui.core.views.reader import PreviewCache
@@ -251,6 +251,14 @@ class InspectorApp(App[None]):
             self.job.cancel.set()
         if self._preview_cancel is not None:
             self._preview_cancel.set()
+
+    async def on_event(self, event: events.Event) -> None:
+        # A key typed before a write confirmation was on screen (Tab, Enter in quick
+        # succession after the release) is not an answer to it: dropped, and the dialog says so.
+        if isinstance(event, events.Key) and not event.is_forwarded and \
+                isinstance(self.screen, ConfirmScreen) and self.screen.typed_ahead(event):
+            return
+        await super().on_event(event)
 
     def action_help_quit(self) -> None:
         """Ctrl-C does not quit a TUI (it copies in an input); say which key does, in plain
@@ -528,7 +536,11 @@ class InspectorApp(App[None]):
             return gate.recomputed_digest if gate else None
         if active == "seal":
             return self.report.seal.oracle_pack_id
-        return f"{self.report.verdict} {self.report.root}"
+        if active == "outputs":
+            output_id = self.query_one(OutputsPane).selected_key()
+            output = next((o for o in self.report.outputs if o.output_id == output_id), None)
+            return output.path if output else None
+        return self.report.root  # what a command takes: pasted as is, no verdict in front
 
     def action_copy(self) -> None:
         text = self.copy_text()

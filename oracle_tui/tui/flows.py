@@ -118,6 +118,7 @@ def confirm_seal(app: Session, msg: SealPlanned) -> None:
 
     def seal(yes: bool | None) -> None:
         if not yes:
+            app.notify("Seal cancelled: nothing was written.")
             return
         app.run_job(Job("sealing", lambda progress, cancel: SealDone(request.run(
             app.open_pack(), progress, cancel)), cli))
@@ -137,14 +138,15 @@ def start_build(app: Session, output: str) -> None:
         f"sorts by   {', '.join(sort_keys_for(app.profile, app.interface_pack, output))}"
         f" (DuckDB, disk-backed, within {DEFAULT_MEMORY_LIMIT} on "
         f"{budget(DEFAULT_MEMORY_LIMIT).threads} threads)",
-        "writes, each only if absent:",
-        f"  + {prefix}part-*.parquet",
-        f"  + {prefix}_stream_sort_receipt.json (last)",
+        f"writes     under {prefix}, each only if absent:",
+        "             + part-*.parquet",
+        "             + _stream_sort_receipt.json (last)",
         "A cancelled build keeps nothing.",
     ])
 
     def build(yes: bool | None) -> None:
         if not yes:
+            app.notify("Build cancelled: nothing was written.")
             return
         app.run_job(Job("building stream view", lambda progress, cancel: ViewBuilt(
             request.run(app.open_pack(), progress, cancel)), command_line(request.argv())))
@@ -178,6 +180,7 @@ def start_tombstone(app: Session) -> None:
 
     def tombstone(answer: tuple[str, str] | None) -> None:
         if answer is None:
+            app.notify("Tombstone cancelled: nothing was written.")
             return
         reason, authority = answer
         try:  # the operator's values are checked as the request is made

@@ -25,7 +25,7 @@ from oracle_tui.core.overview import PackOverview
 from oracle_tui.core.redact import printable, redact
 from oracle_tui.core.report import CheckReport
 from oracle_tui.tui.code_panes import codes_of_pane, pane_of
-from oracle_tui.tui.plain import DataGrid, PlainGrid, elide_middle
+from oracle_tui.tui.plain import PATH_CELL, DataGrid, PlainGrid, elide_middle
 
 VERDICT_STYLE = {"PASS": "bold white on dark_green", "WARN": "bold black on yellow",
                  "FAIL": "bold white on red", "…": "bold white on grey37",
@@ -293,10 +293,15 @@ class GatesPane(TablePane):
         self.report = r
         table = self.query_one("#gates-table", DataTable)
         table.clear()
+        # The flag path gets what the other columns leave (its whole value is shown below).
+        taken = sum(max([len(h), *(len(v) for v in values)]) + 2 for h, values in (
+            ("gate", [g.gate_id for g in r.gates]), ("method", [g.method for g in r.gates]),
+            ("status", ["status"]), ("flag says", ["x" * 17]), ("recomputed", ["x" * 17])))
+        path_width = max(24, min(PATH_CELL, self.app.size.width - taken - 6))
         for g in r.gates:
             table.add_row(g.gate_id, g.method, styled(g.status, STATUS_STYLE),
                           short(g.expected_digest), short(g.recomputed_digest),
-                          elide_middle(g.flag_path), key=g.gate_id)
+                          elide_middle(g.flag_path, path_width), key=g.gate_id)
         if r.gates:
             # The cursor starts on the first gate that failed: what an operator came for.
             first = next((i for i, g in enumerate(r.gates) if g.status != "PASS"), 0)
@@ -479,9 +484,14 @@ class StreamViewsPane(TablePane):
         table.clear(columns=True)
         if not columns:
             return
-        table.add_columns(*columns)
-        for row in rows:
-            table.add_row(*[preview_cell(v) for v in row])
+        cells = [[preview_cell(v) for v in row] for row in rows]
+        # Each column as wide as its widest cell, given when the column is made: an
+        # auto-sized column that first appears while its pane is hidden keeps the width it
+        # measured then (ts_utc shown as "2026-0" until a re-layout).
+        for i, name in enumerate(columns):
+            table.add_column(name, width=max([len(name), *(len(row[i]) for row in cells)]))
+        for row in cells:
+            table.add_row(*row)
 
     def selected_output(self) -> str | None:
         return self.selected_key()

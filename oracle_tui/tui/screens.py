@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events
+from textual._time import get_time  # the clock Textual stamps every event with
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -21,7 +23,9 @@ def shown(text: str) -> str:
 
 
 class ConfirmScreen(ModalScreen[bool]):
-    """Say exactly what will be written; "No" has the focus."""
+    """Say exactly what will be written; "No" has the focus. Keys typed before the dialog
+    was on screen are never an answer to it (the app drops them, see ``typed_ahead``): a
+    write is confirmed only by someone who could have read what it writes."""
 
     BINDINGS = [Binding("escape", "dismiss(False)", "No"), Binding("n", "dismiss(False)", "No")]
 
@@ -30,18 +34,33 @@ class ConfirmScreen(ModalScreen[bool]):
         # Dialogs are a choke point: whatever a flow puts in them is shown masked.
         self.title_text, self.body = shown(title), shown(body)
         self.yes_label = yes_label
+        self.shown_at = float("inf")  # until mounted, every key is typed ahead
+        self.ignored = 0
+
+    def typed_ahead(self, event: events.Key) -> bool:
+        """True (and counted, and said in the dialog) for a key pressed before the dialog
+        was mounted: it was meant for what came before."""
+        if event.time >= self.shown_at:
+            return False
+        self.ignored += 1
+        self.query_one("#typed-ahead", Label).update(
+            f"{self.ignored} key{'s' if self.ignored > 1 else ''} typed before this dialog "
+            "appeared ignored: choose now.")
+        return True
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self.title_text, classes="dialog-title", markup=False)
             with VerticalScroll(classes="dialog-body"):
                 yield Static(self.body, id="confirm-body", markup=False)
+            yield Label("", id="typed-ahead", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("No", id="no", variant="primary")
                 yield Button(self.yes_label, id="yes", variant="error")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
+        self.shown_at = get_time()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")

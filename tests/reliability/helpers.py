@@ -39,6 +39,26 @@ def rel(root: str, path: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
+def why_another_user_cannot_run_this_checkout(uid: int) -> str | None:
+    """None when ``uid`` can start this venv's Python and import the tool; else why not, in
+    one line (a checkout in a folder only its owner can enter, as ``mktemp -d`` makes)."""
+    import subprocess
+    import sys
+
+    try:
+        probe = subprocess.run([sys.executable, "-c", "import oracle_tui.cli"], user=uid,
+                               group=uid, capture_output=True, text=True, timeout=120,
+                               stdin=subprocess.DEVNULL, cwd="/",
+                               env={**os.environ, "HOME": "/nonexistent"})
+    except OSError as exc:  # the interpreter itself cannot be reached: PermissionError
+        return f"uid {uid} cannot run {sys.executable} ({exc.strerror}): the checkout is " \
+               "in a folder other users cannot enter"
+    if probe.returncode != 0:
+        last = (probe.stderr.strip().splitlines() or ["no output"])[-1]
+        return f"uid {uid} cannot import this checkout: {last[:200]}"
+    return None
+
+
 @contextlib.contextmanager
 def world_for_another_user(source: str, uid: int | None = None) -> Iterator[Path]:
     """A copy of a world outside pytest's private temp folder, readable by every user (and
@@ -105,4 +125,4 @@ def rechain(root: str, mutate_index: Callable[[dict[str, Any]], Any]) -> None:
 
 __all__ = ["BINDING", "CliResult", "check", "codes", "edit_binding", "fails", "part", "rechain",
            "rechain_manifest", "rel",
-           "world_for_another_user"]
+           "why_another_user_cannot_run_this_checkout", "world_for_another_user"]

@@ -16,7 +16,10 @@ from pathlib import Path
 import pytest
 
 from oracle_tui.core.demo import DemoWorld
-from tests.reliability.helpers import world_for_another_user
+from tests.reliability.helpers import (
+    why_another_user_cannot_run_this_checkout,
+    world_for_another_user,
+)
 
 NOBODY = 65534
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to another user")
@@ -32,10 +35,10 @@ def _as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def shared_world(_pristine_world: DemoWorld) -> Iterator[Path]:
     """A copy of the demo world in a folder the unprivileged user can reach and read."""
+    why_not = why_another_user_cannot_run_this_checkout(NOBODY)
+    if why_not is not None:
+        pytest.skip(why_not)
     with world_for_another_user(_pristine_world.root) as root:
-        probe = _as_nobody("explain", "ACCESS_DENIED")
-        if probe.returncode != 0:
-            pytest.skip(f"the unprivileged user cannot run this checkout: {probe.stderr[-200:]}")
         yield root
 
 

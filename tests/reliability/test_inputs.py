@@ -18,7 +18,10 @@ import pytest
 
 from oracle_tui.core.demo import DemoWorld
 from tests.conftest import run_cli_here, run_cli_process
-from tests.reliability.helpers import world_for_another_user
+from tests.reliability.helpers import (
+    why_another_user_cannot_run_this_checkout,
+    world_for_another_user,
+)
 
 PASSWORD = "hunter2-NOT-A-REAL-PASSWORD"
 
@@ -123,6 +126,10 @@ NO_NAME_UID = 4242
 
 @pytest.fixture
 def owned_world(_pristine_world: DemoWorld) -> Iterator[Path]:
+    if os.geteuid() == 0:
+        why_not = why_another_user_cannot_run_this_checkout(NO_NAME_UID)
+        if why_not is not None:
+            pytest.skip(why_not)
     with world_for_another_user(_pristine_world.root, uid=NO_NAME_UID) as root:
         yield root
 

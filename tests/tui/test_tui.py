@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Button, DataTable, Input, Static
+from textual.widgets import Button, DataTable, Input, Label, Static
 
 from oracle_tui.core import hashing
 from oracle_tui.core.demo import DemoWorld
@@ -84,8 +84,52 @@ async def test_seal_modal_no_is_focused_and_denying_writes_nothing(world: DemoWo
         await pilot.press("enter")  # "No"
         await wait_idle(pilot)
         assert not isinstance(app.screen, ConfirmScreen)
+        assert [str(n.message) for n in app._notifications][-1] == \
+            "Seal cancelled: nothing was written."
     assert not (Path(world.root) / "_SEALED.json").exists()
     assert not (Path(world.root) / "_oracle_pack_manifest.json").exists()
+
+
+async def test_keys_typed_before_the_seal_dialog_appeared_do_not_answer_it(
+        world: DemoWorld) -> None:
+    """`s Enter Tab Enter` typed faster than the plan: the Tab and Enter stamped before the
+    dialog was on screen are dropped (and the dialog says so); the operator then answers
+    it, and only that answer writes."""
+    from textual import events
+
+    app = make_app(world.root)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_idle(pilot)
+        await pilot.press("s")
+        early = [events.Key("tab", None), events.Key("enter", "\r")]  # stamped now
+        await pilot.press("enter")
+        await wait_idle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmScreen) and all(k.time < dialog.shown_at for k in early)
+        for key in early:  # delivered only now, as a terminal's queued input would be
+            app.post_message(key)
+        await wait_idle(pilot)
+        assert app.screen is dialog and dialog.focused is not None and \
+            dialog.focused.id == "no"
+        assert str(dialog.query_one("#typed-ahead", Label).render()) == \
+            "2 keys typed before this dialog appeared ignored: choose now."
+        assert not (Path(world.root) / "_SEALED.json").exists()
+        await pilot.press("tab", "enter")  # typed with the dialog on screen: an answer
+        await wait_idle(pilot)
+        assert app.report is not None and app.report.seal.lifecycle == "SEALED_OK"
+    assert (Path(world.root) / "_SEALED.json").exists()
+
+
+async def test_copy_on_the_overview_is_the_root_and_on_outputs_the_path(
+        world: DemoWorld) -> None:
+    app = make_app(world.root)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_idle(pilot)
+        assert app.copy_text() == world.root
+        await pilot.press("3")
+        await wait_idle(pilot)
+        assert app.report is not None
+        assert app.copy_text() == app.report.outputs[0].path
 
 
 async def test_seal_confirmed_writes_and_rechecks(world: DemoWorld) -> None:
@@ -203,8 +247,11 @@ async def test_build_and_verify_a_stream_view(world: DemoWorld) -> None:
         table.move_cursor(row=2)  # s3_event_stream_with_fraud_6B
         await pilot.press("b")
         assert isinstance(app.screen, ConfirmScreen)
-        assert "output_id=s3_event_stream_with_fraud_6B/part-*.parquet" in str(
-            app.screen.query_one("#confirm-body").render())
+        body = str(app.screen.query_one("#confirm-body").render())
+        assert "under stream_view/ts_utc/output_id=s3_event_stream_with_fraud_6B/, each only " \
+               "if absent:" in body
+        assert "+ part-*.parquet\n" in body and body.count("+ _stream_sort_receipt.json (last)")
+        assert "\n(last)" not in body
         await pilot.press("tab", "enter")
         await wait_idle(pilot)
         states = {r[0]: r[1] for r in rows(app, "views-table")}
@@ -215,6 +262,12 @@ async def test_build_and_verify_a_stream_view(world: DemoWorld) -> None:
         preview = app.query_one("#view-rows", DataTable)
         assert preview.row_count == 20
         assert str(preview.ordered_columns[0].label) == "ts_utc"
+        # Every first-row value is on screen whole, the first time it is shown.
+        screen = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        first = [str(cell) for cell in preview.get_row_at(0)]
+        assert first[0].startswith("20") and first[0] in screen
+        assert all(c.width >= len(v) for c, v in zip(preview.ordered_columns, first,
+                                                       strict=True))
         await pilot.press("c")
         await wait_idle(pilot)
         assert app.cli_log[-1] == (f"oracle-tui stream-view verify {world.root} --output-id "
