@@ -346,7 +346,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     store = profile.open_store(args.out)
     world = _with_progress("generating", True, lambda progress: generate_demo_world_to(
         args.out, store, events=args.events, seed=args.seed, scenario_id=args.scenario_id,
-        progress=progress))
+        vary=args.vary, vary_output=args.vary_output, progress=progress))
     _err().print(f"demo world: {world.events:,} events per output, {world.files} files, "
                  f"{world.bytes:,} bytes, scenario_id={world.world_key.scenario_id}")
     print(printable(world.root))
@@ -492,24 +492,34 @@ def cmd_stream_view(args: argparse.Namespace) -> int:
 
 
 def _run_tui(root: str, profile: str, profiles_dir: str | None, interface_pack: str | None,
-             scenario_id: str | None, read_only: bool, against: str | None = None) -> int:
+             scenario_id: str | None, read_only: bool, against: str | None = None,
+             diff_outputs: tuple[str, ...] = ()) -> int:
     from oracle_tui.tui.app import make_app
 
     app = make_app(root, profile=profile, profiles_dir=profiles_dir,
                    interface_pack=interface_pack, scenario_id=scenario_id, read_only=read_only,
-                   against=against)
+                   against=against, diff_outputs=diff_outputs)
     app.run()
     return EXIT_OK
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
+    profile = _profile(args)
+    if args.output_id:  # the operator's values first: a usage error before any terminal
+        if not args.against:
+            raise UsageError("--output-id on inspect names what the Diff pane compares row "
+                             "by row: give --against ROOT too")
+        from oracle_tui.core.interface_pack import load_interface_pack
+
+        _known_outputs(args.output_id, load_interface_pack(args.interface_pack)
+                       if args.interface_pack else profile.load_interface_pack())
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("inspect needs a terminal (stdin and stdout): for scripts and pipes "
                          "use `oracle-tui check ROOT --json`")
-    profile = _profile(args)
     root = _root(args, profile)
     return _run_tui(root, args.profile, args.profiles_dir, args.interface_pack,
-                    args.scenario_id, args.read_only, args.against)
+                    args.scenario_id, args.read_only, args.against,
+                    tuple(args.output_id or ()))
 
 
 # -- parser -------------------------------------------------------------------------------
@@ -716,6 +726,8 @@ def _add_explain(sub: Subparsers) -> None:
 def _add_demo(sub: Subparsers) -> None:
     p = _command(sub, "demo", "generate a realistic demo world",
                  "  oracle-tui demo --out /tmp/world --events 100000\n"
+                 "  oracle-tui demo --out /tmp/world-v --events 100000 --vary 5   # same world, "
+                 "5 rows changed, 5 missing, 5 extra\n"
                  "  oracle-tui demo --out s3://worlds/w1/ --profile dev")
     p.add_argument("--out", default="runs/demo-world",
                    help="a new (or empty) folder or s3:// prefix for the engine run root")
@@ -723,6 +735,12 @@ def _add_demo(sub: Subparsers) -> None:
     p.add_argument("--seed", type=_seed, default=42, help="the world's seed (default 42)")
     p.add_argument("--scenario-id", type=_scenario_id, default="baseline_v1",
                    help="the world's scenario")
+    p.add_argument("--vary", type=lambda text: _whole_number(text, 0), default=0, metavar="N",
+                   help="the same world (same identity, still readable) with N values changed, "
+                        "N rows missing and N rows extra in one output: what `diff` shows row "
+                        "by row")
+    p.add_argument("--vary-output", default="s3_event_stream_with_fraud_6B", metavar="ID",
+                   help="the output --vary changes (default s3_event_stream_with_fraud_6B)")
     p.add_argument("--open", action="store_true", help="open the inspector on it")
     p.add_argument("--profile", default="local", help="local | dev | prod (default: local)")
     p.add_argument("--profiles-dir", default=None, help="folder holding <profile>.yaml")
@@ -739,7 +757,10 @@ def _add_inspect(sub: Subparsers) -> None:
     p.add_argument("--read-only", action="store_true", help="hide every write action")
     p.add_argument("--against", metavar="ROOT",
                    help="another world to compare with: a Diff pane (7) with the levels of "
-                        "`oracle-tui diff`, down to the differing rows")
+                        "`oracle-tui diff`, down to the differing rows (Enter on an output)")
+    p.add_argument("--output-id", action="append", metavar="ID",
+                   help="with --against: compare only this output, down to its rows "
+                        "(repeatable), as `diff --output-id` does")
     p.set_defaults(func=cmd_inspect)
 
 

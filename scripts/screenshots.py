@@ -1,5 +1,5 @@
 """Regenerate screenshots/ (SVG from Textual, PNG via cairosvg) of every pane of a demo world,
-and of the Diff pane against a copy with one value changed.
+and of the Diff pane against the same world varied (`demo --vary 3`).
 
     .venv/bin/python scripts/screenshots.py
 """
@@ -11,10 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from oracle_tui.core.demo import generate_demo_world, revalidate
+from oracle_tui.core.demo import generate_demo_world, vary_demo_world
 from oracle_tui.core.seal import seal_pack
 from oracle_tui.core.views.build import build_stream_view
 from oracle_tui.tui.app import make_app
@@ -76,18 +73,9 @@ def main() -> None:
             ("8-triage-overview", ["1"]), ("9-triage-gate", ["2", "down", "down", "down"]),
             ("10-triage-finding", ["6"]),
         ]))
-        # Diff: the same world again, one value changed in one part (the engine re-validated).
+        # Diff: the same world again, varied as `demo --vary 3` makes it (still readable).
         first = generate_demo_world(Path(tmp) / "first", events=2_000)
-        changed = generate_demo_world(Path(tmp) / "changed", events=2_000)
-        part = next(Path(changed.root).glob("data/**/arrival_events/**/part-00002.parquet"))
-        table = pq.read_table(part)
-        column = table.schema.get_field_index("lambda_realised")
-        values = table.column(column).to_pylist()
-        values[3] += 0.5
-        pq.write_table(table.set_column(column, table.schema.field(column),
-                                        pa.array(values, table.schema.field(column).type)),
-                       part, compression="zstd")
-        revalidate(Path(changed.root), changed.world_key, changed.run_id)
+        changed = vary_demo_world(generate_demo_world(Path(tmp) / "changed", events=2_000), 3)
         asyncio.run(shoot(first.root, [("11-diff", ["7"])], against=changed.root))
     to_png()
 

@@ -65,10 +65,16 @@ def test_the_diff_section_in_order(tmp_path: Path) -> None:
         for line in block.splitlines():
             line = line.split("  #")[0].strip()
             args = shlex.split(line.replace("/tmp/", f"{tmp_path}/"))[1:]
+            if args[0] == "inspect":
+                continue  # the Diff pane: tests/ops/test_diff.py drives it
             if args[0] == "demo":
                 args[args.index("--events") + 1] = "2000"
-            codes.append((args[0], run_cli_here(*args).code))
-    assert codes == [("demo", 0), ("demo", 0), ("diff", 0), ("demo", 0), ("diff", 1)]
+            res = run_cli_here(*args)
+            codes.append((args[0], res.code))
+            if args[:3] == ["diff", f"{tmp_path}/first", f"{tmp_path}/varied"]:
+                assert "rows: 3 changed, 3 only in A, 3 only in B" in res.out
+    assert codes == [("demo", 0), ("demo", 0), ("diff", 0), ("demo", 0), ("diff", 1),
+                     ("demo", 0), ("diff", 1)]
 
 
 def test_the_s3_section_runs_on_a_server_it_started_on_a_free_port(tmp_path: Path) -> None:

@@ -48,6 +48,9 @@ TZS = (("Europe/London", 0), ("Europe/Berlin", 3600), ("America/New_York", -1800
 EVENT_TYPES = ("AUTH_REQUEST", "AUTH_RESPONSE", "CLEARING", "REFUND")
 
 
+VARY_OUTPUT = "s3_event_stream_with_fraud_6B"  # where --vary changes rows unless told
+
+
 class DemoWorld(BaseModel):
     root: str
     world_key: WorldKey
@@ -212,16 +215,23 @@ def _write_output(w: _Writing, rel_dir: str, make: Maker,
     return written
 
 
-def generate_demo_world_to(out: str, store: Store | None = None, **kwargs: Any) -> DemoWorld:
+def generate_demo_world_to(out: str, store: Store | None = None, vary: int = 0,
+                           vary_output: str = VARY_OUTPUT, **kwargs: Any) -> DemoWorld:
     """Generate into ``out``: a local folder, or an s3:// root (built in a temporary folder,
-    then uploaded create-only into an empty prefix)."""
+    then uploaded create-only into an empty prefix). ``vary``: see ``vary_demo_world``."""
+    check_variation(vary, vary_output, kwargs.get("events", DEFAULT_EVENTS))
+
+    def made(root: str | Path) -> DemoWorld:
+        world = generate_demo_world(root, **kwargs)
+        return vary_demo_world(world, vary, vary_output) if vary else world
+
     if store is None or not store.remote:
-        return generate_demo_world(out, **kwargs)
+        return made(out)
     if next(iter(store.list("")), None) is not None:
         raise OracleError("TARGET_EXISTS", f"{out} already holds objects; the demo never "
                                            "overwrites", out)
     with tempfile.TemporaryDirectory(prefix="oracle-tui-demo-") as tmp:
-        world = generate_demo_world(Path(tmp) / "world", **kwargs)
+        world = made(Path(tmp) / "world")
         upload_tree(Path(world.root), store)
     return world.model_copy(update={"root": out})
 
@@ -311,6 +321,74 @@ def _fill(root: Path, wk: WorldKey, run_id: str, events: int, catalogue: Interfa
     files = [p for p in root.rglob("*") if p.is_file()]
     return DemoWorld(root=str(root), world_key=wk, run_id=run_id, events=events,
                      files=len(files), bytes=sum(p.stat().st_size for p in files))
+
+
+def check_variation(rows: int, output_id: str, events: int) -> None:
+    """``demo --vary``'s values, before anything is written."""
+    if rows < 0 or 3 * rows > events:
+        raise OracleError("INPUT_INVALID", f"--vary {rows}: between 0 and a third of --events "
+                                           f"({events // 3:,})", str(rows))
+    if output_id not in MAKERS:
+        raise OracleError("INPUT_INVALID", f"--vary-output {output_id}: one of "
+                                           f"{', '.join(MAKERS)}", output_id)
+
+
+def vary_demo_world(world: DemoWorld, rows: int, output_id: str = VARY_OUTPUT,
+                    catalogue: InterfacePack | None = None) -> DemoWorld:
+    """The same world (same identity) with ``rows`` values changed, ``rows`` rows missing and
+    ``rows`` rows extra in one output, then validated again as the engine would (bundles and
+    flags over the parts as written): a readable world that `diff` shows row by row against
+    the plain one. Rewrites the demo's own fresh parts in place (local only)."""
+    check_variation(rows, output_id, world.events)
+    catalogue = catalogue or load_interface_pack()
+    root = Path(world.root)
+    rendered = render_template(catalogue.outputs[output_id].path_template,
+                               world.world_key.tokens(world.run_id))
+    parts = sorted((root / rendered.rsplit("/", 1)[0]).glob("part-*.parquet"))
+    _vary_parts(parts, rows, catalogue.outputs[output_id].primary_key)
+    revalidate(root, world.world_key, world.run_id, catalogue)
+    files = [p for p in root.rglob("*") if p.is_file()]
+    return world.model_copy(update={"files": len(files),
+                                    "bytes": sum(p.stat().st_size for p in files)})
+
+
+def _vary_parts(parts: list[Path], n: int, primary_key: list[str]) -> None:
+    """Rewrite the parts with ``n`` values changed, ``n`` rows dropped and ``n`` rows added
+    (copies under new keys), spread over the whole output; the same part files."""
+    tables = [pq.read_table(path) for path in parts]
+    sizes = [t.num_rows for t in tables]
+    table = pa.concat_tables(tables)
+    total = table.num_rows
+    spots = np.linspace(0, total - 1, 3 * n, dtype=np.int64)  # evenly spread, distinct
+    changed, dropped, copied = spots[0::3], spots[1::3], spots[2::3]
+    # The changed value: the first floating column outside the key (amount, lambda_realised),
+    # else the first boolean one, flipped.
+    fields = [f for f in table.schema if f.name not in primary_key]
+    target = next((f for f in fields if pa.types.is_floating(f.type)), None) or \
+        next(f for f in fields if pa.types.is_boolean(f.type))
+    values = table.column(target.name).to_numpy(zero_copy_only=False).copy()
+    values[changed] = values[changed] + 1.0 if pa.types.is_floating(target.type) \
+        else ~values[changed].astype(bool)
+    table = table.set_column(table.schema.get_field_index(target.name), target,
+                             pa.array(values, target.type))
+    # The added rows: copies given new keys in the widest integer key column (flow_id,
+    # merchant_id): values above any the output holds.
+    serials = [c for c in primary_key if c != "seed" and pa.types.is_integer(
+        table.schema.field(c).type)]
+    tops = {c: int(pc.max(table.column(c)).as_py()) for c in serials}
+    serial = max(serials, key=lambda c: tops[c])
+    extra = table.take(pa.array(copied))
+    extra = extra.set_column(extra.schema.get_field_index(serial), table.schema.field(serial),
+                             pa.array(np.arange(tops[serial] + 1, tops[serial] + 1 + n),
+                                      table.schema.field(serial).type))
+    keep = np.ones(total, dtype=bool)
+    keep[dropped] = False
+    table = pa.concat_tables([table.filter(pa.array(keep)), extra])
+    start = 0
+    for i, path in enumerate(parts):
+        rows = sizes[i] if i < len(parts) - 1 else table.num_rows - start
+        pq.write_table(table.slice(start, rows), path, compression="zstd")
+        start += rows
 
 
 def revalidate(root: Path, world_key: WorldKey, run_id: str,

@@ -29,6 +29,7 @@ from textual.widgets import (
 )
 from textual.worker import Worker, get_current_worker
 
+from oracle_tui.core.diff_ask import DiffAsk
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack
 from oracle_tui.core.overview import PackOverview, pack_overview
@@ -96,11 +97,13 @@ class InspectorApp(App[None]):
     def __init__(self, root: str, *, profile: Profile, interface_pack: InterfacePack,
                  scenario_id: str | None = None, read_only: bool = False,
                  export_dir: str | None = None, profiles_dir: str | None = None,
-                 interface_pack_dir: str | None = None, against: str | None = None) -> None:
+                 interface_pack_dir: str | None = None, against: str | None = None,
+                 diff_outputs: tuple[str, ...] = ()) -> None:
         super().__init__()
         emphasise_failures_without_colour(self)
         self.root = root
         self.against = against  # another world to compare with (the Diff pane)
+        self.diff_outputs = diff_outputs  # compare only these, down to their rows
         self._diffed = False
         # Jobs to start once the running one's worker has ended (starting a job while the
         # previous one ends would cancel it): the full re-hash after a quick check, the
@@ -320,20 +323,38 @@ class InspectorApp(App[None]):
         if not self.overview.exists and self.overview.problem is not None:
             self.push_screen(ErrorScreen(*self.overview.problem))
 
-    def start_diff(self) -> None:
+    def start_diff(self, rows_of: str | None = None) -> None:
+        """Compare with the other world (the outputs asked for at start, or all); ``rows_of``:
+        that one output, down to its rows (Enter on its row), merged into the pane."""
         assert self.against is not None
         against = self.against
-        request = DiffRequest(at=self.address(), against=against)
+        outputs = [rows_of] if rows_of else list(self.diff_outputs) or None
+        request = DiffRequest(at=self.address(), against=against,
+                              ask=DiffAsk(output_ids=outputs))
 
         def body(progress: Progress, cancel: threading.Event) -> DiffDone:
             other = open_pack(against, profile=self.profile, interface_pack=self.interface_pack,
                               scenario_id=self.scenario_id)
-            return DiffDone(request.run(self.open_pack(), other, progress, cancel))
+            return DiffDone(request.run(self.open_pack(), other, progress, cancel), rows_of)
 
-        self.run_job(Job(f"comparing with {against}", body, command_line(request.argv())))
+        label = f"comparing the rows of {rows_of}" if rows_of else f"comparing with {against}"
+        self.run_job(Job(label, body, command_line(request.argv())))
+
+    @on(DataTable.RowSelected, "#diff-table")
+    def _diff_rows(self, event: DataTable.RowSelected) -> None:
+        """Enter on an output of the Diff pane: its rows compared (for worlds of different
+        identity too: naming the output asks for them, as `diff --output-id` does)."""
+        output_id = event.row_key.value
+        pane = self.query_one(DiffPane)
+        if output_id and pane.needs_rows(str(output_id)) and self.job is None:
+            self.start_diff(rows_of=str(output_id))
 
     def on_diff_done(self, msg: DiffDone) -> None:
-        self.query_one(DiffPane).show_diff(redact_model(msg.report))
+        pane = self.query_one(DiffPane)
+        if msg.rows_of is not None:
+            pane.merge_rows(redact_model(msg.report), msg.rows_of)
+        else:
+            pane.show_diff(redact_model(msg.report))
 
     def on_check_done(self, msg: CheckDone) -> None:
         # Everything shown (and exported, copied) comes from a copy with secrets masked.
@@ -579,7 +600,7 @@ class InspectorApp(App[None]):
 def make_app(root: str, *, profile: str | Profile = "local", profiles_dir: str | None = None,
              interface_pack: str | InterfacePack | None = None, scenario_id: str | None = None,
              read_only: bool = False, export_dir: str | None = None,
-             against: str | None = None) -> InspectorApp:
+             against: str | None = None, diff_outputs: tuple[str, ...] = ()) -> InspectorApp:
     """The one way to build the app: CLI, tests and screenshot script share it."""
     prof = profile if isinstance(profile, Profile) else load_profile(profile, profiles_dir)
     if isinstance(interface_pack, InterfacePack):
@@ -590,4 +611,4 @@ def make_app(root: str, *, profile: str | Profile = "local", profiles_dir: str |
     return InspectorApp(root, profile=prof, interface_pack=catalogue, scenario_id=scenario_id,
                         read_only=read_only, export_dir=export_dir, profiles_dir=profiles_dir,
                         interface_pack_dir=interface_pack if isinstance(interface_pack, str)
-                        else None, against=against)
+                        else None, against=against, diff_outputs=diff_outputs)

@@ -57,9 +57,19 @@ class DiffPane(TablePane):
                         f"{g.b_digest}\n")
         head.append(f"verified: {report.verified}", style="dim")
         self.query_one("#diff-summary", Static).update(head)
+        self.fill_table()
+        if report.outputs:  # the cursor on the first output that differs
+            first = next((i for i, o in enumerate(report.outputs) if o.state != "identical"), 0)
+            self.query_one("#diff-table", DataTable).move_cursor(row=first)
+            self.show_output(report.outputs[first].output_id)
+
+    def fill_table(self) -> None:
+        if self.report is None:
+            return
         table = self.query_one("#diff-table", DataTable)
+        keep = table.cursor_row
         table.clear()
-        for out in report.outputs:
+        for out in self.report.outputs:
             rows = out.rows_diff
             table.add_row(out.output_id, Text(out.state.replace("_", " "),
                                               style=STATE_STYLE[out.state]),
@@ -69,8 +79,24 @@ class DiffPane(TablePane):
                           (f"{rows.changed} changed, {rows.only_in_a} A only, "
                            f"{rows.only_in_b} B only") if rows else "—",
                           key=out.output_id)
-        if report.outputs:
-            self.show_output(report.outputs[0].output_id)
+        if 0 < keep < table.row_count:
+            table.move_cursor(row=keep)
+
+    def needs_rows(self, output_id: str) -> bool:
+        """True when that output differs and its rows were not compared yet."""
+        out = next((o for o in (self.report.outputs if self.report else [])
+                    if o.output_id == output_id), None)
+        return out is not None and out.state == "different" and out.rows_diff is None
+
+    def merge_rows(self, report: DiffReport, output_id: str) -> None:
+        """One output compared down to its rows: its row replaces the one shown."""
+        found = next((o for o in report.outputs if o.output_id == output_id), None)
+        if self.report is None or found is None:
+            return
+        self.report.outputs = [found if o.output_id == output_id else o
+                               for o in self.report.outputs]
+        self.fill_table()
+        self.show_output(output_id)
 
     def show_output(self, output_id: str) -> None:
         out = next((o for o in (self.report.outputs if self.report else [])
@@ -94,7 +120,9 @@ def output_lines(out: OutputDifference) -> list[str]:
     if out.parts_differing:
         lines.append("parts differing: " + ", ".join(out.parts_differing))
     if out.note:
-        lines.append(out.note)
+        # Here the output is named by Enter on its row, not by --output-id.
+        lines.append(out.note.replace("name the output with --output-id to compare its rows",
+                                      "press Enter on its row to compare them"))
     if out.rows_diff is not None:
         from oracle_tui.core.diff import rows_lines
 

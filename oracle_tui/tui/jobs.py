@@ -76,9 +76,12 @@ class OverviewReady(JobResult):
 
 
 class DiffDone(JobResult):
-    def __init__(self, report: DiffReport) -> None:
+    """A diff finished; ``rows_of``: it compared that one output's rows, for the pane to
+    merge into the diff it shows."""
+
+    def __init__(self, report: DiffReport, rows_of: str | None = None) -> None:
         super().__init__()
-        self.report, self.summary = report, report.summary
+        self.report, self.summary, self.rows_of = report, report.summary, rows_of
 
 
 class CheckDone(JobResult):

@@ -262,3 +262,91 @@ def test_two_sealed_packs_compare_by_their_content_indexes(sealed_world: DemoWor
     assert {tuple(o["digests_from"]) for o in doc["outputs"]} == {
         ("sealed content index", "sealed content index")}
     assert doc["a"]["lifecycle"] == doc["b"]["lifecycle"] == "SEALED_OK"
+
+
+@pytest.mark.parametrize("output", ["s3_event_stream_with_fraud_6B", "arrival_events_5B",
+                                    "s4_event_labels_6B"])
+def test_a_varied_demo_is_readable_and_differs_in_exactly_the_rows_asked(
+        tmp_path: Path, output: str) -> None:
+    """`demo --vary 3`: the same world (identity, gates PASS, every output readable) with
+    three values changed, three rows missing and three extra in one output; the engine's
+    evidence covers the parts as written, so only the rows differ."""
+    a = generate_demo_world(tmp_path / "a", events=900)
+    res = run_cli_here("demo", "--out", str(tmp_path / "b"), "--events", "900", "--vary", "3",
+                       "--vary-output", output)
+    assert res.code == 0, res.err
+    check = json.loads(run_cli_here("check", str(tmp_path / "b"), "--json").out)
+    assert check["verdict"] == "WARN"  # not sealed, nothing else
+    assert {o["status"] for o in check["outputs"]} == {"READABLE"}
+    code, doc = _diff(a.root, str(tmp_path / "b"))
+    assert code == 1 and doc["identity"] == []
+    differing = [o for o in doc["outputs"] if o["state"] != "identical"]
+    assert [o["output_id"] for o in differing] == [output]
+    rows = differing[0]["rows_diff"]
+    assert (rows["changed"], rows["only_in_a"], rows["only_in_b"]) == (3, 3, 3)
+    assert rows["rows_a"] == rows["rows_b"] == 900
+    assert {e["only_in"] for e in rows["examples"]} == {None, "a", "b"}
+
+
+def test_vary_is_refused_beyond_a_third_of_the_rows(tmp_path: Path) -> None:
+    res = run_cli_here("demo", "--out", str(tmp_path / "b"), "--events", "30", "--vary", "11")
+    assert res.code == 2 and "INPUT_INVALID" in res.err and "--vary 11" in res.err
+    assert not (tmp_path / "b").exists()
+
+
+async def test_the_diff_pane_walks_to_the_rows_of_worlds_of_another_seed(
+        tmp_path: Path) -> None:
+    """Worlds of two seeds differ in identity, so rows are not compared at first; Enter on
+    an output compares its rows there (what `diff --output-id` does, and logged as that)."""
+    from textual.widgets import DataTable, Static
+
+    from oracle_tui.tui.app import make_app
+    from oracle_tui.tui.pilot import wait_idle
+
+    a = generate_demo_world(tmp_path / "a", events=300)
+    b = generate_demo_world(tmp_path / "b", events=300, seed=7)
+    app = make_app(a.root, against=b.root)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_idle(pilot)
+        await pilot.press("7")
+        table = app.query_one("#diff-table", DataTable)
+        detail = str(app.query_one("#diff-detail", Static).render())
+        assert "press Enter on its row to compare them" in detail
+        table.focus()
+        table.move_cursor(row=2)
+        await pilot.press("enter")
+        await wait_idle(pilot)
+        row = [str(c) for c in table.get_row_at(2)]
+        assert row[0] == "s3_event_stream_with_fraud_6B" and row[5].endswith("B only")
+        detail = str(app.query_one("#diff-detail", Static).render())
+        assert detail.startswith("s3_event_stream_with_fraud_6B: different")
+        assert "rows: " in detail and "press Enter" not in detail
+        assert [str(table.get_row_at(i)[5]) for i in (0, 1, 3)] == ["—", "—", "—"]
+    assert app.cli_log[-1] == (f"oracle-tui diff {a.root} {b.root} --output-id "
+                               "s3_event_stream_with_fraud_6B")
+
+
+async def test_inspect_output_id_compares_that_output_down_to_its_rows(
+        tmp_path: Path) -> None:
+    from textual.widgets import DataTable
+
+    from oracle_tui.tui.app import make_app
+    from oracle_tui.tui.pilot import wait_idle
+
+    a = generate_demo_world(tmp_path / "a", events=300)
+    b = generate_demo_world(tmp_path / "b", events=300, seed=7)
+    app = make_app(a.root, against=b.root, diff_outputs=("arrival_events_5B",))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_idle(pilot)
+        await pilot.press("7")
+        table = app.query_one("#diff-table", DataTable)
+        assert table.row_count == 1
+        assert str(table.get_row_at(0)[0]) == "arrival_events_5B"
+        assert "changed" in str(table.get_row_at(0)[5])
+    assert app.cli_log[-1] == f"oracle-tui diff {a.root} {b.root} --output-id arrival_events_5B"
+    for args in (("--against", b.root, "--output-id", "arrival_events"),
+                 ("--output-id", "arrival_events_5B")):
+        res = run_cli_here("inspect", a.root, *args)
+        assert res.code == 2 and res.out == "", res.err
+    assert "OUTPUT_UNKNOWN" in run_cli_here("inspect", a.root, "--against", b.root,
+                                            "--output-id", "arrival_events").err
