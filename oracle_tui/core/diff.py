@@ -406,8 +406,14 @@ def rows_lines(rows: RowDifference) -> list[str]:
     differing row (changed ones with the columns that differ, side by side)."""
     lines = [f"rows: {_rows_text(rows)} (key {', '.join(rows.key_columns)}; "
              f"{rows.segments_differing} of {rows.segments} segments differ)"]
+    # Key columns with one value in every example (seed, fingerprint, scenario) said once,
+    # so each row's line names what tells it apart.
+    same = {k: v for k, v in (rows.examples[0].key.items() if len(rows.examples) > 1 else ())
+            if all(ex.key.get(k) == v for ex in rows.examples)}
+    if same:
+        lines.append("  in every row below: " + " ".join(f"{k}={v}" for k, v in same.items()))
     for ex in rows.examples:
-        key = " ".join(f"{k}={v}" for k, v in ex.key.items())
+        key = " ".join(f"{k}={v}" for k, v in ex.key.items() if k not in same)
         if ex.only_in is not None:
             lines.append(f"  only in {ex.only_in.upper()}: {key}")
         elif ex.a is not None and ex.b is not None:
