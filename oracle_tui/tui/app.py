@@ -37,7 +37,7 @@ from oracle_tui.core.pack import OpenedPack, open_pack
 from oracle_tui.core.profiles import Profile, load_profile
 from oracle_tui.core.progress import Cancelled, Progress
 from oracle_tui.core.readability import blocked_by_each
-from oracle_tui.core.redact import redact, redact_model
+from oracle_tui.core.redact import printable, redact, redact_model
 from oracle_tui.core.report import CheckReport
 from oracle_tui.core.requests import Address, CheckRequest, DiffRequest, command_line
 from oracle_tui.core.view_location import sort_keys_for
@@ -256,10 +256,12 @@ class InspectorApp(App[None]):
             self._preview_cancel.set()
 
     async def on_event(self, event: events.Event) -> None:
-        # A key typed before a write confirmation was on screen (Tab, Enter in quick
-        # succession after the release) is not an answer to it: dropped, and the dialog says so.
-        if isinstance(event, events.Key) and not event.is_forwarded and \
-                isinstance(self.screen, ConfirmScreen) and self.screen.typed_ahead(event):
+        # A key typed or a click made before a write confirmation was on screen (Tab, Enter
+        # in quick succession after the release) is not an answer to it: dropped, and the
+        # dialog says so.
+        if isinstance(event, (events.Key, events.MouseDown, events.MouseUp)) and \
+                not event.is_forwarded and isinstance(self.screen, ConfirmScreen) and \
+                self.screen.typed_ahead(event):
             return
         await super().on_event(event)
 
@@ -570,7 +572,7 @@ class InspectorApp(App[None]):
             # and show the whole value, which can be selected from the toast if it did not.
             self.copy_to_clipboard(text)
             self.notify(f"sent to the terminal's clipboard (OSC 52; some terminals ignore "
-                        f"it):\n{text}", markup=False, timeout=8)
+                        f"it):\n{printable(text)}", markup=False, timeout=8)
 
     def action_export(self) -> None:
         if self.report is None:

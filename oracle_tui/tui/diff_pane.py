@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Label, Static
 
+from oracle_tui.core.redact import printable
 from oracle_tui.tui.panes import TablePane
 from oracle_tui.tui.plain import DataGrid
 
@@ -43,12 +44,13 @@ class DiffPane(TablePane):
         self.report = report
         head = Text()
         head.append(f" {report.result} ", style=RESULT_STYLE[report.result])
-        head.append(f"  {report.summary}\n")
-        head.append(f"A  {report.a.root}  ({report.a.lifecycle}, {report.a.verdict})\n")
-        head.append(f"B  {report.b.root}  ({report.b.lifecycle}, {report.b.verdict})\n")
+        head.append(f"  {printable(report.summary)}\n")
+        head.append(f"A  {printable(report.a.root)}  ({report.a.lifecycle}, {report.a.verdict})\n")
+        head.append(f"B  {printable(report.b.root)}  ({report.b.lifecycle}, {report.b.verdict})\n")
         for name, side in (("A", report.a), ("B", report.b)):
             for f in side.blocking:
-                head.append(f"{name} not readable: {f.code} {f.subject}: {f.detail}\n",
+                head.append(f"{name} not readable: {f.code} {printable(f.subject)}: "
+                            f"{printable(f.detail)}\n",
                             style="red")
         for d in report.identity:
             head.append(f"identity  {d.field}: {d.a} | {d.b}\n")
@@ -102,7 +104,7 @@ class DiffPane(TablePane):
         out = next((o for o in (self.report.outputs if self.report else [])
                     if o.output_id == output_id), None)
         self.query_one("#diff-detail", Static).update(
-            Text("\n".join(output_lines(out))) if out else "")
+            Text("\n".join(printable(line) for line in output_lines(out))) if out else "")
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "diff-table" and event.row_key.value:

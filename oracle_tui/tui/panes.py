@@ -107,14 +107,14 @@ def gate_detail(gate: Any, report: CheckReport) -> Group:
     it did not PASS, every finding that says why (which member, which rule)."""
     parts: list[Any] = [Text(f"{gate.gate_id}: {gate.status} under {gate.method}",
                              style="bold " + STATUS_STYLE.get(gate.status, "")),
-                        Text(f"flag       {gate.flag_path}")]
+                        Text(f"flag       {printable(gate.flag_path)}")]
     parts.append(digest_pair("flag says", gate.expected_digest, "recomputed",
                              gate.recomputed_digest))
     why = [f for f in report.findings if f.subject == gate.gate_id
            or f.subject.startswith(gate.bundle_root) or f.subject in (gate.flag_path,
                                                                      gate.index_path)]
     for f in why:
-        parts.append(Text(f"{f.severity.value} {f.code}: {f.detail}",
+        parts.append(Text(f"{f.severity.value} {f.code}: {printable(f.detail)}",
                           style=SEV_STYLE[f.severity.value]))
     if gate.status != "PASS" and not why:
         parts.append(Text("no finding names this gate: see pane 6", style="dim"))
@@ -558,8 +558,8 @@ class FindingsPane(TablePane):
                                          threshold=ROWS_PER_CODE):
             for f in group.shown:
                 table.add_row(Text(f.severity.value, style=SEV_STYLE[f.severity.value]),
-                              f.code, elide_middle(f.subject, width), f.retry.value, f.detail,
-                              key=str(len(self.rows)))
+                              f.code, elide_middle(printable(f.subject), width),
+                              f.retry.value, f.detail, key=str(len(self.rows)))
                 self.rows.append(f)
             if group.hidden:
                 table.add_row(Text(group.severity.value, style=SEV_STYLE[group.severity.value]),
@@ -593,7 +593,7 @@ class FindingsPane(TablePane):
         parts: list[Any] = [
             Text(f"{f.severity.value} {f.code} · {f.retry.value} · listed in pane "
                  f"{pane_of(f.code)}", style="bold " + SEV_STYLE[f.severity.value]),
-            Text(f"subject: {f.subject}"), Text(f"detail:  {f.detail}")]
+            Text(f"subject: {printable(f.subject)}"), Text(f"detail:  {printable(f.detail)}")]
         sealed, values = self.context
         advice = guidance(f, sealed=sealed, values=values)
         if advice.pair is not None:

@@ -37,15 +37,16 @@ class ConfirmScreen(ModalScreen[bool]):
         self.shown_at = float("inf")  # until mounted, every key is typed ahead
         self.ignored = 0
 
-    def typed_ahead(self, event: events.Key) -> bool:
-        """True (and counted, and said in the dialog) for a key pressed before the dialog
-        was mounted: it was meant for what came before."""
+    def typed_ahead(self, event: events.Key | events.MouseDown | events.MouseUp) -> bool:
+        """True (and counted, and said in the dialog) for a key pressed or a mouse button
+        used before the dialog was mounted: it was meant for what came before."""
         if event.time >= self.shown_at:
             return False
         self.ignored += 1
         self.query_one("#typed-ahead", Label).update(
-            f"{self.ignored} key{'s' if self.ignored > 1 else ''} typed before this dialog "
-            "appeared ignored: choose now.")
+            f"{self.ignored} key{'s' if self.ignored > 1 else ''} or click"
+            f"{'s' if self.ignored > 1 else ''} from before this dialog appeared ignored: "
+            "choose now.")
         return True
 
     def compose(self) -> ComposeResult:
@@ -195,9 +196,11 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Help", classes="dialog-title")
-            yield Static(HELP_HEAD)
-            yield Static(help_keys(), markup=False)
-            yield Static(HELP_TAIL)
+            # Scrolls in a small terminal: every key stays reachable at 80x24.
+            with VerticalScroll(classes="dialog-body", id="help-body"):
+                yield Static(HELP_HEAD)
+                yield Static(help_keys(), markup=False)
+                yield Static(HELP_TAIL)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Close", id="close", variant="primary")
 

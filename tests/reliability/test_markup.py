@@ -50,3 +50,33 @@ async def test_every_pane_shows_markup_as_itself(sealed_world: DemoWorld) -> Non
             seen += app.export_screenshot().replace("&#160;", " ")
         for text in ("[conceal]secret.log", "[/x].log", "hidden", "[bold red]ops-oncall"):
             assert text in seen, text
+
+
+async def test_a_file_name_with_line_breaks_is_one_escaped_line_in_every_inspector_text(
+        world: DemoWorld) -> None:
+    """A stray file named with a newline and a carriage return: the Findings table, the
+    selected finding's panel and the copy toast show the escapes, never a forged line or
+    a name with a character gone."""
+    folder = next(Path(world.root).glob(
+        "data/layer3/6B/s3_event_stream_with_fraud_6B/**/part-00000.parquet")).parent
+    (folder / "evil\nFAIL FAKE x.parquet").write_text("x")
+    app = make_app(world.root, read_only=True)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await wait_idle(pilot)
+        await pilot.press("6")
+        await wait_idle(pilot)
+        from textual.widgets import DataTable
+
+        from oracle_tui.tui.panes import FindingsPane
+
+        rows = app.query_one(FindingsPane).rows
+        index = next(i for i, f in enumerate(rows) if f is not None and "evil" in f.subject)
+        app.query_one("#findings-table", DataTable).move_cursor(row=index)
+        await wait_idle(pilot)
+        lines = [strip.text for strip in app.screen._compositor.render_strips()]
+        assert not any(line.strip().startswith("FAIL FAKE") for line in lines)
+        assert any("evil\\x0aFAIL FAKE x.parquet" in line for line in lines), "\n".join(lines)
+        app.action_copy()
+        await wait_idle(pilot)
+        toast = next(str(n.message) for n in app._notifications if "clipboard" in str(n.message))
+        assert "evil\\x0aFAIL FAKE x.parquet" in toast and "\nFAIL FAKE" not in toast

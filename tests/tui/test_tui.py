@@ -92,32 +92,62 @@ async def test_seal_modal_no_is_focused_and_denying_writes_nothing(world: DemoWo
 
 async def test_keys_typed_before_the_seal_dialog_appeared_do_not_answer_it(
         world: DemoWorld) -> None:
-    """`s Enter Tab Enter` typed faster than the plan: the Tab and Enter stamped before the
-    dialog was on screen are dropped (and the dialog says so); the operator then answers
-    it, and only that answer writes."""
+    """`s Enter Tab Enter` typed faster than the plan, or a click where "Yes" will appear:
+    input stamped before the dialog was on screen is dropped (and the dialog says so); the
+    operator then answers it, and only that answer writes."""
     from textual import events
 
     app = make_app(world.root)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=(100, 40)) as pilot:
         await wait_idle(pilot)
         await pilot.press("s")
-        early = [events.Key("tab", None), events.Key("enter", "\r")]  # stamped now
+        early: list[events.Event] = [events.Key("tab", None), events.Key("enter", "\r")]
         await pilot.press("enter")
         await wait_idle(pilot)
         dialog = app.screen
-        assert isinstance(dialog, ConfirmScreen) and all(k.time < dialog.shown_at for k in early)
-        for key in early:  # delivered only now, as a terminal's queued input would be
-            app.post_message(key)
+        assert isinstance(dialog, ConfirmScreen)
+        x, y = dialog.query_one("#yes", Button).region.center
+        for kind in (events.MouseDown, events.MouseUp):  # a click on "Yes", stamped early
+            click = kind(None, x, y, 0, 0, 1, False, False, False, x, y)
+            click.time = early[0].time
+            early.append(click)
+        assert all(e.time < dialog.shown_at for e in early)
+        for event in early:  # delivered only now, as a terminal's queued input would be
+            app.post_message(event)
         await wait_idle(pilot)
         assert app.screen is dialog and dialog.focused is not None and \
             dialog.focused.id == "no"
         assert str(dialog.query_one("#typed-ahead", Label).render()) == \
-            "2 keys typed before this dialog appeared ignored: choose now."
+            "4 keys or clicks from before this dialog appeared ignored: choose now."
         assert not (Path(world.root) / "_SEALED.json").exists()
         await pilot.press("tab", "enter")  # typed with the dialog on screen: an answer
         await wait_idle(pilot)
         assert app.report is not None and app.report.seal.lifecycle == "SEALED_OK"
     assert (Path(world.root) / "_SEALED.json").exists()
+
+
+async def test_dialogs_fit_80_by_24(world: DemoWorld) -> None:
+    """At 80x24 the seal dialog's buttons and the help's last line can be reached: the body
+    scrolls, the buttons stay on screen."""
+    app = make_app(world.root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_idle(pilot)
+        await pilot.press("s", "enter")
+        await wait_idle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        for button in app.screen.query(Button):
+            assert button.region.bottom <= 24 and button.region.height > 0, button.id
+        await pilot.press("escape")
+        await wait_idle(pilot)
+        await pilot.press("question_mark")
+        await wait_idle(pilot)
+        help_screen = app.screen
+        assert help_screen.query_one("#close", Button).region.bottom <= 24
+        body = help_screen.query_one("#help-body")
+        body.scroll_end(animate=False)
+        await wait_idle(pilot)
+        text = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        assert "switch panes" in text  # the help's last key line, scrolled to
 
 
 async def test_copy_on_the_overview_is_the_root_and_on_outputs_the_path(
