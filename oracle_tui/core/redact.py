@@ -17,7 +17,8 @@ SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"
 _PATTERNS = (
     re.compile(r"(?i)(X-Amz-(?:Signature|Credential|Security-Token))=[^&\s\"']+"),
     re.compile(r"(?i)(Signature|AWSAccessKeyId)=[^&\s\"']+"),
-    re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    # Bounded by what cannot belong to a key id: `part_AKIA….parquet` is a key in a name.
+    re.compile(r"(?<![0-9A-Z])(?:AKIA|ASIA)[0-9A-Z]{16}(?![0-9A-Z])"),
 )
 # Lower-case literals one of which every match of the pattern of the same place contains.
 _PATTERN_MARKS = (("x-amz-",), ("signature=", "awsaccesskeyid="), ("akia", "asia"))
