@@ -222,8 +222,24 @@ def generate_demo_world_to(out: str, store: Store | None = None, vary: int = 0,
     check_variation(vary, vary_output, kwargs.get("events", DEFAULT_EVENTS))
 
     def made(root: str | Path) -> DemoWorld:
+        existed = Path(root).exists()
         world = generate_demo_world(root, **kwargs)
-        return vary_demo_world(world, vary, vary_output) if vary else world
+        if not vary:
+            return world
+        try:
+            return vary_demo_world(world, vary, vary_output)
+        except BaseException as exc:
+            # Half varied (or interrupted) is neither world asked for: what the demo made goes.
+            made_root = Path(world.root)
+            if existed:
+                for child in list(made_root.iterdir()):
+                    shutil.rmtree(child, ignore_errors=True) if child.is_dir() else \
+                        child.unlink(missing_ok=True)
+            else:
+                shutil.rmtree(made_root, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise write_error(exc, str(exc.filename or made_root)) from exc
+            raise
 
     if store is None or not store.remote:
         return made(out)

@@ -350,3 +350,20 @@ async def test_inspect_output_id_compares_that_output_down_to_its_rows(
         assert res.code == 2 and res.out == "", res.err
     assert "OUTPUT_UNKNOWN" in run_cli_here("inspect", a.root, "--against", b.root,
                                             "--output-id", "arrival_events").err
+
+
+def test_a_variation_that_fails_leaves_nothing(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The disk fills while the variant is validated again: the write error's code, and
+    neither a half-varied world nor the plain one left in --out."""
+    import errno
+
+    from oracle_tui.core import demo
+
+    def full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "b"))
+
+    monkeypatch.setattr(demo, "revalidate", full)
+    res = run_cli_here("demo", "--out", str(tmp_path / "b"), "--events", "300", "--vary", "2")
+    assert res.code == 3 and res.err.startswith("oracle-tui: STORAGE_FULL: "), res.err
+    assert not (tmp_path / "b").exists()
