@@ -1,8 +1,9 @@
 """`python scripts/local_s3.py [--bucket NAME]`: a throwaway S3-compatible server for a try-out.
 
 Starts moto's server on a free loopback port in the background, waits until *that* server
-answers (a port someone else holds is never used: moto's own process must be alive and
-answering), creates the bucket, and prints shell lines to evaluate:
+answers (a port someone else holds is never used: moto's own process must be alive and its
+own API path must answer), creates the bucket (a name S3 accepts, else nothing starts),
+and prints shell lines to evaluate:
 
     eval "$(python scripts/local_s3.py --bucket worlds)"
 
@@ -13,7 +14,9 @@ them) and say how to stop it. Needs `moto[server]` in the environment.
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -33,13 +36,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def answers(endpoint: str) -> bool:
+BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")  # S3's rule for a bucket name
+
+
+def moto_answers(endpoint: str) -> bool:
+    """True when moto itself answers there: its own API path, which another server on the
+    port (someone else's, or one that won the race for it) does not serve."""
     try:
-        with urllib.request.urlopen(endpoint + "/", timeout=2) as response:
-            return int(response.status) < 500
-    except urllib.error.HTTPError as exc:
-        return exc.code < 500
-    except OSError:
+        with urllib.request.urlopen(endpoint + "/moto-api/data.json", timeout=2) as response:
+            return int(response.status) == 200 and response.read(1) == b"{"
+    except OSError:  # refused, reset, or an HTTP error from a server that is not moto
         return False
 
 
@@ -55,7 +61,7 @@ def start(log: Path) -> tuple[subprocess.Popen[bytes], str]:
                 start_new_session=True)  # outlives this script; stopped with kill PID
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline and server.poll() is None:
-            if answers(endpoint):
+            if moto_answers(endpoint) and server.poll() is None:
                 return server, endpoint
             time.sleep(0.1)  # a start-up poll, not a test: bounded by the deadline above
         if server.poll() is None:
@@ -73,16 +79,33 @@ def main() -> int:
     except ImportError:
         print("local_s3: needs moto's server: pip install 'moto[server]'", file=sys.stderr)
         return 2
-    log = Path(tempfile.mkdtemp(prefix="oracle-tui-s3-")) / "moto.log"
-    server, endpoint = start(log)
+    if args.bucket is not None and not BUCKET.match(args.bucket):
+        print(f"local_s3: {args.bucket!r} is not a bucket name (3-63 characters: lower-case "
+              "letters, digits, '.' and '-', starting and ending with a letter or digit)",
+              file=sys.stderr)
+        return 2
+    folder = Path(tempfile.mkdtemp(prefix="oracle-tui-s3-"))
+    try:
+        server, endpoint = start(folder / "moto.log")
+    except SystemExit:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     if args.bucket:
-        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                     aws_access_key_id="any", aws_secret_access_key="any").create_bucket(
-            Bucket=args.bucket)
+        try:
+            boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                         aws_access_key_id="any", aws_secret_access_key="any").create_bucket(
+                Bucket=args.bucket)
+        except Exception as exc:  # the server goes with the failure: nothing left running
+            server.kill()
+            shutil.rmtree(folder, ignore_errors=True)
+            print(f"local_s3: could not create bucket {args.bucket}: "
+                  f"{str(exc).splitlines()[0]}", file=sys.stderr)
+            return 1
     print(f"export OBJECT_STORE_ENDPOINT={shlex.quote(endpoint)}")
     print("export AWS_ACCESS_KEY_ID=any AWS_SECRET_ACCESS_KEY=any AWS_DEFAULT_REGION=us-east-1")
     print(f"export ORACLE_TUI_S3_PID={server.pid}")
-    print(f"echo 'local S3 at {endpoint} (pid {server.pid}; stop it: kill {server.pid})' >&2")
+    print(f"echo 'local S3 at {endpoint} (pid {server.pid}; stop it: kill {server.pid}; "
+          f"log: {folder / 'moto.log'})' >&2")
     return 0
 
 

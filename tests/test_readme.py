@@ -8,6 +8,8 @@ import re
 import shlex
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import run_cli_here
 
 REPO = Path(__file__).resolve().parent.parent
@@ -112,3 +114,30 @@ def test_the_s3_section_runs_on_a_server_it_started_on_a_free_port(tmp_path: Pat
                        ("kill $ORACLE_TUI_S3_PID", 0)], proc.stdout + proc.stderr
     assert proc.stdout.splitlines()[-1] == "stopped"
     assert re.search(r"local S3 at http://127\.0\.0\.1:\d+ \(pid \d+", proc.stderr)
+
+
+def test_the_s3_helper_never_hands_out_a_port_another_server_holds(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Another HTTP server already answers on the port the helper picked: moto cannot bind
+    it, and the helper gives up rather than print that server's address as its own."""
+    import http.server
+    import importlib.util
+    import threading
+
+    spec = importlib.util.spec_from_file_location("local_s3", REPO / "scripts" / "local_s3.py")
+    assert spec is not None and spec.loader is not None
+    local_s3 = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(local_s3)
+    squatter = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                               http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=squatter.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setattr(local_s3, "free_port", lambda: squatter.server_address[1])
+        monkeypatch.setattr(local_s3, "ATTEMPTS", 2)
+        with pytest.raises(SystemExit, match="did not start"):
+            local_s3.start(tmp_path / "moto.log")
+    finally:
+        squatter.shutdown()
+    for name in ("ab", "Bad_Bucket", "x\ny", "a;rm -rf ~"):
+        monkeypatch.setattr("sys.argv", ["local_s3.py", "--bucket", name])
+        assert local_s3.main() == 2
