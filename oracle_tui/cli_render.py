@@ -340,7 +340,7 @@ def diff_report(report: DiffReport) -> RenderableType:
         lines += [f"       {f.severity.value} {f.code} {f.subject}: {f.detail}"
                   for f in side.blocking]
     if report.result == "UNREADABLE":
-        return Text("\n".join(lines))
+        return Text("\n".join([*lines, f"verified: {report.verified}"]))
     if report.identity:
         lines.append("identity")
         lines += [f"  {d.field}: {d.a} | {d.b}" for d in report.identity]

@@ -181,12 +181,28 @@ def fully_sealed(report: CheckReport) -> bool:
 
 
 def _verified(reports: tuple[CheckReport, ...]) -> str:
-    """What the comparison rests on, in words (every face shows it)."""
-    if all(r.digests_rehashed for r in reports):
-        return ("both sides' bytes re-hashed now (a sealed side against its content index, "
-                "an unsealed side against the engine's evidence)")
-    return (f"{QUICK_NOTE}: a fully sealed side compared by its content index (seal, binding "
-            "and sizes checked); any other side re-hashed against the engine's evidence")
+    """What the comparison rests on, in words (every face shows it), side by side when the
+    two sides were not proven the same way (one not read at all, one sealed)."""
+    said = [_proof_of(r) for r in reports]
+    if said[0] == said[1] and all(r.judged for r in reports) and \
+            all(r.digests_rehashed for r in reports):
+        return "both sides' " + said[0]
+    if all(r.judged for r in reports) and not any(r.digests_rehashed for r in reports):
+        return (f"{QUICK_NOTE}: a fully sealed side compared by its content index (seal, "
+                "binding and sizes checked); any other side re-hashed against the engine's "
+                "evidence")
+    return "; ".join(f"{name}: {text}" for name, text in zip("AB", said, strict=True))
+
+
+def _proof_of(report: CheckReport) -> str:
+    """How one side's bytes were proven, or that they were not read."""
+    if not report.judged:
+        return report.verified or "nothing read"
+    if not report.digests_rehashed:
+        return QUICK_NOTE
+    against = "its content index" if report.seal.lifecycle == "SEALED_OK" else \
+        "the engine's evidence"
+    return f"bytes re-hashed now against {against}"
 
 
 def _side(report: CheckReport, output_ids: list[str], whole: bool) -> SideState:

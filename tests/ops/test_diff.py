@@ -367,3 +367,17 @@ def test_a_variation_that_fails_leaves_nothing(tmp_path: Path,
     res = run_cli_here("demo", "--out", str(tmp_path / "b"), "--events", "300", "--vary", "2")
     assert res.code == 3 and res.err.startswith("oracle-tui: STORAGE_FULL: "), res.err
     assert not (tmp_path / "b").exists()
+
+
+def test_what_a_diff_rests_on_is_said_per_side(world: DemoWorld, tmp_path: Path) -> None:
+    """A side that was not read is never said to be re-hashed: the JSON and the text name
+    each side's proof."""
+    code, doc = _diff(world.root, str(tmp_path / "nowhere"))
+    assert code == 1 and doc["result"] == "UNREADABLE"
+    assert doc["verified"] == ("A: bytes re-hashed now against the engine's evidence; B: "
+                               "nothing: the root could not be opened or listed "
+                               "(PACK_NOT_FOUND)")
+    text = run_cli_here("diff", world.root, str(tmp_path / "nowhere")).out
+    assert text.splitlines()[-1] == f"verified: {doc['verified']}"
+    code, doc = _diff(world.root, world.root)
+    assert doc["verified"] == "both sides' bytes re-hashed now against the engine's evidence"
