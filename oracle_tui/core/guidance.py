@@ -90,6 +90,17 @@ def guidance(finding: Finding, *, sealed: bool, values: dict[str, str] | None = 
         do = ("The bundle does not prove the data; do not read. The pack is sealed: never "
               "edit it; restore it from its source of truth, or tombstone it and seal a new "
               "root from a fresh engine run.")
+    elif finding.code == "OBJECT_MISSING" and "evidence" in detail:
+        means = ("A file the engine's gate-verified evidence lists is absent" + (
+            "." if sealed else ": the pack is not sealed, so the list is the engine's, not a "
+                               "content index."))
+        do = ("Do not read it" + ("" if sealed else " and do not seal it") + ": restore the "
+              "file from the engine's output (the pack was copied incompletely or a file was "
+              "removed) or re-run the engine into a new root, then check again.")
+    elif finding.code == "OBJECT_MISSING" and not sealed:
+        means = "A file a gate's index lists is absent (the pack is not sealed)."
+        do = ("Do not read or seal it: restore the file from the engine's output or re-run "
+              "the engine into a new root, then check again.")
     elif finding.code == "UNEXPECTED_FILE" and not sealed:
         means = ("A file under the root that is not what sealing may bind where it lies (not "
                  "one of the output's parts, a hidden or temporary file, or nothing the run "

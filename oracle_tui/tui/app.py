@@ -42,7 +42,7 @@ from oracle_tui.core.report import CheckReport
 from oracle_tui.core.requests import Address, CheckRequest, DiffRequest, command_line
 from oracle_tui.core.view_location import sort_keys_for
 from oracle_tui.tui import actions, flows, jobs
-from oracle_tui.tui.code_panes import pane_of
+from oracle_tui.tui.code_panes import TITLES, pane_of
 from oracle_tui.tui.diff_pane import DiffPane
 from oracle_tui.tui.emphasis import emphasise_failures_without_colour
 from oracle_tui.tui.jobs import (
@@ -140,15 +140,15 @@ class InspectorApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="●")
         with TabbedContent(id="panes", initial="overview"):
-            with TabPane("1 Overview", id="overview"):
+            with TabPane(TITLES["overview"], id="overview"):
                 yield OverviewPane()
-            with TabPane("2 Gates", id="gates"):
+            with TabPane(TITLES["gates"], id="gates"):
                 yield GatesPane()
-            with TabPane("3 Outputs & digests", id="outputs"):
+            with TabPane(TITLES["outputs"], id="outputs"):
                 yield OutputsPane()
-            with TabPane("4 Seal", id="seal"):
+            with TabPane(TITLES["seal"], id="seal"):
                 yield SealPane()
-            with TabPane("5 Stream views", id="streams"):
+            with TabPane(TITLES["streams"], id="streams"):
                 yield StreamViewsPane()
             with TabPane("6 Findings", id="findings"):
                 yield FindingsPane()

@@ -13,6 +13,11 @@ from oracle_tui.core.codes import CODES
 Pane = Literal["overview", "gates", "outputs", "seal", "streams"]
 PANES: tuple[Pane, ...] = ("overview", "gates", "outputs", "seal", "streams")
 
+# What each pane's tab says (the operator knows panes by these, not by their ids).
+TITLES: dict[Pane, str] = {"overview": "1 Overview", "gates": "2 Gates",
+                           "outputs": "3 Outputs & digests", "seal": "4 Seal",
+                           "streams": "5 Stream views"}
+
 # The pane of each code that is not its class's.
 _PANE_OF_CODE: dict[str, Pane] = {
     "PACK_NOT_SEALED": "seal", "PACK_SEALED_FAILED": "seal", "PACK_TOMBSTONED": "seal",

@@ -140,6 +140,7 @@ def start_build(app: Session, output: str) -> None:
         f"{budget(DEFAULT_MEMORY_LIMIT).threads} threads)",
         f"writes     under {prefix}, each only if absent:",
         "             + part-*.parquet",
+        "             + _stream_view_manifest.json",
         "             + _stream_sort_receipt.json (last)",
         "A cancelled build keeps nothing.",
     ])

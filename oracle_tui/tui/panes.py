@@ -24,7 +24,7 @@ from oracle_tui.core.guidance import context_of, guidance
 from oracle_tui.core.overview import PackOverview
 from oracle_tui.core.redact import printable, redact
 from oracle_tui.core.report import CheckReport
-from oracle_tui.tui.code_panes import codes_of_pane, pane_of
+from oracle_tui.tui.code_panes import TITLES, codes_of_pane, pane_of
 from oracle_tui.tui.plain import PATH_CELL, DataGrid, PlainGrid, elide_middle
 
 VERDICT_STYLE = {"PASS": "bold white on dark_green", "WARN": "bold black on yellow",
@@ -591,8 +591,8 @@ class FindingsPane(TablePane):
                             style="dim"))
             return
         parts: list[Any] = [
-            Text(f"{f.severity.value} {f.code} · {f.retry.value} · listed in pane "
-                 f"{pane_of(f.code)}", style="bold " + SEV_STYLE[f.severity.value]),
+            Text(f"{f.severity.value} {f.code} · {f.retry.value} · Enter shows it "
+                 f"in {TITLES[pane_of(f.code)]}", style="bold " + SEV_STYLE[f.severity.value]),
             Text(f"subject: {printable(f.subject)}"), Text(f"detail:  {printable(f.detail)}")]
         sealed, values = self.context
         advice = guidance(f, sealed=sealed, values=values)

@@ -408,3 +408,16 @@ def test_diff_compares_rows_from_the_bytes_it_proved(world: DemoWorld, tmp_path:
         diff_packs(world.root, str(other), DiffAsk(output_ids=["arrival_events_5B"]))
     assert exc.value.code == "DIGEST_MISMATCH"
     assert exc.value.subject == part.relative_to(other).as_posix()
+
+
+def test_a_missing_part_of_an_unsealed_pack_is_not_explained_by_a_seal(
+        world: DemoWorld) -> None:
+    """Unsealed, a part the engine's evidence lists is gone: the guidance speaks of that
+    evidence, never of a content index or of changes after sealing."""
+    _part(world.root).unlink()
+    lines = run_cli_here("check", world.root).out.splitlines()
+    means = next(line for line in lines if line.startswith("OBJECT_MISSING means: "))
+    do = next(line for line in lines if line.startswith("OBJECT_MISSING do: "))
+    assert "engine's gate-verified evidence lists is absent" in means
+    assert "content index" not in means.replace("not a content index", "")
+    assert "after sealing" not in do and "do not seal it" in do

@@ -280,7 +280,8 @@ async def test_build_and_verify_a_stream_view(world: DemoWorld) -> None:
         body = str(app.screen.query_one("#confirm-body").render())
         assert "under stream_view/ts_utc/output_id=s3_event_stream_with_fraud_6B/, each only " \
                "if absent:" in body
-        assert "+ part-*.parquet\n" in body and body.count("+ _stream_sort_receipt.json (last)")
+        assert "+ part-*.parquet\n" in body and "+ _stream_view_manifest.json\n" in body
+        assert body.count("+ _stream_sort_receipt.json (last)") == 1
         assert "\n(last)" not in body
         await pilot.press("tab", "enter")
         await wait_idle(pilot)
@@ -303,8 +304,12 @@ async def test_build_and_verify_a_stream_view(world: DemoWorld) -> None:
         assert app.cli_log[-1] == (f"oracle-tui stream-view verify {world.root} --output-id "
                                    "s3_event_stream_with_fraud_6B")
         assert not isinstance(app.screen, ErrorScreen)
-    receipt = (Path(world.root) / "stream_view/ts_utc/output_id=s3_event_stream_with_fraud_6B"
-               / "_stream_sort_receipt.json")
+    folder = Path(world.root) / "stream_view/ts_utc/output_id=s3_event_stream_with_fraud_6B"
+    # What the dialog said it would write, and nothing else.
+    assert {p.name if not p.name.startswith("part-") else "part-*.parquet"
+            for p in folder.iterdir()} == {"part-*.parquet", "_stream_view_manifest.json",
+                                           "_stream_sort_receipt.json"}
+    receipt = folder / "_stream_sort_receipt.json"
     assert json.loads(receipt.read_text())["sorted_stats"]["row_count"] == 4000
 
 
