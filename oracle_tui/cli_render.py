@@ -131,8 +131,11 @@ def check_report(report: CheckReport, *, plain: bool = False, width: int = 100
     parts += [Text("Pack", style="bold"), pack]
     if report.gates:
         t = _table("Gates")
+        # The gate and its status whole; the method gives way first (whole when piped).
+        gate_width = max(len(g.gate_id) for g in report.gates)
         t.add_column("gate", no_wrap=True)
-        t.add_column("method", overflow="fold")
+        t.add_column("method", no_wrap=True, overflow="ellipsis",
+                     max_width=max(12, width - gate_width - 6 - 17 - 3 * 2))
         t.add_column("status", no_wrap=True)
         t.add_column("recomputed digest", no_wrap=True)
         for g in report.gates:
@@ -206,7 +209,7 @@ def _outputs_table(report: CheckReport, width: int) -> Table:
             cells.append(elide_middle(short_keys(row[5]), room))
         t.add_row(*cells)
     if room < 24:
-        t.caption = "paths: oracle-tui check ROOT | cat, or --json"
+        t.caption = "(no room for paths: the report piped, e.g. `| less`, or --json has them)"
         t.caption_justify = "left"
     return t
 
