@@ -340,15 +340,19 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from oracle_tui.core.demo import generate_demo_world_to
+    from oracle_tui.core.demo import VARY_OUTPUT, generate_demo_world_to
 
+    if args.vary_output is not None and not args.vary:
+        raise UsageError("--vary-output names the output --vary changes: give --vary N too")
     profile = _profile(args)
     store = profile.open_store(args.out)
     world = _with_progress("generating", True, lambda progress: generate_demo_world_to(
         args.out, store, events=args.events, seed=args.seed, scenario_id=args.scenario_id,
-        vary=args.vary, vary_output=args.vary_output, progress=progress))
+        vary=args.vary, vary_output=args.vary_output or VARY_OUTPUT, progress=progress))
+    varied = f", varied: {args.vary} values changed, {args.vary} rows missing and " \
+        f"{args.vary} extra in {args.vary_output or VARY_OUTPUT}" if args.vary else ""
     _err().print(f"demo world: {world.events:,} events per output, {world.files} files, "
-                 f"{world.bytes:,} bytes, scenario_id={world.world_key.scenario_id}")
+                 f"{world.bytes:,} bytes, scenario_id={world.world_key.scenario_id}{varied}")
     print(printable(world.root))
     if args.open:
         return _run_tui(world.root, args.profile, args.profiles_dir, None,
@@ -739,7 +743,7 @@ def _add_demo(sub: Subparsers) -> None:
                    help="the same world (same identity, still readable) with N values changed, "
                         "N rows missing and N rows extra in one output: what `diff` shows row "
                         "by row")
-    p.add_argument("--vary-output", default="s3_event_stream_with_fraud_6B", metavar="ID",
+    p.add_argument("--vary-output", default=None, metavar="ID",
                    help="the output --vary changes (default s3_event_stream_with_fraud_6B)")
     p.add_argument("--open", action="store_true", help="open the inspector on it")
     p.add_argument("--profile", default="local", help="local | dev | prod (default: local)")

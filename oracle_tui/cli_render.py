@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -47,7 +48,8 @@ def _head(report: CheckReport) -> list[tuple[str, str]]:
     """The verdict line's parts (text, style): verdict, counts, the quick note."""
     c = report.counts()
     if not report.judged:
-        # Nothing of the pack was read: no verdict on it (exit 2 or 3 says what to do).
+        # Nothing of the pack was read: no verdict on it (its findings say why, and the exit
+        # code follows the one rule of core/outcome.py).
         return [(" NOT CHECKED ", "reverse bold yellow")]
     parts = [(f" {report.verdict} ", "reverse " + VERDICT_STYLE[report.verdict]),
              (f"  {c['FAIL']} fail · {c['WARN']} warn · {c['INFO']} info", "bold")]
@@ -172,10 +174,12 @@ def _subject_lines(findings: list[Finding], hidden: int, folders: list[tuple[str
     lines: list[RenderableType] = []
     rows = [(short_keys(relative_subject(f.subject, folders)), short_keys(f.detail))
             for f in findings]
-    column = max((len(subject) for subject, _ in rows), default=0)
+    # Widths in terminal cells (a CJK character takes two), not characters.
+    column = max((cell_len(subject) for subject, _ in rows), default=0)
     for subject, detail in rows:
-        if 3 + column + 2 + len(detail) <= width:
-            lines.append(Text(f"   {subject:<{column}}  {detail}"))
+        if 3 + column + 2 + cell_len(detail) <= width:
+            pad = " " * (column - cell_len(subject))
+            lines.append(Text(f"   {subject}{pad}  {detail}"))
             continue
         lines.append(Text(f"   {elide_middle(subject, width - 3)}"))
         body = Table.grid()

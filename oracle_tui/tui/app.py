@@ -455,7 +455,11 @@ class InspectorApp(App[None]):
             return
         state = next((v for v in self.report.stream_views if v.output_id == output), None)
         if state is None or state.state != "VALID":
-            self._show_preview([], [])
+            # Where rows would be, what to do instead.
+            hint = "press b to build it" if state is not None and state.state == "MISSING" \
+                else "its findings: pane 6"
+            self._show_preview(["no rows shown"], [
+                (f"view {state.state if state else 'unknown'}: {hint}",)])
             return
         self._load_rows(output)
 

@@ -388,8 +388,16 @@ class OutputsPane(TablePane):
             bad = len({f.subject for f in r.findings if f.code == "DIGEST_MISMATCH"})
             label.update(Text(f"digests: {r.seal.files_hashed:,} files re-hashed, {bad} "
                               "mismatched", style="red" if bad else "green"))
+        elif r.seal.lifecycle == "STAGING" and r.digests_rehashed:
+            # Unsealed: the parts were re-hashed against the engine's evidence (what check
+            # says), there is no content index yet.
+            bad = len({f.subject for f in r.findings if f.code == "DIGEST_MISMATCH"})
+            label.update(Text(f"digests: parts re-hashed against the engine's evidence, {bad} "
+                              "mismatched (no content index until the pack is sealed)",
+                              style="red" if bad else "green"))
         elif r.seal.lifecycle == "STAGING":
-            label.update("digests: nothing to verify against until the pack is sealed")
+            label.update("digests: not re-hashed yet (the full check follows); no content "
+                         "index until the pack is sealed")
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id != "files-table" or event.row_key.value is None:

@@ -381,3 +381,10 @@ def test_what_a_diff_rests_on_is_said_per_side(world: DemoWorld, tmp_path: Path)
     assert text.splitlines()[-1] == f"verified: {doc['verified']}"
     code, doc = _diff(world.root, world.root)
     assert doc["verified"] == "both sides' bytes re-hashed now against the engine's evidence"
+
+
+def test_vary_output_without_vary_is_a_usage_error(tmp_path: Path) -> None:
+    res = run_cli_here("demo", "--out", str(tmp_path / "b"), "--events", "30",
+                       "--vary-output", "arrival_events_5B")
+    assert res.code == 2 and "give --vary N too" in res.err
+    assert not (tmp_path / "b").exists()

@@ -541,3 +541,20 @@ async def test_the_gates_pane_starts_on_the_failing_gate_and_ctrl_c_says_how_to_
         await pilot.pause()
         toasts = [str(n.message) for n in app._notifications]
         assert toasts[-1] == "Press ctrl+q to quit the app"
+
+
+async def test_an_unsealed_pack_says_what_its_digests_and_views_rest_on(
+        world: DemoWorld) -> None:
+    """Outputs says the parts were re-hashed against the engine's evidence (as check says);
+    a view that is missing shows, where its rows would be, the key that builds it."""
+    app = make_app(world.root)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_idle(pilot)
+        assert str(app.query_one("#digest-label").render()) == (
+            "digests: parts re-hashed against the engine's evidence, 0 mismatched (no "
+            "content index until the pack is sealed)")
+        await pilot.press("5")
+        await wait_idle(pilot)
+        preview = app.query_one("#view-rows", DataTable)
+        assert [str(c.label) for c in preview.ordered_columns] == ["no rows shown"]
+        assert str(preview.get_row_at(0)[0]) == "view MISSING: press b to build it"
