@@ -92,14 +92,14 @@ def recorded_seal(app: Session) -> str:
 def seal_body(plan: SealPlan) -> str:
     """The confirmation text: what will be bound and written."""
     wk = plan.world_key
+    # Long values on a line of their own: whole even in an 80-column terminal (the operator
+    # confirms a write-once seal of exactly these).
     return "\n".join([
-        f"root                  {plan.root}",
-        f"manifest_fingerprint  {wk.manifest_fingerprint}",
-        f"parameter_hash        {wk.parameter_hash}",
-        f"scenario_id           {wk.scenario_id}",
-        f"seed                  {wk.seed}",
-        f"engine_release        {plan.engine_release}",
-        f"oracle_pack_id        {plan.oracle_pack_id}",
+        "root", f"  {plan.root}",
+        "manifest_fingerprint", f"  {wk.manifest_fingerprint}",
+        "parameter_hash", f"  {wk.parameter_hash}",
+        "oracle_pack_id", f"  {plan.oracle_pack_id}",
+        f"scenario_id {wk.scenario_id} · seed {wk.seed} · engine_release {plan.engine_release}",
         "",
         f"hashes {plan.content_files:,} files ({plan.content_bytes:,} bytes), then writes,",
         "each only if absent, in this order:",

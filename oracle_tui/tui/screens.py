@@ -43,7 +43,9 @@ class ConfirmScreen(ModalScreen[bool]):
         if event.time >= self.shown_at:
             return False
         self.ignored += 1
-        self.query_one("#typed-ahead", Label).update(
+        note = self.query_one("#typed-ahead", Label)
+        note.display = True
+        note.update(
             f"{self.ignored} key{'s' if self.ignored > 1 else ''} or click"
             f"{'s' if self.ignored > 1 else ''} from before this dialog appeared ignored: "
             "choose now.")
@@ -60,6 +62,7 @@ class ConfirmScreen(ModalScreen[bool]):
                 yield Button(self.yes_label, id="yes", variant="error")
 
     def on_mount(self) -> None:
+        self.query_one("#typed-ahead", Label).display = False  # a line only when needed
         self.query_one("#no", Button).focus()
         self.shown_at = get_time()
 
