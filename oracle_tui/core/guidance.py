@@ -118,6 +118,8 @@ def context_of(report: CheckReport) -> tuple[bool, dict[str, str]]:
     release = (report.run_receipt or {}).get("engine_release")
     if isinstance(release, str):
         values["engine_release"] = release
+    if report.profile != "local":  # a command without it would run against another profile
+        values["profile"] = report.profile
     return sealed, values
 
 
@@ -131,4 +133,8 @@ def _filled(text: str, values: dict[str, str]) -> str:
             text = text.replace(placeholder, f"{placeholder.split()[0]} {value}")
         else:
             text = re.sub(rf"\b{placeholder}\b", value, text)
+    profile = values.get("profile")
+    if profile:
+        text = re.sub(r"`(oracle-tui [^`]*)`", lambda m: f"`{m.group(1)} --profile {profile}`",
+                      text)
     return text

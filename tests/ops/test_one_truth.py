@@ -421,3 +421,19 @@ def test_a_missing_part_of_an_unsealed_pack_is_not_explained_by_a_seal(
     assert "engine's gate-verified evidence lists is absent" in means
     assert "content index" not in means.replace("not a content index", "")
     assert "after sealing" not in do and "do not seal it" in do
+
+
+def test_the_commands_guidance_gives_keep_the_profile() -> None:
+    """Checked under --profile dev, the `do` command names dev too; under local, no flag."""
+    from oracle_tui.core.codes import Retry, Severity
+    from oracle_tui.core.findings import Finding
+    from oracle_tui.core.guidance import guidance
+
+    finding = Finding(code="PACK_NOT_SEALED", severity=Severity.WARN, retry=Retry.ACTIONABLE,
+                      subject="_SEALED.json", detail="no _SEALED.json")
+    values = {"root": "s3://worlds/w1/", "scenario_id": "baseline_v1",
+              "engine_release": "demo-1.0"}
+    assert "`oracle-tui seal s3://worlds/w1/ --scenario-id baseline_v1 --engine-release " \
+           "demo-1.0 --profile dev`" in guidance(finding, sealed=False,
+                                                  values={**values, "profile": "dev"}).do
+    assert "--profile" not in guidance(finding, sealed=False, values=values).do
