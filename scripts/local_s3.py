@@ -14,6 +14,7 @@ them) and say how to stop it. Needs `moto[server]` in the environment.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shlex
 import shutil
@@ -36,7 +37,36 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")  # S3's rule for a bucket name
+BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")  # S3's rule for a bucket name
+
+
+def bucket_name_ok(name: str) -> bool:
+    """S3's naming rules: 3-63 of [a-z0-9.-], ends alphanumeric, no '..', not an IP address,
+    none of the reserved prefixes and suffixes."""
+    return (BUCKET.fullmatch(name) is not None and ".." not in name
+            and re.fullmatch(r"\d+\.\d+\.\d+\.\d+", name) is None
+            and not name.startswith(("xn--", "sthree-"))
+            and not name.endswith(("-s3alias", "--ol-s3")))
+
+
+def listens(pid: int, port: int) -> bool | None:
+    """Whether process ``pid`` holds the listening socket on ``port`` (Linux: /proc), so an
+    answer on the port is its; None where the system does not say."""
+    try:
+        inodes = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with open(table) as fh:
+                for line in fh.readlines()[1:]:
+                    fields = line.split()
+                    if fields[1].rsplit(":", 1)[1] == f"{port:04X}" and fields[3] == "0A":
+                        inodes.add(fields[9])
+    except OSError:
+        return None  # no /proc: the system does not say
+    try:
+        held = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+    except OSError:
+        return False  # the process is gone (or going): it holds nothing
+    return any(f"socket:[{inode}]" in held for inode in inodes)
 
 
 def moto_answers(endpoint: str) -> bool:
@@ -61,7 +91,8 @@ def start(log: Path) -> tuple[subprocess.Popen[bytes], str]:
                 start_new_session=True)  # outlives this script; stopped with kill PID
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline and server.poll() is None:
-            if moto_answers(endpoint) and server.poll() is None:
+            if moto_answers(endpoint) and server.poll() is None and \
+                    listens(server.pid, port) is not False:  # the answer is our server's
                 return server, endpoint
             time.sleep(0.1)  # a start-up poll, not a test: bounded by the deadline above
         if server.poll() is None:
@@ -79,7 +110,7 @@ def main() -> int:
     except ImportError:
         print("local_s3: needs moto's server: pip install 'moto[server]'", file=sys.stderr)
         return 2
-    if args.bucket is not None and not BUCKET.match(args.bucket):
+    if args.bucket is not None and not bucket_name_ok(args.bucket):
         print(f"local_s3: {args.bucket!r} is not a bucket name (3-63 characters: lower-case "
               "letters, digits, '.' and '-', starting and ending with a letter or digit)",
               file=sys.stderr)

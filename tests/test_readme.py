@@ -118,8 +118,9 @@ def test_the_s3_section_runs_on_a_server_it_started_on_a_free_port(tmp_path: Pat
 
 def test_the_s3_helper_never_hands_out_a_port_another_server_holds(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Another HTTP server already answers on the port the helper picked: moto cannot bind
-    it, and the helper gives up rather than print that server's address as its own."""
+    """Another server (one that answers like moto) already holds the port the helper picked:
+    moto cannot bind it, and the helper gives up rather than print that server's address
+    as its own."""
     import http.server
     import importlib.util
     import threading
@@ -128,8 +129,18 @@ def test_the_s3_helper_never_hands_out_a_port_another_server_holds(
     assert spec is not None and spec.loader is not None
     local_s3 = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(local_s3)
-    squatter = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                               http.server.SimpleHTTPRequestHandler)
+    class LikeMoto(http.server.BaseHTTPRequestHandler):
+        """Answers moto's own API path as moto would: only who holds the port tells."""
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    squatter = http.server.ThreadingHTTPServer(("127.0.0.1", 0), LikeMoto)
     threading.Thread(target=squatter.serve_forever, daemon=True).start()
     try:
         monkeypatch.setattr(local_s3, "free_port", lambda: squatter.server_address[1])
@@ -138,6 +149,7 @@ def test_the_s3_helper_never_hands_out_a_port_another_server_holds(
             local_s3.start(tmp_path / "moto.log")
     finally:
         squatter.shutdown()
-    for name in ("ab", "Bad_Bucket", "x\ny", "a;rm -rf ~"):
+    for name in ("ab", "Bad_Bucket", "x\ny", "a;rm -rf ~", "worlds\n", "a..b", "192.168.1.1",
+                 "xn--abc"):
         monkeypatch.setattr("sys.argv", ["local_s3.py", "--bucket", name])
         assert local_s3.main() == 2

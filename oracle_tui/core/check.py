@@ -191,8 +191,15 @@ def _verified_words(report: CheckReport) -> str:
     gates = "gates recomputed"
     if report.digests_rehashed:
         hashed = report.seal.files_hashed
-        return (f"{gates}; file contents re-hashed ({hashed:,} sealed files)" if hashed
-                else f"{gates}; file contents re-hashed against the engine's evidence")
+        if hashed:
+            return f"{gates}; file contents re-hashed ({hashed:,} sealed files)"
+        # Unsealed: only what the engine's evidence states a digest for can be re-hashed.
+        bare = sorted({f.subject for f in report.findings if f.code == "OUTPUT_EVIDENCE_ABSENT"})
+        if bare:
+            return (f"{gates}; file contents re-hashed against the engine's evidence, except "
+                    f"{len(bare)} output{'s' if len(bare) > 1 else ''} it states nothing for "
+                    f"(presence only: {', '.join(bare[:5])}{', …' if len(bare) > 5 else ''})")
+        return f"{gates}; file contents re-hashed against the engine's evidence"
     return f"{gates}; sizes, presence and footers compared, {QUICK_NOTE}"
 
 

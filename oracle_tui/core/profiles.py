@@ -30,7 +30,7 @@ SECRET_KEY = re.compile(
     re.IGNORECASE,
 )
 # Shapes of real credentials, caught whatever key they sit under.
-SECRET_VALUE = re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b|-----BEGIN [A-Z ]*PRIVATE KEY-----")
+SECRET_VALUE = re.compile(r"(AKIA|ASIA)[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY-----")
 
 
 class ObjectStoreWiring(BaseModel):

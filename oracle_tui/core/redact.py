@@ -17,8 +17,9 @@ SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"
 _PATTERNS = (
     re.compile(r"(?i)(X-Amz-(?:Signature|Credential|Security-Token))=[^&\s\"']+"),
     re.compile(r"(?i)(Signature|AWSAccessKeyId)=[^&\s\"']+"),
-    # Bounded by what cannot belong to a key id: `part_AKIA….parquet` is a key in a name.
-    re.compile(r"(?<![0-9A-Z])(?:AKIA|ASIA)[0-9A-Z]{16}(?![0-9A-Z])"),
+    # No boundary: a key id inside a name (`run2AKIA…`, `part_AKIA…`) is still one; masking a
+    # longer run of capitals that starts the same way is the safe mistake.
+    re.compile(r"(?:AKIA|ASIA)[0-9A-Z]{16}"),
 )
 # Lower-case literals one of which every match of the pattern of the same place contains.
 _PATTERN_MARKS = (("x-amz-",), ("signature=", "awsaccesskeyid="), ("akia", "asia"))

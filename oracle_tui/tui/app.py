@@ -69,7 +69,7 @@ from oracle_tui.tui.panes import (
     StreamViewsPane,
     TablePane,
 )
-from oracle_tui.tui.screens import ConfirmScreen, ErrorScreen, HelpScreen, shown
+from oracle_tui.tui.screens import ErrorScreen, HelpScreen, WriteDialog, shown
 
 if TYPE_CHECKING:
     from oracle_tui.core.views.reader import PreviewCache
@@ -134,7 +134,8 @@ class InspectorApp(App[None]):
         # Rows of proven view parts, by their listing entry (core.view_reader.preview_rows).
         self._preview_cache: PreviewCache = {}
         self.preview_reads = 0  # how many previews read a part (tests count them)
-        self.sub_title = root + ("  [read-only]" if read_only else "")
+        # The title bar is printed like any text: masked and escaped.
+        self.sub_title = printable(redact(root)) + ("  [read-only]" if read_only else "")
 
     # -- layout ----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -259,9 +260,8 @@ class InspectorApp(App[None]):
         # A key typed or a click made before a write confirmation was on screen (Tab, Enter
         # in quick succession after the release) is not an answer to it: dropped, and the
         # dialog says so.
-        if isinstance(event, (events.Key, events.MouseDown, events.MouseUp)) and \
-                not event.is_forwarded and isinstance(self.screen, ConfirmScreen) and \
-                self.screen.typed_ahead(event):
+        if isinstance(event, (events.Key, events.MouseDown, events.MouseUp, events.Click)) \
+                and isinstance(self.screen, WriteDialog) and self.screen.typed_ahead(event):
             return
         await super().on_event(event)
 

@@ -243,7 +243,7 @@ class OverviewPane(VerticalScroll):
         return t
 
     def show_cli_log(self, cli_log: list[str]) -> None:
-        text = "\n".join(f"$ {c}" for c in cli_log[-6:]) or "(none yet)"
+        text = "\n".join(f"$ {printable(redact(c))}" for c in cli_log[-6:]) or "(none yet)"
         self.query_one("#cli-log", Static).update(text)
 
 
@@ -382,7 +382,8 @@ class OutputsPane(TablePane):
         files.display = files.row_count > 0  # shown only when a file needs attention
         detail = self.query_one("#file-detail", Static)
         detail.display = files.display
-        detail.update(f"file: {self.file_subjects[0]}" if self.file_subjects else "")
+        detail.update(f"file: {printable(self.file_subjects[0])}" if self.file_subjects
+                      else "")
         label = self.query_one("#digest-label", Label)
         if r.seal.digests_verified:
             bad = len({f.subject for f in r.findings if f.code == "DIGEST_MISMATCH"})
@@ -405,7 +406,7 @@ class OutputsPane(TablePane):
         subjects = getattr(self, "file_subjects", [])
         index = int(event.row_key.value)
         if index < len(subjects) and subjects[index]:
-            self.query_one("#file-detail", Static).update(f"file: {subjects[index]}")
+            self.query_one("#file-detail", Static).update(f"file: {printable(subjects[index])}")
 
 
 class SealPane(VerticalScroll):

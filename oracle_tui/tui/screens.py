@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual import events
 from textual._time import get_time  # the clock Textual stamps every event with
@@ -22,10 +24,47 @@ def shown(text: str) -> str:
     return "\n".join(printable(line) for line in redact(text).split("\n"))
 
 
-class ConfirmScreen(ModalScreen[bool]):
-    """Say exactly what will be written; "No" has the focus. Keys typed before the dialog
-    was on screen are never an answer to it (the app drops them, see ``typed_ahead``): a
-    write is confirmed only by someone who could have read what it writes."""
+class WriteDialog(ModalScreen[Any]):
+    """A dialog whose answer writes. Keys typed or clicks made before it was on screen are
+    never an answer to it (the app drops them, see ``typed_ahead``; its confirming button
+    checks a click's stamp too): a write is confirmed only by someone who could have read
+    what it writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shown_at = float("inf")  # until mounted, every input is from before
+        self.ignored = 0
+
+    def on_mount(self) -> None:  # Textual calls each class's own handler, this one too
+        self.shown_at = get_time()
+
+    def typed_ahead(self, event: events.InputEvent) -> bool:
+        """True (and counted, and said in the dialog) for input stamped before the dialog
+        was mounted: it was meant for what came before."""
+        if event.time >= self.shown_at:
+            return False
+        self.ignored += 1
+        for note in self.query("#typed-ahead").results(Label):
+            note.display = True
+            note.update(f"{self.ignored} key{'s' if self.ignored > 1 else ''} or click"
+                        f"{'s' if self.ignored > 1 else ''} from before this dialog appeared "
+                        "ignored: choose now.")
+        return True
+
+
+class WriteButton(Button):
+    """The button that writes: a click stamped before its dialog appeared does nothing."""
+
+    async def _on_click(self, event: events.Click) -> None:
+        # Textual then runs Button's own handler (it walks the classes), unless prevented.
+        dialog = self.screen
+        if isinstance(dialog, WriteDialog) and dialog.typed_ahead(event):
+            event.prevent_default()
+            event.stop()
+
+
+class ConfirmScreen(WriteDialog):
+    """Say exactly what will be written; "No" has the focus (see ``WriteDialog``)."""
 
     BINDINGS = [Binding("escape", "dismiss(False)", "No"), Binding("n", "dismiss(False)", "No")]
 
@@ -34,22 +73,6 @@ class ConfirmScreen(ModalScreen[bool]):
         # Dialogs are a choke point: whatever a flow puts in them is shown masked.
         self.title_text, self.body = shown(title), shown(body)
         self.yes_label = yes_label
-        self.shown_at = float("inf")  # until mounted, every key is typed ahead
-        self.ignored = 0
-
-    def typed_ahead(self, event: events.Key | events.MouseDown | events.MouseUp) -> bool:
-        """True (and counted, and said in the dialog) for a key pressed or a mouse button
-        used before the dialog was mounted: it was meant for what came before."""
-        if event.time >= self.shown_at:
-            return False
-        self.ignored += 1
-        note = self.query_one("#typed-ahead", Label)
-        note.display = True
-        note.update(
-            f"{self.ignored} key{'s' if self.ignored > 1 else ''} or click"
-            f"{'s' if self.ignored > 1 else ''} from before this dialog appeared ignored: "
-            "choose now.")
-        return True
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -59,12 +82,11 @@ class ConfirmScreen(ModalScreen[bool]):
             yield Label("", id="typed-ahead", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("No", id="no", variant="primary")
-                yield Button(self.yes_label, id="yes", variant="error")
+                yield WriteButton(self.yes_label, id="yes", variant="error")
 
     def on_mount(self) -> None:
         self.query_one("#typed-ahead", Label).display = False  # a line only when needed
         self.query_one("#no", Button).focus()
-        self.shown_at = get_time()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
@@ -96,8 +118,9 @@ class InputScreen(ModalScreen[str | None]):
         self.dismiss(value or None if event.button.id == "ok" else None)
 
 
-class TombstoneScreen(ModalScreen[tuple[str, str] | None]):
-    """Reason, authority, and the pack id typed back before anything is written."""
+class TombstoneScreen(WriteDialog):
+    """Reason, authority, and the pack id typed back before anything is written (see
+    ``WriteDialog``: nothing typed before it appeared lands in its fields)."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
 
@@ -116,11 +139,13 @@ class TombstoneScreen(ModalScreen[tuple[str, str] | None]):
             # The token is data (a folder may be named x[bold]y): shown as typed.
             yield Static(Text.assemble("Type ", (shown(self.token), "bold"), " to confirm:"))
             yield Input(placeholder=self.token, id="token")
+            yield Label("", id="typed-ahead", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("No", id="no", variant="primary")
-                yield Button("Tombstone", id="yes", variant="error")
+                yield WriteButton("Tombstone", id="yes", variant="error")
 
     def on_mount(self) -> None:
+        self.query_one("#typed-ahead", Label).display = False
         # The first keystrokes go into the first field; writing still needs the typed pack
         # id and the Tombstone button.
         self.query_one("#reason", Input).focus()

@@ -111,19 +111,57 @@ async def test_keys_typed_before_the_seal_dialog_appeared_do_not_answer_it(
             click = kind(None, x, y, 0, 0, 1, False, False, False, x, y)
             click.time = early[0].time
             early.append(click)
+        forwarded = events.Key("enter", "\r")
+        forwarded._set_forwarded()
+        forwarded.time = early[0].time  # as if it had been forwarded before the dialog
+        early.append(forwarded)
         assert all(e.time < dialog.shown_at for e in early)
         for event in early:  # delivered only now, as a terminal's queued input would be
             app.post_message(event)
+        yes_button = dialog.query_one("#yes", Button)
+        direct = events.Click(yes_button, 1, 1, 0, 0, 1, False, False, False)
+        direct.time = early[0].time
+        yes_button.post_message(direct)  # straight to the button, stamped early too
         await wait_idle(pilot)
         assert app.screen is dialog and dialog.focused is not None and \
             dialog.focused.id == "no"
         assert str(dialog.query_one("#typed-ahead", Label).render()) == \
-            "4 keys or clicks from before this dialog appeared ignored: choose now."
+            "6 keys or clicks from before this dialog appeared ignored: choose now."
         assert not (Path(world.root) / "_SEALED.json").exists()
         await pilot.press("tab", "enter")  # typed with the dialog on screen: an answer
         await wait_idle(pilot)
         assert app.report is not None and app.report.seal.lifecycle == "SEALED_OK"
     assert (Path(world.root) / "_SEALED.json").exists()
+
+
+async def test_a_tombstone_typed_before_its_dialog_appeared_writes_nothing(
+        world: DemoWorld) -> None:
+    """Reason, authority, the token and Enter, all typed before the tombstone dialog was on
+    screen: none of it lands in its fields, nothing is written."""
+    from textual import events
+
+    app = make_app(world.root)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await wait_idle(pilot)
+        token = Path(world.root).name
+        typed = [events.Key(c, c) for c in "bad"] + [events.Key("tab", None)] + \
+            [events.Key(c, c) for c in "ops"] + [events.Key("tab", None)] + \
+            [events.Key(c if c != "_" else "underscore", c) for c in token] + \
+            [events.Key("tab", None), events.Key("tab", None), events.Key("enter", "\r")]
+        await pilot.press("T")
+        await wait_idle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, TombstoneScreen)
+        for key in typed:
+            app.post_message(key)
+            await pilot.pause()
+        await wait_idle(pilot)
+        assert app.screen is dialog
+        assert dialog.query_one("#reason", Input).value == ""
+        assert dialog.query_one("#token", Input).value == ""
+        await pilot.press("escape")
+        await wait_idle(pilot)
+    assert not (Path(world.root) / "_TOMBSTONE.json").exists()
 
 
 async def test_dialogs_fit_80_by_24(world: DemoWorld) -> None:

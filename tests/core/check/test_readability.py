@@ -330,6 +330,10 @@ def test_outputs_without_evidence_are_said_to_be_unproven(world: DemoWorld) -> N
     assert (out.status, out.evidence_parts) == ("READABLE", None)
     others = [o.evidence_parts for o in report.outputs if o.output_id != "arrival_events_5B"]
     assert others == [4, 4, 4]
+    # What every face says was proven names the output whose bytes could not be.
+    assert run_check(world.root, verify_digests=True).verified == (
+        "gates recomputed; file contents re-hashed against the engine's evidence, except 1 "
+        "output it states nothing for (presence only: arrival_events_5B)")
 
 
 DAMAGE = [_tombstone, _seal_failed, _unseal, _flag_edited, _member_edited, _part_missing,
