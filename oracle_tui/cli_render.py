@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from oracle_tui.core.codes import CodeInfo
-from oracle_tui.core.diff import DiffReport, rows_lines
+from oracle_tui.core.diff import DiffReport, rows_lines, state_words
 from oracle_tui.core.elide import elide_middle
 from oracle_tui.core.findings import Finding, first_difference, grouped_for_display
 from oracle_tui.core.guidance import context_of, digest_pair, guidance
@@ -358,7 +358,7 @@ def diff_report(report: DiffReport) -> RenderableType:
     lines.append(f"outputs ({sum(o.state != 'identical' for o in report.outputs)} of "
                  f"{len(report.outputs)} differ)")
     for out in report.outputs:
-        lines.append(f"  {out.output_id}: {out.state.replace('_', ' ')}; parts "
+        lines.append(f"  {out.output_id}: {state_words(out.state)}; parts "
                      f"{out.parts[0]} | {out.parts[1]}, rows {out.rows[0]:,} | "
                      f"{out.rows[1]:,}, bytes {out.bytes[0]:,} | {out.bytes[1]:,}")
         if out.state == "identical":

@@ -398,7 +398,7 @@ def _verdict(report: DiffReport, same_world: bool) -> tuple[
         lead = f"identity differs first: {d.field} {_short(d.a)} vs {_short(d.b)}"
     if changed:  # a determinism audit names the first output that is not the same
         o = changed[0]
-        detail = (f"output {o.output_id} is {o.state.replace('_', ' ')}"
+        detail = (f"output {o.output_id} is {state_words(o.state)}"
                   if o.state != "different" else
                   f"output {o.output_id} differs ({len(o.parts_differing)} part(s)"
                   + (f"; rows: {_rows_text(o.rows_diff)}" if o.rows_diff else "") + ")")
@@ -415,6 +415,11 @@ def _verdict(report: DiffReport, same_world: bool) -> tuple[
 
 def _rows_text(rows: RowDifference) -> str:
     return (f"{rows.changed} changed, {rows.only_in_a} only in A, {rows.only_in_b} only in B")
+
+
+def state_words(state: str) -> str:
+    """An output's state as every face says it: "only in A", not "only in a"."""
+    return {"only_in_a": "only in A", "only_in_b": "only in B"}.get(state, state)
 
 
 def rows_lines(rows: RowDifference) -> list[str]:

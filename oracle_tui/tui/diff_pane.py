@@ -71,9 +71,11 @@ class DiffPane(TablePane):
         table = self.query_one("#diff-table", DataTable)
         keep = table.cursor_row
         table.clear()
+        from oracle_tui.core.diff import state_words  # loaded already: a diff is shown
+
         for out in self.report.outputs:
             rows = out.rows_diff
-            table.add_row(out.output_id, Text(out.state.replace("_", " "),
+            table.add_row(out.output_id, Text(state_words(out.state),
                                               style=STATE_STYLE[out.state]),
                           f"{out.parts[0]} | {out.parts[1]}",
                           f"{out.rows[0]:,} | {out.rows[1]:,}",
@@ -113,7 +115,9 @@ class DiffPane(TablePane):
 
 def output_lines(out: OutputDifference) -> list[str]:
     """One output's difference, whole: parts, digests' source, schemas, the differing rows."""
-    lines = [f"{out.output_id}: {out.state.replace('_', ' ')}",
+    from oracle_tui.core.diff import state_words
+
+    lines = [f"{out.output_id}: {state_words(out.state)}",
              f"bytes {out.bytes[0]:,} | {out.bytes[1]:,}; digests from "
              f"{out.digests_from[0]} | {out.digests_from[1]}"]
     if out.schemas:
