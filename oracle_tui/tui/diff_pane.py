@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Label, Static
 
 from oracle_tui.core.redact import printable
@@ -34,7 +35,9 @@ class DiffPane(TablePane):
         yield Static(f"comparing with {self.against} …", id="diff-summary", markup=False)
         yield DataGrid(id="diff-table", cursor_type="row", zebra_stripes=True)
         yield Label("The selected output: parts and rows that differ", classes="section-title")
-        yield Static("", id="diff-detail", markup=False)
+        # Scrolls on its own (Tab to it): the differing rows stay reachable on a small screen.
+        with VerticalScroll(id="diff-detail-box"):
+            yield Static("", id="diff-detail", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#diff-table", DataTable).add_columns(
