@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from oracle_tui.core.codes import Severity
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.interface_pack import InterfacePack, load_interface_pack
-from oracle_tui.core.redact import has_url_credentials
+from oracle_tui.core.redact import AWS_KEY_ID, has_url_credentials
 from oracle_tui.core.storage import Store, open_store
 from oracle_tui.core.storage.settings import S3Settings
 from oracle_tui.core.yamlio import load_yaml, read_operator_file
@@ -30,7 +30,7 @@ SECRET_KEY = re.compile(
     re.IGNORECASE,
 )
 # Shapes of real credentials, caught whatever key they sit under.
-SECRET_VALUE = re.compile(r"(AKIA|ASIA)[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY-----")
+SECRET_VALUE = re.compile(rf"{AWS_KEY_ID.pattern}|-----BEGIN [A-Z ]*PRIVATE KEY-----")
 
 
 class ObjectStoreWiring(BaseModel):

@@ -14,12 +14,13 @@ from pydantic import BaseModel
 # Environment variables whose values are credentials, whatever their length.
 SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
               "AWS_ACCESS_KEY_ID", "AWS_WEB_IDENTITY_TOKEN")
+# An AWS access key id. No boundary: a key id inside a name (`run2AKIA…`, `part_AKIA…`) is
+# still one; masking a longer run of capitals that starts the same way is the safe mistake.
+AWS_KEY_ID = re.compile(r"(?:AKIA|ASIA)[0-9A-Z]{16}")
 _PATTERNS = (
     re.compile(r"(?i)(X-Amz-(?:Signature|Credential|Security-Token))=[^&\s\"']+"),
     re.compile(r"(?i)(Signature|AWSAccessKeyId)=[^&\s\"']+"),
-    # No boundary: a key id inside a name (`run2AKIA…`, `part_AKIA…`) is still one; masking a
-    # longer run of capitals that starts the same way is the safe mistake.
-    re.compile(r"(?:AKIA|ASIA)[0-9A-Z]{16}"),
+    AWS_KEY_ID,
 )
 # Lower-case literals one of which every match of the pattern of the same place contains.
 _PATTERN_MARKS = (("x-amz-",), ("signature=", "awsaccesskeyid="), ("akia", "asia"))
