@@ -222,7 +222,7 @@ def generate_demo_world_to(out: str, store: Store | None = None, vary: int = 0,
     check_variation(vary, vary_output, kwargs.get("events", DEFAULT_EVENTS))
 
     def made(root: str | Path) -> DemoWorld:
-        existed = Path(root).exists()
+        created = _missing_folders(Path(root).absolute())
         world = generate_demo_world(root, **kwargs)
         if not vary:
             return world
@@ -230,15 +230,9 @@ def generate_demo_world_to(out: str, store: Store | None = None, vary: int = 0,
             return vary_demo_world(world, vary, vary_output)
         except BaseException as exc:
             # Half varied (or interrupted) is neither world asked for: what the demo made goes.
-            made_root = Path(world.root)
-            if existed:
-                for child in list(made_root.iterdir()):
-                    shutil.rmtree(child, ignore_errors=True) if child.is_dir() else \
-                        child.unlink(missing_ok=True)
-            else:
-                shutil.rmtree(made_root, ignore_errors=True)
+            _remove_made(Path(world.root), created)
             if isinstance(exc, OSError):
-                raise write_error(exc, str(exc.filename or made_root)) from exc
+                raise write_error(exc, str(exc.filename or world.root)) from exc
             raise
 
     if store is None or not store.remote:
@@ -283,22 +277,33 @@ def generate_demo_world(out: str | Path, *, events: int = DEFAULT_EVENTS, seed: 
     wk = WorldKey(manifest_fingerprint=_hex("mf", world), parameter_hash=_hex("ph", world),
                   scenario_id=scenario_id, seed=seed)
     run_id = _hex("run", world, 32)
-    created = [d for d in (root, *root.parents) if not d.exists()]
+    created = _missing_folders(root)
     ensure_folder(root, "the demo's --out")
     try:
         return _fill(root, wk, run_id, events, catalogue, progress, cancel)
     except BaseException as exc:
         # A full disk (or a folder gone read-only, a cancel) half-way: what this demo
-        # created goes, nothing else (an empty --out given to it stays, empty).
-        if created:
-            shutil.rmtree(created[-1], ignore_errors=True)
-        else:
-            for child in list(root.iterdir()):
-                shutil.rmtree(child, ignore_errors=True) if child.is_dir() else \
-                    child.unlink(missing_ok=True)
+        # created goes, nothing else.
+        _remove_made(root, created)
         if isinstance(exc, OSError):
             raise write_error(exc, str(exc.filename or root)) from exc
         raise
+
+
+def _missing_folders(root: Path) -> list[Path]:
+    """``root`` and its parents that do not exist yet (what a demo into it creates)."""
+    return [d for d in (root, *root.parents) if not d.exists()]
+
+
+def _remove_made(root: Path, created: list[Path]) -> None:
+    """Undo a demo into ``root``: the outermost folder it created, or else (an empty --out
+    given to it) everything in ``root``, which stays, empty."""
+    if created:
+        shutil.rmtree(created[-1], ignore_errors=True)
+        return
+    for child in list(root.iterdir()):
+        shutil.rmtree(child, ignore_errors=True) if child.is_dir() else \
+            child.unlink(missing_ok=True)
 
 
 def _fill(root: Path, wk: WorldKey, run_id: str, events: int, catalogue: InterfacePack,
