@@ -44,6 +44,24 @@ def relative_subject(subject: str, folders: list[tuple[str, str]]) -> str:
     return subject
 
 
+def fails_by_code(report: CheckReport) -> dict[str, list[int]]:
+    """The FAIL findings' positions in the report, by code, in report order."""
+    by_code: dict[str, list[int]] = {}
+    for i, f in enumerate(report.findings):
+        if f.severity.value == "FAIL":
+            by_code.setdefault(f.code, []).append(i)
+    return by_code
+
+
+def where_they_part(finding: Finding) -> str | None:
+    """For a finding that states two digests: which two, and where they part."""
+    pair = digest_pair(finding)
+    at = first_difference(pair[0][1], pair[1][1]) if pair else None
+    if pair is None or at is None:
+        return None
+    return f"{pair[0][0]} and {pair[1][0]} differ from character {at + 1}"
+
+
 def _head(report: CheckReport) -> list[tuple[str, str]]:
     """The verdict line's parts (text, style): verdict, counts, the quick note."""
     c = report.counts()
@@ -246,17 +264,12 @@ def plain_report_lines(report: CheckReport) -> list[str]:
                 lines.append(f"{group.severity.value} {group.code} … and {group.hidden:,} "
                              "more (listed in full by --json)")
     sealed, values = context_of(report)
-    for code in dict.fromkeys(report.findings[i].code for i in fails):
-        first = next(report.findings[i] for i in fails if report.findings[i].code == code)
-        advice = guidance(first, sealed=sealed, values=values)
+    for code, indexes in fails_by_code(report).items():
+        advice = guidance(report.findings[indexes[0]], sealed=sealed, values=values)
         lines += [f"{code} means: {advice.means}", f"{code} do: {advice.do}"]
-        parted = [(f, pair, at) for f in (report.findings[i] for i in fails
-                                          if report.findings[i].code == code)
-                  for pair in [digest_pair(f)] if pair is not None
-                  for at in [first_difference(pair[0][1], pair[1][1])] if at is not None]
-        for f, pair, at in parted[:WHY_ROWS_PER_CODE]:
-            lines.append(f"{code} {f.subject}: {pair[0][0]} and {pair[1][0]} differ from "
-                         f"character {at + 1}")
+        parted = [(f.subject, where) for f in (report.findings[i] for i in indexes)
+                  for where in [where_they_part(f)] if where is not None]
+        lines += [f"{code} {subject}: {where}" for subject, where in parted[:WHY_ROWS_PER_CODE]]
         if len(parted) > WHY_ROWS_PER_CODE:
             lines.append(f"{code} … and {len(parted) - WHY_ROWS_PER_CODE:,} more (listed in "
                          "full by --json)")
@@ -274,10 +287,7 @@ def why_it_fails(report: CheckReport, *, folders: list[tuple[str, str]] | None =
     """For each FAIL code: its failing findings (the first few), what they block, what the
     code means and what to do, and for a digest mismatch where the two digests part."""
     blocks = blocked_by_each(report)  # as check marked each finding
-    by_code: dict[str, list[int]] = {}
-    for i, f in enumerate(report.findings):
-        if f.severity.value == "FAIL":
-            by_code.setdefault(f.code, []).append(i)
+    by_code = fails_by_code(report)
     if not by_code:
         return None
     folders = folders or []
@@ -292,13 +302,8 @@ def why_it_fails(report: CheckReport, *, folders: list[tuple[str, str]] | None =
             (f"  blocks {', '.join(blocked)}" if blocked else "", "bold")))
         shown = [report.findings[i] for i in indexes[:WHY_ROWS_PER_CODE]]
         parts.append(_subject_lines(shown, len(indexes) - len(shown), folders, width))
-        parted = []
-        for f in shown:
-            pair = digest_pair(f)
-            at = first_difference(pair[0][1], pair[1][1]) if pair else None
-            if pair is not None and at is not None:
-                parted.append(f"{short_keys(relative_subject(f.subject, folders))}"
-                              f": {pair[0][0]} and {pair[1][0]} differ from character {at + 1}")
+        parted = [f"{short_keys(relative_subject(f.subject, folders))}: {where}"
+                  for f in shown for where in [where_they_part(f)] if where is not None]
         advice_rows = Table.grid(padding=(0, 2, 0, 0))
         advice_rows.add_column(no_wrap=True, width=1)
         advice_rows.add_column(no_wrap=True)
