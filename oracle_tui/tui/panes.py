@@ -294,9 +294,11 @@ class GatesPane(TablePane):
         table = self.query_one("#gates-table", DataTable)
         table.clear()
         # The flag path gets what the other columns leave (its whole value is shown below).
-        taken = sum(max([len(h), *(len(v) for v in values)]) + 2 for h, values in (
-            ("gate", [g.gate_id for g in r.gates]), ("method", [g.method for g in r.gates]),
-            ("status", ["status"]), ("flag says", ["x" * 17]), ("recomputed", ["x" * 17])))
+        digest = len(short("x" * 64))  # the flag says / recomputed cells
+        widths = [max((len(g.gate_id) for g in r.gates), default=4),
+                  max((len(g.method) for g in r.gates), default=6), len("status"), digest,
+                  digest]
+        taken = sum(w + 2 for w in widths)
         path_width = max(24, min(PATH_CELL, self.app.size.width - taken - 6))
         for g in r.gates:
             table.add_row(g.gate_id, g.method, styled(g.status, STATUS_STYLE),
@@ -385,14 +387,13 @@ class OutputsPane(TablePane):
         detail.update(f"file: {printable(self.file_subjects[0])}" if self.file_subjects
                       else "")
         label = self.query_one("#digest-label", Label)
+        bad = len({f.subject for f in r.findings if f.code == "DIGEST_MISMATCH"})
         if r.seal.digests_verified:
-            bad = len({f.subject for f in r.findings if f.code == "DIGEST_MISMATCH"})
             label.update(Text(f"digests: {r.seal.files_hashed:,} files re-hashed, {bad} "
                               "mismatched", style="red" if bad else "green"))
         elif r.seal.lifecycle == "STAGING" and r.digests_rehashed:
             # Unsealed: the parts were re-hashed against the engine's evidence (what check
             # says), there is no content index yet.
-            bad = len({f.subject for f in r.findings if f.code == "DIGEST_MISMATCH"})
             label.update(Text(f"digests: parts re-hashed against the engine's evidence, {bad} "
                               "mismatched (no content index until the pack is sealed)",
                               style="red" if bad else "green"))

@@ -85,7 +85,6 @@ class ConfirmScreen(WriteDialog):
                 yield WriteButton(self.yes_label, id="yes", variant="error")
 
     def on_mount(self) -> None:
-        self.query_one("#typed-ahead", Label).display = False  # a line only when needed
         self.query_one("#no", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -145,7 +144,6 @@ class TombstoneScreen(WriteDialog):
                 yield WriteButton("Tombstone", id="yes", variant="error")
 
     def on_mount(self) -> None:
-        self.query_one("#typed-ahead", Label).display = False
         # The first keystrokes go into the first field; writing still needs the typed pack
         # id and the Tombstone button.
         self.query_one("#reason", Input).focus()
