@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from oracle_tui.core.codes import CodeInfo
-from oracle_tui.core.diff import DiffReport, rows_lines, state_words
+from oracle_tui.core.diff import DiffReport, rows_lines, segment_lines, state_words
 from oracle_tui.core.elide import elide_middle
 from oracle_tui.core.findings import Finding, first_difference, grouped_for_display
 from oracle_tui.core.guidance import context_of, digest_pair, guidance
@@ -360,6 +360,7 @@ def diff_report(report: DiffReport) -> RenderableType:
         lines.append(f"gates ({len(report.gates)} differ)")
         lines += [f"  {g.gate_id}: {g.a_status} {g.a_digest} | {g.b_status} {g.b_digest}"
                   for g in report.gates]
+    lines += segment_lines(report)
     lines.append(f"outputs ({sum(o.state != 'identical' for o in report.outputs)} of "
                  f"{len(report.outputs)} differ)")
     for out in report.outputs:

@@ -72,9 +72,29 @@ def _ts_strings(us: np.ndarray[Any, Any], offset_s: np.ndarray[Any, Any] | None 
     return pc.strftime(ts, format="%Y-%m-%dT%H:%M:%SZ" if zulu else "%Y-%m-%dT%H:%M:%S")
 
 
+# Traffic by hour of the day (UTC), quiet at night and busiest in the evening, as card
+# traffic is: what the inspector's rows-over-time picture of a view shows.
+HOURLY_WEIGHTS = np.array([2, 1, 1, 1, 1, 2, 4, 6, 8, 9, 9, 10, 11, 10, 9, 9, 10, 11, 13, 14,
+                           13, 10, 6, 3], dtype=np.float64)
+_DAY_CDF = np.concatenate([[0.0], np.cumsum(HOURLY_WEIGHTS) / HOURLY_WEIGHTS.sum()])
+
+
+def _diurnal(secs: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Uniform seconds of the window moved within their day so that hours follow
+    HOURLY_WEIGHTS (the inverse of the day's piecewise-linear distribution): the same draws,
+    so every other column stays as it was."""
+    day, within = np.divmod(secs, 86_400)
+    u = within / 86_400
+    hour = np.clip(np.searchsorted(_DAY_CDF, u, side="right") - 1, 0, 23)
+    frac = (u - _DAY_CDF[hour]) / (_DAY_CDF[hour + 1] - _DAY_CDF[hour])
+    moved = ((hour + frac) * 3_600).astype(np.int64)
+    out: np.ndarray[Any, Any] = day * 86_400 + np.clip(moved, 0, 86_399)
+    return out
+
+
 def _timestamps(rng: np.random.Generator, n: int) -> np.ndarray[Any, Any]:
     # Whole seconds for most rows so that ties are common; some rows carry microseconds.
-    secs = rng.integers(0, WINDOW_SECONDS, size=n, dtype=np.int64)
+    secs = _diurnal(rng.integers(0, WINDOW_SECONDS, size=n, dtype=np.int64))
     micros = np.where(rng.random(n) < 0.25, rng.integers(0, 1_000_000, size=n), 0)
     return WINDOW_START_US + secs * 1_000_000 + micros
 

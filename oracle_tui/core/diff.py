@@ -34,6 +34,8 @@ from oracle_tui.core.proven_parts import copies_folder, stage_proven_parts
 from oracle_tui.core.readability import decide
 from oracle_tui.core.report import QUICK_NOTE, CheckReport, OutputResult
 from oracle_tui.core.row_diff import RowDifference, diff_rows
+from oracle_tui.core.timeline import hbar
+from oracle_tui.core.view_location import sort_keys_for
 
 DIFF_FORMAT = "oracle-tui diff report v1"
 # Columns that carry the world's identity: compared at the identity level, and left out of
@@ -79,6 +81,14 @@ class OutputDifference(BaseModel):
     note: str | None = None
 
 
+class SegmentDifference(BaseModel):
+    """How many of one engine segment's outputs differ (the interface pack's segment)."""
+
+    segment: str
+    outputs: int
+    differing: int
+
+
 class DiffReport(BaseModel):
     format: str = DIFF_FORMAT
     a: SideState
@@ -88,6 +98,8 @@ class DiffReport(BaseModel):
     identity: list[FieldDifference] = Field(default_factory=list)
     gates: list[GateDifference] = Field(default_factory=list)
     outputs: list[OutputDifference] = Field(default_factory=list)
+    # Where the differing outputs concentrate: per segment, those with a difference first.
+    by_segment: list[SegmentDifference] = Field(default_factory=list)
     # What the comparison rests on, in words (every face shows it).
     verified: str = ""
 
@@ -144,6 +156,7 @@ def diff_packs(pack_a: str | OpenedPack, pack_b: str | OpenedPack, ask: DiffAsk 
             out.note = ("rows not compared: the worlds differ in identity; name the output "
                         "with --output-id to compare its rows")
     progress(steps, steps)
+    report.by_segment = _by_segment(packs[0], packs[1], report.outputs)
     report.result, report.summary = _verdict(report, same_world)
     return report
 
@@ -316,6 +329,31 @@ def _stated_digest(out: OutputResult, key: str) -> tuple[str | None, str]:
     return None, "hashed here"
 
 
+def _by_segment(a: OpenedPack, b: OpenedPack, outputs: list[OutputDifference]
+                ) -> list[SegmentDifference]:
+    counts: dict[str, list[int]] = {}
+    for out in outputs:
+        spec = a.interface_pack.outputs.get(out.output_id) or \
+            b.interface_pack.outputs.get(out.output_id)
+        seen = counts.setdefault((spec.owner_segment if spec else "") or "unknown", [0, 0])
+        seen[0] += 1
+        seen[1] += out.state != "identical"
+    return [SegmentDifference(segment=s, outputs=n, differing=d)
+            for s, (n, d) in sorted(counts.items(), key=lambda kv: (-kv[1][1], kv[0]))]
+
+
+def segment_lines(report: DiffReport) -> list[str]:
+    """Where the differing outputs are, per segment, as every face shows it (bars against
+    the segment with most); nothing when no output differs."""
+    if not any(s.differing for s in report.by_segment):
+        return []
+    top = max(s.differing for s in report.by_segment)
+    width = max(len(s.segment) for s in report.by_segment)
+    return ["where outputs differ (per segment):"] + [
+        f"  {s.segment:<{width}}  {hbar(s.differing, top, 16):<16}  {s.differing} of "
+        f"{s.outputs} output{'s' if s.outputs != 1 else ''}" for s in report.by_segment]
+
+
 def _output_of(report: CheckReport, output_id: str) -> OutputResult | None:
     return next((o for o in report.outputs if o.output_id == output_id), None)
 
@@ -362,13 +400,22 @@ def _rows(packs: tuple[OpenedPack, ...], sides: tuple[_Parts, _Parts], output_id
         con = connect(stores=[], memory_limit=allowed.engine_limit, temp_dir=engine.temp_dir,
                       threads=allowed.threads)
         try:
-            return diff_rows(con, (uris[0], uris[1]), key, common, examples, cancel)
+            return diff_rows(con, (uris[0], uris[1]), key, common, examples, cancel,
+                             _time_column(packs[0], output_id, common))
         except duckdb.Error as exc:
             raise duck_error(exc, engine.memory_limit) from exc
         finally:
             con.close()
     finally:
         shutil.rmtree(copies, ignore_errors=True)
+
+
+def _time_column(pack: OpenedPack, output_id: str, columns: list[str]) -> str | None:
+    """The column the differing rows are placed in time by: the output's stream sort key
+    where it has one, else ts_utc, when the output has that column."""
+    spec = pack.interface_pack.outputs.get(output_id)
+    first = sort_keys_for(pack.profile, pack.interface_pack, output_id)[0] if spec else "ts_utc"
+    return first if first in columns else None
 
 
 def _proven(pack: OpenedPack, side: _Parts, folder: Path, cancel: threading.Event | None
@@ -427,6 +474,7 @@ def rows_lines(rows: RowDifference) -> list[str]:
     differing row (changed ones with the columns that differ, side by side)."""
     lines = [f"rows: {_rows_text(rows)} (key {', '.join(rows.key_columns)}; "
              f"{rows.segments_differing} of {rows.segments} segments differ)"]
+    lines += when_lines(rows)
     # Key columns with one value in every example (seed, fingerprint, scenario) said once,
     # so each row's line names what tells it apart.
     same = {k: v for k, v in (rows.examples[0].key.items() if len(rows.examples) > 1 else ())
@@ -440,6 +488,32 @@ def rows_lines(rows: RowDifference) -> list[str]:
         elif ex.a is not None and ex.b is not None:
             lines.append(f"  changed {key}: " + "; ".join(
                 f"{c} {ex.a[c]!r} | {ex.b[c]!r}" for c in ex.columns))
+    return lines
+
+
+WHEN_SHOWN = 14  # days (or months) listed; the busiest, in time order
+
+
+def when_lines(rows: RowDifference) -> list[str]:
+    """Where the differing rows lie in time: one bar a day (the busiest WHEN_SHOWN, in time
+    order, the rest counted), each with what kind of difference it holds."""
+    if not rows.by_time or rows.time_column is None:
+        return []
+    shown = sorted(sorted(rows.by_time, key=lambda w: -w.rows)[:WHEN_SHOWN],
+                   key=lambda w: (w.when is None, w.when or ""))
+    top = max(w.rows for w in shown)
+    lines = [f"  where in time (per {rows.time_unit} of {rows.time_column}):"]
+    for w in shown:
+        kinds = ", ".join(f"{n} {word}" for n, word in ((w.changed, "changed"),
+                                                        (w.only_in_a, "only in A"),
+                                                        (w.only_in_b, "only in B")) if n)
+        lines.append(f"    {w.when or 'no time':<10}  {hbar(w.rows, top, 16):<16}  "
+                     f"{w.rows:,} ({kinds})")
+    rest = rows.by_time[len(shown):] if len(rows.by_time) > len(shown) else []
+    if rest:
+        hidden = [w for w in rows.by_time if w not in shown]
+        lines.append(f"    … {len(hidden)} more {rows.time_unit}s with "
+                     f"{sum(w.rows for w in hidden):,} rows")
     return lines
 
 

@@ -39,6 +39,7 @@ class OutputSpec(BaseModel):
     read_requires_gates: list[str] = Field(default_factory=list)
     primary_key: list[str] = Field(default_factory=list)
     schema_ref: str | None = None
+    owner_segment: str = ""  # the engine segment that writes it (1A … 6B)
     # Project extension: the stream view's sort key, when it is not ts_utc.
     stream_sort_keys: list[str] | None = None
 

@@ -19,6 +19,7 @@ from oracle_tui.core.duck import quote_column
 from oracle_tui.core.progress import check_cancel
 from oracle_tui.core.views.sort import row_hashes, scan_sql
 
+MAX_DAYS = 400  # past this many days, the differing rows are counted per month
 ROWS_PER_SEGMENT = 10_000  # rows re-read for one differing row, at most (on average)
 MIN_SEGMENTS, MAX_SEGMENTS = 16, 1 << 16
 
@@ -34,6 +35,19 @@ class RowExample(BaseModel):
     b: dict[str, Any] | None = None
 
 
+class WhenDiffering(BaseModel):
+    """The differing rows of one day (or month) of the output's time column."""
+
+    when: str | None  # YYYY-MM-DD or YYYY-MM; None: rows with no readable time
+    changed: int = 0
+    only_in_a: int = 0
+    only_in_b: int = 0
+
+    @property
+    def rows(self) -> int:
+        return self.changed + self.only_in_a + self.only_in_b
+
+
 class RowDifference(BaseModel):
     key_columns: list[str]
     compared_columns: list[str]
@@ -45,6 +59,11 @@ class RowDifference(BaseModel):
     only_in_b: int = 0
     changed: int = 0
     examples: list[RowExample] = Field(default_factory=list)
+    # Where the differing rows lie in time: per day of ``time_column`` (per month past
+    # MAX_DAYS days), in time order; empty without a time column.
+    time_column: str | None = None
+    time_unit: Literal["day", "month"] = "day"
+    by_time: list[WhenDiffering] = Field(default_factory=list)
 
 
 def segments_for(rows: int) -> int:
@@ -55,9 +74,12 @@ def segments_for(rows: int) -> int:
 
 def diff_rows(con: duckdb.DuckDBPyConnection, sides: tuple[list[str], list[str]],
               key: list[str], columns: list[str], examples: int,
-              cancel: threading.Event | None = None) -> RowDifference:
+              cancel: threading.Event | None = None, time_column: str | None = None
+              ) -> RowDifference:
     """Compare the rows of two sets of Parquet files (``sides``: A's and B's URIs) keyed by
-    ``key`` over ``columns`` (key included). Keys that repeat are compared as multisets."""
+    ``key`` over ``columns`` (key included). Keys that repeat are compared as multisets.
+    With ``time_column`` (one of ``columns``), the differing rows are also counted per day
+    of it."""
     plain, salted = row_hashes(columns)
     keys = ", ".join(quote_column(c) for c in key)
     scans = [scan_sql(uris) for uris in sides]
@@ -95,7 +117,35 @@ def diff_rows(con: duckdb.DuckDBPyConnection, sides: tuple[list[str], list[str]]
     out.only_in_a = _scalar(con, count.format("only_a", "NOT", "only_b", on))
     out.only_in_b = _scalar(con, count.format("only_b", "NOT", "only_a", on))
     out.examples = _examples(con, key, columns, examples)
+    if time_column in columns:
+        out.time_column = time_column
+        out.time_unit, out.by_time = _by_time(con, quote_column(time_column), on)
     return out
+
+
+def _by_time(con: duckdb.DuckDBPyConnection, column: str, on: str
+             ) -> tuple[Literal["day", "month"], list[WhenDiffering]]:
+    """The differing rows per day of ``column`` as written (a changed row by A's value):
+    the first ten characters of its text (in UTC: the connection's time zone), where
+    those are a date."""
+    day = (f"CASE WHEN regexp_full_match(left(CAST(x.{column} AS VARCHAR), 10), "
+           f"'[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') THEN left(CAST(x.{column} AS VARCHAR), 10) "
+           "END")
+    rows = con.execute(
+        f"SELECT d, k, count(*) FROM ("
+        f"SELECT {day} AS d, CASE WHEN EXISTS (SELECT 1 FROM only_b y WHERE {on}) "
+        f"THEN 'changed' ELSE 'only_in_a' END AS k FROM only_a x UNION ALL "
+        f"SELECT {day}, 'only_in_b' FROM only_b x WHERE NOT EXISTS "
+        f"(SELECT 1 FROM only_a y WHERE {on})) GROUP BY d, k").fetchall()
+    days = {d for d, _, _ in rows if d is not None}
+    unit: Literal["day", "month"] = "day" if len(days) <= MAX_DAYS else "month"
+    found: dict[str | None, WhenDiffering] = {}
+    for when, kind, count in rows:
+        when = when if when is None or unit == "day" else when[:7]
+        entry = found.setdefault(when, WhenDiffering(when=when))
+        setattr(entry, kind, getattr(entry, kind) + int(count))
+    # Time order, rows with no readable time last.
+    return unit, sorted(found.values(), key=lambda w: (w.when is None, w.when or ""))
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:

@@ -8,6 +8,7 @@ Only messages, notify and call_from_thread cross from workers to the UI.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -454,6 +455,8 @@ class InspectorApp(App[None]):
         if self.report is None:
             return
         state = next((v for v in self.report.stream_views if v.output_id == output), None)
+        with contextlib.suppress(NoMatches):  # the app is closing
+            self.query_one(StreamViewsPane).show_timeline(state)
         if state is None or state.state != "VALID":
             # Where rows would be, what to do instead.
             hint = "press b to build it" if state is not None and state.state == "MISSING" \

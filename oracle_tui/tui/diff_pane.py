@@ -60,6 +60,10 @@ class DiffPane(TablePane):
         for g in report.gates:
             head.append(f"gate  {g.gate_id}: {g.a_status} {g.a_digest} | {g.b_status} "
                         f"{g.b_digest}\n")
+        from oracle_tui.core.diff import segment_lines  # loaded already: a diff is shown
+
+        for line in segment_lines(report):
+            head.append(printable(line) + "\n")
         head.append(f"verified: {report.verified}", style="dim")
         self.query_one("#diff-summary", Static).update(head)
         self.fill_table()

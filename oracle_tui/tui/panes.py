@@ -11,6 +11,7 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.widgets import DataTable, Input, Label, Static
 from textual.widgets.data_table import RowDoesNotExist
 
@@ -23,7 +24,8 @@ from oracle_tui.core.gates import MemberCheck
 from oracle_tui.core.guidance import context_of, guidance
 from oracle_tui.core.overview import PackOverview
 from oracle_tui.core.redact import printable, redact
-from oracle_tui.core.report import CheckReport
+from oracle_tui.core.report import CheckReport, StreamViewSection
+from oracle_tui.core.timeline import RowsOverTime, picture_lines
 from oracle_tui.tui.code_panes import TITLES, codes_of_pane, pane_of
 from oracle_tui.tui.plain import PATH_CELL, DataGrid, PlainGrid, elide_middle
 
@@ -448,11 +450,26 @@ class SealPane(VerticalScroll):
         self.query_one("#seal-tombstone", Static).update(self._json(s.tombstone))
 
 
+def timeline_lines(state: StreamViewSection | None, width: int) -> list[str]:
+    """What the Stream views pane draws under its table for the selected view."""
+    if state is None:
+        return ["select a view"]
+    if state.state != "VALID" or state.receipt is None:
+        return [f"view {state.state}: no rows to draw"]
+    recorded = state.receipt.get("rows_over_time")
+    if recorded is None:
+        return ["not recorded: the view was built by an earlier oracle-tui, or its first key "
+                "is not a time (a rebuild records it)"]
+    return picture_lines(RowsOverTime.model_validate(recorded), width)
+
+
 class StreamViewsPane(TablePane):
     MAIN = "#views-table"
 
     def compose(self) -> ComposeResult:
         yield DataGrid(id="views-table", cursor_type="row", zebra_stripes=True)
+        yield Label("Rows over time of the selected view", classes="section-title")
+        yield Static("", id="view-timeline", markup=False)
         yield Label("First rows of the selected view", classes="section-title")
         yield DataGrid(id="view-rows", cursor_type="row")
 
@@ -488,6 +505,25 @@ class StreamViewsPane(TablePane):
         ids = [v.output_id for v in r.stream_views]
         if keep in ids:
             table.move_cursor(row=ids.index(keep))
+
+    def show_timeline(self, state: StreamViewSection | None) -> None:
+        """The selected view's rows over time, from its receipt (check held the counts to
+        the receipt's rows and key range; verify counts them again from the parts)."""
+        self.timeline_of = state
+        self._draw_timeline()
+
+    def on_resize(self) -> None:
+        self._draw_timeline()
+
+    def _draw_timeline(self) -> None:
+        state = getattr(self, "timeline_of", None)
+        try:
+            box = self.query_one("#view-timeline", Static)
+        except NoMatches:
+            return
+        width = max(10, self.size.width - 4)
+        box.update(Text("\n".join(printable(line) for line in
+                                  timeline_lines(state, width))))
 
     def show_rows(self, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
         table = self.query_one("#view-rows", DataTable)

@@ -201,6 +201,16 @@ async def test_the_inspector_compares_against_another_world(world: DemoWorld,
         assert app.query_one("#panes").active == "diff"
         summary = str(app.query_one("#diff-summary", Static).render())
         assert "DIFFERENT" in summary and "output arrival_events_5B differs" in summary
+        # Where the differing outputs are, as `diff` prints it: 5B first, with its bar.
+        from oracle_tui.core.diff import segment_lines
+        from oracle_tui.tui.diff_pane import DiffPane
+
+        report = app.query_one(DiffPane).report
+        assert report is not None
+        assert segment_lines(report) == ["where outputs differ (per segment):",
+                                         "  5B  ████████████████  1 of 1 output",
+                                         "  6B                    0 of 3 outputs"]
+        assert "\n".join(segment_lines(report)) in summary
         table = app.query_one("#diff-table", DataTable)
         assert [str(table.get_row_at(i)[1]) for i in range(table.row_count)] == [
             "different", "identical", "identical", "identical"]
@@ -388,3 +398,54 @@ def test_vary_output_without_vary_is_a_usage_error(tmp_path: Path) -> None:
                        "--vary-output", "arrival_events_5B")
     assert res.code == 2 and "give --vary N too" in res.err
     assert not (tmp_path / "b").exists()
+
+
+def _rows_of(root: str, output: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for part in sorted(Path(root).glob(f"data/**/output_id={output}/**/*.parquet")) or sorted(
+            Path(root).glob(f"data/**/{output}/**/*.parquet")):
+        rows.extend(pq.read_table(part).to_pylist())
+    return rows
+
+
+def test_where_the_differences_lie_by_day_and_by_segment(tmp_path: Path) -> None:
+    """The differing rows per day of ts_utc and the differing outputs per segment, counted
+    again here from the rows with Arrow and Python (a changed row by A's day)."""
+    from collections import Counter
+
+    from oracle_tui.core.diff import segment_lines, when_lines
+    from oracle_tui.core.row_diff import RowDifference
+
+    output = "s3_event_stream_with_fraud_6B"
+    a = generate_demo_world(tmp_path / "a", events=900)
+    assert run_cli_here("demo", "--out", str(tmp_path / "b"), "--events", "900", "--vary", "4",
+                        "--vary-output", output).code == 0
+    code, doc = _diff(a.root, str(tmp_path / "b"))
+    assert code == 1
+    assert doc["by_segment"] == [{"segment": "6B", "outputs": 3, "differing": 1},
+                                 {"segment": "5B", "outputs": 1, "differing": 0}]
+    rows = next(o for o in doc["outputs"] if o["output_id"] == output)["rows_diff"]
+    key = rows["key_columns"]
+    sides = [Counter(json.dumps(r, sort_keys=True, default=str)
+                     for r in _rows_of(root, output)) for root in (a.root, str(tmp_path / "b"))]
+    only = [[json.loads(r) for r in (sides[i] - sides[1 - i]).elements()] for i in (0, 1)]
+    keys_b = {tuple(r[k] for k in key) for r in only[1]}
+    keys_a = {tuple(r[k] for k in key) for r in only[0]}
+    expected: dict[str, Counter[str]] = {}
+    for r in only[0]:
+        kind = "changed" if tuple(r[k] for k in key) in keys_b else "only_in_a"
+        expected.setdefault(r["ts_utc"][:10], Counter())[kind] += 1
+    for r in only[1]:
+        if tuple(r[k] for k in key) not in keys_a:
+            expected.setdefault(r["ts_utc"][:10], Counter())["only_in_b"] += 1
+    assert (rows["time_column"], rows["time_unit"]) == ("ts_utc", "day")
+    assert rows["by_time"] == [{"when": day, "changed": c["changed"],
+                                "only_in_a": c["only_in_a"], "only_in_b": c["only_in_b"]}
+                               for day, c in sorted(expected.items())]
+    assert sum(sum(c.values()) for c in expected.values()) == 12
+    # The text says the same, line for line.
+    text = run_cli_here("diff", a.root, str(tmp_path / "b")).out.splitlines()
+    report = DiffReport.model_validate(doc)
+    for line in segment_lines(report) + when_lines(RowDifference.model_validate(rows)):
+        assert line in text or f"      {line}" in text, line
+    assert "where outputs differ (per segment):" in text

@@ -13,6 +13,7 @@ from textual.widgets import Button, DataTable, Input, Label, Static
 
 from oracle_tui.core import hashing
 from oracle_tui.core.demo import DemoWorld
+from oracle_tui.core.timeline import RowsOverTime, picture_lines
 from oracle_tui.tui.app import InspectorApp, make_app
 from oracle_tui.tui.jobs import CheckDone, JobCancelled
 from oracle_tui.tui.panes import StreamViewsPane
@@ -307,6 +308,25 @@ async def test_bad_root_shows_a_clear_screen(tmp_path: Path) -> None:
         assert app.report is not None and app.report.verdict == "FAIL"
 
 
+def _hourly(root: str, output: str) -> RowsOverTime:
+    """A view's rows per hour, read with Arrow and Python's datetime."""
+    from collections import Counter
+    from datetime import datetime, timedelta
+
+    import pyarrow.parquet as pq
+
+    hours: Counter[datetime] = Counter()
+    for part in Path(root).glob(f"stream_view/ts_utc/output_id={output}/part-*.parquet"):
+        for ts in pq.read_table(part, columns=["ts_utc"]).column(0).to_pylist():
+            hours[datetime.fromisoformat(ts.replace("Z", "+00:00")).replace(
+                minute=0, second=0, microsecond=0)] += 1
+    first, last = min(hours), max(hours)
+    counts = [hours.get(first + timedelta(hours=i), 0)
+              for i in range(int((last - first).total_seconds() // 3600) + 1)]
+    return RowsOverTime(unit="hour", start=first.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                        counts=counts, null_rows=0)
+
+
 async def test_build_and_verify_a_stream_view(world: DemoWorld) -> None:
     app = make_app(world.root)
     async with app.run_test(size=SIZE) as pilot:
@@ -314,6 +334,9 @@ async def test_build_and_verify_a_stream_view(world: DemoWorld) -> None:
         await pilot.press("5")
         table = app.query_one("#views-table", DataTable)
         table.move_cursor(row=2)  # s3_event_stream_with_fraud_6B
+        await wait_idle(pilot)
+        assert str(app.query_one("#view-timeline", Static).render()) == \
+            "view MISSING: no rows to draw"
         await pilot.press("b")
         assert isinstance(app.screen, ConfirmScreen)
         body = str(app.screen.query_one("#confirm-body").render())
@@ -332,6 +355,11 @@ async def test_build_and_verify_a_stream_view(world: DemoWorld) -> None:
         preview = app.query_one("#view-rows", DataTable)
         assert preview.row_count == 20
         assert str(preview.ordered_columns[0].label) == "ts_utc"
+        # Rows over time: the picture of the rows per hour, counted again here from the parts.
+        pane = app.query_one(StreamViewsPane)
+        assert str(app.query_one("#view-timeline", Static).render()).splitlines() == \
+            picture_lines(_hourly(world.root, "s3_event_stream_with_fraud_6B"),
+                          pane.size.width - 4)
         # Every first-row value is on screen whole, the first time it is shown.
         screen = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
         first = [str(cell) for cell in preview.get_row_at(0)]

@@ -43,6 +43,7 @@ from oracle_tui.core.readability import decide
 from oracle_tui.core.report import EXCEPT_PARTS
 from oracle_tui.core.storage.base import TEMP_PREFIX
 from oracle_tui.core.storage.folders import ensure_folder, new_temp_folder
+from oracle_tui.core.timeline import from_hour_counts
 from oracle_tui.core.timeutil import utc_now
 from oracle_tui.core.views.documents import (
     MANIFEST as VIEW_MANIFEST,
@@ -78,10 +79,12 @@ from oracle_tui.core.views.sort import (
     RawStats,
     RoutePlan,
     SortedPart,
+    epoch_us_of,
     iso_us,
     raw_stats,
     route,
     routed_files,
+    rows_over_time,
     scan_sql,
     sort_range,
 )
@@ -227,14 +230,16 @@ def build_into(target: ViewTarget, output_id: str, engine: EngineOptions, rows_p
             watcher.set()
             con.close()
         check_cancel(cancel)
+        # The documents are made and held to their schemas before anything is published: a
+        # build that cannot write a valid receipt leaves no part behind.
+        manifest, upstream = _platform_documents(target, output_id, receipt, platform)
+        contracts.require(contracts.VIEW_MANIFEST, manifest, "INTERNAL_ERROR", VIEW_MANIFEST)
+        contracts.require(contracts.VIEW_RECEIPT, upstream, "INTERNAL_ERROR", RECEIPT)
         for name, path in staged:
             if not target.view_store.put_file_if_absent(target.prefix + name, str(path)):
                 raise OracleError("STREAM_VIEW_PARTIAL_EXISTS",
                                   f"{name} appeared while building; nothing was overwritten",
                                   output_id)
-        manifest, upstream = _platform_documents(target, output_id, receipt, platform)
-        contracts.require(contracts.VIEW_MANIFEST, manifest, "INTERNAL_ERROR", VIEW_MANIFEST)
-        contracts.require(contracts.VIEW_RECEIPT, upstream, "INTERNAL_ERROR", RECEIPT)
         if not target.view_store.put_if_absent(target.prefix + VIEW_MANIFEST,
                                                canonical_json(manifest)):
             raise OracleError("STREAM_VIEW_PARTIAL_EXISTS", "a view manifest appeared while "
@@ -476,6 +481,10 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, job: _SortJob, phases: _Phas
                           f"the sorted view does not hold exactly the source rows "
                           f"(source {source.row_count} rows, view {view.row_count})", output_id)
     raw_block, platform_from = platform_raw(con, uris, profile, first.column, source_raw)
+    # Counted over the parts as written (the key column only): what the receipt draws is
+    # what the view holds.
+    timeline = rows_over_time(con, scan_sql([str(p) for _, p in staged]), first) \
+        if staged else (from_hour_counts([]) if epoch_us_of(first) else None)
     phases.finish()
     return {
         "schema": RECEIPT_SCHEMA,
@@ -495,6 +504,7 @@ def _sort_and_write(con: duckdb.DuckDBPyConnection, job: _SortJob, phases: _Phas
         "parts": parts,
         "built_at_utc": utc_now(),
         "platform_stats_from": platform_from,
+        "rows_over_time": None if timeline is None else timeline.model_dump(),
     }, _PlatformBlocks(raw=raw_block, sorted=view_raw.platform()), staged
 
 

@@ -21,6 +21,8 @@ from oracle_tui.core.listing import Listing
 from oracle_tui.core.outcome import exit_code
 from oracle_tui.core.parquet_footer import schema_text
 from oracle_tui.core.storage.base import TEMP_RE, ObjectInfo, Store
+from oracle_tui.core.timeline import RowsOverTime
+from oracle_tui.core.timeline import problems as timeline_problems
 from oracle_tui.core.view_location import sort_keys_for, view_prefix
 
 if TYPE_CHECKING:
@@ -82,6 +84,9 @@ class Receipt(BaseModel):
     platform_stats_from: str | None = None
     # How the build ran: its memory limit and the threads that limit carried.
     run: dict[str, Any] | None = None
+    # The view's rows per hour or day of its first key (core/timeline.py); None in receipts
+    # of earlier versions, for a key that is no instant, or a range too wide to draw.
+    rows_over_time: RowsOverTime | None = None
 
 
 class PlatformStats(BaseModel):
@@ -395,6 +400,9 @@ def _receipt_problems(receipt: Receipt, names: dict[str, ObjectInfo], output_id:
         problems.append("the receipt's own source and view stats disagree")
     if sum(p.row_count for p in receipt.parts) != receipt.view.row_count:
         problems.append("part row counts do not add up to the view's")
+    if receipt.rows_over_time is not None:
+        problems.extend(timeline_problems(receipt.rows_over_time, receipt.view.row_count,
+                                          receipt.view.min_ts, receipt.view.max_ts))
     return problems
 
 

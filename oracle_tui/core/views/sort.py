@@ -25,6 +25,7 @@ from oracle_tui.core.duck import memory_limit_bytes, quote_column, sql_list, sql
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.hashing import sha256_file
 from oracle_tui.core.paths import glob_literal
+from oracle_tui.core.timeline import RowsOverTime, from_hour_counts, hour_counts_sql
 from oracle_tui.core.views.documents import PlatformStats, Stats
 
 RANGE_COLUMN = "__oracle_range"
@@ -158,6 +159,23 @@ def _bound_sql(key: SortKey, which: str) -> str:
     if key.kind == "epoch":
         return f"epoch_us({which}({key.expr}))"
     return f"{which}({key.expr})"
+
+
+def epoch_us_of(key: SortKey) -> str:
+    """The key as epoch microseconds in SQL ("" for a key that is no instant)."""
+    if key.rank:
+        return key.rank
+    return f"epoch_us({key.expr})" if key.kind == "epoch" else ""
+
+
+def rows_over_time(con: duckdb.DuckDBPyConnection, scan: str, key: SortKey
+                   ) -> RowsOverTime | None:
+    """The rows of ``scan`` per hour (or day) of its first key; None for a key that is no
+    instant or a range too wide to draw. Reads the key column only."""
+    us = epoch_us_of(key)
+    if not us:
+        return None
+    return from_hour_counts(con.execute(hour_counts_sql(us, scan)).fetchall())
 
 
 def _shown(key: SortKey, value: Any) -> str | None:

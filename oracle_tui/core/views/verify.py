@@ -49,6 +49,7 @@ from oracle_tui.core.views.sort import (
     SortKey,
     raw_stats,
     row_hashes,
+    rows_over_time,
     scan_sql,
 )
 from oracle_tui.core.views.target import (
@@ -165,6 +166,11 @@ def _rederive(t: ViewTarget, receipt: Receipt, upstream: dict[str, Any] | None,
             for what in _stat_differences(actual[label].shown(plan[0]), claimed, same_engine):
                 bad(f"{label} {what}")
             progress(total - 2 + (label == "view"), total)
+        if receipt.rows_over_time is not None:
+            counted = rows_over_time(con, scan_sql(view_uris), plan[0])
+            if counted != receipt.rows_over_time:
+                bad("the view's rows per " + receipt.rows_over_time.unit + " differ from the "
+                    "receipt's rows_over_time")
         # The view against the source, both hashed here: what the receipt says of either
         # (its engine, its sums) cannot turn this comparison off.
         if not same_rows(actual["view"], actual["source"]):

@@ -1,0 +1,231 @@
+"""Rows over time: how many of a view's rows fall in each hour (or day) of its time range.
+
+A stream view's build counts them once over the parts it wrote and records the counts in
+oracle-tui's receipt (``rows_over_time``); `check` holds them to the receipt's own row count
+and key range, `stream-view verify` counts them again from the parts, and the inspector draws
+them. No DuckDB here: the SQL is text the builder and the verifier run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+HOUR_US = 3_600_000_000
+# At most this many buckets in a receipt: hours up to some 417 days of range, days beyond
+# that up to some 27 years; a wider range records no picture (the receipt stays small).
+MAX_BUCKETS = 10_000
+UNIT_HOURS = {"hour": 1, "day": 24}
+# The picture's bars, lowest to highest; an empty bucket is a space, so a gap shows.
+BARS = "▁▂▃▄▅▆▇█"
+ISO_US = "%Y-%m-%dT%H:%M:%S.%fZ"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class RowsOverTime(BaseModel):
+    """Rows per bucket from ``start`` on, one count a bucket, empty buckets as 0; rows with
+    no key value are counted apart (``null_rows``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    unit: Literal["hour", "day"]
+    start: str | None  # the first bucket's start (RFC 3339, UTC); None when no row has a key
+    counts: list[int]
+    null_rows: int
+
+
+def hour_counts_sql(epoch_us: str, scan: str) -> str:
+    """Rows per hour since the epoch (floor, also before 1970), NULL keys as one group.
+    ``epoch_us`` is the key as microseconds, ``scan`` what to read."""
+    floor = f"(us - ((us % {HOUR_US}) + {HOUR_US}) % {HOUR_US}) // {HOUR_US}"
+    return (f"SELECT {floor} AS h, count(*) FROM (SELECT {epoch_us} AS us FROM {scan}) "
+            "GROUP BY h")
+
+
+def from_hour_counts(rows: Iterable[Sequence[Any]]) -> RowsOverTime | None:
+    """The receipt's record from ``hour_counts_sql``'s rows; None when the range is too wide
+    to draw (more than MAX_BUCKETS days)."""
+    hours: dict[int, int] = {}
+    nulls = 0
+    for hour, count in rows:
+        if hour is None:
+            nulls += int(count)
+        else:
+            hours[int(hour)] = hours.get(int(hour), 0) + int(count)
+    if not hours:
+        return RowsOverTime(unit="hour", start=None, counts=[], null_rows=nulls)
+    for unit, size in UNIT_HOURS.items():
+        buckets: dict[int, int] = {}
+        for hour, count in hours.items():
+            buckets[hour // size] = buckets.get(hour // size, 0) + count
+        low, high = min(buckets), max(buckets)
+        if high - low < MAX_BUCKETS:
+            try:
+                start = _EPOCH + timedelta(hours=low * size)
+            except OverflowError:
+                return None
+            return RowsOverTime(unit=unit,  # type: ignore[arg-type]
+                                start=start.strftime(ISO_US),
+                                counts=[buckets.get(b, 0) for b in range(low, high + 1)],
+                                null_rows=nulls)
+    return None
+
+
+def problems(rot: RowsOverTime, row_count: int, min_ts: str | None,
+             max_ts: str | None) -> list[str]:
+    """What in a receipt's rows over time its own other claims contradict: the counts must
+    add up to the view's rows, and the first and last buckets must hold the key range's
+    ends (where those read as instants)."""
+    out: list[str] = []
+    if len(rot.counts) > MAX_BUCKETS or any(c < 0 for c in rot.counts):
+        out.append("rows_over_time has negative counts or too many buckets")
+        return out
+    if sum(rot.counts) + rot.null_rows != row_count:
+        out.append(f"rows_over_time adds up to {sum(rot.counts) + rot.null_rows:,} rows, the "
+                   f"view has {row_count:,}")
+    if not rot.counts:
+        if rot.start is not None:
+            out.append("rows_over_time has a start but no buckets")
+        return out
+    start = _instant(rot.start)
+    if start is None or start != _floor(start, rot.unit):
+        out.append(f"rows_over_time starts at {rot.start!r}, not at the start of an {rot.unit}"
+                   if rot.unit == "hour" else
+                   f"rows_over_time starts at {rot.start!r}, not at the start of a day")
+        return out
+    if rot.counts[0] == 0 or rot.counts[-1] == 0:
+        out.append("rows_over_time has empty buckets at its ends")
+    low, high = _instant(min_ts), _instant(max_ts)
+    if low is not None and high is not None:
+        step = timedelta(hours=UNIT_HOURS[rot.unit])
+        if _floor(low, rot.unit) != start or \
+                _floor(high, rot.unit) != start + step * (len(rot.counts) - 1):
+            out.append("rows_over_time does not span the view's key range "
+                       f"({min_ts} .. {max_ts})")
+    return out
+
+
+def _instant(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return datetime.strptime(text, ISO_US).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _floor(t: datetime, unit: str) -> datetime:
+    t = t.replace(minute=0, second=0, microsecond=0)
+    return t.replace(hour=0) if unit == "day" else t
+
+
+# -- the picture ------------------------------------------------------------------------------
+
+def columns_of(counts: Sequence[int], width: int) -> list[int]:
+    """The counts in at most ``width`` columns, each the sum of the buckets it covers (whole
+    buckets, so a column of zeros is a real gap, never a rounding artefact)."""
+    if width <= 0 or not counts:
+        return []
+    per = -(-len(counts) // width)
+    return [sum(counts[i:i + per]) for i in range(0, len(counts), per)]
+
+
+def bar_line(columns: Sequence[int]) -> str:
+    """One character a column: a space for none, else a bar scaled to the tallest column
+    (any row at all shows at least the lowest bar)."""
+    top = max(columns, default=0)
+    if top == 0:
+        return " " * len(columns)
+    steps = len(BARS)
+    return "".join(" " if c == 0 else BARS[min(steps - 1, (c * steps - 1) // top)]
+                   for c in columns)
+
+
+def bucket_start(rot: RowsOverTime, index: int) -> datetime | None:
+    start = _instant(rot.start)
+    return None if start is None else start + timedelta(hours=UNIT_HOURS[rot.unit] * index)
+
+
+def gaps(rot: RowsOverTime) -> list[tuple[datetime, datetime]]:
+    """The runs of empty buckets inside the range, longest first: (first empty bucket's
+    start, the next non-empty bucket's start)."""
+    runs: list[tuple[int, int]] = []
+    first: int | None = None
+    for i, c in enumerate(rot.counts):
+        if c == 0 and first is None:
+            first = i
+        elif c != 0 and first is not None:
+            runs.append((first, i))
+            first = None
+    runs.sort(key=lambda r: (r[0] - r[1], r[0]))
+    out = []
+    for a, b in runs:
+        start, end = bucket_start(rot, a), bucket_start(rot, b)
+        if start is not None and end is not None:
+            out.append((start, end))
+    return out
+
+
+EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def hbar(value: int, top: int, width: int = 20) -> str:
+    """A horizontal bar of ``value`` against ``top`` in ``width`` cells, to an eighth of a
+    cell; any value above zero shows at least an eighth."""
+    if top <= 0 or value <= 0:
+        return ""
+    eighths = max(1, value * width * 8 // top)
+    return "█" * (eighths // 8) + EIGHTHS[eighths % 8].strip()
+
+
+def picture_lines(rot: RowsOverTime, width: int) -> list[str]:
+    """The rows over time in ``width`` columns: what one mark covers and the peak, the bars,
+    the range's two ends under them, and the gaps (empty stretches inside the range)."""
+    if not rot.counts:
+        return [f"no row has a key value ({rot.null_rows:,} rows without one)"]
+    cols = columns_of(rot.counts, width)
+    per = -(-len(rot.counts) // max(1, width))
+    mark = f"1 {rot.unit}" if per == 1 else f"{per} {rot.unit}s"
+    shape = "%Y-%m-%d %H:00" if rot.unit == "hour" else "%Y-%m-%d"
+    first, last = bucket_start(rot, 0), bucket_start(rot, len(rot.counts) - 1)
+    assert first is not None and last is not None  # start was checked by check
+    left, right = first.strftime(shape), last.strftime(shape)
+    # The range's end without its year where it is the start's.
+    same = 5 if right[:5] == left[:5] else 0
+    lines = [f"{sum(rot.counts):,} rows, {left} .. {right[same:]} UTC; a mark is {mark}, "
+             f"the tallest {max(cols):,} rows",
+             bar_line(cols), _axis(rot, len(cols), per)]
+    found = gaps(rot)
+    if not found:
+        lines.append(f"no empty {rot.unit} inside the range")
+    else:
+        a, b = found[0]
+        size = int((b - a).total_seconds() // 3600 // UNIT_HOURS[rot.unit])
+        lines.append(f"{len(found)} gap{'s' if len(found) != 1 else ''}; the longest "
+                     f"{a.strftime(shape)} .. {b.strftime(shape)} ({size} {rot.unit}"
+                     f"{'s' if size != 1 else ''} without a row)")
+    if rot.null_rows:
+        lines.append(f"{rot.null_rows:,} rows without a key value (not drawn)")
+    return lines
+
+
+def _axis(rot: RowsOverTime, columns: int, per: int) -> str:
+    """Under the bars: ``|`` and the day (hours drawn) or month (days drawn) where one
+    begins, as many as fit with a space between them."""
+    shape = "%m-%d" if rot.unit == "hour" else "%Y-%m"
+    line = [" "] * columns
+    free = 0  # the first column a label may start at
+    previous = None
+    for c in range(columns):
+        t = bucket_start(rot, c * per)
+        if t is None:
+            break
+        label = t.strftime(shape)
+        if label != previous and c >= free and c + len(label) + 1 <= columns:
+            line[c:c + len(label) + 1] = "|" + label
+            free = c + len(label) + 2
+        previous = label
+    return "".join(line).rstrip()
