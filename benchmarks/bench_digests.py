@@ -36,14 +36,16 @@ def _timed(cmd: list[str] | str, shell: bool = False) -> float:
 def build_big_pack(root: Path, gib: float) -> int:
     world = generate_demo_world(root, events=200_000)
     wk = world.world_key
-    bulk = root / "data" / "layer3" / "6B" / "bulk_payloads" / f"seed={wk.seed}"
+    # Large reports of the run: files a sealed pack binds (a file of no output, bundle, log
+    # or report would be refused as UNEXPECTED_FILE).
+    bulk = root / "reports" / "bulk"
     bulk.mkdir(parents=True)
     rng = np.random.default_rng(1)
     part = 128 * 1024 * 1024
     n = int(gib * 1024**3 // part) + 1
     for i in range(n):
         (bulk / f"part-{i:05d}.bin").write_bytes(rng.bytes(part))
-    seal_pack(str(root), scenario_id=wk.scenario_id, engine_release="bench")
+    seal_pack(str(root), scenario_id=wk.scenario_id, engine_release="demo-1.0")
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
 
 
@@ -54,7 +56,7 @@ def build_many_files(root: Path, files: int) -> None:
         sub = d / f"{i // 1000:03d}"
         sub.mkdir(parents=True, exist_ok=True)
         (sub / f"r{i:06d}.json").write_text(f'{{"i": {i}}}\n')
-    seal_pack(str(root), scenario_id=world.world_key.scenario_id, engine_release="bench")
+    seal_pack(str(root), scenario_id=world.world_key.scenario_id, engine_release="demo-1.0")
 
 
 def main() -> int:

@@ -69,6 +69,7 @@ from oracle_tui.core.storage.base import (
     TEMP_RE,
     ObjectInfo,
 )
+from oracle_tui.core.storage.prefetch import Prefetched
 from oracle_tui.core.world import RunReceipt, WorldKey, resolve_world_key
 
 
@@ -242,6 +243,10 @@ def _judge_pack(ctx: _Ctx) -> None:
             _judge_listed(ctx, obj)
         # Empty folders hold no bytes: judged above, then out of every later step's way.
         listing = Listing([o for o in listing.objects if o.kind != EMPTY_FOLDER])
+        if store.remote:  # the root's documents in one round of requests (storage/prefetch)
+            ctx.store = store = Prefetched(store)
+            store.fetch([o for o in listing.objects if "/" not in o.key], ctx.threads,
+                        ctx.cancel)
     if listing is None:
         return  # nothing below can be judged without the listing
     receipt: RunReceipt | None = None
@@ -391,7 +396,7 @@ def _check_stream_views(ctx: _Ctx, listing: Listing, sources: dict[str, list[str
         return
     views = ctx.opened.view_store()
     prefixes = {oid: view_prefix(ctx.profile, oid) for oid in eligible}
-    same_store = views is ctx.store
+    same_store = views is ctx.opened.store
     view_listing = listing if same_store else Listing(list(views.list("ts_utc/")))
     assert ctx.report.world_key is not None and ctx.report.run_receipt is not None
     wk, run_id = ctx.report.world_key.model_dump(), str(ctx.report.run_receipt["run_id"])
@@ -429,6 +434,26 @@ def _unread(footers: dict[str, Footer | OracleError]) -> list[tuple[str, OracleE
             and (code_info(f.code).retry is Retry.RETRYABLE or f.code == "ACCESS_DENIED")]
 
 
+def _prefetch_gates(ctx: _Ctx, listing: Listing, world_key: WorldKey) -> None:
+    """On a remote store, every gate's flag, index and bundle members in one round of
+    requests: the gates then verify from memory instead of a round trip per member."""
+    if not isinstance(ctx.store, Prefetched):
+        return
+    values = world_key.tokens()
+    roots: list[str] = []
+    named: set[str] = set()
+    for spec in ctx.interface_pack.gates.values():
+        try:
+            roots.append(render_template(spec.bundle_root_template, values).rstrip("/") + "/")
+            named.add(render_template(spec.passed_flag_path_template, values))
+            named.add(render_template(spec.index_path_template, values))
+        except OracleError:
+            continue  # verify_gate reports it
+    ctx.store.fetch([o for o in listing.objects
+                     if o.key in named or o.key.startswith(tuple(roots))], ctx.threads,
+                    ctx.cancel)
+
+
 def _check_outputs_and_gates(ctx: _Ctx, listing: Listing, receipt: RunReceipt
                              ) -> dict[str, list[str]]:
     """Verify the gates the selected outputs need; returns each present output's part keys."""
@@ -450,6 +475,7 @@ def _check_outputs_and_gates(ctx: _Ctx, listing: Listing, receipt: RunReceipt
     # states about an asked-for output's parts counts, so the decision for an output does
     # not depend on the others asked with it. Only the closure of the asked-for outputs is
     # reported (a failing gate none of them needs is another output's business).
+    _prefetch_gates(ctx, listing, report.world_key)
     for gid in sorted(catalogue.gates):
         spec = catalogue.gates[gid]
         with ctx.step(f"gate {gid}"):
@@ -645,6 +671,9 @@ def _check_output_evidence(ctx: _Ctx, outs: dict[str, OutputResult], listing: Li
 def _check_part_footers(ctx: _Ctx, outs: dict[str, OutputResult]) -> None:
     """Every Parquet part of an asked-for output: a footer that holds together, and one
     schema for all of them (what a reader of the output as one table relies on)."""
+    # Every output's footers in one round of reads (on S3, one wave of requests in flight).
+    ctx.footers_of(sorted(k for out in outs.values() for k in out._files
+                          if k.endswith(".parquet")))
     for out in outs.values():
         parquet = sorted(k for k in out._files if k.endswith(".parquet"))
         if not parquet:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.progress import Progress, check_cancel, no_progress
-from oracle_tui.core.storage.base import Store
+from oracle_tui.core.storage.base import Store, in_flight
 
 CHUNK = 4 * 1024 * 1024
 DEFAULT_THREADS = 2
@@ -83,7 +83,7 @@ def hash_objects(
             progress(done, total)
 
     progress(0, total)
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+    with ThreadPoolExecutor(max_workers=in_flight(store, threads)) as pool:
         for fut in [pool.submit(one, k) for k in keys]:
             fut.result()
     check_cancel(cancel)

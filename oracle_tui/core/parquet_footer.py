@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from oracle_tui.core.errors import OracleError
-from oracle_tui.core.storage.base import Store
+from oracle_tui.core.storage.base import Store, in_flight
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -83,7 +83,7 @@ def read_footers(store: Store, keys: Sequence[str], *, threads: int = 8,
         for key in keys:
             one(key)
         return out
-    with ThreadPoolExecutor(max_workers=max(1, min(threads, len(keys)))) as pool:
+    with ThreadPoolExecutor(max_workers=min(in_flight(store, threads), len(keys))) as pool:
         for fut in [pool.submit(one, k) for k in keys]:
             fut.result()
     return out

@@ -74,6 +74,18 @@ class ReadStream(Protocol):
                  tb: TracebackType | None, /) -> None: ...
 
 
+# Requests one job keeps in flight to a remote store, whatever its CPU threads: each costs a
+# round trip (tens of milliseconds in a region) before its first byte, and waiting is not
+# work. Matches the S3 client's connection pool (storage/s3.py).
+REMOTE_IN_FLIGHT = 16
+
+
+def in_flight(store: Store, threads: int) -> int:
+    """Workers for a job of many reads on ``store``: its threads locally, at least
+    REMOTE_IN_FLIGHT on a remote store."""
+    return max(1, threads, REMOTE_IN_FLIGHT if store.remote else 1)
+
+
 class Store(Protocol):
     """A pack root. Keys are relative to it; nothing outside it is ever listed or read."""
 

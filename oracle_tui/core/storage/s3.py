@@ -38,6 +38,7 @@ from oracle_tui.core.storage.base import (
     EMPTY_FOLDER,
     PROBE_BODY,
     PROBE_PREFIX,
+    REMOTE_IN_FLIGHT,
     ObjectInfo,
     S3Access,
 )
@@ -180,7 +181,7 @@ class S3Store:
             retries={"max_attempts": s.max_attempts, "mode": "standard"},
             connect_timeout=s.connect_timeout,
             read_timeout=s.read_timeout,
-            max_pool_connections=16,
+            max_pool_connections=REMOTE_IN_FLIGHT,
             s3={"addressing_style": "path" if s.path_style else "virtual"},
         )
         kwargs: dict[str, Any] = {"config": config}
