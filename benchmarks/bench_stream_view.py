@@ -9,11 +9,18 @@ and prints both times, their ratio, both peak RSS figures and the data size.
 
     python benchmarks/bench_stream_view.py [--events 20000000] [--memory-limit 1GB]
         [--baseline-memory-limit 4GB] [--skip-baseline] [--cluster]
+        [--s3 --delay-ms 0,30]
 
 The world is written by benchmarks/make_big_world.py (DuckDB, 250 files; minutes even at
 125M rows); `--generator demo` uses the demo generator instead (numpy, 16 files per output).
 `--cluster` runs ours on a Dask LocalCluster of two worker processes (one thread each),
 started by this script, with a local scratch folder.
+
+`--s3` uploads the world to a local S3 server (moto, scripts/local_s3.py) and, for each
+`--delay-ms`, puts benchmarks/latency_proxy.py in front of it (every request waits that long
+before it reaches the server); ours builds `s3://bench/world` (the view written back to the
+bucket) and the baseline runs the same COPY over DuckDB's httpfs, reading the same objects
+and writing its file to the bucket, same memory limit.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 OUT = "s3_event_stream_with_fraud_6B"
 
@@ -43,14 +51,37 @@ con.execute(f"COPY (SELECT * EXCLUDE (filename, file_row_number) FROM read_parqu
 """
 
 
-def measure_in_fresh_parent(cmd: list[str]) -> tuple[float, int]:
+BASELINE_S3 = r"""
+import sys, duckdb, glob, os
+from pathlib import Path
+import duckdb_extension_httpfs
+uris, limit, tmp, target = sys.argv[1].split(","), sys.argv[2], sys.argv[3], sys.argv[4]
+endpoint = os.environ["OBJECT_STORE_ENDPOINT"].split("//", 1)[1]
+con = duckdb.connect()
+ext = sorted((Path(duckdb_extension_httpfs.__file__).parent / "extensions").glob(
+    f"v{duckdb.__version__}/httpfs.duckdb_extension"))
+con.execute(f"LOAD '{ext[0]}'" if ext else "LOAD httpfs")
+con.execute(f"CREATE SECRET (TYPE s3, KEY_ID 'bench', SECRET 'bench', REGION 'us-east-1', "
+            f"ENDPOINT '{endpoint}', URL_STYLE 'path', USE_SSL false)")
+con.execute(f"SET memory_limit='{limit}'")
+con.execute(f"SET temp_directory='{tmp}'")
+con.execute("SET preserve_insertion_order=true")
+plist = "[" + ",".join("'" + p + "'" for p in uris) + "]"
+con.execute(f"COPY (SELECT * EXCLUDE (filename, file_row_number) FROM read_parquet({plist}, "
+            f"filename=true, file_row_number=true, hive_partitioning=false) "
+            f"ORDER BY ts_utc, filename, file_row_number) TO '{target}'")
+"""
+
+
+def measure_in_fresh_parent(cmd: list[str], env: dict[str, str] | None = None
+                            ) -> tuple[float, int]:
     helper = ("import json, resource, subprocess, sys, time; t=time.perf_counter(); "
               "p=subprocess.run(sys.argv[1:], capture_output=True, text=True); "
               "e=time.perf_counter()-t; "
               "print(json.dumps({'rc': p.returncode, 's': e, 'err': p.stderr[-1500:], "
               "'rss': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024}))")
     out = subprocess.run([sys.executable, "-c", helper, *cmd], capture_output=True, text=True,
-                         check=True).stdout
+                         check=True, env=env).stdout
     doc = json.loads(out)
     if doc["rc"]:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{doc['err']}")
@@ -67,6 +98,8 @@ def main() -> int:
     ap.add_argument("--baseline-memory-limit", help="bare DuckDB's limit (default: ours)")
     ap.add_argument("--skip-baseline", action="store_true")
     ap.add_argument("--cluster", action="store_true", help="ours on a 2-worker LocalCluster")
+    ap.add_argument("--s3", action="store_true", help="the world on a local S3 server")
+    ap.add_argument("--delay-ms", default="0,30", help="with --s3: each request's delay")
     ap.add_argument("--threads", default="",
                     help="comma-separated thread counts to run ours with, one build each "
                          "(default: DuckDB's own, the machine's cores)")
@@ -89,6 +122,8 @@ def main() -> int:
     data = sum(p.stat().st_size for p in world.glob(f"data/**/{OUT}/**/part-*.parquet"))
     print(f"{OUT}: {data / 1024**2:.0f} MiB of Parquet, memory limit {args.memory_limit}")
     shutil.rmtree(world / "stream_view", ignore_errors=True)
+    if args.s3:
+        return on_s3(world, work, args)
     tmp = work / "spill"
     tmp.mkdir(exist_ok=True)
     target = work / "baseline.parquet"
@@ -139,6 +174,45 @@ def main() -> int:
               f"{base[1]} MiB")
     target.unlink(missing_ok=True)
     shutil.rmtree(world / "stream_view", ignore_errors=True)
+    if not args.keep_world:
+        shutil.rmtree(world, ignore_errors=True)
+    return 0
+
+
+def on_s3(world: Path, work: Path, args: argparse.Namespace) -> int:
+    """Ours and bare DuckDB over httpfs, on a world in a local S3 server, at each delay."""
+    from latency_proxy import LatencyProxy
+    from s3_bench import client, dummy_env, local_s3, upload_folder
+
+    tmp = work / "spill"
+    tmp.mkdir(exist_ok=True)
+    with local_s3("bench") as server:
+        upload_folder(server.endpoint, world, "bench", "world")
+        s3: Any = client(server.endpoint)
+        keys = sorted(o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket="bench", Prefix="world/data/") for o in page.get("Contents", [])
+            if f"/{OUT}/" in o["Key"] and o["Key"].endswith(".parquet"))
+        print(f"uploaded to {server.endpoint}: {len(keys)} parts of {OUT}")
+        for delay in [float(d) for d in args.delay_ms.split(",")]:
+            with LatencyProxy(server.host, server.port, delay / 1000) as url:
+                env = dummy_env(url)
+                base_s, base_rss = measure_in_fresh_parent(
+                    [sys.executable, "-c", BASELINE_S3, ",".join(f"s3://bench/{k}" for k in keys),
+                     args.memory_limit, str(tmp), f"s3://bench/baseline-{delay:.0f}.parquet"],
+                    env)
+                ours_s, ours_rss = measure_in_fresh_parent(
+                    [sys.executable, "-m", "oracle_tui.cli", "stream-view", "build",
+                     "s3://bench/world", "--output-id", OUT, "--memory-limit",
+                     args.memory_limit, "--temp-dir", str(tmp), "--json"], env)
+                views = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
+                    Bucket="bench", Prefix="world/stream_view/") for o in page.get(
+                    "Contents", [])]
+                print(f"{delay:4.0f} ms: stream-view build {ours_s:6.1f} s (peak RSS {ours_rss} "
+                      f"MiB; {len(views)} view objects written back)   bare DuckDB over "
+                      f"httpfs {base_s:6.1f} s (peak RSS {base_rss} MiB)   ratio "
+                      f"{ours_s / base_s:.2f}")
+                for key in views:
+                    s3.delete_object(Bucket="bench", Key=key)
     if not args.keep_world:
         shutil.rmtree(world, ignore_errors=True)
     return 0

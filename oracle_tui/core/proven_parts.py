@@ -23,7 +23,7 @@ from oracle_tui.core.errors import OracleError
 from oracle_tui.core.hashing import DEFAULT_THREADS, iter_chunks
 from oracle_tui.core.progress import Progress, check_cancel, no_progress
 from oracle_tui.core.report import OutputResult
-from oracle_tui.core.storage.base import Store
+from oracle_tui.core.storage.base import Store, in_flight
 from oracle_tui.core.storage.folders import new_temp_folder, write_error
 
 
@@ -82,7 +82,7 @@ def stage_proven_parts(store: Store, out: OutputResult, folder: Path, *, door: s
         return path
 
     progress(0, len(keys))
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+    with ThreadPoolExecutor(max_workers=in_flight(store, threads)) as pool:
         futures = [pool.submit(one, k) for k in keys]
         try:
             paths = [f.result() for f in futures]
