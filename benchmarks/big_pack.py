@@ -29,4 +29,7 @@ def pack_arguments(description: str | None = None) -> argparse.Namespace:
     ap.add_argument("--files", type=int, default=20_000)
     ap.add_argument("--upstream", default=str(UPSTREAM))
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--s3", action="store_true",
+                    help="the pack sealed on a local S3 server, read through a latency proxy")
+    ap.add_argument("--delay-ms", default="0,30", help="with --s3: each request's delay")
     return ap.parse_args()

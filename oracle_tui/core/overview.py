@@ -6,6 +6,8 @@ packs, so nothing here hashes or opens data files.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pydantic import BaseModel
@@ -40,6 +42,11 @@ def _pack_id(doc: dict[str, Any]) -> str | None:
     return value if isinstance(value, str) and HEX64.fullmatch(value) else None
 
 
+def _absent(root: str) -> PackOverview:
+    return PackOverview(root=root, exists=False, lifecycle="ABSENT",
+                        problem=("PACK_NOT_FOUND", f"no pack at {root}"))
+
+
 def pack_overview(pack: OpenedPack) -> PackOverview:
     """The first screen's facts from a handful of small reads (the root, the run receipt,
     the seal, the manifest, the tombstone): never a listing, so it costs the same on a pack
@@ -47,19 +54,28 @@ def pack_overview(pack: OpenedPack) -> PackOverview:
     root = pack.root
     try:
         store = pack.store
-        if not pack.root_exists():
-            return PackOverview(root=root, exists=False, lifecycle="ABSENT",
-                                problem=("PACK_NOT_FOUND", f"no pack at {root}"))
+        reads: list[Callable[[], Any]] = [
+            pack.root_exists, lambda: _json(store, RUN_RECEIPT), lambda: _json(store, SEAL),
+            lambda: _json(store, MANIFEST), lambda: store.head(TOMBSTONE)]
+        if store.remote:  # one round trip for all five, not five in a row
+            with ThreadPoolExecutor(max_workers=len(reads)) as pool:
+                futures = [pool.submit(read) for read in reads]
+                if not futures[0].result():  # an absent root: nothing else counts
+                    return _absent(root)
+                receipt, seal, manifest, tombstone = [f.result() for f in futures[1:]]
+        else:
+            if not reads[0]():
+                return _absent(root)
+            receipt, seal, manifest, tombstone = [read() for read in reads[1:]]
         out = PackOverview(root=root, exists=True)
-        out.run_receipt = _json(store, RUN_RECEIPT)
-        seal = _json(store, SEAL)
+        out.run_receipt = receipt
         if seal is not None:
             status = seal.get("seal_status")
             out.lifecycle = status if status in ("SEALED_OK", "SEALED_FAILED") else "…"
             out.oracle_pack_id = _pack_id(seal)
         if out.oracle_pack_id is None:
-            out.oracle_pack_id = _pack_id(_json(store, MANIFEST) or {})
-        if store.head(TOMBSTONE) is not None:
+            out.oracle_pack_id = _pack_id(manifest or {})
+        if tombstone is not None:
             out.lifecycle = "TOMBSTONED"
         elif seal is None and out.run_receipt is None:
             out.lifecycle = "…"  # empty, or not a pack: the check's listing will say

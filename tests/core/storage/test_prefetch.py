@@ -76,3 +76,24 @@ def test_held_bytes_are_bounded_and_large_objects_stream(tmp_path: Path,
         assert stream.readinto(buf) == 70 and bytes(buf[:70]) == bytes([1]) * 70
     with pytest.raises(TooLarge):
         held.read_bytes("a", max_bytes=10)
+
+
+@pytest.mark.s3
+def test_the_first_screen_on_s3_is_five_reads_and_no_listing(s3env: S3Env, s3_world: DemoWorld
+                                                            ) -> None:
+    """The Overview's facts on S3: the root's probe, the run receipt, the seal, the manifest
+    and the tombstone's HEAD, sent together (one round trip at a region's latency)."""
+    from oracle_tui.core.overview import pack_overview
+    from oracle_tui.core.pack import open_pack
+
+    if s3env.server is None:
+        pytest.skip("the request count needs the loopback server of this run")
+    requests: list[tuple[str, str, str]] = s3env.server.honest.requests  # type: ignore[attr-defined]
+    pack = open_pack(s3_world.root)
+    before = len(requests)
+    facts = pack_overview(pack)
+    made = requests[before:]
+    assert facts.exists and facts.run_receipt is not None and facts.lifecycle == "STAGING"
+    probes = [r for r in made if "list-type=2" in r[2]]
+    assert len(made) == 5 and len(probes) == 1 and "max-keys=1" in probes[0][2]
+    assert sorted(m for m, _, _ in made) == ["GET", "GET", "GET", "GET", "HEAD"]
