@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 # stay fast to start (this matters for scripted checks and the digest benchmark).
 
 EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports a command SIGINT ended
+EXIT_TERMINATED = 143  # SIGTERM, as a shell reports a command SIGTERM ended
 EXIT_PIPE_CLOSED = 141  # the output's reader closed the pipe, as a shell reports SIGPIPE
 PIPE_WIDTH = 1000  # wide enough for any path, id or detail the tool prints on one line
 
@@ -530,9 +531,11 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 EXIT_CODES = ("exit codes: 0 PASS or WARN · 1 FAIL · 2 usage or configuration error · "
               "3 could not finish, retry (timeout, throttling, unreachable store) · "
-              "130 interrupted (Ctrl-C) · 141 the output's reader closed the pipe")
+              "130 interrupted (Ctrl-C) · 141 the output's reader closed the pipe · 143 "
+              "terminated (SIGTERM)")
 DIFF_EXIT_CODES = ("exit codes: 0 identical · 1 different, or a side not readable · 2 usage "
-                   "or configuration error · 3 could not finish, retry · 130 interrupted")
+                   "or configuration error · 3 could not finish, retry · 130 interrupted · 143 "
+                   "terminated")
 SCENARIO_HELP = ("the world's scenario (default: the profile's, else the one scenario_id= "
                  "folder under the catalogued outputs)")
 PACK_HELP = "folder holding the catalogue and gate map (default: the profile's, else built-in)"
@@ -769,11 +772,14 @@ def _add_inspect(sub: Subparsers) -> None:
 
 
 class _Interrupts:
-    """Whether Ctrl-C (SIGINT) reached this command: DuckDB turns it into its own error
-    ("Query interrupted") and a worker into a cancel, and each of those is then the
-    operator's interrupt, not a failure."""
+    """Whether Ctrl-C (SIGINT) or a SIGTERM (a supervisor, `kill`, a container stopping)
+    reached this command: DuckDB turns it into its own error ("Query interrupted") and a
+    worker into a cancel, and each of those is then the operator's interrupt, not a failure.
+    Both stop a command the same way (its clean-up runs: nothing half-written stays); they
+    differ only in the word and the exit status (130, 143)."""
 
     seen = False
+    signal_name = "SIGINT"
     watching = False
 
     @classmethod
@@ -784,17 +790,20 @@ class _Interrupts:
         if threading.current_thread() is not threading.main_thread():
             return  # only the main thread may set handlers (tests call main() in threads)
 
-        def on_sigint(signum: int, frame: Any) -> None:
+        def on_signal(signum: int, frame: Any) -> None:
             cls.seen = True
-            signal.default_int_handler(signum, frame)
+            cls.signal_name = "SIGTERM" if signum == signal.SIGTERM else "SIGINT"
+            signal.default_int_handler(signum, frame)  # KeyboardInterrupt, for both
 
-        signal.signal(signal.SIGINT, on_sigint)
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
         if cls.watching:
             return
         # The handler above runs only when the main thread runs Python; a DuckDB statement
         # running in C may not come back to it for hours. The signal also wakes this thread
         # (through the wakeup fd), which interrupts every open DuckDB connection.
         import os
+        import time
 
         read_end, write_end = os.pipe()
         os.set_blocking(write_end, False)
@@ -804,17 +813,27 @@ class _Interrupts:
         def watch() -> None:
             while True:
                 numbers = os.read(read_end, 64)
-                if signal.SIGINT in numbers:
+                if signal.SIGINT in numbers or signal.SIGTERM in numbers:
                     cls.seen = True
+                    if signal.SIGTERM in numbers:
+                        cls.signal_name = "SIGTERM"
+                # From the signal until the command has ended (the next command in this
+                # process starts unseen), every statement is interrupted, also one that
+                # starts after the signal: it can land between a statement's preparation
+                # and its start, and the main thread's handler runs only when the statement
+                # returns. The command is ending; no statement of it may run on.
+                while cls.seen:
                     duck = sys.modules.get("oracle_tui.core.duck")
                     if duck is not None:
                         duck.interrupt_all()
+                    time.sleep(0.05)
 
         threading.Thread(target=watch, daemon=True, name="oracle-tui-sigint").start()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     _Interrupts.seen = False
+    _Interrupts.signal_name = "SIGINT"
     _Interrupts.install()
     try:
         parser = build_parser()
@@ -868,6 +887,9 @@ def _silence_stdout() -> None:
 
 
 def _interrupted() -> int:
+    if _Interrupts.signal_name == "SIGTERM":
+        sys.stderr.write("oracle-tui: terminated\n")
+        return EXIT_TERMINATED
     sys.stderr.write("oracle-tui: interrupted\n")
     return EXIT_INTERRUPTED
 

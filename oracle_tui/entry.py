@@ -21,6 +21,7 @@ def main() -> int:
     # The command has ended: a Ctrl-C from now on would only cut the clean-up short (temp
     # folders removed at exit) or kill the process without a word.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     return rc
 
 

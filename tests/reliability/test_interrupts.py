@@ -41,7 +41,8 @@ m.{name} = held
 """
 
 
-def _interrupted(args: list[str], hook: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _interrupted(args: list[str], hook: str, cwd: Path, sig: int = signal.SIGINT
+                 ) -> subprocess.CompletedProcess[str]:
     code = "import sys\n" + textwrap.dedent(hook) + textwrap.dedent(f"""
         from oracle_tui.entry import main
         sys.argv = ["oracle-tui", *{args!r}]
@@ -58,7 +59,7 @@ def _interrupted(args: list[str], hook: str, cwd: Path) -> subprocess.CompletedP
     else:
         proc.wait()
         raise AssertionError(f"the child ended before its long phase: {''.join(seen)}")
-    os.kill(proc.pid, signal.SIGINT)
+    os.kill(proc.pid, sig)
     try:
         out, err = proc.communicate(timeout=120)
     finally:
@@ -154,3 +155,22 @@ def test_the_entry_point_runs_the_cli(argv: list[str]) -> None:
     res = subprocess.run([sys.executable, "-m", "oracle_tui.entry", *argv],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and res.stdout.startswith("oracle-tui ")
+
+
+def test_sigterm_while_demo_writes_leaves_no_world(tmp_path: Path) -> None:
+    """A supervisor's SIGTERM stops a command as Ctrl-C does (its clean-up runs), said as
+    `terminated`, exit 143: a demo stopped half-way leaves no folder behind."""
+    hook = SLEEP_IN.format(module="oracle_tui.core.demo", name="_write_bundles", ready=READY)
+    res = _interrupted(["demo", "--out", str(tmp_path / "half"), "--events", "2000"], hook,
+                       tmp_path, signal.SIGTERM)
+    assert (res.returncode, res.stderr, res.stdout) == (143, "oracle-tui: terminated\n", "")
+    assert not (tmp_path / "half").exists()
+
+
+def test_sigterm_while_duckdb_sorts_keeps_no_view(world: DemoWorld, tmp_path: Path) -> None:
+    hook = DUCKDB_IN.format(module="oracle_tui.core.views.build", name="profile_source",
+                            ready=READY)
+    res = _interrupted(["stream-view", "build", world.root, "--output-id",
+                        "s3_event_stream_with_fraud_6B"], hook, tmp_path, signal.SIGTERM)
+    assert (res.returncode, res.stderr) == (143, "oracle-tui: terminated\n")
+    assert not (Path(world.root) / "stream_view").exists()
