@@ -118,19 +118,28 @@ def diff_rows(con: duckdb.DuckDBPyConnection, sides: tuple[list[str], list[str]]
     out.only_in_b = _scalar(con, count.format("only_b", "NOT", "only_a", on))
     out.examples = _examples(con, key, columns, examples)
     if time_column in columns:
-        out.time_column = time_column
-        out.time_unit, out.by_time = _by_time(con, quote_column(time_column), on)
+        found = _by_time(con, quote_column(time_column), on)
+        if found is not None:
+            out.time_column = time_column
+            out.time_unit, out.by_time = found
     return out
 
 
 def _by_time(con: duckdb.DuckDBPyConnection, column: str, on: str
-             ) -> tuple[Literal["day", "month"], list[WhenDiffering]]:
-    """The differing rows per day of ``column`` as written (a changed row by A's value):
-    the first ten characters of its text (in UTC: the connection's time zone), where
-    those are a date."""
-    day = (f"CASE WHEN regexp_full_match(left(CAST(x.{column} AS VARCHAR), 10), "
-           f"'[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') THEN left(CAST(x.{column} AS VARCHAR), 10) "
-           "END")
+             ) -> tuple[Literal["day", "month"], list[WhenDiffering]] | None:
+    """The differing rows per UTC day of ``column`` (a changed row by A's value); None when
+    the column holds no instants (a number, a name). Text is read as an instant where it is
+    one (an offset counts: 23:30-05:00 is the next day in UTC), else it has no day."""
+    typ = str(con.execute(f"DESCRIBE SELECT {column} FROM only_a").fetchall()[0][1])
+    if typ == "VARCHAR":
+        instant = f"TRY_CAST(x.{column} AS TIMESTAMPTZ)"
+    elif typ.startswith(("TIMESTAMP", "DATE")):
+        instant = f"CAST(x.{column} AS TIMESTAMPTZ)"
+    else:
+        return None
+    # The connection's time zone is UTC (core.duck.connect): the text of an instant starts
+    # with its UTC date.
+    day = f"left(CAST({instant} AS VARCHAR), 10)"
     rows = con.execute(
         f"SELECT d, k, count(*) FROM ("
         f"SELECT {day} AS d, CASE WHEN EXISTS (SELECT 1 FROM only_b y WHERE {on}) "

@@ -8,11 +8,12 @@ them. No DuckDB here: the SQL is text the builder and the verifier run.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 HOUR_US = 3_600_000_000
 # At most this many buckets in a receipt: hours up to some 417 days of range, days beyond
@@ -33,8 +34,8 @@ class RowsOverTime(BaseModel):
 
     unit: Literal["hour", "day"]
     start: str | None  # the first bucket's start (RFC 3339, UTC); None when no row has a key
-    counts: list[int]
-    null_rows: int
+    counts: list[Annotated[int, Field(ge=0)]]
+    null_rows: int = Field(ge=0)
 
 
 def hour_counts_sql(epoch_us: str, scan: str) -> str:
@@ -63,57 +64,86 @@ def from_hour_counts(rows: Iterable[Sequence[Any]]) -> RowsOverTime | None:
             buckets[hour // size] = buckets.get(hour // size, 0) + count
         low, high = min(buckets), max(buckets)
         if high - low < MAX_BUCKETS:
-            try:
-                start = _EPOCH + timedelta(hours=low * size)
-            except OverflowError:
-                return None
+            start = hour_text(low * size)
+            if start is None:
+                return None  # beyond the calendar this record is written in
             return RowsOverTime(unit=unit,  # type: ignore[arg-type]
-                                start=start.strftime(ISO_US),
+                                start=start,
                                 counts=[buckets.get(b, 0) for b in range(low, high + 1)],
                                 null_rows=nulls)
     return None
 
 
+def hour_text(hour: int) -> str | None:
+    """The start of an hour since the epoch as RFC 3339 (four-digit years, 0001 to 9999);
+    None outside them."""
+    try:
+        t = _EPOCH + timedelta(hours=hour)
+    except OverflowError:
+        return None
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:00:00.000000Z"
+
+
 def problems(rot: RowsOverTime, row_count: int, min_ts: str | None,
              max_ts: str | None) -> list[str]:
     """What in a receipt's rows over time its own other claims contradict: the counts must
-    add up to the view's rows, and the first and last buckets must hold the key range's
-    ends (where those read as instants)."""
+    add up to the view's rows; no bucket exactly when no row has a key value; the first and
+    last buckets must hold the key range's ends, which must read as instants; and a range of
+    at most MAX_BUCKETS hours is counted per hour, as a build records it."""
     out: list[str] = []
-    if len(rot.counts) > MAX_BUCKETS or any(c < 0 for c in rot.counts):
-        out.append("rows_over_time has negative counts or too many buckets")
-        return out
+    if len(rot.counts) > MAX_BUCKETS or any(c < 0 for c in rot.counts) or rot.null_rows < 0:
+        return ["rows_over_time has negative counts or too many buckets"]
     if sum(rot.counts) + rot.null_rows != row_count:
         out.append(f"rows_over_time adds up to {sum(rot.counts) + rot.null_rows:,} rows, the "
                    f"view has {row_count:,}")
     if not rot.counts:
         if rot.start is not None:
             out.append("rows_over_time has a start but no buckets")
+        if min_ts is not None or max_ts is not None:
+            out.append("rows_over_time has no buckets, but the view's rows have key values "
+                       f"({min_ts} .. {max_ts})")
         return out
-    start = _instant(rot.start)
+    start, low, high = _instant(rot.start), _instant(min_ts), _instant(max_ts)
     if start is None or start != _floor(start, rot.unit):
-        out.append(f"rows_over_time starts at {rot.start!r}, not at the start of an {rot.unit}"
-                   if rot.unit == "hour" else
-                   f"rows_over_time starts at {rot.start!r}, not at the start of a day")
+        article = "an" if rot.unit == "hour" else "a"
+        out.append(f"rows_over_time starts at {str(rot.start)[:40]!r}, not at the start of "
+                   f"{article} {rot.unit}")
         return out
     if rot.counts[0] == 0 or rot.counts[-1] == 0:
         out.append("rows_over_time has empty buckets at its ends")
-    low, high = _instant(min_ts), _instant(max_ts)
-    if low is not None and high is not None:
-        step = timedelta(hours=UNIT_HOURS[rot.unit])
-        if _floor(low, rot.unit) != start or \
-                _floor(high, rot.unit) != start + step * (len(rot.counts) - 1):
-            out.append("rows_over_time does not span the view's key range "
-                       f"({min_ts} .. {max_ts})")
+    if low is None or high is None:
+        out.append("rows_over_time cannot be tied to the view's key range "
+                   f"({str(min_ts)[:40]} .. {str(max_ts)[:40]}): not instants")
+        return out
+    step = timedelta(hours=UNIT_HOURS[rot.unit])
+    try:
+        last = start + step * (len(rot.counts) - 1)
+    except OverflowError:
+        last = None
+    if _floor(low, rot.unit) != start or last is None or _floor(high, rot.unit) != last:
+        out.append("rows_over_time does not span the view's key range "
+                   f"({min_ts} .. {max_ts})")
+    elif rot.unit == "day" and \
+            (_floor(high, "hour") - _floor(low, "hour")) // timedelta(hours=1) < MAX_BUCKETS:
+        out.append("rows_over_time counts per day a range a build counts per hour")
     return out
 
 
+_INSTANT = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{6})Z")
+
+
 def _instant(text: str | None) -> datetime | None:
-    if text is None:
+    """A receipt's instant (``…T hh:mm:ss.ffffffZ``, as the view's bounds are written);
+    ``T24:00:00.000000`` is the next day's midnight, as DuckDB reads it."""
+    found = _INSTANT.fullmatch(text) if isinstance(text, str) else None
+    if found is None:
         return None
+    y, mo, d, h, mi, sec, us = (int(g) for g in found.groups())
     try:
-        return datetime.strptime(text, ISO_US).replace(tzinfo=UTC)
-    except ValueError:
+        if (h, mi, sec, us) == (24, 0, 0, 0):
+            return datetime(y, mo, d, tzinfo=UTC) + timedelta(days=1)
+        return datetime(y, mo, d, h, mi, sec, us, tzinfo=UTC)
+    except (ValueError, OverflowError):
         return None
 
 
@@ -146,7 +176,10 @@ def bar_line(columns: Sequence[int]) -> str:
 
 def bucket_start(rot: RowsOverTime, index: int) -> datetime | None:
     start = _instant(rot.start)
-    return None if start is None else start + timedelta(hours=UNIT_HOURS[rot.unit] * index)
+    try:
+        return None if start is None else start + timedelta(hours=UNIT_HOURS[rot.unit] * index)
+    except OverflowError:
+        return None  # past year 9999
 
 
 def gaps(rot: RowsOverTime) -> list[tuple[datetime, datetime]]:
@@ -185,13 +218,15 @@ def picture_lines(rot: RowsOverTime, width: int) -> list[str]:
     """The rows over time in ``width`` columns: what one mark covers and the peak, the bars,
     the range's two ends under them, and the gaps (empty stretches inside the range)."""
     if not rot.counts:
-        return [f"no row has a key value ({rot.null_rows:,} rows without one)"]
+        return [f"no row has a key value ({rot.null_rows:,} rows without one)"
+                if rot.null_rows else "the view has no rows"]
     cols = columns_of(rot.counts, width)
     per = -(-len(rot.counts) // max(1, width))
     mark = f"1 {rot.unit}" if per == 1 else f"{per} {rot.unit}s"
     shape = "%Y-%m-%d %H:00" if rot.unit == "hour" else "%Y-%m-%d"
     first, last = bucket_start(rot, 0), bucket_start(rot, len(rot.counts) - 1)
-    assert first is not None and last is not None  # start was checked by check
+    if first is None or last is None:  # check refuses such a record; never draw a guess
+        return ["not drawn: the recorded range does not read as instants of years 1 to 9999"]
     left, right = first.strftime(shape), last.strftime(shape)
     # The range's end without its year where it is the start's.
     same = 5 if right[:5] == left[:5] else 0

@@ -458,9 +458,14 @@ def timeline_lines(state: StreamViewSection | None, width: int) -> list[str]:
         return [f"view {state.state}: no rows to draw"]
     recorded = state.receipt.get("rows_over_time")
     if recorded is None:
-        return ["not recorded: the view was built by an earlier oracle-tui, or its first key "
-                "is not a time (a rebuild records it)"]
-    return picture_lines(RowsOverTime.model_validate(recorded), width)
+        # Why it is absent is not in the receipt: a view built before oracle-tui recorded
+        # it, a first key that is no instant, a range wider than 10,000 days.
+        return ["not recorded in this view's receipt: nothing to draw"]
+    try:
+        rot = RowsOverTime.model_validate(recorded)
+    except ValueError:  # check refuses such a receipt; never draw from it
+        return ["not drawn: the receipt's rows_over_time is not readable"]
+    return picture_lines(rot, width)
 
 
 class StreamViewsPane(TablePane):

@@ -449,3 +449,31 @@ def test_where_the_differences_lie_by_day_and_by_segment(tmp_path: Path) -> None
     for line in segment_lines(report) + when_lines(RowDifference.model_validate(rows)):
         assert line in text or f"      {line}" in text, line
     assert "where outputs differ (per segment):" in text
+
+
+def test_differing_rows_are_placed_on_their_utc_day_or_nowhere() -> None:
+    """Text with an offset is placed on its UTC day; text that is no instant has no day; a
+    column of numbers is no time column at all."""
+    from oracle_tui.core.duck import connect
+    from oracle_tui.core.row_diff import WhenDiffering, diff_rows
+
+    con = connect(stores=[])
+    try:
+        con.execute("CREATE TABLE a AS SELECT * FROM (VALUES (1, '2026-01-01T23:30:00-05:00', "
+                    "10), (2, 'not a time', 20), (3, '2026-01-02T00:00:01.000000Z', 30)) "
+                    "t(k, ts, v)")
+        con.execute("CREATE TABLE b AS SELECT * FROM (VALUES (1, '2026-01-01T23:30:00-05:00', "
+                    "11)) t(k, ts, v)")
+        folder = Path(__import__("tempfile").mkdtemp())
+        for name in ("a", "b"):
+            con.execute(f"COPY {name} TO '{folder / name}.parquet' (FORMAT parquet)")
+        sides = ([str(folder / "a.parquet")], [str(folder / "b.parquet")])
+        rows = diff_rows(con, sides, ["k"], ["k", "ts", "v"], 5, time_column="ts")
+        assert (rows.time_column, rows.by_time) == ("ts", [
+            WhenDiffering(when="2026-01-02", changed=1, only_in_a=1),
+            WhenDiffering(when=None, only_in_a=1)])
+        rows = diff_rows(con, sides, ["k"], ["k", "ts", "v"], 5, time_column="v")
+        assert (rows.time_column, rows.by_time) == (None, [])
+        shutil.rmtree(folder)
+    finally:
+        con.close()

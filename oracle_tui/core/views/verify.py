@@ -30,6 +30,7 @@ from oracle_tui.core.readability import decide
 from oracle_tui.core.report import EXCEPT_PARTS
 from oracle_tui.core.storage import LocalStore
 from oracle_tui.core.storage.folders import new_temp_folder
+from oracle_tui.core.timeline import from_hour_counts
 from oracle_tui.core.views.build import DEFAULT_ROWS_PER_PART, build_into, platform_raw, same_rows
 from oracle_tui.core.views.documents import (
     Receipt,
@@ -47,6 +48,7 @@ from oracle_tui.core.views.sort import (
     PART_FORMAT,
     RawStats,
     SortKey,
+    epoch_us_of,
     raw_stats,
     row_hashes,
     rows_over_time,
@@ -162,15 +164,21 @@ def _rederive(t: ViewTarget, receipt: Receipt, upstream: dict[str, Any] | None,
         for label, scan, claimed in (("source", scan_sql(source_uris), receipt.source),
                                      ("view", scan_sql(view_uris), receipt.view)):
             check_cancel(cancel)
-            actual[label] = raw_stats(con, scan, plan[0], columns, function)
+            # A view of no rows has no parts: nothing to scan, and nothing is what it holds.
+            empty = label == "view" and not view_uris
+            actual[label] = RawStats() if empty else raw_stats(con, scan, plan[0], columns,
+                                                               function)
             for what in _stat_differences(actual[label].shown(plan[0]), claimed, same_engine):
                 bad(f"{label} {what}")
             progress(total - 2 + (label == "view"), total)
-        if receipt.rows_over_time is not None:
-            counted = rows_over_time(con, scan_sql(view_uris), plan[0])
+        # A record the receipt holds (null included) is counted again; a receipt with no
+        # such field (built before oracle-tui recorded it) claims nothing to count.
+        if "rows_over_time" in receipt.model_fields_set:
+            counted = (rows_over_time(con, scan_sql(view_uris), plan[0]) if view_uris else
+                       (from_hour_counts([]) if epoch_us_of(plan[0]) else None))
             if counted != receipt.rows_over_time:
-                bad("the view's rows per " + receipt.rows_over_time.unit + " differ from the "
-                    "receipt's rows_over_time")
+                unit = receipt.rows_over_time.unit if receipt.rows_over_time else "hour"
+                bad(f"the view's rows per {unit} differ from the receipt's rows_over_time")
         # The view against the source, both hashed here: what the receipt says of either
         # (its engine, its sums) cannot turn this comparison off.
         if not same_rows(actual["view"], actual["source"]):
@@ -181,7 +189,7 @@ def _rederive(t: ViewTarget, receipt: Receipt, upstream: dict[str, Any] | None,
             for what in _platform_differences(con, source_uris, profile, plan[0],
                                               actual, upstream):
                 bad(what)
-        violation = _order_violation(con, view_uris, plan, cancel)
+        violation = _order_violation(con, view_uris, plan, cancel) if view_uris else None
         if violation:
             bad(violation, "STREAM_ORDER_VIOLATION")
     except duckdb.Error as exc:

@@ -150,3 +150,97 @@ def test_the_picture_sums_whole_buckets_and_shows_gaps_as_spaces() -> None:
         "2 rows without a key value (not drawn)"]
     # Three hours a mark: the gap inside one mark does not show, the words still say it.
     assert picture_lines(rot, 3)[1:2] == ["▅▄█"]
+
+
+@pytest.mark.parametrize(("rot", "min_ts", "max_ts", "words"), [
+    # A record the key range cannot be held to is refused, not taken on trust.
+    (RowsOverTime(unit="hour", start="9999-12-31T00:00:00.000000Z", counts=[4], null_rows=0),
+     None, None, "cannot be tied to the view's key range"),
+    (RowsOverTime(unit="hour", start="2026-01-01T00:00:00.000000Z", counts=[4], null_rows=0),
+     "2026-01-01T00:10:00+00:00", "2026-01-01T00:20:00+00:00", "not instants"),
+    # Buckets past the calendar's end: a finding, never an exception.
+    (RowsOverTime(unit="hour", start="9999-12-31T23:00:00.000000Z", counts=[1, 0, 3],
+                  null_rows=0),
+     "9999-12-31T23:10:00.000000Z", "9999-12-31T23:20:00.000000Z", "does not span"),
+    # No bucket while the rows have key values.
+    (RowsOverTime(unit="hour", start=None, counts=[], null_rows=4),
+     "2026-01-01T00:10:00.000000Z", "2026-01-01T00:20:00.000000Z", "no buckets, but"),
+    # Per day a range that a build counts per hour.
+    (RowsOverTime(unit="day", start="2026-01-01T00:00:00.000000Z", counts=[2, 2], null_rows=0),
+     "2026-01-01T00:10:00.000000Z", "2026-01-02T00:20:00.000000Z", "counts per day a range"),
+])
+def test_a_record_its_receipt_cannot_bear_out_is_a_problem(rot: RowsOverTime, min_ts: Any,
+                                                           max_ts: Any, words: str) -> None:
+    found = problems(rot, 4, min_ts, max_ts)
+    assert any(words in p for p in found), found
+
+
+def test_negative_counts_are_not_a_record() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        RowsOverTime.model_validate({"unit": "hour", "start": None, "counts": [],
+                                     "null_rows": -5})
+    with pytest.raises(ValidationError):
+        RowsOverTime.model_validate({"unit": "hour", "start": "2026-01-01T00:00:00.000000Z",
+                                     "counts": [5, -1, 1], "null_rows": 0})
+
+
+def test_years_before_1000_and_hour_24_read_as_instants() -> None:
+    from oracle_tui.core.views.sort import iso_us
+
+    # 0999-12-31T05:30Z and the hour it falls in, both with four-digit years.
+    us = int((datetime(999, 12, 31, 5, 30, tzinfo=UTC) - EPOCH).total_seconds()) * 1_000_000
+    assert iso_us(us) == "0999-12-31T05:30:00.000000Z"
+    rot = from_hour_counts([(us // 3_600_000_000, 3)])
+    assert rot is not None and rot.start == "0999-12-31T05:00:00.000000Z"
+    assert problems(rot, 3, iso_us(us), iso_us(us)) == []
+    # Canonical text may say T24:00:00 (DuckDB reads it as the next day's midnight).
+    day = RowsOverTime(unit="hour", start="2026-01-02T00:00:00.000000Z", counts=[1],
+                       null_rows=0)
+    assert problems(day, 1, "2026-01-01T24:00:00.000000Z", "2026-01-01T24:00:00.000000Z") == []
+    # Past year 9999 the text goes on; the record is not drawn beyond the calendar.
+    assert iso_us(253_402_300_800_000_000) == "10000-01-01T00:00:00.000000Z"
+    assert from_hour_counts([(253_402_300_800 // 3600, 1)]) is None
+
+
+def test_the_pane_draws_nothing_it_cannot_read_as_instants() -> None:
+    from oracle_tui.core.report import StreamViewSection
+    from oracle_tui.tui.panes import timeline_lines
+
+    receipt = {"rows_over_time": {"unit": "hour", "start": "9999-12-31T23:00:00.000000Z",
+                                  "counts": [1, 1], "null_rows": 0}}
+    state = StreamViewSection(output_id=OUT, state="VALID", receipt=receipt)
+    assert timeline_lines(state, 80) == [
+        "not drawn: the recorded range does not read as instants of years 1 to 9999"]
+    assert state.receipt is not None
+    state.receipt["rows_over_time"] = None
+    assert timeline_lines(state, 80) == ["not recorded in this view's receipt: nothing to draw"]
+    state.receipt["rows_over_time"] = {"unit": "hour", "start": None, "counts": [],
+                                       "null_rows": 0}
+    assert timeline_lines(state, 80) == ["the view has no rows"]
+
+
+def test_verify_counts_a_record_set_to_null(world: DemoWorld) -> None:
+    build_stream_view(world.root, OUT, rows_per_part=3_000)
+    edit_view_receipt(_view_dir(world.root) / RECEIPT,
+                      lambda ours: ours.__setitem__("rows_over_time", None))
+    state = verify_stream_view(world.root, OUT)
+    assert (state.state, [f.detail for f in state.findings]) == (
+        "INVALID", ["the view's rows per hour differ from the receipt's rows_over_time"])
+
+
+def test_a_view_of_no_rows_builds_checks_and_verifies(world: DemoWorld) -> None:
+    from tests.engine import reissue_evidence
+
+    for part in Path(world.root).glob(f"data/**/{OUT}/**/part-*.parquet"):
+        table = pq.read_table(part)
+        pq.write_table(table.slice(0, 0), part)
+    reissue_evidence(world)
+    build_stream_view(world.root, OUT)
+    assert _receipt(world.root)["rows_over_time"] == {"unit": "hour", "start": None,
+                                                      "counts": [], "null_rows": 0}
+    assert next(v for v in run_check(world.root).stream_views
+                if v.output_id == OUT).state == "VALID"
+    state = verify_stream_view(world.root, OUT)
+    assert (state.state, state.findings) == ("VALID", [])
