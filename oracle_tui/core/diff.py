@@ -347,10 +347,10 @@ def segment_lines(report: DiffReport) -> list[str]:
     the segment with most); nothing when no output differs."""
     if not any(s.differing for s in report.by_segment):
         return []
-    top = max(s.differing for s in report.by_segment)
     width = max(len(s.segment) for s in report.by_segment)
-    return ["where outputs differ (per segment):"] + [
-        f"  {s.segment:<{width}}  {hbar(s.differing, top, 16):<16}  {s.differing} of "
+    # A bar is the share of the segment's outputs that differ: full when all of them do.
+    return ["where outputs differ (per engine segment):"] + [
+        f"  {s.segment:<{width}}  {hbar(s.differing, s.outputs, 16):<16}  {s.differing} of "
         f"{s.outputs} output{'s' if s.outputs != 1 else ''}" for s in report.by_segment]
 
 
@@ -461,7 +461,8 @@ def _verdict(report: DiffReport, same_world: bool) -> tuple[
 
 
 def _rows_text(rows: RowDifference) -> str:
-    return (f"{rows.changed} changed, {rows.only_in_a} only in A, {rows.only_in_b} only in B")
+    return (f"{rows.changed:,} changed, {rows.only_in_a:,} only in A, {rows.only_in_b:,} only "
+            "in B")
 
 
 def state_words(state: str) -> str:
@@ -473,7 +474,7 @@ def rows_lines(rows: RowDifference) -> list[str]:
     """An output's row level in words, as every face shows it: the counts, then each
     differing row (changed ones with the columns that differ, side by side)."""
     lines = [f"rows: {_rows_text(rows)} (key {', '.join(rows.key_columns)}; "
-             f"{rows.segments_differing} of {rows.segments} segments differ)"]
+             f"{rows.segments_differing:,} of {rows.segments:,} key-hash buckets differ)"]
     lines += when_lines(rows)
     # Key columns with one value in every example (seed, fingerprint, scenario) said once,
     # so each row's line names what tells it apart.
@@ -504,7 +505,7 @@ def when_lines(rows: RowDifference) -> list[str]:
     top = max(w.rows for w in shown)
     lines = [f"  where in time (per {rows.time_unit} of {rows.time_column}):"]
     for w in shown:
-        kinds = ", ".join(f"{n} {word}" for n, word in ((w.changed, "changed"),
+        kinds = ", ".join(f"{n:,} {word}" for n, word in ((w.changed, "changed"),
                                                         (w.only_in_a, "only in A"),
                                                         (w.only_in_b, "only in B")) if n)
         lines.append(f"    {w.when or 'no time':<10}  {hbar(w.rows, top, 16):<16}  "

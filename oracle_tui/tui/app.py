@@ -242,7 +242,8 @@ class InspectorApp(App[None]):
         if msg.label == REHASH_LABEL and self.report is not None:
             self.rehash_stopped = True
             self.query_one(OverviewPane).show_report(self.report, self.cli_log,
-                                                     rehash="stopped")
+                                                     rehash="stopped",
+                                                     read_only=self.read_only)
             self.notify("re-hash stopped: the digests were not re-hashed (d re-hashes)",
                         severity="warning")
             return
@@ -366,7 +367,8 @@ class InspectorApp(App[None]):
         # A quick look is followed by the full re-hash, in the background, by itself.
         follows = not r.digests_rehashed and r.judged
         self.query_one(OverviewPane).show_report(r, self.cli_log,
-                                                 rehash="running" if follows else "")
+                                                 rehash="running" if follows else "",
+                                                 read_only=self.read_only)
         self.query_one(GatesPane).show_report(r)
         self.query_one(OutputsPane).show_report(r)
         self.query_one(SealPane).show_report(r)

@@ -32,7 +32,9 @@ class DiffPane(TablePane):
         self.report: DiffReport | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(f"comparing with {self.against} …", id="diff-summary", markup=False)
+        # Its own scroll (Tab reaches it): on a small screen the whole head stays readable.
+        with VerticalScroll(id="diff-summary-box"):
+            yield Static(f"comparing with {self.against} …", id="diff-summary", markup=False)
         yield DataGrid(id="diff-table", cursor_type="row", zebra_stripes=True)
         yield Label("The selected output: parts and rows that differ", classes="section-title")
         # Scrolls on its own (Tab to it): the differing rows stay reachable on a small screen.

@@ -148,7 +148,8 @@ class OverviewPane(VerticalScroll):
             grid.add_row(Text("error", style="red"), f"{ov.problem[0]}: {ov.problem[1]}")
         self.query_one("#overview-body", Static).update(grid)
 
-    def show_report(self, r: CheckReport, cli_log: list[str], rehash: str = "") -> None:
+    def show_report(self, r: CheckReport, cli_log: list[str], rehash: str = "",
+                    read_only: bool = False) -> None:
         """``rehash``: "running" while the background re-hash follows this quick report,
         "stopped" once the operator stopped it, "" otherwise."""
         c = r.counts()
@@ -175,7 +176,7 @@ class OverviewPane(VerticalScroll):
         grid = PlainGrid()
         # What to do and what is wrong first: on an 80x24 terminal the verdict, the next
         # step and the first FAIL lines show without scrolling; the details follow.
-        grid.add_row("next", self._next_step(r, rehash))
+        grid.add_row("next", self._next_step(r, rehash, read_only))
         grid.add_row("readable", self._readable_line(r))
         for severity in ("FAIL", "WARN"):
             shown = [f for f in r.findings if f.severity.value == severity]
@@ -210,9 +211,10 @@ class OverviewPane(VerticalScroll):
         self.show_cli_log(cli_log)
 
     @staticmethod
-    def _next_step(r: CheckReport, rehash: str = "") -> Text:
+    def _next_step(r: CheckReport, rehash: str = "", read_only: bool = False) -> Text:
         """One line that tells an operator what this state means for them. A quick check
-        never says "readable" or "seal it": its bytes were not re-hashed."""
+        never says "readable" or "seal it": its bytes were not re-hashed. A read-only
+        session names the command, not a key it does not have."""
         if r.seal.lifecycle == "TOMBSTONED":
             return Text("Withdrawn for good: do not read. See pane 4 for who and why.",
                         style="bold red")
@@ -226,12 +228,16 @@ class OverviewPane(VerticalScroll):
             return Text("The digests were not re-hashed: press d before sealing or reading "
                         "(nothing is proven readable yet).", style="bold yellow")
         if r.seal.lifecycle == "STAGING":
-            return Text("Gates PASS but the pack is not sealed yet: press s to seal it.",
+            how = ("`oracle-tui seal` outside this read-only session" if read_only
+                   else "press s")
+            return Text(f"Gates PASS but the pack is not sealed yet: {how} to seal it.",
                         style="bold yellow")
         missing = sum(v.state == "MISSING" for v in r.stream_views)
         if missing:
+            how = ("`oracle-tui stream-view build` outside this read-only session" if read_only
+                   else "pane 5, then b")
             return Text(f"Sealed and readable. {missing} output(s) have no stream view yet: "
-                        "pane 5, then b.", style="bold green")
+                        f"{how}.", style="bold green")
         return Text("Sealed and readable; stream views are in place.", style="bold green")
 
     @staticmethod

@@ -207,7 +207,7 @@ async def test_the_inspector_compares_against_another_world(world: DemoWorld,
 
         report = app.query_one(DiffPane).report
         assert report is not None
-        assert segment_lines(report) == ["where outputs differ (per segment):",
+        assert segment_lines(report) == ["where outputs differ (per engine segment):",
                                          "  5B  ████████████████  1 of 1 output",
                                          "  6B                    0 of 3 outputs"]
         assert "\n".join(segment_lines(report)) in summary
@@ -448,7 +448,9 @@ def test_where_the_differences_lie_by_day_and_by_segment(tmp_path: Path) -> None
     report = DiffReport.model_validate(doc)
     for line in segment_lines(report) + when_lines(RowDifference.model_validate(rows)):
         assert line in text or f"      {line}" in text, line
-    assert "where outputs differ (per segment):" in text
+    assert "where outputs differ (per engine segment):" in text
+    # A bar is the share of the segment's outputs that differ: a third for 1 of 3.
+    assert "  6B  █████▎            1 of 3 outputs" in text
 
 
 def test_differing_rows_are_placed_on_their_utc_day_or_nowhere() -> None:

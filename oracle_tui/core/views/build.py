@@ -265,10 +265,9 @@ def build_into(target: ViewTarget, output_id: str, engine: EngineOptions, rows_p
         if sources is not None:
             shutil.rmtree(sources, ignore_errors=True)
         if temp_dir is None:
-            with contextlib.suppress(OSError):
-                for p in Path(spill).glob("*"):
-                    p.unlink()
-                Path(spill).rmdir()
+            # This build's own spill folder, whole (DuckDB leaves folders in it too): an
+            # operator's --temp-dir is never removed, only the tool's files in it.
+            shutil.rmtree(spill, ignore_errors=True)
 
 
 def _platform_documents(t: ViewTarget, output_id: str, receipt: dict[str, Any],

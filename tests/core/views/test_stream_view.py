@@ -431,3 +431,15 @@ def test_profile_sort_key_override_wins(world: DemoWorld, tmp_path: Path) -> Non
     keys = [(r["flow_id"], r["event_seq"]) for r in _view_rows(world.root)]
     assert keys == sorted(keys) and len(keys) == 4000
     assert verify_stream_view(open_pack(world.root, profile=profile), OUT).state == "VALID"
+
+
+def test_a_build_leaves_nothing_in_the_temp_folder(world: DemoWorld, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """No --temp-dir: the build's own spill and copy folders go with it, whole."""
+    import tempfile
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    build_stream_view(world.root, OUT, rows_per_part=1500)
+    assert sorted(p.name for p in temp.iterdir()) == []
