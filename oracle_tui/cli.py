@@ -803,7 +803,6 @@ class _Interrupts:
         # running in C may not come back to it for hours. The signal also wakes this thread
         # (through the wakeup fd), which interrupts every open DuckDB connection.
         import os
-        import time
 
         read_end, write_end = os.pipe()
         os.set_blocking(write_end, False)
@@ -817,16 +816,9 @@ class _Interrupts:
                     cls.seen = True
                     if signal.SIGTERM in numbers:
                         cls.signal_name = "SIGTERM"
-                # From the signal until the command has ended (the next command in this
-                # process starts unseen), every statement is interrupted, also one that
-                # starts after the signal: it can land between a statement's preparation
-                # and its start, and the main thread's handler runs only when the statement
-                # returns. The command is ending; no statement of it may run on.
-                while cls.seen:
                     duck = sys.modules.get("oracle_tui.core.duck")
                     if duck is not None:
                         duck.interrupt_all()
-                    time.sleep(0.05)
 
         threading.Thread(target=watch, daemon=True, name="oracle-tui-sigint").start()
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from oracle_tui.core.check import run_check
 from oracle_tui.core.diff_ask import DiffAsk
+from oracle_tui.core.duck import close as close_connection
 from oracle_tui.core.duck import connect, duck_error
 from oracle_tui.core.engine import DEFAULT_ENGINE, EngineOptions
 from oracle_tui.core.errors import OracleError
@@ -405,7 +406,7 @@ def _rows(packs: tuple[OpenedPack, ...], sides: tuple[_Parts, _Parts], output_id
         except duckdb.Error as exc:
             raise duck_error(exc, engine.memory_limit) from exc
         finally:
-            con.close()
+            close_connection(con)
     finally:
         shutil.rmtree(copies, ignore_errors=True)
 

@@ -36,6 +36,17 @@ def interrupt_all() -> None:
             con.interrupt()
 
 
+def close(con: duckdb.DuckDBPyConnection) -> None:
+    """Close a connection of :func:`connect`, stopping first whatever it still runs. A
+    Ctrl-C that reached Python while a statement ran in C (or just before it started)
+    returns KeyboardInterrupt to the caller while DuckDB's own threads may still be on that
+    statement; a close without the interrupt then waits for it (hours)."""
+    _OPEN.discard(con)
+    with contextlib.suppress(duckdb.Error, RuntimeError):
+        con.interrupt()
+    con.close()
+
+
 def sql_str(value: str) -> str:
     """A SQL string literal."""
     return "'" + value.replace("'", "''") + "'"

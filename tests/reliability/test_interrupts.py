@@ -174,3 +174,4 @@ def test_sigterm_while_duckdb_sorts_keeps_no_view(world: DemoWorld, tmp_path: Pa
                         "s3_event_stream_with_fraud_6B"], hook, tmp_path, signal.SIGTERM)
     assert (res.returncode, res.stderr) == (143, "oracle-tui: terminated\n")
     assert not (Path(world.root) / "stream_view").exists()
+

@@ -33,6 +33,9 @@ from oracle_tui.core.duck import (
     duck_error,
     sql_str,
 )
+from oracle_tui.core.duck import (
+    close as close_connection,
+)
 from oracle_tui.core.engine import DEFAULT_ENGINE, EngineOptions
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.jsonio import canonical_json
@@ -228,7 +231,7 @@ def build_into(target: ViewTarget, output_id: str, engine: EngineOptions, rows_p
             raise duck_error(exc, memory_limit) from exc
         finally:
             watcher.set()
-            con.close()
+            close_connection(con)
         check_cancel(cancel)
         # The documents are made and held to their schemas before anything is published: a
         # build that cannot write a valid receipt leaves no part behind.

@@ -23,6 +23,7 @@ from typing import Any
 
 import duckdb
 
+from oracle_tui.core.duck import close as close_connection
 from oracle_tui.core.duck import connect, duck_error, object_uri
 from oracle_tui.core.engine import budget
 from oracle_tui.core.errors import OracleError
@@ -82,7 +83,7 @@ def _on_worker(job: ClusterJob, stores: list[Store], body: Callable[
         except duckdb.Error as exc:
             raise duck_error(exc, job.memory_limit) from None
         finally:
-            con.close()
+            close_connection(con)
 
 
 def route_task(job: ClusterJob, group: int, first: int, count: int

@@ -19,6 +19,9 @@ from oracle_tui.core.duck import (
     duck_error,
     object_uri,
 )
+from oracle_tui.core.duck import (
+    close as close_connection,
+)
 from oracle_tui.core.engine import DEFAULT_ENGINE, EngineOptions
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.findings import Finding, finding_from_error, make_finding
@@ -195,7 +198,7 @@ def _rederive(t: ViewTarget, receipt: Receipt, upstream: dict[str, Any] | None,
     except duckdb.Error as exc:
         raise duck_error(exc, engine.memory_limit) from exc
     finally:
-        con.close()
+        close_connection(con)
         shutil.rmtree(copies, ignore_errors=True)
     progress(total, total)
     return problems
@@ -283,7 +286,7 @@ def _first_row_difference(t: ViewTarget, view_uris: list[str], rebuilt_paths: li
     except duckdb.Error as exc:
         raise duck_error(exc, engine.memory_limit) from exc
     finally:
-        con.close()
+        close_connection(con)
     if index is None:
         return None
     for part_no, rows in enumerate(part_rows):
