@@ -511,9 +511,8 @@ def when_lines(rows: RowDifference) -> list[str]:
                                                         (w.only_in_b, "only in B")) if n)
         lines.append(f"    {w.when or 'no time':<10}  {hbar(w.rows, top, 16):<16}  "
                      f"{w.rows:,} ({kinds})")
-    rest = rows.by_time[len(shown):] if len(rows.by_time) > len(shown) else []
-    if rest:
-        hidden = [w for w in rows.by_time if w not in shown]
+    hidden = [w for w in rows.by_time if w not in shown]
+    if hidden:
         lines.append(f"    … {len(hidden)} more {rows.time_unit}s with "
                      f"{sum(w.rows for w in hidden):,} rows")
     return lines

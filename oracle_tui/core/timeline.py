@@ -22,8 +22,8 @@ MAX_BUCKETS = 10_000
 UNIT_HOURS = {"hour": 1, "day": 24}
 # The picture's bars, lowest to highest; an empty bucket is a space, so a gap shows.
 BARS = "▁▂▃▄▅▆▇█"
-ISO_US = "%Y-%m-%dT%H:%M:%S.%fZ"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The hours of years 0001 to 9999 (what a record is written for, and datetime reads).
+FIRST_HOUR, LAST_HOUR = -17_259_888, 70_389_527
 
 
 class RowsOverTime(BaseModel):
@@ -77,11 +77,33 @@ def from_hour_counts(rows: Iterable[Sequence[Any]]) -> RowsOverTime | None:
 def hour_text(hour: int) -> str | None:
     """The start of an hour since the epoch as RFC 3339 (four-digit years, 0001 to 9999);
     None outside them."""
-    try:
-        t = _EPOCH + timedelta(hours=hour)
-    except OverflowError:
-        return None
-    return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:00:00.000000Z"
+    return iso_us(hour * HOUR_US) if FIRST_HOUR <= hour <= LAST_HOUR else None
+
+
+def iso_us(epoch_us: int) -> str:
+    """Epoch microseconds as RFC 3339 text (``YYYY-MM-DDThh:mm:ss.ffffffZ``): four-digit
+    years below 1000 too, and any year DuckDB holds (Python's datetime stops at 9999)."""
+    days, rem = divmod(epoch_us, 86_400_000_000)
+    year, month, day = _civil(days)
+    secs, micros = divmod(rem, 1_000_000)
+    hour, rest = divmod(secs, 3600)
+    minute, second = divmod(rest, 60)
+    return (f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}."
+            f"{micros:06d}Z")
+
+
+def _civil(days: int) -> tuple[int, int, int]:
+    """(year, month, day) of a day number since 1970-01-01, proleptic Gregorian (the
+    standard days-to-civil arithmetic over 400-year eras)."""
+    z = days + 719_468
+    era = z // 146_097
+    doe = z - era * 146_097
+    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = mp + 3 if mp < 10 else mp - 9
+    return yoe + era * 400 + (month <= 2), month, day
 
 
 def problems(rot: RowsOverTime, row_count: int, min_ts: str | None,

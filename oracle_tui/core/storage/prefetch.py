@@ -17,7 +17,6 @@ import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import TracebackType
 
 from oracle_tui.core.errors import OracleError, TooLarge
 from oracle_tui.core.storage.base import (
@@ -33,24 +32,6 @@ from oracle_tui.core.storage.settings import StoreSpec
 # store holds at most PREFETCH_TOTAL bytes: the memory this costs is bounded.
 PREFETCH_MAX = 8 << 20
 PREFETCH_TOTAL = 256 << 20
-
-
-class _HeldStream:
-    def __init__(self, data: bytes) -> None:
-        self._buf = io.BytesIO(data)
-
-    def readinto(self, buffer: bytearray | memoryview, /) -> int:
-        return self._buf.readinto(buffer)
-
-    def close(self) -> None:
-        self._buf.close()
-
-    def __enter__(self) -> _HeldStream:
-        return self
-
-    def __exit__(self, t: type[BaseException] | None, e: BaseException | None,
-                 tb: TracebackType | None, /) -> None:
-        self.close()
 
 
 class Prefetched:
@@ -104,7 +85,7 @@ class Prefetched:
 
     def open_read(self, key: str) -> ReadStream:
         data = self._held.get(key)
-        return self.inner.open_read(key) if data is None else _HeldStream(data)
+        return self.inner.open_read(key) if data is None else io.BytesIO(data)
 
     def read_tail(self, key: str, nbytes: int) -> bytes:
         data = self._held.get(key)

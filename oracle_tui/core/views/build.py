@@ -46,7 +46,7 @@ from oracle_tui.core.readability import decide
 from oracle_tui.core.report import EXCEPT_PARTS
 from oracle_tui.core.storage.base import TEMP_PREFIX
 from oracle_tui.core.storage.folders import ensure_folder, new_temp_folder
-from oracle_tui.core.timeline import from_hour_counts
+from oracle_tui.core.timeline import from_hour_counts, iso_us
 from oracle_tui.core.timeutil import utc_now
 from oracle_tui.core.views.documents import (
     MANIFEST as VIEW_MANIFEST,
@@ -83,7 +83,6 @@ from oracle_tui.core.views.sort import (
     RoutePlan,
     SortedPart,
     epoch_us_of,
-    iso_us,
     raw_stats,
     route,
     routed_files,

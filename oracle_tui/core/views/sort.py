@@ -25,7 +25,7 @@ from oracle_tui.core.duck import memory_limit_bytes, quote_column, sql_list, sql
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.hashing import sha256_file
 from oracle_tui.core.paths import glob_literal
-from oracle_tui.core.timeline import RowsOverTime, from_hour_counts, hour_counts_sql
+from oracle_tui.core.timeline import RowsOverTime, from_hour_counts, hour_counts_sql, iso_us
 from oracle_tui.core.views.documents import PlatformStats, Stats
 
 RANGE_COLUMN = "__oracle_range"
@@ -186,32 +186,6 @@ def _shown(key: SortKey, value: Any) -> str | None:
     # Canonical text is shown as it is: it already has the receipt's form, and a value
     # such as T24:00:00 (valid to DuckDB) is not one Python's datetime would parse.
     return str(value)
-
-
-def iso_us(epoch_us: int) -> str:
-    """Epoch microseconds as RFC 3339 text (``YYYY-MM-DDThh:mm:ss.ffffffZ``): four-digit
-    years below 1000 too, and any year DuckDB holds (Python's datetime stops at 9999)."""
-    days, rem = divmod(epoch_us, 86_400_000_000)
-    year, month, day = _civil(days)
-    secs, micros = divmod(rem, 1_000_000)
-    hour, rest = divmod(secs, 3600)
-    minute, second = divmod(rest, 60)
-    return (f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}."
-            f"{micros:06d}Z")
-
-
-def _civil(days: int) -> tuple[int, int, int]:
-    """(year, month, day) of a day number since 1970-01-01, proleptic Gregorian (the
-    standard days-to-civil arithmetic over 400-year eras)."""
-    z = days + 719_468
-    era = z // 146_097
-    doe = z - era * 146_097
-    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    day = doy - (153 * mp + 2) // 5 + 1
-    month = mp + 3 if mp < 10 else mp - 9
-    return yoe + era * 400 + (month <= 2), month, day
 
 
 STATS_AGGREGATES = 8  # how many values stats_sql yields (and stats_of reads)

@@ -187,7 +187,7 @@ def test_negative_counts_are_not_a_record() -> None:
 
 
 def test_years_before_1000_and_hour_24_read_as_instants() -> None:
-    from oracle_tui.core.views.sort import iso_us
+    from oracle_tui.core.timeline import iso_us
 
     # 0999-12-31T05:30Z and the hour it falls in, both with four-digit years.
     us = int((datetime(999, 12, 31, 5, 30, tzinfo=UTC) - EPOCH).total_seconds()) * 1_000_000
