@@ -20,11 +20,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bytecode import compile_package
 
 from oracle_tui.core.demo import generate_demo_world
 from oracle_tui.core.seal import seal_pack
 
-CLI = [sys.executable, "-m", "oracle_tui.cli"]
+CLI = [sys.executable, "-m", "oracle_tui.entry"]  # as the `oracle-tui` script runs
 
 
 def _timed(cmd: list[str] | str, shell: bool = False) -> float:
@@ -60,6 +61,7 @@ def build_many_files(root: Path, files: int) -> None:
 
 
 def main() -> int:
+    compile_package()
     ap = argparse.ArgumentParser()
     ap.add_argument("--gib", type=float, default=2.0)
     ap.add_argument("--workdir", default="/tmp/oracle-bench")

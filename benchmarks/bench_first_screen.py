@@ -32,10 +32,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from big_pack import pack_arguments, world_with_many_files
+from bytecode import compile_package
 
 from oracle_tui.core.demo import DemoWorld
 
-CLI = [sys.executable, "-m", "oracle_tui.cli"]
+CLI = [sys.executable, "-m", "oracle_tui.entry"]  # as the `oracle-tui` script runs
 
 
 def time_to(args: list[str], first: bytes, full: bytes, limit: float = 60,
@@ -113,6 +114,7 @@ def on_s3(world: DemoWorld, args: argparse.Namespace) -> int:
 
 
 def main() -> int:
+    compile_package()
     args = pack_arguments()
     if args.s3:
         with tempfile.TemporaryDirectory() as tmp:

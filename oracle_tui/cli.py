@@ -16,7 +16,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn, cast
 
 from pydantic import ValidationError
 
-from oracle_tui import __version__
+from oracle_tui import __version__, startup
 from oracle_tui.core.codes import CODES, code_info
 from oracle_tui.core.diff_ask import DiffAsk
 from oracle_tui.core.engine import DEFAULT_MEMORY_LIMIT, EngineOptions
@@ -504,7 +504,12 @@ def _run_tui(root: str, profile: str, profiles_dir: str | None, interface_pack: 
     app = make_app(root, profile=profile, profiles_dir=profiles_dir,
                    interface_pack=interface_pack, scenario_id=scenario_id, read_only=read_only,
                    against=against, diff_outputs=diff_outputs)
-    app.run()
+    try:
+        app.run()
+    finally:
+        startup.resume()
+    if app.interface_pack_error is not None and app.report is None:
+        raise app.interface_pack_error  # a catalogue that could not be read: one line, exit 2
     return EXIT_OK
 
 
@@ -833,6 +838,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not getattr(args, "func", None):
             parser.print_help(sys.stderr)
             return EXIT_USAGE
+        if args.func is not cmd_inspect:  # the inspector resumes once its first screen is up
+            startup.resume()
         rc: int = args.func(args)
         try:
             sys.stdout.flush()  # here, not at exit: a reader that went away is not a FAIL

@@ -7,10 +7,13 @@ from __future__ import annotations
 import signal
 import sys
 
+from oracle_tui import startup
+
 INTERRUPTED = 130
 
 
 def main() -> int:
+    startup.pause()  # resumed by the command once it has started (oracle_tui.startup)
     try:
         from oracle_tui.cli import main as run
 

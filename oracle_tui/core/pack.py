@@ -83,7 +83,16 @@ class OpenedPack:
         """The same root, listing and receipt, for another scenario (sealing names one)."""
         if scenario_id == self.scenario_id:
             return self
-        other = OpenedPack(self.root, self.profile, self._interface_pack, scenario_id,
+        return self._sharing(self._interface_pack, scenario_id)
+
+    def with_interface_pack(self, interface_pack: InterfacePack) -> OpenedPack:
+        """The same root, store and what was read of it, described by ``interface_pack``
+        (completes `open_store`)."""
+        return self._sharing(interface_pack, self.scenario_id)
+
+    def _sharing(self, interface_pack: InterfacePack | None, scenario_id: str | None
+                 ) -> OpenedPack:
+        other = OpenedPack(self.root, self.profile, interface_pack, scenario_id,
                            self._store, self.error)
         other._listing, other._receipt = self._listing, self._receipt
         other._view_store, other._exists = self._view_store, self._exists
@@ -97,16 +106,28 @@ def open_pack(root: str, *, profile: Profile | None = None,
     profile's). Reads nothing yet and never raises: a root or interface pack that cannot be
     opened is carried as ``error`` (see :class:`OpenedPack`)."""
     profile = profile or load_profile("local")
-    sid = scenario_id or profile.wiring("scenario_id") or None
     try:
         interface_pack = interface_pack or profile.load_interface_pack()
     except OracleError as exc:
-        return OpenedPack(root, profile, None, sid, None, exc)
+        return OpenedPack(root, profile, None, _scenario(profile, scenario_id), None, exc)
+    return open_store(root, profile=profile, scenario_id=scenario_id
+                      ).with_interface_pack(interface_pack)
+
+
+def open_store(root: str, *, profile: Profile, scenario_id: str | None = None) -> OpenedPack:
+    """``root`` opened without an interface pack: enough for what reads only the store (the
+    inspector's first screen, drawn before its catalogue is parsed);
+    `OpenedPack.with_interface_pack` completes it. Never raises, as `open_pack`."""
+    sid = _scenario(profile, scenario_id)
     try:
         store = profile.open_store(root)
     except OracleError as exc:
-        return OpenedPack(root, profile, interface_pack, sid, None, exc)
-    return OpenedPack(root, profile, interface_pack, sid, store)
+        return OpenedPack(root, profile, None, sid, None, exc)
+    return OpenedPack(root, profile, None, sid, store)
+
+
+def _scenario(profile: Profile, scenario_id: str | None) -> str | None:
+    return scenario_id or profile.wiring("scenario_id") or None
 
 
 def opened(source: str | OpenedPack) -> OpenedPack:

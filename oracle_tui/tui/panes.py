@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from rich.console import Group
-from rich.syntax import Syntax
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
@@ -434,6 +433,8 @@ class SealPane(VerticalScroll):
     def _json(doc: dict[str, Any] | None) -> Any:
         if doc is None:
             return Text("absent", style="dim")
+        from rich.syntax import Syntax  # with Pygments: loaded once a seal is shown
+
         return Syntax(json.dumps(doc, indent=2, sort_keys=True), "json", theme="ansi_dark",
                       word_wrap=True)
 

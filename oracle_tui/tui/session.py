@@ -20,7 +20,10 @@ from oracle_tui.tui.jobs import Job
 class Session(Protocol):
     root: str
     profile: Profile
-    interface_pack: InterfacePack
+
+    @property
+    def interface_pack(self) -> InterfacePack:
+        """The catalogue and gate map (read on first use)."""
     report: CheckReport | None
     overview: PackOverview | None
 

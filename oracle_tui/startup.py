@@ -1,0 +1,34 @@
+"""A command's start-up: the cyclic garbage collector paused while the modules load.
+
+Start-up makes a few hundred thousand objects that live as long as the process (classes,
+pydantic's validators, Textual's styles and widgets), and the collector would walk them
+again and again while they are made: 10-15% of the time to the inspector's first screen
+(docs/performance.md). `pause` stops it from the entry point on; `resume` moves everything
+made so far out of its sight (`gc.freeze`: none of it is garbage) and starts it again, once
+the command has started (or, in the inspector, once the first screen is drawn). Only a
+pause taken here is resumed: a program that imports oracle-tui keeps its collector as it
+had it.
+"""
+
+from __future__ import annotations
+
+import gc
+
+_paused = False
+
+
+def pause() -> None:
+    global _paused
+    if gc.isenabled():
+        gc.disable()
+        _paused = True
+
+
+def resume() -> None:
+    """Idempotent: the first call after `pause` freezes and re-enables, later ones do
+    nothing."""
+    global _paused
+    if _paused:
+        _paused = False
+        gc.freeze()
+        gc.enable()
