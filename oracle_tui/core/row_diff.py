@@ -171,11 +171,14 @@ def _examples(con: duckdb.DuckDBPyConnection, key: list[str], columns: list[str]
     order = ", ".join(quote_column(c) for c in key)
     cols = ", ".join(quote_column(c) for c in columns)
     found: list[RowExample] = []
+    # Through Arrow: DuckDB's own conversion of an instant with a time zone (TIMESTAMPTZ, as
+    # a Parquet timestamp adjusted to UTC reads) needs pytz, which nothing else here does.
     rows = con.execute(
         f"SELECT * FROM (SELECT {cols}, 'a' AS _side FROM only_a UNION ALL SELECT {cols}, 'b' "
-        f"FROM only_b) ORDER BY {order}, _side LIMIT {limit * 2}").fetchall()
+        f"FROM only_b) ORDER BY {order}, _side LIMIT {limit * 2}").to_arrow_table().to_pylist()
     by_key: dict[tuple[Any, ...], dict[str, dict[str, Any]]] = {}
-    for row in rows:
+    for found_row in rows:
+        row = list(found_row.values())
         values = dict(zip(columns, row[:-1], strict=True))
         by_key.setdefault(tuple(values[c] for c in key), {})[row[-1]] = values
     for sides in by_key.values():

@@ -479,3 +479,38 @@ def test_differing_rows_are_placed_on_their_utc_day_or_nowhere() -> None:
         shutil.rmtree(folder)
     finally:
         con.close()
+
+
+def test_instants_with_a_time_zone_are_shown_in_the_examples(tmp_path: Path) -> None:
+    """A Parquet timestamp adjusted to UTC reads as TIMESTAMPTZ: its rows are compared and
+    shown as text in UTC (DuckDB's own conversion of such a value would need pytz)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from oracle_tui.core.duck import connect
+    from oracle_tui.core.row_diff import RowExample, WhenDiffering, diff_rows
+
+    stamp = pa.timestamp("us", tz="UTC")
+    pq.write_table(pa.table({"k": [1, 2], "ts": pa.array([1_767_225_600_000_000,
+                                                          1_767_312_000_500_000], stamp),
+                             "v": [10, 20]}), tmp_path / "a.parquet")
+    pq.write_table(pa.table({"k": [1, 3], "ts": pa.array([1_767_225_601_000_000,
+                                                          1_767_398_400_000_000], stamp),
+                             "v": [10, 30]}), tmp_path / "b.parquet")
+    con = connect(stores=[])
+    try:
+        rows = diff_rows(con, ([str(tmp_path / "a.parquet")], [str(tmp_path / "b.parquet")]),
+                         ["k"], ["k", "ts", "v"], 5, time_column="ts")
+    finally:
+        con.close()
+    assert (rows.changed, rows.only_in_a, rows.only_in_b) == (1, 1, 1)
+    assert rows.examples == [
+        RowExample(key={"k": 1}, a={"k": 1, "ts": "2026-01-01 00:00:00+00:00", "v": 10},
+                   b={"k": 1, "ts": "2026-01-01 00:00:01+00:00", "v": 10}, columns=["ts"]),
+        RowExample(key={"k": 2}, a={"k": 2, "ts": "2026-01-02 00:00:00.500000+00:00",
+                                    "v": 20}, only_in="a"),
+        RowExample(key={"k": 3}, b={"k": 3, "ts": "2026-01-03 00:00:00+00:00", "v": 30},
+                   only_in="b")]
+    assert rows.by_time == [WhenDiffering(when="2026-01-01", changed=1),
+                            WhenDiffering(when="2026-01-02", only_in_a=1),
+                            WhenDiffering(when="2026-01-03", only_in_b=1)]
