@@ -68,50 +68,54 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, prefix
 
 
-def map_error(exc: BaseException, key: str) -> OracleError:
-    """The reason code for a boto3/botocore failure; the message never carries credentials."""
+def map_error(exc: BaseException, key: str, where: str | None = None) -> OracleError:
+    """The reason code for a boto3/botocore failure; the message never carries credentials.
+    ``key``: the object as the pack names it (the finding's subject, as on a local root:
+    the root itself where it is ""); ``where``: its full address, for the message."""
     if isinstance(exc, OracleError):
         return exc
+    at = key or (where or "")  # the finding's subject
+    place = where or key
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
         code = str(err.get("Code", ""))
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
         if code in _THROTTLE or status in (429, 503):
-            return OracleError("STORAGE_THROTTLED", f"throttled ({code or status}) on {key}", key)
+            return OracleError("STORAGE_THROTTLED", f"throttled ({code or status}) on {place}", at)
         if code in _DENIED or status == 403:
-            return OracleError("ACCESS_DENIED", f"access denied ({code or status}) on {key}", key)
+            return OracleError("ACCESS_DENIED", f"access denied ({code or status}) on {place}", at)
         if code == "NoSuchBucket":
-            return OracleError("PACK_NOT_FOUND", f"no such bucket for {key}", key)
+            return OracleError("PACK_NOT_FOUND", f"no such bucket for {place}", at)
         if code in _MISSING or status == 404:
-            return OracleError("OBJECT_MISSING", f"no such object: {key}", key)
+            return OracleError("OBJECT_MISSING", f"no such object: {place}", at)
         if status >= 500:
-            return OracleError("STORAGE_TIMEOUT", f"server error ({code or status}) on {key}", key)
-        return OracleError("LOCATOR_INVALID", f"request refused ({code or status}) on {key}", key)
+            return OracleError("STORAGE_TIMEOUT", f"server error ({code or status}) on {place}", at)
+        return OracleError("LOCATOR_INVALID", f"request refused ({code or status}) on {place}", at)
     if isinstance(exc, NoCredentialsError):
-        return OracleError("CREDENTIALS_MISSING", "no AWS credentials found for " + key +
+        return OracleError("CREDENTIALS_MISSING", "no AWS credentials found for " + place +
                            ": looked in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, the shared "
                            "files (~/.aws/credentials, ~/.aws/config, AWS_PROFILE), web identity "
-                           "and the container or instance role", key)
+                           "and the container or instance role", at)
     if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError)):
         url = getattr(exc, "kwargs", {}).get("endpoint_url") or "the endpoint"
-        return OracleError("STORAGE_TIMEOUT", f"{url} unreachable or timed out ({key})", key)
+        return OracleError("STORAGE_TIMEOUT", f"{url} unreachable or timed out ({place})", at)
     if isinstance(exc, (BotoCoreError, OSError)):
-        return OracleError("STORAGE_TIMEOUT", f"{type(exc).__name__} while reading {key}", key)
+        return OracleError("STORAGE_TIMEOUT", f"{type(exc).__name__} while reading {place}", at)
     raise exc
 
 
 class _S3Stream:
     """A GetObject body that fills caller-owned buffers (the ReadStream protocol)."""
 
-    def __init__(self, body: Any, key: str) -> None:
+    def __init__(self, body: Any, key: str, where: str) -> None:
         self._body = body
-        self._key = key
+        self._key, self._where = key, where
 
     def readinto(self, buffer: bytearray | memoryview, /) -> int:
         try:
             data = self._body.read(len(buffer))
         except Exception as exc:
-            raise map_error(exc, self._key) from exc
+            raise map_error(exc, self._key, self._where) from exc
         n = len(data)
         buffer[:n] = data
         return n
@@ -219,7 +223,7 @@ class S3Store:
         except OracleError:
             raise
         except Exception as exc:
-            raise map_error(exc, self.uri(key)) from exc
+            raise map_error(exc, key, self.uri(key)) from exc
 
     def _key(self, key: str) -> str:
         require_safe_key(key)
@@ -285,7 +289,7 @@ class S3Store:
     def open_read(self, key: str) -> _S3Stream:
         full = self._key(key)
         resp = self._call(key, lambda: self.client.get_object(Bucket=self.bucket, Key=full))
-        return _S3Stream(resp["Body"], self.uri(key))
+        return _S3Stream(resp["Body"], key, self.uri(key))
 
     def read_bytes(self, key: str, max_bytes: int | None = None) -> bytes:
         full = self._key(key)
@@ -344,9 +348,9 @@ class S3Store:
                     if self.head(key) is not None:
                         return False
                     continue  # the competing write failed: try again
-                raise map_error(exc, self.uri(key)) from exc
+                raise map_error(exc, key, self.uri(key)) from exc
             except Exception as exc:
-                raise map_error(exc, self.uri(key)) from exc
+                raise map_error(exc, key, self.uri(key)) from exc
         raise OracleError("STORAGE_THROTTLED", f"conflicting writes kept failing on {key}", key)
 
     def put_file_if_absent(self, key: str, path: str) -> bool:
@@ -360,9 +364,9 @@ class S3Store:
                 status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
                 if status == 412:
                     return False
-                raise map_error(exc, self.uri(key)) from exc
+                raise map_error(exc, key, self.uri(key)) from exc
             except Exception as exc:
-                raise map_error(exc, self.uri(key)) from exc
+                raise map_error(exc, key, self.uri(key)) from exc
 
     def ensure_conditional_writes(self) -> None:
         """Prove the endpoint refuses a second create-only put before relying on it."""
