@@ -40,6 +40,12 @@ def ensure_env(dev: bool = True) -> Path:
     # (measured: 95 s against 128 s on a fresh machine).
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
     subprocess.run([*pip, "-e", f"{REPO}[dev,cluster]" if dev else str(REPO)], check=True)
+    if dev:
+        # pip compiles an installed package; an editable one is compiled by its first import,
+        # which PYTHONDONTWRITEBYTECODE (set on some machines) forbids: every start would
+        # compile the tool again.
+        subprocess.run([str(python()), "-m", "compileall", "-q", str(REPO / "oracle_tui")],
+                       check=True, stdout=subprocess.DEVNULL)
     STAMP.write_text(f"{want} dev\n" if dev else f"{want}\n")
     return python()
 

@@ -17,7 +17,8 @@ def main() -> int:
         [py, "-m", "pytest", "-n", "2", "-q", *sys.argv[1:]],
     ]
     for step in steps:
-        print("+", " ".join(step[1:]), file=sys.stderr, flush=True)
+        shown = step[1:] if step[0] == py else [Path(step[0]).name, *step[1:]]
+        print("+", " ".join(shown), file=sys.stderr, flush=True)
         rc = run(step)
         if rc:
             return rc
