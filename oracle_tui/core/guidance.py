@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from oracle_tui.core.codes import CODES
 from oracle_tui.core.findings import Finding
+from oracle_tui.core.interface_pack import ID_RE
 from oracle_tui.core.report import CheckReport
 
 # Codes whose detail compares two digests of one thing.
@@ -106,6 +107,8 @@ def guidance(finding: Finding, *, sealed: bool, values: dict[str, str] | None = 
                  "one of the output's parts, a hidden or temporary file, or nothing the run "
                  "accounts for).")
         do = "Find out who wrote it and remove or move it before sealing; then check again."
+    if finding.code == "STREAM_VIEW_MISSING" and ID_RE.fullmatch(finding.subject):
+        do = do.replace("--output-id ID", f"--output-id {finding.subject}")  # its output
     return Guidance(means=means, do=_filled(do, values or {}), pair=digest_pair(finding))
 
 

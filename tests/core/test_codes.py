@@ -56,3 +56,17 @@ def test_retry_classes_say_what_to_do() -> None:
     assert CODES["STORAGE_TIMEOUT"].retry is Retry.RETRYABLE
     assert CODES["DIGEST_MISMATCH"].retry is Retry.TERMINAL
     assert CODES["OBJECT_TOO_LARGE"].retry is Retry.TERMINAL
+
+
+def test_an_action_names_the_output_its_finding_is_about() -> None:
+    """The command a finding's action gives is the one to run: its root, its output."""
+    from oracle_tui.core.findings import make_finding
+    from oracle_tui.core.guidance import guidance
+
+    finding = make_finding("STREAM_VIEW_MISSING", "arrival_events_5B", "no stream view at x")
+    advice = guidance(finding, sealed=True, values={"root": "/srv/w1"})
+    assert advice.do == ("Build it with `oracle-tui stream-view build /srv/w1 --output-id "
+                         "arrival_events_5B`.")
+    odd = make_finding("STREAM_VIEW_MISSING", "not an id!", "no stream view at x")
+    assert guidance(odd, sealed=True, values={"root": "/srv/w1"}).do.endswith(
+        "--output-id ID`.")
