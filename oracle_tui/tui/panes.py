@@ -77,7 +77,10 @@ def styled(value: str, table: dict[str, str]) -> Text:
 
 
 def preview_cell(value: Any) -> str:
-    """A cell of the view preview: long identifiers (hex digests) shortened."""
+    """A cell of the view preview: long identifiers (hex digests) shortened; no value as
+    NULL, as SQL tools show it (not Python's None)."""
+    if value is None:
+        return "NULL"
     text = printable(redact(str(value)))
     if len(text) >= 32 and all(c in "0123456789abcdef" for c in text):
         return text[:12] + "…"

@@ -366,6 +366,16 @@ async def test_build_and_verify_a_stream_view(world: DemoWorld) -> None:
         assert first[0].startswith("20") and first[0] in screen
         assert all(c.width >= len(v) for c, v in zip(preview.ordered_columns, first,
                                                        strict=True))
+        # A missing value reads NULL, as in SQL tools, never Python's None.
+        import pyarrow.parquet as pq
+
+        view = Path(world.root) / "stream_view/ts_utc/output_id=s3_event_stream_with_fraud_6B"
+        part = pq.read_table(sorted(view.glob("part-*.parquet"))[0]).slice(0, 20).to_pylist()
+        names = [str(c.label) for c in preview.ordered_columns]
+        nulls = {(i, n) for i, row in enumerate(part) for n in names if row[n] is None}
+        shown = {(i, n) for i in range(20) for n, v in zip(names, preview.get_row_at(i),
+                                                            strict=True) if str(v) == "NULL"}
+        assert nulls and shown == nulls
         await pilot.press("c")
         await wait_idle(pilot)
         assert app.cli_log[-1] == (f"oracle-tui stream-view verify {world.root} --output-id "
