@@ -508,8 +508,7 @@ def _run_tui(root: str, profile: str, profiles_dir: str | None, interface_pack: 
         app.run()
     finally:
         startup.resume()
-    if app.interface_pack_error is not None and app.report is None:
-        raise app.interface_pack_error  # a catalogue that could not be read: one line, exit 2
+    app.settle_interface_pack()  # a catalogue that cannot be read: one line, exit 2
     return EXIT_OK
 
 

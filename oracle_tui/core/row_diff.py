@@ -171,16 +171,22 @@ def _examples(con: duckdb.DuckDBPyConnection, key: list[str], columns: list[str]
     order = ", ".join(quote_column(c) for c in key)
     cols = ", ".join(quote_column(c) for c in columns)
     found: list[RowExample] = []
-    # Through Arrow: DuckDB's own conversion of an instant with a time zone (TIMESTAMPTZ, as
-    # a Parquet timestamp adjusted to UTC reads) needs pytz, which nothing else here does.
+    # An instant with a time zone (TIMESTAMPTZ, as a Parquet timestamp adjusted to UTC
+    # reads; TIMETZ; a list of them) comes as text, in UTC (the connection's zone): DuckDB's
+    # conversion of one to Python needs pytz. So does one in nanoseconds, which Python's
+    # datetime would cut to microseconds (two values a nanosecond apart shown the same).
+    # Every other value comes as DuckDB converts it (Arrow's conversion refuses nanoseconds
+    # and instants past year 9999).
+    described = con.execute(f"DESCRIBE SELECT {cols} FROM only_a").fetchall()
+    shown = ", ".join(f"CAST({quote_column(name)} AS VARCHAR)" if _as_text(str(typ))
+                      else quote_column(name) for name, typ, *_ in described)
     rows = con.execute(
-        f"SELECT * FROM (SELECT {cols}, 'a' AS _side FROM only_a UNION ALL SELECT {cols}, 'b' "
-        f"FROM only_b) ORDER BY {order}, _side LIMIT {limit * 2}").to_arrow_table().to_pylist()
+        f"SELECT {shown}, _side FROM (SELECT {cols}, 'a' AS _side FROM only_a UNION ALL "
+        f"SELECT {cols}, 'b' FROM only_b) ORDER BY {order}, _side LIMIT {limit * 2}").fetchall()
     by_key: dict[tuple[Any, ...], dict[str, dict[str, Any]]] = {}
-    for found_row in rows:
-        row = list(found_row.values())
+    for row in rows:
         values = dict(zip(columns, row[:-1], strict=True))
-        by_key.setdefault(tuple(values[c] for c in key), {})[row[-1]] = values
+        by_key.setdefault(tuple(_hashable(values[c]) for c in key), {})[row[-1]] = values
     for sides in by_key.values():
         a, b = sides.get("a"), sides.get("b")
         first = a or b
@@ -188,13 +194,31 @@ def _examples(con: duckdb.DuckDBPyConnection, key: list[str], columns: list[str]
         example = RowExample(key={c: _plain(first[c]) for c in key},
                              a=_plain_row(a), b=_plain_row(b))
         if a is not None and b is not None:
-            example.columns = [c for c in columns if a[c] != b[c]]
+            example.columns = [c for c in columns if not _same(a[c], b[c])]
         else:
             example.only_in = "a" if a is not None else "b"
         found.append(example)
         if len(found) == limit:
             break
     return found
+
+
+def _as_text(typ: str) -> bool:
+    return "WITH TIME ZONE" in typ or "TIMESTAMP_NS" in typ
+
+
+def _hashable(value: Any) -> Any:
+    """A key value as a dict key (a list or struct key is compared by its text)."""
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal values, NaN included (a float column whose NaN did not change is no change)."""
+    return bool(a == b) or (isinstance(a, float) and isinstance(b, float) and a != a and b != b)
 
 
 def _plain(value: Any) -> Any:

@@ -162,6 +162,14 @@ class InspectorApp(App[None]):
                     raise
             return self._interface_pack
 
+    def settle_interface_pack(self) -> None:
+        """Once the session has ended: raise the OracleError of a catalogue that cannot be
+        read, whether or not the session got as far as reading it (it is parsed after the
+        first screen, and a first look that failed or was left never did), so that inspect
+        ends on it as every command does."""
+        if self.report is None:
+            self.interface_pack  # noqa: B018 (read for what it raises)
+
     # -- layout ----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="●")
@@ -187,6 +195,10 @@ class InspectorApp(App[None]):
         yield actions.KeyFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
+        # Start-up ends once the Overview's facts are drawn (_first_screen_done), or a second
+        # from now, whichever comes first: the collector is not held off while the first
+        # look waits on a slow store.
+        self.set_timer(1.0, startup.resume)
         self.start_check(verify_digests=False, initial=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -240,7 +252,6 @@ class InspectorApp(App[None]):
         jobs.run(self, job)
 
     def _job_done(self) -> None:
-        startup.resume()  # (when no overview came first)
         self.job = None
         self.query_one(JobBar).stop()
 
@@ -365,7 +376,7 @@ class InspectorApp(App[None]):
         self.call_after_refresh(self._first_screen_done)
 
     def _first_screen_done(self) -> None:
-        startup.resume()  # start-up is over
+        startup.resume()
         self._first_screen_drawn.set()
 
     def start_diff(self, rows_of: str | None = None) -> None:

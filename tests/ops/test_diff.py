@@ -505,12 +505,50 @@ def test_instants_with_a_time_zone_are_shown_in_the_examples(tmp_path: Path) -> 
         con.close()
     assert (rows.changed, rows.only_in_a, rows.only_in_b) == (1, 1, 1)
     assert rows.examples == [
-        RowExample(key={"k": 1}, a={"k": 1, "ts": "2026-01-01 00:00:00+00:00", "v": 10},
-                   b={"k": 1, "ts": "2026-01-01 00:00:01+00:00", "v": 10}, columns=["ts"]),
-        RowExample(key={"k": 2}, a={"k": 2, "ts": "2026-01-02 00:00:00.500000+00:00",
+        RowExample(key={"k": 1}, a={"k": 1, "ts": "2026-01-01 00:00:00+00", "v": 10},
+                   b={"k": 1, "ts": "2026-01-01 00:00:01+00", "v": 10}, columns=["ts"]),
+        RowExample(key={"k": 2}, a={"k": 2, "ts": "2026-01-02 00:00:00.5+00",
                                     "v": 20}, only_in="a"),
-        RowExample(key={"k": 3}, b={"k": 3, "ts": "2026-01-03 00:00:00+00:00", "v": 30},
+        RowExample(key={"k": 3}, b={"k": 3, "ts": "2026-01-03 00:00:00+00", "v": 30},
                    only_in="b")]
     assert rows.by_time == [WhenDiffering(when="2026-01-01", changed=1),
                             WhenDiffering(when="2026-01-02", only_in_a=1),
                             WhenDiffering(when="2026-01-03", only_in_b=1)]
+
+
+def test_example_rows_of_awkward_types_are_shown(tmp_path: Path) -> None:
+    """Nanoseconds, instants past year 9999, a NaN that did not change, instants with a
+    zone inside a list, a list as the key: the example rows are shown, never an error, and
+    only the column that changed is named."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from oracle_tui.core.duck import connect
+    from oracle_tui.core.row_diff import diff_rows
+
+    def table(v: int) -> pa.Table:
+        return pa.table({
+            "lk": pa.array([[1, 2]], pa.list_(pa.int64())),
+            "ns": pa.array([1_767_370_671_000_000_789], pa.timestamp("ns")),
+            "far": pa.array([261_000_000_000_000_000], pa.timestamp("us")),  # year 10240
+            "nan": pa.array([float("nan")], pa.float64()),
+            "zoned": pa.array([[1_767_225_600_000_000]], pa.list_(pa.timestamp("us", "UTC"))),
+            "v": [v]})
+
+    pq.write_table(table(1), tmp_path / "a.parquet")
+    pq.write_table(table(2), tmp_path / "b.parquet")
+    columns = ["lk", "ns", "far", "nan", "zoned", "v"]
+    con = connect(stores=[])
+    try:
+        rows = diff_rows(con, ([str(tmp_path / "a.parquet")], [str(tmp_path / "b.parquet")]),
+                         ["lk"], columns, 5)
+    finally:
+        con.close()
+    assert (rows.changed, rows.only_in_a, rows.only_in_b) == (1, 0, 0)
+    [example] = rows.examples
+    assert example.key == {"lk": "[1, 2]"} and example.columns == ["v"]
+    assert example.a is not None and example.b is not None
+    assert (example.a["v"], example.b["v"]) == (1, 2)
+    assert example.a["zoned"] == "['2026-01-01 00:00:00+00']"
+    assert example.a["ns"] == "2026-01-02 16:17:51.000000789"
+    assert str(example.a["far"]).startswith("10240-")

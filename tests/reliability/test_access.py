@@ -76,3 +76,24 @@ def test_root_itself_unreadable_is_access_denied(shared_world: Path) -> None:
     doc = json.loads(res.stdout)
     assert [(f["code"], f["severity"]) for f in doc["findings"]] == [("ACCESS_DENIED", "FAIL")]
     assert doc["seal"]["lifecycle"] == "UNKNOWN" and doc["outputs"] == []
+
+
+def test_a_root_this_user_cannot_enter_is_access_denied_on_the_first_screen(
+        shared_world: Path) -> None:
+    """The inspector's first look at a root the user may not enter: ACCESS_DENIED, as the
+    check says it, never an internal error (the store's look at one file raised
+    PermissionError)."""
+    shared_world.chmod(0o700)
+    code = (f"from oracle_tui.core.pack import open_store\n"
+            f"from oracle_tui.core.profiles import load_profile\n"
+            f"from oracle_tui.core.overview import pack_overview\n"
+            f"o = pack_overview(open_store({str(shared_world)!r}, profile=load_profile('local')))\n"
+            f"print(o.exists, o.problem[0])\n")
+    res = subprocess.run([sys.executable, "-c", code], user=NOBODY, group=NOBODY,
+                         capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+                         cwd="/", env={**os.environ, "HOME": "/nonexistent"})
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["False", "ACCESS_DENIED"]
+    check = _as_nobody("check", str(shared_world), "--json")
+    assert check.returncode == 1
+    assert [f["code"] for f in json.loads(check.stdout)["findings"]] == ["ACCESS_DENIED"]

@@ -19,6 +19,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from oracle_tui.core.demo import DemoWorld
 from oracle_tui.core.interface_pack import builtin_pack_dir
 from oracle_tui.tui.app import make_app
@@ -93,6 +95,30 @@ def test_a_catalogue_that_cannot_be_read_ends_inspect_with_one_line(
     assert last.group().rstrip().count("\n") == 0 and "Traceback" not in text
 
 
+async def test_a_session_left_before_the_catalogue_was_read_still_ends_on_it(
+        world: DemoWorld, tmp_path: Path) -> None:
+    """The operator quits on the first screen (or its first look failed): the catalogue was
+    never parsed, and is parsed once the session ends, so that inspect ends with its code."""
+    from oracle_tui.core.errors import OracleError
+
+    app = make_app(world.root, interface_pack=str(_broken_pack(tmp_path)), read_only=True)
+
+    def hook(message: Any) -> None:
+        if isinstance(message, OverviewReady):
+            app.exit()  # before the first screen is drawn: the first check never goes on
+
+    async with app.run_test(size=(100, 30), message_hook=hook):
+        pass  # the app exits as its Overview arrives
+    assert app._interface_pack is None and app.report is None
+    with pytest.raises(OracleError) as exc:
+        app.settle_interface_pack()
+    assert exc.value.code == "INTERFACE_PACK_INVALID"
+    assert "unknown verification kind 'md5_bundle'" in exc.value.message
+    valid = make_app(world.root, read_only=True)  # a readable catalogue: nothing to say
+    valid.settle_interface_pack()
+    assert valid.interface_pack.source
+
+
 def test_the_collector_runs_again_once_the_first_screen_is_up(world: DemoWorld) -> None:
     code = f"""
     import asyncio, gc
@@ -115,6 +141,46 @@ def test_the_collector_runs_again_once_the_first_screen_is_up(world: DemoWorld) 
     """
     res = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
                          text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["True", "True"]
+
+
+def test_the_collector_is_not_held_off_by_a_store_that_never_answers(tmp_path: Path) -> None:
+    """The first look waits on an S3 endpoint that accepts and never answers: the collector
+    runs again all the same (it would otherwise stay off, and what the session makes
+    meanwhile would never be collected)."""
+    import socket
+
+    (tmp_path / "slow.yaml").write_text(
+        "profile_id: slow\npolicy: {strict_seal: false}\nwiring:\n  object_store:\n"
+        "    endpoint: ${OBJECT_STORE_ENDPOINT:-}\n    region: us-east-1\n"
+        "    max_attempts: 1\n    connect_timeout: 60\n    read_timeout: 60\n")
+    code = f"""
+    import asyncio, gc, os
+    from oracle_tui import startup
+    from oracle_tui.tui.app import make_app
+
+    startup.pause()
+    app = make_app("s3://bucket/w/", profile="slow", profiles_dir={str(tmp_path)!r},
+                   read_only=True)
+
+    async def main():
+        async with app.run_test(size=(100, 30)) as pilot:
+            while not gc.isenabled():
+                await pilot.pause()
+            print(app.overview is None, gc.get_freeze_count() > 0, flush=True)
+            os._exit(0)  # the first look is still waiting on the silent endpoint
+
+    asyncio.run(main())
+    """
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        env = {**os.environ, "OBJECT_STORE_ENDPOINT": f"http://127.0.0.1:"
+               f"{silent.getsockname()[1]}", "AWS_ACCESS_KEY_ID": "dummy",
+               "AWS_SECRET_ACCESS_KEY": "dummy-secret", "AWS_DEFAULT_REGION": "us-east-1"}
+        res = subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
+                             capture_output=True, text=True, timeout=300, env=env)
     assert res.returncode == 0, res.stderr
     assert res.stdout.split() == ["True", "True"]
 

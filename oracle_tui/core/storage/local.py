@@ -122,6 +122,14 @@ class LocalStore:
             st = os.lstat(path)
         except (FileNotFoundError, NotADirectoryError):
             return None
+        except PermissionError as exc:  # a folder on the way this user cannot search
+            raise OracleError("ACCESS_DENIED", f"permission denied: {key}", key) from exc
+        except OSError as exc:
+            if exc.errno == errno.ENAMETOOLONG:
+                raise OracleError("PATH_UNSAFE", f"path longer than PATH_MAX: {key[:80]}…",
+                                  key) from exc
+            raise OracleError("OBJECT_MISSING", f"cannot look at {key}: {exc.strerror}",
+                              key) from exc
         if stat.S_ISDIR(st.st_mode):
             return None
         # A local "ETag": what changes when the file is rewritten or replaced (its inode,
