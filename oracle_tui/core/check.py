@@ -189,6 +189,15 @@ def _verified_words(report: CheckReport) -> str:
     if not report.judged:
         first = next((f.code for f in report.findings), "INTERNAL_ERROR")
         return f"nothing: the root could not be opened or listed ({first})"
+    if not report.gates and not report.outputs:
+        # Stopped before the catalogue's outputs and gates (no run receipt, no world): the
+        # listing and the pack's own documents were judged, nothing of the engine's.
+        why = next((f.code for f in report.findings if f.severity is Severity.FAIL), None)
+        head = "the listing only; no gate or output could be judged" + (
+            f" ({why})" if why else "")
+        if report.digests_rehashed and report.seal.files_hashed:
+            return f"{head}; file contents re-hashed ({report.seal.files_hashed:,} sealed files)"
+        return head
     gates = "gates recomputed"
     if report.digests_rehashed:
         hashed = report.seal.files_hashed

@@ -400,3 +400,13 @@ def test_missing_and_empty_roots_are_not_staging(cli: CliRunner, tmp_path: Path)
     code, doc = _check(cli, str(tmp_path / "empty"))
     assert (code, doc["seal"]["lifecycle"]) == (1, "EMPTY")
     assert "RUN_RECEIPT_MISSING" in {f["code"] for f in doc["findings"]}
+
+
+def test_what_was_verified_is_only_what_was_judged(world: DemoWorld) -> None:
+    """A run receipt that cannot be read stops the check before any gate or output: the
+    line beside the verdict says so, not "gates recomputed"."""
+    (Path(world.root) / "run_receipt.json").write_text("{not json")
+    report = run_check(world.root, verify_digests=True)
+    assert report.verdict == "FAIL" and not report.gates and not report.outputs
+    assert report.verified == ("the listing only; no gate or output could be judged "
+                               "(RUN_RECEIPT_INVALID)")
