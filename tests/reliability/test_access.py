@@ -97,3 +97,22 @@ def test_a_root_this_user_cannot_enter_is_access_denied_on_the_first_screen(
     check = _as_nobody("check", str(shared_world), "--json")
     assert check.returncode == 1
     assert [f["code"] for f in json.loads(check.stdout)["findings"]] == ["ACCESS_DENIED"]
+
+
+def test_a_view_root_this_user_cannot_enter_is_access_denied_not_missing(
+        shared_world: Path) -> None:
+    """Views kept in their own root (ORACLE_STREAM_VIEW_ROOT) that this user may not enter:
+    ACCESS_DENIED, never "no stream view at …" (a claim about a folder nobody looked in)."""
+    views = shared_world.parent / "views"
+    (views / "ts_utc").mkdir(parents=True)
+    views.chmod(0o700)
+    res = subprocess.run([sys.executable, "-m", "oracle_tui.cli", "check", str(shared_world),
+                          "--json", "--quick"], user=NOBODY, group=NOBODY, capture_output=True,
+                         text=True, timeout=120, stdin=subprocess.DEVNULL, cwd="/",
+                         env={**os.environ, "HOME": "/nonexistent",
+                              "ORACLE_STREAM_VIEW_ROOT": str(views)})
+    doc = json.loads(res.stdout)
+    codes = {(f["code"], f["severity"]) for f in doc["findings"]}
+    assert ("ACCESS_DENIED", "FAIL") in codes
+    assert not any(code == "STREAM_VIEW_MISSING" for code, _ in codes)
+    assert res.returncode == 1

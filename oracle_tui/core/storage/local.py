@@ -64,6 +64,8 @@ class LocalStore:
             start = self.root / head
             try:
                 st = os.lstat(start)
+            except PermissionError as exc:  # a folder above it this user cannot search:
+                raise self._denied(head) from exc  # not "nothing there"
             except OSError:
                 return iter(())
             if not stat.S_ISDIR(st.st_mode):
@@ -71,14 +73,17 @@ class LocalStore:
         try:
             os.scandir(start).close()
         except PermissionError as exc:
-            where = head or "the root"
-            raise OracleError("ACCESS_DENIED", f"permission denied listing {where} "
-                                               f"({self.uri(head)})", head) from exc
+            raise self._denied(head) from exc
         except OSError:
             return iter(())
         self._walk(start, out)
         out.sort(key=lambda o: o.key)
         return (o for o in out if o.key.startswith(prefix))
+
+    def _denied(self, head: str) -> OracleError:
+        where = head or "the root"
+        return OracleError("ACCESS_DENIED", f"permission denied listing {where} "
+                                            f"({self.uri(head)})", head)
 
     def _walk(self, directory: Path, out: builtins.list[ObjectInfo]) -> None:
         try:
