@@ -192,13 +192,16 @@ def _verified_words(report: CheckReport) -> str:
     if not report.gates and not report.outputs:
         # Stopped before the catalogue's outputs and gates (no run receipt, no world): the
         # listing and the pack's own documents were judged, nothing of the engine's.
-        why = next((f.code for f in report.findings if f.severity is Severity.FAIL), None)
-        head = "the listing only; no gate or output could be judged" + (
-            f" ({why})" if why else "")
+        why = ("no readable run receipt" if report.run_receipt is None
+               else "no world key" if report.world_key is None
+               else "the catalogue names no output of it")
+        head = f"the listing only; no gate or output was reached ({why})"
         if report.digests_rehashed and report.seal.files_hashed:
             return f"{head}; file contents re-hashed ({report.seal.files_hashed:,} sealed files)"
         return head
-    gates = "gates recomputed"
+    recomputed = sum(1 for g in report.gates if g.recomputed_digest)
+    gates = ("gates recomputed" if recomputed == len(report.gates)
+             else f"{recomputed} of {len(report.gates)} gates recomputed")
     if report.digests_rehashed:
         hashed = report.seal.files_hashed
         if hashed:

@@ -125,6 +125,10 @@ def diff_rows(con: duckdb.DuckDBPyConnection, sides: tuple[list[str], list[str]]
     return out
 
 
+INSTANT_TYPES = frozenset({"DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS",
+                           "TIMESTAMP_MS", "TIMESTAMP_S"})
+
+
 def _by_time(con: duckdb.DuckDBPyConnection, column: str, on: str
              ) -> tuple[Literal["day", "month"], list[WhenDiffering]] | None:
     """The differing rows per UTC day of ``column`` (a changed row by A's value); None when
@@ -133,7 +137,7 @@ def _by_time(con: duckdb.DuckDBPyConnection, column: str, on: str
     typ = str(con.execute(f"DESCRIBE SELECT {column} FROM only_a").fetchall()[0][1])
     if typ == "VARCHAR":
         instant = f"TRY_CAST(x.{column} AS TIMESTAMPTZ)"
-    elif typ.startswith(("TIMESTAMP", "DATE")):
+    elif typ in INSTANT_TYPES:  # (a list of instants has no one day)
         instant = f"CAST(x.{column} AS TIMESTAMPTZ)"
     else:
         return None

@@ -552,3 +552,26 @@ def test_example_rows_of_awkward_types_are_shown(tmp_path: Path) -> None:
     assert example.a["zoned"] == "['2026-01-01 00:00:00+00']"
     assert example.a["ns"] == "2026-01-02 16:17:51.000000789"
     assert str(example.a["far"]).startswith("10240-")
+
+
+def test_a_time_column_of_lists_has_no_day(tmp_path: Path) -> None:
+    """A column of lists of instants is no time column: the rows are compared and shown,
+    and no day is made up for them (the cast once failed the whole diff)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from oracle_tui.core.duck import connect
+    from oracle_tui.core.row_diff import diff_rows
+
+    stamps = pa.list_(pa.timestamp("us", "UTC"))
+    for name, v in (("a", 1), ("b", 2)):
+        pq.write_table(pa.table({"k": [1], "ts": pa.array([[1_767_225_600_000_000]], stamps),
+                                 "v": [v]}), tmp_path / f"{name}.parquet")
+    con = connect(stores=[])
+    try:
+        rows = diff_rows(con, ([str(tmp_path / "a.parquet")], [str(tmp_path / "b.parquet")]),
+                         ["k"], ["k", "ts", "v"], 5, time_column="ts")
+    finally:
+        con.close()
+    assert (rows.changed, rows.time_column, rows.by_time) == (1, None, [])
+    assert rows.examples[0].columns == ["v"]

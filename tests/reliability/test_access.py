@@ -116,3 +116,57 @@ def test_a_view_root_this_user_cannot_enter_is_access_denied_not_missing(
     assert ("ACCESS_DENIED", "FAIL") in codes
     assert not any(code == "STREAM_VIEW_MISSING" for code, _ in codes)
     assert res.returncode == 1
+
+
+def test_a_view_folder_this_user_cannot_read_is_no_missing_view(shared_world: Path) -> None:
+    """A view built into its own root, its folder then closed to this user: check fails
+    on ACCESS_DENIED for that output (it once said "no stream view" and PASS), verify
+    does not call it MISSING."""
+    views = shared_world.parent / "views"
+    views.mkdir()
+    views.chmod(0o755)
+    env = {**os.environ, "ORACLE_STREAM_VIEW_ROOT": str(views)}
+    build = subprocess.run([sys.executable, "-m", "oracle_tui.cli", "stream-view", "build",
+                            str(shared_world), "--output-id", "s4_event_labels_6B"],
+                           capture_output=True, text=True, timeout=300, env=env)
+    assert build.returncode == 0, build.stderr
+    for path in [views, *views.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    folder = views / "ts_utc" / "output_id=s4_event_labels_6B"
+    folder.chmod(0o700)
+
+    def as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "oracle_tui.cli", *args], user=NOBODY,
+                              group=NOBODY, capture_output=True, text=True, timeout=120,
+                              stdin=subprocess.DEVNULL, cwd="/",
+                              env={**env, "HOME": "/nonexistent"})
+
+    check = as_nobody("check", str(shared_world), "--json")
+    doc = json.loads(check.stdout)
+    assert check.returncode == 1 and doc["verdict"] == "FAIL"
+    fails = [(f["code"], f["subject"]) for f in doc["findings"] if f["severity"] == "FAIL"]
+    assert fails == [("ACCESS_DENIED", "s4_event_labels_6B")]
+    assert "STREAM_VIEW_MISSING" not in {(f["code"]) for f in doc["findings"]
+                                         if f["subject"] == "s4_event_labels_6B"}
+    verify = as_nobody("stream-view", "verify", str(shared_world), "--output-id",
+                       "s4_event_labels_6B", "--json")
+    assert verify.returncode == 1
+    assert json.loads(verify.stdout)["state"] != "MISSING"
+
+
+def test_a_root_behind_a_folder_this_user_cannot_search_is_access_denied(
+        shared_world: Path) -> None:
+    """Not "no pack at …": the pack may well be there."""
+    hide = shared_world.parent / "hide"
+    hide.mkdir()
+    shared_world.rename(hide / "world")
+    hide.chmod(0o700)
+    try:
+        res = _as_nobody("check", str(hide / "world"), "--json")
+        doc = json.loads(res.stdout)
+        assert res.returncode == 1
+        assert [f["code"] for f in doc["findings"]] == ["ACCESS_DENIED"]
+        assert doc["seal"]["lifecycle"] == "UNKNOWN"
+    finally:
+        hide.chmod(0o755)
+        (hide / "world").rename(shared_world)

@@ -47,6 +47,8 @@ class LocalStore:
     def root_exists(self) -> bool:
         try:
             return stat.S_ISDIR(os.lstat(self.root).st_mode) or self.root.is_dir()
+        except PermissionError as exc:  # a folder above it this user cannot search: not
+            raise self._denied("") from exc  # "no pack there"
         except OSError:
             return False
 

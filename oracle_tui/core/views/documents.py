@@ -161,7 +161,7 @@ def engine_run_root(store: Store) -> str:
 
 class ViewState(BaseModel):
     output_id: str
-    state: str  # MISSING | PARTIAL | INVALID | OUTDATED | VALID | BLOCKED
+    state: str  # MISSING | PARTIAL | INVALID | OUTDATED | VALID | BLOCKED | UNVERIFIED
     location: str
     receipt: dict[str, Any] | None = None  # oracle-tui's receipt (the extension)
     upstream: dict[str, Any] | None = None  # the platform's receipt fields
@@ -222,6 +222,14 @@ def read_view_state(store: Store, prefix: str, expect: ViewExpect,
     objs = view_objects if view_objects is not None else list(store.list(prefix))
     location = location or store.uri(prefix)
     state = ViewState(output_id=output_id, state="MISSING", location=location)
+    unreadable = sorted(o.key for o in objs if o.kind == "unreadable")
+    if unreadable:
+        # Not "no view": a folder or file of it that this user cannot read may hold one.
+        state.state = "UNVERIFIED"
+        state.findings.append(make_finding(
+            "ACCESS_DENIED", output_id, f"this user cannot read {unreadable[0]} under "
+                                        f"{location}: whether a view is there is not known"))
+        return state
     # The folder itself, empty, holds no view: it is as absent as no folder.
     names = {o.key[len(prefix):]: o for o in objs if o.key != prefix}
     if RECEIPT not in names:

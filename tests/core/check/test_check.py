@@ -408,5 +408,5 @@ def test_what_was_verified_is_only_what_was_judged(world: DemoWorld) -> None:
     (Path(world.root) / "run_receipt.json").write_text("{not json")
     report = run_check(world.root, verify_digests=True)
     assert report.verdict == "FAIL" and not report.gates and not report.outputs
-    assert report.verified == ("the listing only; no gate or output could be judged "
-                               "(RUN_RECEIPT_INVALID)")
+    assert report.verified == ("the listing only; no gate or output was reached (no "
+                               "readable run receipt)")
