@@ -4,8 +4,9 @@ Start-up makes a few hundred thousand objects that live as long as the process (
 pydantic's validators, Textual's styles and widgets), and the collector would walk them
 again and again while they are made: 10-15% of the time to the inspector's first screen
 (docs/performance.md). `pause` stops it from the entry point on; `resume` moves everything
-made so far out of its sight (`gc.freeze`: none of it is garbage) and starts it again, once
-the command has started (or, in the inspector, once the first screen is drawn). Only a
+made so far out of its sight (`gc.freeze`) and starts it again, once the command has
+started (in the inspector: once the Overview is drawn, or a second after the app is
+mounted, whichever comes first). Only a
 pause taken here is resumed: a program that imports oracle-tui keeps its collector as it
 had it.
 """

@@ -20,12 +20,12 @@ from oracle_tui.tui.jobs import Job
 class Session(Protocol):
     root: str
     profile: Profile
+    report: CheckReport | None
+    overview: PackOverview | None
 
     @property
     def interface_pack(self) -> InterfacePack:
         """The catalogue and gate map (read on first use)."""
-    report: CheckReport | None
-    overview: PackOverview | None
 
     def open_pack(self) -> OpenedPack:
         """The inspected root, opened afresh for one job."""

@@ -3,17 +3,10 @@ and piped into a file or a pager."""
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import pty
 import re
 import shutil
-import struct
-import subprocess
-import sys
 import tempfile
-import termios
 from pathlib import Path
 
 import pytest
@@ -21,6 +14,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from oracle_tui.core.demo import DemoWorld
 from tests.conftest import run_cli_here
+from tests.terminal import run_in_terminal
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 BOXES = set("─│┃━┏┓┗┛┡┩┣┫╇╋┳┻└┘┌┐├┤┼")
@@ -44,25 +38,9 @@ def _damage(root: str) -> None:
 
 def _in_terminal(root: str, columns: int) -> list[str]:
     """`oracle-tui check ROOT` with stdout on a pseudo-terminal ``columns`` wide."""
-    main, tty = pty.openpty()
-    fcntl.ioctl(tty, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    proc = subprocess.Popen([sys.executable, "-m", "oracle_tui.cli", "check", root],
-                            stdout=tty, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-                            env={**env, "NO_COLOR": "1", "TERM": "xterm-256color"})
-    os.close(tty)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(main, 65536)
-        except OSError:  # the child closed its end
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(main)
-    assert proc.wait(timeout=120) == 1
-    text = ANSI.sub("", b"".join(chunks).decode()).replace("\r\n", "\n")
+    code, out = run_in_terminal(["check", root], columns=columns, env={"NO_COLOR": "1"})
+    assert code == 1
+    text = ANSI.sub("", out.decode()).replace("\r\n", "\n")
     return [line.rstrip() for line in text.replace(root, "ROOT").splitlines()]
 
 

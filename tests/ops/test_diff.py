@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import pyarrow as pa
@@ -18,6 +18,9 @@ from oracle_tui.core.demo import DemoWorld, generate_demo_world
 from oracle_tui.core.diff import DiffReport
 from tests.conftest import REPO, run_cli_here
 from tests.engine import reissue_evidence
+
+if TYPE_CHECKING:
+    from oracle_tui.core.row_diff import RowDifference
 
 OUT = "arrival_events_5B"
 SCHEMA = REPO / "oracle_tui" / "schemas" / \
@@ -481,14 +484,24 @@ def test_differing_rows_are_placed_on_their_utc_day_or_nowhere() -> None:
         con.close()
 
 
+def _diff_files(folder: Path, key: list[str], columns: list[str], examples: int,
+                time_column: str | None = None) -> RowDifference:
+    """The row stage of a diff over ``folder``'s a.parquet and b.parquet."""
+    from oracle_tui.core.duck import connect
+    from oracle_tui.core.row_diff import diff_rows
+
+    con = connect(stores=[])
+    try:
+        return diff_rows(con, ([str(folder / "a.parquet")], [str(folder / "b.parquet")]), key,
+                         columns, examples, time_column=time_column)
+    finally:
+        con.close()
+
+
 def test_instants_with_a_time_zone_are_shown_in_the_examples(tmp_path: Path) -> None:
     """A Parquet timestamp adjusted to UTC reads as TIMESTAMPTZ: its rows are compared and
     shown as text in UTC (DuckDB's own conversion of such a value would need pytz)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from oracle_tui.core.duck import connect
-    from oracle_tui.core.row_diff import RowExample, WhenDiffering, diff_rows
+    from oracle_tui.core.row_diff import RowExample, WhenDiffering
 
     stamp = pa.timestamp("us", tz="UTC")
     pq.write_table(pa.table({"k": [1, 2], "ts": pa.array([1_767_225_600_000_000,
@@ -497,12 +510,7 @@ def test_instants_with_a_time_zone_are_shown_in_the_examples(tmp_path: Path) -> 
     pq.write_table(pa.table({"k": [1, 3], "ts": pa.array([1_767_225_601_000_000,
                                                           1_767_398_400_000_000], stamp),
                              "v": [10, 30]}), tmp_path / "b.parquet")
-    con = connect(stores=[])
-    try:
-        rows = diff_rows(con, ([str(tmp_path / "a.parquet")], [str(tmp_path / "b.parquet")]),
-                         ["k"], ["k", "ts", "v"], 5, time_column="ts")
-    finally:
-        con.close()
+    rows = _diff_files(tmp_path, ["k"], ["k", "ts", "v"], 5, time_column="ts")
     assert (rows.changed, rows.only_in_a, rows.only_in_b) == (1, 1, 1)
     assert rows.examples == [
         RowExample(key={"k": 1}, a={"k": 1, "ts": "2026-01-01 00:00:00+00", "v": 10},
@@ -520,12 +528,6 @@ def test_example_rows_of_awkward_types_are_shown(tmp_path: Path) -> None:
     """Nanoseconds, instants past year 9999, a NaN that did not change, instants with a
     zone inside a list, a list as the key: the example rows are shown, never an error, and
     only the column that changed is named."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from oracle_tui.core.duck import connect
-    from oracle_tui.core.row_diff import diff_rows
-
     def table(v: int) -> pa.Table:
         return pa.table({
             "lk": pa.array([[1, 2]], pa.list_(pa.int64())),
@@ -538,12 +540,7 @@ def test_example_rows_of_awkward_types_are_shown(tmp_path: Path) -> None:
     pq.write_table(table(1), tmp_path / "a.parquet")
     pq.write_table(table(2), tmp_path / "b.parquet")
     columns = ["lk", "ns", "far", "nan", "zoned", "v"]
-    con = connect(stores=[])
-    try:
-        rows = diff_rows(con, ([str(tmp_path / "a.parquet")], [str(tmp_path / "b.parquet")]),
-                         ["lk"], columns, 5)
-    finally:
-        con.close()
+    rows = _diff_files(tmp_path, ["lk"], columns, 5)
     assert (rows.changed, rows.only_in_a, rows.only_in_b) == (1, 0, 0)
     [example] = rows.examples
     assert example.key == {"lk": "[1, 2]"} and example.columns == ["v"]
@@ -557,21 +554,10 @@ def test_example_rows_of_awkward_types_are_shown(tmp_path: Path) -> None:
 def test_a_time_column_of_lists_has_no_day(tmp_path: Path) -> None:
     """A column of lists of instants is no time column: the rows are compared and shown,
     and no day is made up for them (the cast once failed the whole diff)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from oracle_tui.core.duck import connect
-    from oracle_tui.core.row_diff import diff_rows
-
     stamps = pa.list_(pa.timestamp("us", "UTC"))
     for name, v in (("a", 1), ("b", 2)):
         pq.write_table(pa.table({"k": [1], "ts": pa.array([[1_767_225_600_000_000]], stamps),
                                  "v": [v]}), tmp_path / f"{name}.parquet")
-    con = connect(stores=[])
-    try:
-        rows = diff_rows(con, ([str(tmp_path / "a.parquet")], [str(tmp_path / "b.parquet")]),
-                         ["k"], ["k", "ts", "v"], 5, time_column="ts")
-    finally:
-        con.close()
+    rows = _diff_files(tmp_path, ["k"], ["k", "ts", "v"], 5, time_column="ts")
     assert (rows.changed, rows.time_column, rows.by_time) == (1, None, [])
     assert rows.examples[0].columns == ["v"]

@@ -4,17 +4,12 @@ the garbage collector paused for the start-up runs again once the first screen i
 
 from __future__ import annotations
 
-import fcntl
 import gc
 import os
-import pty
 import re
-import select
 import shutil
-import struct
 import subprocess
 import sys
-import termios
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -26,6 +21,7 @@ from oracle_tui.core.interface_pack import builtin_pack_dir
 from oracle_tui.tui.app import make_app
 from oracle_tui.tui.jobs import CheckDone, OverviewReady
 from oracle_tui.tui.pilot import wait_idle
+from tests.terminal import run_in_terminal
 
 
 async def test_the_overview_is_drawn_before_the_catalogue_is_parsed(
@@ -63,29 +59,9 @@ def test_a_catalogue_that_cannot_be_read_ends_inspect_with_one_line(
         world: DemoWorld, tmp_path: Path) -> None:
     """As an operator runs it, in a terminal: the first screen may show, then the command
     ends with the catalogue's reason code (exit 2), as `check` does with the same folder."""
-    main, tty = pty.openpty()
-    fcntl.ioctl(tty, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "oracle_tui.entry", "inspect", world.root, "--interface-pack",
-         str(_broken_pack(tmp_path))],
-        stdin=tty, stdout=tty, stderr=tty, env={**env, "TERM": "xterm-256color"})
-    os.close(tty)
-    out = b""
-    while True:
-        ready, _, _ = select.select([main], [], [], 120)
-        if not ready:
-            proc.kill()
-            raise AssertionError(f"inspect never ended; it wrote {out[-400:]!r}")
-        try:
-            chunk = os.read(main, 65536)
-        except OSError:  # the child closed its end
-            break
-        if not chunk:
-            break
-        out += chunk
-    os.close(main)
-    assert proc.wait(timeout=60) == 2
+    code, out = run_in_terminal(["inspect", world.root, "--interface-pack",
+                                 str(_broken_pack(tmp_path))], columns=100, rows=30, whole=True)
+    assert code == 2
     text = out.decode(errors="replace")
     # The last thing written, once the app has left the terminal as it found it: one line.
     last = re.search(r"oracle-tui: [^\x1b]*$", text)

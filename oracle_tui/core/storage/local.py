@@ -33,6 +33,17 @@ def _kind(mode: int) -> str:
     return "special"
 
 
+def _path_error(exc: OSError, key: str, doing: str) -> OracleError:
+    """What an OSError on ``key`` (other than its absence) means, as a reason code."""
+    if exc.errno == errno.EACCES:
+        return OracleError("ACCESS_DENIED", f"permission denied: {key}", key)
+    if exc.errno == errno.ENAMETOOLONG:
+        return OracleError("PATH_UNSAFE", f"path longer than PATH_MAX: {key[:80]}…", key)
+    if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOMEM):
+        return exhausted(exc, key)
+    return OracleError("OBJECT_MISSING", f"cannot {doing} {key}: {exc.strerror}", key)
+
+
 class LocalStore:
     remote = False
 
@@ -129,14 +140,8 @@ class LocalStore:
             st = os.lstat(path)
         except (FileNotFoundError, NotADirectoryError):
             return None
-        except PermissionError as exc:  # a folder on the way this user cannot search
-            raise OracleError("ACCESS_DENIED", f"permission denied: {key}", key) from exc
-        except OSError as exc:
-            if exc.errno == errno.ENAMETOOLONG:
-                raise OracleError("PATH_UNSAFE", f"path longer than PATH_MAX: {key[:80]}…",
-                                  key) from exc
-            raise OracleError("OBJECT_MISSING", f"cannot look at {key}: {exc.strerror}",
-                              key) from exc
+        except OSError as exc:  # a folder on the way this user cannot search, say
+            raise _path_error(exc, key, "look at") from exc
         if stat.S_ISDIR(st.st_mode):
             return None
         # A local "ETag": what changes when the file is rewritten or replaced (its inode,
@@ -158,16 +163,9 @@ class LocalStore:
         except NotADirectoryError as exc:
             raise OracleError("OBJECT_MISSING", f"no such object: {key}", key) from exc
         except OSError as exc:
-            if exc.errno == 40:  # ELOOP: the final component is a symlink
+            if exc.errno == errno.ELOOP:  # the final component is a symlink
                 raise OracleError("PATH_UNSAFE", f"symlink refused: {key!r}", key) from exc
-            if exc.errno == 13:
-                raise OracleError("ACCESS_DENIED", f"permission denied: {key}", key) from exc
-            if exc.errno == errno.ENAMETOOLONG:
-                raise OracleError("PATH_UNSAFE", f"path longer than PATH_MAX: {key[:80]}…",
-                                  key) from exc
-            if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOMEM):
-                raise exhausted(exc, key) from exc
-            raise OracleError("OBJECT_MISSING", f"cannot open {key}: {exc.strerror}", key) from exc
+            raise _path_error(exc, key, "open") from exc
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             os.close(fd)
