@@ -4,27 +4,36 @@ a traceback."""
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
 from oracle_tui import startup
+from oracle_tui.core import prehash
 
 INTERRUPTED = 130
 
 
 def main() -> int:
+    # numpy's BLAS would start a spinning thread per core on import; nothing here does linear
+    # algebra, and on a small machine those threads take CPU from the re-hash.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     startup.pause()  # resumed by the command once it has started (oracle_tui.startup)
     try:
+        prehash.start(sys.argv[1:])  # a full check of a local pack: hash while modules load
         from oracle_tui.cli import main as run
 
         rc = run()
     except KeyboardInterrupt:
         rc = INTERRUPTED
         sys.stderr.write("oracle-tui: interrupted\n")
+    finally:
+        prehash.stop()
     # The command has ended: a Ctrl-C from now on would only cut the clean-up short (temp
     # folders removed at exit) or kill the process without a word.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    startup.finish()
     return rc
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from oracle_tui.core.demo import DemoWorld
+from tests.conftest import CLI, HEAD_START_FOR_ALL
 from tests.reliability.helpers import (
     why_another_user_cannot_run_this_checkout,
     world_for_another_user,
@@ -26,10 +27,10 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to
 
 
 def _as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "oracle_tui.cli", *args], user=NOBODY,
+    return subprocess.run([*CLI, *args], user=NOBODY,
                           group=NOBODY, capture_output=True, text=True, timeout=120,
                           stdin=subprocess.DEVNULL, cwd="/",
-                          env={**os.environ, "HOME": "/nonexistent"})
+                          env={**os.environ, **HEAD_START_FOR_ALL, "HOME": "/nonexistent"})
 
 
 @pytest.fixture
@@ -91,7 +92,7 @@ def test_a_root_this_user_cannot_enter_is_access_denied_on_the_first_screen(
             f"print(o.exists, o.problem[0])\n")
     res = subprocess.run([sys.executable, "-c", code], user=NOBODY, group=NOBODY,
                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
-                         cwd="/", env={**os.environ, "HOME": "/nonexistent"})
+                         cwd="/", env={**os.environ, **HEAD_START_FOR_ALL, "HOME": "/nonexistent"})
     assert res.returncode == 0, res.stderr
     assert res.stdout.split() == ["False", "ACCESS_DENIED"]
     check = _as_nobody("check", str(shared_world), "--json")
@@ -106,7 +107,7 @@ def test_a_view_root_this_user_cannot_enter_is_access_denied_not_missing(
     views = shared_world.parent / "views"
     (views / "ts_utc").mkdir(parents=True)
     views.chmod(0o700)
-    res = subprocess.run([sys.executable, "-m", "oracle_tui.cli", "check", str(shared_world),
+    res = subprocess.run([*CLI, "check", str(shared_world),
                           "--json", "--quick"], user=NOBODY, group=NOBODY, capture_output=True,
                          text=True, timeout=120, stdin=subprocess.DEVNULL, cwd="/",
                          env={**os.environ, "HOME": "/nonexistent",
@@ -126,7 +127,7 @@ def test_a_view_folder_this_user_cannot_read_is_no_missing_view(shared_world: Pa
     views.mkdir()
     views.chmod(0o755)
     env = {**os.environ, "ORACLE_STREAM_VIEW_ROOT": str(views)}
-    build = subprocess.run([sys.executable, "-m", "oracle_tui.cli", "stream-view", "build",
+    build = subprocess.run([*CLI, "stream-view", "build",
                             str(shared_world), "--output-id", "s4_event_labels_6B"],
                            capture_output=True, text=True, timeout=300, env=env)
     assert build.returncode == 0, build.stderr
@@ -136,10 +137,10 @@ def test_a_view_folder_this_user_cannot_read_is_no_missing_view(shared_world: Pa
     folder.chmod(0o700)
 
     def as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "oracle_tui.cli", *args], user=NOBODY,
+        return subprocess.run([*CLI, *args], user=NOBODY,
                               group=NOBODY, capture_output=True, text=True, timeout=120,
                               stdin=subprocess.DEVNULL, cwd="/",
-                              env={**env, "HOME": "/nonexistent"})
+                              env={**env, **HEAD_START_FOR_ALL, "HOME": "/nonexistent"})
 
     check = as_nobody("check", str(shared_world), "--json")
     doc = json.loads(check.stdout)

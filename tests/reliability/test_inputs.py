@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from oracle_tui.core.demo import DemoWorld
-from tests.conftest import run_cli_here, run_cli_process
+from tests.conftest import CLI, HEAD_START_FOR_ALL, run_cli_here, run_cli_process
 from tests.reliability.helpers import (
     why_another_user_cannot_run_this_checkout,
     world_for_another_user,
@@ -144,10 +143,10 @@ def test_seal_and_tombstone_as_a_user_without_a_passwd_entry(owned_world: Path) 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if k not in ("USER", "LOGNAME", "LNAME",
                                                                  "USERNAME")}
-        return subprocess.run([sys.executable, "-m", "oracle_tui.cli", *args],
+        return subprocess.run([*CLI, *args],
                               user=NO_NAME_UID, group=NO_NAME_UID, capture_output=True,
                               text=True, timeout=120, stdin=subprocess.DEVNULL, cwd="/",
-                              env={**env, "HOME": "/nonexistent"})
+                              env={**env, **HEAD_START_FOR_ALL, "HOME": "/nonexistent"})
 
     probe = run("explain", "INPUT_INVALID")
     if probe.returncode != 0:

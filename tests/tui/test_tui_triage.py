@@ -164,13 +164,13 @@ async def test_quit_mid_job_stops_the_core(world: DemoWorld, monkeypatch: pytest
 
         monkeypatch.setattr(range_sort, "sha256_file", held)
     else:
-        real_chunks = hashing.iter_chunks
+        real_chunks = hashing._chunks_of  # every stored object's bytes are read through it
 
         def slow(*args: Any, **kwargs: Any) -> Any:
             hold()
             yield from real_chunks(*args, **kwargs)
 
-        monkeypatch.setattr(hashing, "iter_chunks", slow)
+        monkeypatch.setattr(hashing, "_chunks_of", slow)
     module, name = (stream_view, "build_stream_view") if action == "build" \
         else (seal, "seal_pack")
     core = getattr(module, name)
