@@ -16,6 +16,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from oracle_tui.core.errors import OracleError
+from oracle_tui.core.schema_fast import surely_valid
 
 if TYPE_CHECKING:  # jsonschema loads when a document is first judged, not at start-up
     from jsonschema import Draft202012Validator
@@ -33,6 +34,7 @@ VIEW_MANIFEST = "stream_view_manifest"
 VIEW_RECEIPT = "stream_sort_receipt"
 
 
+@cache
 def _load(name: str) -> dict[str, Any]:
     text = resources.files("oracle_tui").joinpath("schemas", f"{name}.schema.json").read_text(
         encoding="utf-8")
@@ -56,6 +58,9 @@ def _validator(name: str) -> Draft202012Validator:
 def problem(name: str, doc: Any) -> str | None:
     """The schema's own words for the first thing wrong with ``doc``, or None when valid.
     "First" is stable: errors are ordered by where they are, then by message."""
+    schema = _load(name)
+    if surely_valid(schema, doc, schema):  # most documents: no validator walk (schema_fast)
+        return None
     errors = sorted(_validator(name).iter_errors(doc),
                     key=lambda e: ([str(p) for p in e.absolute_path], e.message))
     if not errors:

@@ -50,6 +50,7 @@ class LocalStore:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).absolute()
         self.root_uri = str(self.root)
+        self._real_root: str | None = None  # os.path.realpath(root), once a file opened
         if len(self.root_uri.encode("utf-8", "surrogateescape")) >= PATH_MAX:
             raise OracleError("PATH_UNSAFE", f"the root is longer than PATH_MAX ({PATH_MAX} "
                                              "bytes)", self.root_uri[:80] + "…")
@@ -153,7 +154,9 @@ class LocalStore:
         path = self._path(key)
         # An intermediate symlinked directory could lead out of the root: refuse it.
         real_parent = os.path.realpath(path.parent)
-        real_root = os.path.realpath(self.root)
+        # The root's own resolution, once per store: a link above the root that changes
+        # later only makes every parent look outside it (refused), never the reverse.
+        real_root = self._real_root or os.path.realpath(self.root)
         if real_parent != real_root and not real_parent.startswith(real_root + os.sep):
             raise OracleError("PATH_UNSAFE", f"path leaves the root via a link: {key!r}", key)
         try:
@@ -166,6 +169,7 @@ class LocalStore:
             if exc.errno == errno.ELOOP:  # the final component is a symlink
                 raise OracleError("PATH_UNSAFE", f"symlink refused: {key!r}", key) from exc
             raise _path_error(exc, key, "open") from exc
+        self._real_root = real_root
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             os.close(fd)
