@@ -392,19 +392,24 @@ def cmd_seal(args: argparse.Namespace) -> int:
 
 
 def cmd_tombstone(args: argparse.Namespace) -> int:
+    from oracle_tui.core.tombstone import existing_tombstone
+
     at = _address(args)
     # The operator's values are checked as the request is made, before any preview.
     request = TombstoneRequest(at=at, reason=args.reason, authority=args.authority,
                                replacement=args.replacement)
     root = at.root
-    # What will be written, whole, before anything is (a terminal, a script or CI alike).
-    _err().print("\n".join([
-        f"will write _TOMBSTONE.json (create-if-absent, for good) at {root}:",
-        f"  reason       {args.reason}", f"  authority    {args.authority}",
-        f"  replacement  {args.replacement or '(none)'}"]))
-    _confirm(f"Tombstone {printable(root)} for good (reason: {printable(args.reason)!r})?",
-             args.yes)
-    result = request.run(at.open())
+    pack = at.open()
+    if existing_tombstone(pack) is None:
+        # What will be written, whole, before anything is (a terminal, a script or CI alike).
+        _err().print("\n".join([
+            f"will write _TOMBSTONE.json (create-if-absent, for good) at {root}:",
+            f"  reason       {args.reason}", f"  authority    {args.authority}",
+            f"  replacement  {args.replacement or '(none)'}"]))
+        _confirm(f"Tombstone {printable(root)} for good (reason: {printable(args.reason)!r})?",
+                 args.yes)
+    # Else nothing will be written: the request says whether the record is this one.
+    result = request.run(pack)
     if args.json:
         _emit_json(result.model_dump(mode="json"))
     else:

@@ -19,22 +19,37 @@ def main() -> int:
     # algebra, and on a small machine those threads take CPU from the re-hash.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     startup.pause()  # resumed by the command once it has started (oracle_tui.startup)
+    interrupted = False
+    rc = INTERRUPTED
     try:
         prehash.start(sys.argv[1:])  # a full check of a local pack: hash while modules load
         from oracle_tui.cli import main as run
 
         rc = run()
     except KeyboardInterrupt:
-        rc = INTERRUPTED
-        sys.stderr.write("oracle-tui: interrupted\n")
+        interrupted = True  # said below, once no signal can cut the saying short
     finally:
-        prehash.stop()
-    # The command has ended: a Ctrl-C from now on would only cut the clean-up short (temp
-    # folders removed at exit) or kill the process without a word.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        # The command has ended: a Ctrl-C or SIGTERM from now on would only cut the clean-up
+        # short (the helper's end, temp folders removed at exit) or kill the process
+        # without a word.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if interrupted:
+        rc = _say_interrupted()
+    prehash.stop()
     startup.finish()
     return rc
+
+
+def _say_interrupted() -> int:
+    """The CLI's own words once it is loaded (a SIGTERM is `terminated`, 143, even when it
+    arrived as the command returned); before that only Ctrl-C can be caught."""
+    cli = sys.modules.get("oracle_tui.cli")
+    if cli is not None:
+        said: int = cli._interrupted()
+        return said
+    sys.stderr.write("oracle-tui: interrupted\n")
+    return INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ from oracle_tui.core.parquet_footer import Footer, read_footers, schema_text
 from oracle_tui.core.paths import glob_reason, unsafe_reason
 from oracle_tui.core.profiles import Profile
 from oracle_tui.core.progress import Cancelled, Progress, check_cancel, no_progress
-from oracle_tui.core.readability import Owners, apply_readability, mark_blocks
+from oracle_tui.core.readability import VIEW_CODES, Owners, apply_readability, mark_blocks
 from oracle_tui.core.report import (
     EXCEPT_PARTS,
     QUICK_NOTE,
@@ -180,8 +180,20 @@ def _finish(report: CheckReport, findings: list[Finding]) -> CheckReport:
     report.verdict = verdict_of(report.findings)
     apply_readability(report)
     mark_blocks(report)
+    _block_views_of_blocked_outputs(report)
     report.verified = _verified_words(report)
     return report
+
+
+def _block_views_of_blocked_outputs(report: CheckReport) -> None:
+    """A view of an output that may not be read is BLOCKED, whatever its documents say: the
+    state `stream-view verify` and the reader give it (a tombstoned pack's view is no VALID
+    view). One whose output is blocked only by the view's own findings keeps its state."""
+    outputs = {o.output_id: o for o in report.outputs}
+    for view in report.stream_views:
+        out = outputs.get(view.output_id)
+        if out is not None and any(code not in VIEW_CODES for code in out.blocking):
+            view.state = "BLOCKED"
 
 
 def _verified_words(report: CheckReport) -> str:

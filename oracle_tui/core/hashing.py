@@ -94,6 +94,17 @@ def _hashed_ahead(store: Store, key: str, fh: ReadStream, cancel: threading.Even
     return (now[2], answer[1]) if answer[0] == now else None
 
 
+class _Stop(threading.Event):
+    """Set by the job itself (an interrupt, a failed worker), or by the caller's cancel."""
+
+    def __init__(self, outer: threading.Event | None) -> None:
+        super().__init__()
+        self._outer = outer
+
+    def is_set(self) -> bool:
+        return super().is_set() or (self._outer is not None and self._outer.is_set())
+
+
 def hash_objects(
     store: Store,
     keys: Sequence[str],
@@ -110,6 +121,7 @@ def hash_objects(
     lock = threading.Lock()
     todo = iter(keys)
     failed: list[BaseException] = []  # the first unexpected error stops every worker
+    stop = _Stop(cancel)  # the caller's cancel, or this job's own end
 
     def work() -> None:
         while True:
@@ -118,12 +130,13 @@ def hash_objects(
             if key is None:
                 return
             try:
-                res: tuple[int, str] | OracleError = hash_object(store, key, cancel)
+                res: tuple[int, str] | OracleError = hash_object(store, key, stop)
             except OracleError as exc:
                 res = exc
             except BaseException as exc:  # Cancelled, or a bug: raised in the caller
                 with lock:
                     failed.append(exc)
+                stop.set()
                 return
             with lock:
                 results[key] = res
@@ -137,9 +150,12 @@ def hash_objects(
     try:
         for worker in workers:
             worker.join()
-    except BaseException as exc:  # Ctrl-C in the caller: no worker takes another key
+    except BaseException as exc:  # Ctrl-C in the caller: every worker stops within a chunk
         with lock:
             failed.append(exc)
+        stop.set()
+        for worker in workers:  # none left running while the interpreter exits
+            worker.join()
         raise
     if failed:
         raise failed[0]

@@ -39,6 +39,7 @@ MAX_INDEX_BYTES = 64 * 1024 * 1024  # jsonio.MAX_JSON_BYTES
 WINDOW = 64 * 1024 * 1024  # bytes mapped (and hashed in one call) at a time, per thread
 MIN_SIZE = 1024 * 1024  # smaller files cost more to hand over than to hash in the command
 WAIT_STEP = 0.05  # seconds between looks at the cancel event while an answer is awaited
+READER_GRACE = 5.0  # seconds the reader may take to see the pipe of an ended helper close
 
 # check's flags that keep the default (a full re-hash of a local pack), and those that take
 # a value; any other flag (--quick, --output-id, --help...) means no head start.
@@ -271,11 +272,13 @@ class HeadStart:
             return self._answers.get(key)
 
     def stop(self) -> None:
-        """End the helper (if still running) and reap it."""
+        """End the helper (if still running), reap it, and let the reader see its pipe
+        close: no thread of this module is left running while the interpreter exits."""
         with contextlib.suppress(OSError):
             os.kill(self.pid, signal.SIGTERM)
         with contextlib.suppress(OSError):
             os.waitpid(self.pid, 0)
+        self._reader.join(READER_GRACE)
 
 
 _current: HeadStart | None = None

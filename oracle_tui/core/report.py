@@ -58,7 +58,7 @@ class SealSection(BaseModel):
 
 class StreamViewSection(BaseModel):
     output_id: str
-    state: str  # MISSING | VALID | INVALID | PARTIAL | OUTDATED
+    state: str  # MISSING | VALID | INVALID | PARTIAL | OUTDATED | UNVERIFIED | BLOCKED
     location: str = ""
     receipt: dict[str, Any] | None = None  # oracle-tui's receipt (parts, digests, stats)
     upstream: dict[str, Any] | None = None  # the platform's receipt fields (status, stats…)

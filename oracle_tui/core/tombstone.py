@@ -3,6 +3,8 @@ ever goes back."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
 
 from oracle_tui.core import contracts
@@ -41,6 +43,20 @@ def check_tombstone_inputs(reason: str, authority: str, replacement_root: str | 
     if replacement_root is not None:
         require_text(replacement_root, "the replacement root", MAX_ROOT)
         require_no_credentials(replacement_root, "the replacement root")
+
+
+def existing_tombstone(pack: str | OpenedPack) -> dict[str, Any] | None:
+    """The pack's tombstone record when it has one (``{}`` when it cannot be parsed), else
+    None: what a door says instead of offering to write one."""
+    store = opened(pack).store
+    if store.head(TOMBSTONE) is None:
+        return None
+    try:
+        record = parse_json(store.read_bytes(TOMBSTONE, 1024 * 1024), "PACK_TOMBSTONED",
+                            TOMBSTONE)
+    except OracleError:
+        return {}
+    return record if isinstance(record, dict) else {}
 
 
 def tombstone_pack(pack: str | OpenedPack, *, reason: str, authority: str,

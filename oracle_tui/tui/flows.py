@@ -175,6 +175,13 @@ def start_tombstone(app: Session) -> None:
         app.notify(f"nothing to tombstone: no pack at {app.root}", severity="error",
                    markup=False)
         return
+    if app.report is not None and app.report.seal.lifecycle == "TOMBSTONED":
+        # Nothing to write: say whose it is instead of offering to.
+        record = app.report.seal.tombstone or {}
+        app.notify(f"already tombstoned by {record.get('authority', '?')}: "
+                   f"{record.get('reason', '?')}; the record is never changed",
+                   severity="warning", markup=False)
+        return
     pack_id = (app.report.seal.oracle_pack_id if app.report else None) or \
         (app.overview.oracle_pack_id if app.overview else None)
     token = pack_id[:12] if pack_id else app.root.rstrip("/").rsplit("/", 1)[-1]

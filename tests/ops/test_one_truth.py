@@ -437,3 +437,40 @@ def test_the_commands_guidance_gives_keep_the_profile() -> None:
            "demo-1.0 --profile dev`" in guidance(finding, sealed=False,
                                                   values={**values, "profile": "dev"}).do
     assert "--profile" not in guidance(finding, sealed=False, values=values).do
+
+
+# -- a view of an output that may not be read ------------------------------------------------
+
+@pytest.mark.parametrize("block", ["tombstone", "flipped part"])
+def test_a_view_of_a_blocked_output_is_blocked_on_every_face(sealed_world: DemoWorld,
+                                                             block: str) -> None:
+    """The view's documents are whole; its output may not be read. check's JSON, `stream-view
+    verify` and the inspector's Stream views pane all say BLOCKED (check and the pane once
+    said VALID of a tombstoned pack's view)."""
+    out = "s3_event_stream_with_fraud_6B"
+    assert run_cli_here("stream-view", "build", sealed_world.root, "--output-id", out).code == 0
+    if block == "tombstone":
+        assert run_cli_here("tombstone", sealed_world.root, "--reason", "superseded",
+                            "--authority", "ops", "--yes").code == 0
+    else:
+        _flip(_part(sealed_world.root, "s3_event_stream_with_fraud_6B"))
+    code, doc = _json("check", sealed_world.root)
+    views = {v["output_id"]: v["state"] for v in doc["stream_views"]}  # type: ignore[union-attr]
+    status = {o["output_id"]: o["status"] for o in doc["outputs"]}  # type: ignore[union-attr]
+    assert (code, status[out], views[out]) == (1, "BLOCKED", "BLOCKED")
+    verify = run_cli_here("stream-view", "verify", sealed_world.root, "--output-id", out)
+    assert (verify.code, verify.out.split()[0]) == (1, "BLOCKED")
+    assert asyncio.run(_pane_state(sealed_world.root, out)) == "BLOCKED"
+
+
+async def _pane_state(root: str, output: str) -> str:
+    from textual.widgets import DataTable
+
+    from oracle_tui.tui.app import make_app
+    from oracle_tui.tui.pilot import wait_idle
+
+    app = make_app(root, read_only=True)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_idle(pilot)
+        table = app.query_one("#views-table", DataTable)
+        return str(table.get_row(output)[1])

@@ -278,6 +278,7 @@ def test_tombstone_is_create_if_absent_and_final(sealed_world: DemoWorld) -> Non
     again = run_cli_here("tombstone", root, "--reason", "rng defect", "--authority", "ops",
                             "--replacement", "/packs/w2", "--yes")
     assert again.code == 0 and "ALREADY_TOMBSTONED" in again.out
+    assert "will write" not in again.err  # nothing is written: no preview says otherwise
     other = run_cli_here("tombstone", root, "--reason", "changed my mind", "--authority",
                             "ops", "--yes")
     assert other.code == 1 and "PACK_TOMBSTONED" in other.err
@@ -285,8 +286,10 @@ def test_tombstone_is_create_if_absent_and_final(sealed_world: DemoWorld) -> Non
     reseal = _seal(root, "demo-1.0")
     assert reseal.code == 1 and "PACK_TOMBSTONED" in reseal.err
     assert _state(root) == before
+    # Nothing to confirm where nothing would be written: the answer is the record's.
     no_yes = run_cli_process("tombstone", root, "--reason", "x", "--authority", "y")
-    assert no_yes.code == 2
+    assert (no_yes.code, no_yes.err) == (1, "oracle-tui: PACK_TOMBSTONED: already tombstoned "
+                                            "by ops: rng defect; the record is never changed\n")
 
 
 def test_local_seal_warns_against_hand_edits(world: DemoWorld) -> None:

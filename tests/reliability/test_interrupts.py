@@ -175,3 +175,22 @@ def test_sigterm_while_duckdb_sorts_keeps_no_view(world: DemoWorld, tmp_path: Pa
     assert (res.returncode, res.stderr) == (143, "oracle-tui: terminated\n")
     assert not (Path(world.root) / "stream_view").exists()
 
+
+
+def test_a_sigterm_as_the_command_returns_is_still_terminated() -> None:
+    """A SIGTERM that the CLI's handler turned into an interrupt just as the command
+    returned reaches the entry point: it says `terminated` and 143, not Ctrl-C's words."""
+    code = textwrap.dedent("""
+        import sys
+        import oracle_tui.cli as cli
+        def returning(*a, **k):
+            cli._Interrupts.signal_name = "SIGTERM"
+            raise KeyboardInterrupt
+        cli.main = returning
+        from oracle_tui.entry import main
+        sys.argv = ["oracle-tui", "--version"]
+        raise SystemExit(main())
+        """)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert (res.returncode, res.stderr) == (143, "oracle-tui: terminated\n")

@@ -415,6 +415,24 @@ async def test_tombstone_needs_the_typed_pack_id(sealed_world: DemoWorld) -> Non
     assert (Path(sealed_world.root) / "_TOMBSTONE.json").exists()
 
 
+async def test_a_tombstoned_pack_is_not_offered_another_tombstone(
+        sealed_world: DemoWorld) -> None:
+    """T on a tombstoned pack says whose tombstone it is; no dialog offers to write one."""
+    from oracle_tui.core.tombstone import tombstone_pack
+
+    tombstone_pack(sealed_world.root, reason="superseded", authority="ops")
+    before = (Path(sealed_world.root) / "_TOMBSTONE.json").read_bytes()
+    app = make_app(sealed_world.root)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_idle(pilot)
+        await pilot.press("T")
+        await wait_idle(pilot)
+        assert not isinstance(app.screen, TombstoneScreen)
+        assert [str(n.message) for n in app._notifications][-1] == \
+            "already tombstoned by ops: superseded; the record is never changed"
+    assert (Path(sealed_world.root) / "_TOMBSTONE.json").read_bytes() == before
+
+
 async def test_findings_filter_sort_jump_copy_export(world: DemoWorld, tmp_path: Path) -> None:
     app = make_app(world.root, export_dir=str(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
