@@ -9,7 +9,6 @@ import signal
 import sys
 
 from oracle_tui import startup
-from oracle_tui.core import prehash
 
 INTERRUPTED = 130
 
@@ -22,7 +21,6 @@ def main() -> int:
     interrupted = False
     rc = INTERRUPTED
     try:
-        prehash.start(sys.argv[1:])  # a full check of a local pack: hash while modules load
         from oracle_tui.cli import main as run
 
         rc = run()
@@ -30,13 +28,11 @@ def main() -> int:
         interrupted = True  # said below, once no signal can cut the saying short
     finally:
         # The command has ended: a Ctrl-C or SIGTERM from now on would only cut the clean-up
-        # short (the helper's end, temp folders removed at exit) or kill the process
-        # without a word.
+        # short (temp folders removed at exit) or kill the process without a word.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if interrupted:
         rc = _say_interrupted()
-    prehash.stop()
     startup.finish()
     return rc
 

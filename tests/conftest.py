@@ -20,9 +20,6 @@ REPO = Path(__file__).resolve().parent.parent
 UPSTREAM = Path(os.environ.get(
     "ORACLE_UPSTREAM_PACK", REPO.parent / "shared" / "reference" / "upstream-interface-pack"))
 CLI = [sys.executable, "-m", "oracle_tui.entry"]  # the installed command's own entry point
-# Process-level runs hand every indexed file to the re-hash's head start (core/prehash.py),
-# not only the large ones: each tampering case a real command meets goes through that door.
-HEAD_START_FOR_ALL = {"ORACLE_TUI_PREHASH_MIN_BYTES": "1"}
 
 
 @pytest.fixture(scope="session")
@@ -111,8 +108,7 @@ def run_cli_process(*args: str, env: dict[str, str] | None = None,
                     timeout: float = 120) -> CliResult:
     """Run the CLI as a real process (stdin closed, like CI)."""
     proc = subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL,
-                          env={**os.environ, **HEAD_START_FOR_ALL, **(env or {})})
+                          stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
 

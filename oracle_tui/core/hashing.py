@@ -8,7 +8,6 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from oracle_tui.core import prehash
 from oracle_tui.core.errors import OracleError
 from oracle_tui.core.progress import Progress, check_cancel, no_progress
 from oracle_tui.core.storage.base import ReadStream, Store, in_flight
@@ -64,34 +63,15 @@ def hash_object(store: Store, key: str, cancel: threading.Event | None = None,
                 copy_to: Callable[[memoryview], object] | None = None) -> tuple[int, str]:
     """(size, sha256 hex) of one object; with ``copy_to`` (a file's ``write``), its bytes
     are copied there as they are hashed: a download checked in the same read."""
+    h = hashlib.sha256()
+    size = 0
     with store.open_read(key) as fh:
-        if copy_to is None and (ahead := _hashed_ahead(store, key, fh, cancel)) is not None:
-            return ahead
-        h = hashlib.sha256()
-        size = 0
         for chunk in _chunks_of(fh, cancel):
             h.update(chunk)
             size += len(chunk)
             if copy_to is not None:
                 copy_to(chunk)
     return size, h.hexdigest()
-
-
-def _hashed_ahead(store: Store, key: str, fh: ReadStream, cancel: threading.Event | None
-                  ) -> tuple[int, str] | None:
-    """The head start's digest of the file open as ``fh``, when the helper hashed this very
-    file (same identity now) of this very root (core/prehash.py); else None."""
-    ahead = prehash.current()
-    fileno = getattr(fh, "fileno", None)
-    if (ahead is None or store.remote or fileno is None
-            or ahead.root != os.path.abspath(store.root_uri)):
-        return None
-    answer = ahead.answer(key, cancel)
-    check_cancel(cancel)
-    if answer is None:
-        return None
-    now = prehash.identity(os.fstat(fileno()))
-    return (now[2], answer[1]) if answer[0] == now else None
 
 
 class _Stop(threading.Event):
@@ -138,9 +118,15 @@ def hash_objects(
                     failed.append(exc)
                 stop.set()
                 return
-            with lock:
-                results[key] = res
-                progress(len(results), total)
+            try:
+                with lock:
+                    results[key] = res
+                    progress(len(results), total)
+            except BaseException as exc:  # a progress callback that fails fails the job
+                with lock:
+                    failed.append(exc)
+                stop.set()
+                return
 
     progress(0, total)
     workers = [threading.Thread(target=work, name="hash", daemon=True)
@@ -160,4 +146,8 @@ def hash_objects(
     if failed:
         raise failed[0]
     check_cancel(cancel)
+    unanswered = [key for key in keys if key not in results]
+    if unanswered:  # never a partial answer that reads as a whole one
+        raise OracleError("INTERNAL_ERROR", f"{len(unanswered)} of {total} objects were not "
+                                            f"hashed (first: {unanswered[0]})", unanswered[0])
     return results

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from oracle_tui.core.demo import DemoWorld
-from tests.conftest import CLI, HEAD_START_FOR_ALL
+from tests.conftest import CLI
 from tests.reliability.helpers import (
     why_another_user_cannot_run_this_checkout,
     world_for_another_user,
@@ -30,7 +30,7 @@ def _as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*CLI, *args], user=NOBODY,
                           group=NOBODY, capture_output=True, text=True, timeout=120,
                           stdin=subprocess.DEVNULL, cwd="/",
-                          env={**os.environ, **HEAD_START_FOR_ALL, "HOME": "/nonexistent"})
+                          env={**os.environ, "HOME": "/nonexistent"})
 
 
 @pytest.fixture
@@ -92,7 +92,7 @@ def test_a_root_this_user_cannot_enter_is_access_denied_on_the_first_screen(
             f"print(o.exists, o.problem[0])\n")
     res = subprocess.run([sys.executable, "-c", code], user=NOBODY, group=NOBODY,
                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
-                         cwd="/", env={**os.environ, **HEAD_START_FOR_ALL, "HOME": "/nonexistent"})
+                         cwd="/", env={**os.environ, "HOME": "/nonexistent"})
     assert res.returncode == 0, res.stderr
     assert res.stdout.split() == ["False", "ACCESS_DENIED"]
     check = _as_nobody("check", str(shared_world), "--json")
@@ -140,7 +140,7 @@ def test_a_view_folder_this_user_cannot_read_is_no_missing_view(shared_world: Pa
         return subprocess.run([*CLI, *args], user=NOBODY,
                               group=NOBODY, capture_output=True, text=True, timeout=120,
                               stdin=subprocess.DEVNULL, cwd="/",
-                              env={**env, **HEAD_START_FOR_ALL, "HOME": "/nonexistent"})
+                              env={**env, "HOME": "/nonexistent"})
 
     check = as_nobody("check", str(shared_world), "--json")
     doc = json.loads(check.stdout)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from oracle_tui.core.demo import DemoWorld
-from tests.conftest import CLI, HEAD_START_FOR_ALL, run_cli_here, run_cli_process
+from tests.conftest import CLI, run_cli_here, run_cli_process
 from tests.reliability.helpers import (
     why_another_user_cannot_run_this_checkout,
     world_for_another_user,
@@ -146,7 +146,7 @@ def test_seal_and_tombstone_as_a_user_without_a_passwd_entry(owned_world: Path) 
         return subprocess.run([*CLI, *args],
                               user=NO_NAME_UID, group=NO_NAME_UID, capture_output=True,
                               text=True, timeout=120, stdin=subprocess.DEVNULL, cwd="/",
-                              env={**env, **HEAD_START_FOR_ALL, "HOME": "/nonexistent"})
+                              env={**env, "HOME": "/nonexistent"})
 
     probe = run("explain", "INPUT_INVALID")
     if probe.returncode != 0:
