@@ -392,7 +392,7 @@ def cmd_seal(args: argparse.Namespace) -> int:
 
 
 def cmd_tombstone(args: argparse.Namespace) -> int:
-    from oracle_tui.core.tombstone import existing_tombstone
+    from oracle_tui.core.tombstone import answer_if_tombstoned
 
     at = _address(args)
     # The operator's values are checked as the request is made, before any preview.
@@ -400,7 +400,10 @@ def cmd_tombstone(args: argparse.Namespace) -> int:
                                replacement=args.replacement)
     root = at.root
     pack = at.open()
-    if existing_tombstone(pack) is None:
+    # A pack that has a tombstone gets its answer without a preview, a question or a write.
+    result = answer_if_tombstoned(pack, reason=args.reason, authority=args.authority,
+                                  replacement_root=args.replacement)
+    if result is None:
         # What will be written, whole, before anything is (a terminal, a script or CI alike).
         _err().print("\n".join([
             f"will write _TOMBSTONE.json (create-if-absent, for good) at {root}:",
@@ -408,8 +411,7 @@ def cmd_tombstone(args: argparse.Namespace) -> int:
             f"  replacement  {args.replacement or '(none)'}"]))
         _confirm(f"Tombstone {printable(root)} for good (reason: {printable(args.reason)!r})?",
                  args.yes)
-    # Else nothing will be written: the request says whether the record is this one.
-    result = request.run(pack)
+        result = request.run(pack)
     if args.json:
         _emit_json(result.model_dump(mode="json"))
     else:

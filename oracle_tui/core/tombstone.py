@@ -3,7 +3,7 @@ ever goes back."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 from pydantic import BaseModel
 
@@ -27,6 +27,7 @@ from oracle_tui.core.pack_files import (
     Tombstone,
     read_model,
 )
+from oracle_tui.core.storage.base import Store
 from oracle_tui.core.timeutil import utc_now
 
 
@@ -45,18 +46,40 @@ def check_tombstone_inputs(reason: str, authority: str, replacement_root: str | 
         require_no_credentials(replacement_root, "the replacement root")
 
 
-def existing_tombstone(pack: str | OpenedPack) -> dict[str, Any] | None:
-    """The pack's tombstone record when it has one (``{}`` when it cannot be parsed), else
-    None: what a door says instead of offering to write one."""
-    store = opened(pack).store
+def answer_if_tombstoned(pack: str | OpenedPack, *, reason: str, authority: str,
+                         replacement_root: str | None = None) -> TombstoneResult | None:
+    """The answer a tombstone request gets from a pack that already has one, found without
+    any write path (so no door previews, asks or writes for it); None when it has none."""
+    opened_pack = opened(pack)
+    store = opened_pack.store
     if store.head(TOMBSTONE) is None:
         return None
+    wanted = {"reason": reason, "authority": authority, "replacement_root": replacement_root}
+    return _answer_existing(store, wanted, _pack_id(opened_pack))
+
+
+def _answer_existing(store: Store, wanted: Mapping[str, object], pack_id: str | None
+                     ) -> TombstoneResult:
+    existing = parse_json(store.read_bytes(TOMBSTONE, 1024 * 1024), "PACK_TOMBSTONED", TOMBSTONE)
+    if not isinstance(existing, dict):
+        raise OracleError("PACK_TOMBSTONED", "already tombstoned (record unreadable)", TOMBSTONE)
+    if not all(existing.get(k) == v for k, v in wanted.items()):
+        raise OracleError("PACK_TOMBSTONED",
+                          f"already tombstoned by {existing.get('authority')}: "
+                          f"{existing.get('reason')}; the record is never changed", TOMBSTONE)
+    return TombstoneResult(status="ALREADY_TOMBSTONED", oracle_pack_id=pack_id, record=existing)
+
+
+def _pack_id(opened_pack: OpenedPack) -> str | None:
+    store = opened_pack.store
+    if store.head(MANIFEST) is None:
+        return None
     try:
-        record = parse_json(store.read_bytes(TOMBSTONE, 1024 * 1024), "PACK_TOMBSTONED",
-                            TOMBSTONE)
+        manifest, _ = read_model(store, MANIFEST, Manifest, "PACK_MANIFEST_INVALID")
     except OracleError:
-        return {}
-    return record if isinstance(record, dict) else {}
+        return None  # a broken pack can still be withdrawn
+    pack_id: str = manifest.oracle_pack_id
+    return pack_id
 
 
 def tombstone_pack(pack: str | OpenedPack, *, reason: str, authority: str,
@@ -67,13 +90,7 @@ def tombstone_pack(pack: str | OpenedPack, *, reason: str, authority: str,
     store = opened_pack.store
     if not opened_pack.root_exists():
         raise OracleError("PACK_NOT_FOUND", f"no pack at {store.root_uri}", store.root_uri)
-    pack_id: str | None = None
-    if store.head(MANIFEST) is not None:
-        try:
-            manifest, _ = read_model(store, MANIFEST, Manifest, "PACK_MANIFEST_INVALID")
-            pack_id = manifest.oracle_pack_id
-        except OracleError:
-            pack_id = None  # a broken pack can still be withdrawn
+    pack_id = _pack_id(opened_pack)
     record: dict[str, object] = {
         "schema": TOMBSTONE_SCHEMA,
         "oracle_pack_id": pack_id,
@@ -89,12 +106,5 @@ def tombstone_pack(pack: str | OpenedPack, *, reason: str, authority: str,
     store.ensure_conditional_writes()
     if store.put_if_absent(TOMBSTONE, canonical_json(record)):
         return TombstoneResult(status="TOMBSTONED", oracle_pack_id=pack_id, record=record)
-    existing = parse_json(store.read_bytes(TOMBSTONE, 1024 * 1024), "PACK_TOMBSTONED", TOMBSTONE)
-    if not isinstance(existing, dict):
-        raise OracleError("PACK_TOMBSTONED", "already tombstoned (record unreadable)", TOMBSTONE)
-    same = all(existing.get(k) == record[k] for k in ("reason", "authority", "replacement_root"))
-    if not same:
-        raise OracleError("PACK_TOMBSTONED",
-                          f"already tombstoned by {existing.get('authority')}: "
-                          f"{existing.get('reason')}; the record is never changed", TOMBSTONE)
-    return TombstoneResult(status="ALREADY_TOMBSTONED", oracle_pack_id=pack_id, record=existing)
+    return _answer_existing(store, {k: record[k] for k in ("reason", "authority",
+                                                           "replacement_root")}, pack_id)

@@ -279,6 +279,9 @@ def test_tombstone_is_create_if_absent_and_final(sealed_world: DemoWorld) -> Non
                             "--replacement", "/packs/w2", "--yes")
     assert again.code == 0 and "ALREADY_TOMBSTONED" in again.out
     assert "will write" not in again.err  # nothing is written: no preview says otherwise
+    same = run_cli_process("tombstone", root, "--reason", "rng defect", "--authority", "ops",
+                           "--replacement", "/packs/w2")  # no --yes, no terminal: no question
+    assert (same.code, same.err) == (0, "") and same.out.startswith("ALREADY_TOMBSTONED ")
     other = run_cli_here("tombstone", root, "--reason", "changed my mind", "--authority",
                             "ops", "--yes")
     assert other.code == 1 and "PACK_TOMBSTONED" in other.err
