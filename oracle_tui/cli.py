@@ -262,7 +262,17 @@ def _root(args: argparse.Namespace, profile: Profile) -> str:
 
 def _with_progress(label: str, enabled: bool,
                    job: Callable[[Callable[[int, int], None]], Any]) -> Any:
-    """Run ``job(progress)`` under a Rich progress bar on stderr when it is a terminal."""
+    """Run ``job(progress)`` under a Rich progress bar on stderr when it is a terminal. A job
+    that an interrupt reached is the operator's interrupt, whatever it returned (a step that
+    DuckDB's "interrupted" error failed would otherwise read as a FAIL report)."""
+    result = _run_job(label, enabled, job)
+    if _Interrupts.seen:
+        raise KeyboardInterrupt
+    return result
+
+
+def _run_job(label: str, enabled: bool,
+             job: Callable[[Callable[[int, int], None]], Any]) -> Any:
     if not enabled or not sys.stderr.isatty():
         return job(lambda done, total: None)
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn

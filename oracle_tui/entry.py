@@ -11,6 +11,7 @@ import sys
 from oracle_tui import startup
 
 INTERRUPTED = 130
+TERMINATED = 143
 
 
 def main() -> int:
@@ -18,6 +19,17 @@ def main() -> int:
     # algebra, and on a small machine those threads take CPU from the re-hash.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     startup.pause()  # resumed by the command once it has started (oracle_tui.startup)
+    # Until the CLI installs its own handlers: a signal during the imports is remembered, so
+    # whatever it breaks on its way (an extension's import can turn it into its own error)
+    # ends as the operator's interrupt, never a traceback.
+    seen: list[int] = []
+
+    def on_signal(signum: int, frame: object) -> None:
+        seen.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
     interrupted = False
     rc = INTERRUPTED
     try:
@@ -26,24 +38,29 @@ def main() -> int:
         rc = run()
     except KeyboardInterrupt:
         interrupted = True  # said below, once no signal can cut the saying short
+    except BaseException:
+        if not seen:
+            raise
+        interrupted = True
     finally:
         # The command has ended: a Ctrl-C or SIGTERM from now on would only cut the clean-up
         # short (temp folders removed at exit) or kill the process without a word.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if interrupted:
-        rc = _say_interrupted()
+        rc = _say_interrupted(seen)
     startup.finish()
     return rc
 
 
-def _say_interrupted() -> int:
-    """The CLI's own words once it is loaded (a SIGTERM is `terminated`, 143, even when it
-    arrived as the command returned); before that only Ctrl-C can be caught."""
-    cli = sys.modules.get("oracle_tui.cli")
-    if cli is not None:
-        said: int = cli._interrupted()
-        return said
+def _say_interrupted(seen: list[int]) -> int:
+    """`terminated` (143) for a SIGTERM, whether it came during the imports (``seen``) or
+    to the CLI's own handler, even as the command returned; else `interrupted` (130)."""
+    interrupts = getattr(sys.modules.get("oracle_tui.cli"), "_Interrupts", None)
+    if (seen and seen[-1] == signal.SIGTERM) or (
+            interrupts is not None and interrupts.seen and interrupts.signal_name == "SIGTERM"):
+        sys.stderr.write("oracle-tui: terminated\n")
+        return TERMINATED
     sys.stderr.write("oracle-tui: interrupted\n")
     return INTERRUPTED
 

@@ -53,6 +53,11 @@ def answer_if_tombstoned(pack: str | OpenedPack, *, reason: str, authority: str,
     opened_pack = opened(pack)
     store = opened_pack.store
     if store.head(TOMBSTONE) is None:
+        # A folder by that name (head does not answer for folders) can never become the
+        # record: refused before any preview, as check refuses it.
+        if next(iter(store.list(TOMBSTONE + "/")), None) is not None:
+            raise OracleError("PATH_UNSAFE", f"{TOMBSTONE} is a folder, not a record: the "
+                                             "tombstone cannot be written there", TOMBSTONE)
         return None
     wanted = {"reason": reason, "authority": authority, "replacement_root": replacement_root}
     return _answer_existing(store, wanted, _pack_id(opened_pack))
@@ -60,7 +65,14 @@ def answer_if_tombstoned(pack: str | OpenedPack, *, reason: str, authority: str,
 
 def _answer_existing(store: Store, wanted: Mapping[str, object], pack_id: str | None
                      ) -> TombstoneResult:
-    existing = parse_json(store.read_bytes(TOMBSTONE, 1024 * 1024), "PACK_TOMBSTONED", TOMBSTONE)
+    try:
+        existing = parse_json(store.read_bytes(TOMBSTONE, 1024 * 1024), "PACK_TOMBSTONED",
+                              TOMBSTONE)
+    except OracleError as exc:
+        # Something holds the name (a link, a FIFO, a record too large to read): the pack
+        # is tombstoned as check says, and no record of ours will ever be written there.
+        raise OracleError("PACK_TOMBSTONED", f"already tombstoned (the record cannot be "
+                                             f"read: {exc.code})", TOMBSTONE) from exc
     if not isinstance(existing, dict):
         raise OracleError("PACK_TOMBSTONED", "already tombstoned (record unreadable)", TOMBSTONE)
     if not all(existing.get(k) == v for k, v in wanted.items()):
@@ -90,6 +102,10 @@ def tombstone_pack(pack: str | OpenedPack, *, reason: str, authority: str,
     store = opened_pack.store
     if not opened_pack.root_exists():
         raise OracleError("PACK_NOT_FOUND", f"no pack at {store.root_uri}", store.root_uri)
+    answered = answer_if_tombstoned(opened_pack, reason=reason, authority=authority,
+                                    replacement_root=replacement_root)
+    if answered is not None:  # every door: no write path for a pack that has one
+        return answered
     pack_id = _pack_id(opened_pack)
     record: dict[str, object] = {
         "schema": TOMBSTONE_SCHEMA,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -310,3 +311,28 @@ def test_resealing_under_another_scenario_names_the_world_key(sealed_world: Demo
         "oracle-tui: WORLD_KEY_MISMATCH: the pack is sealed for scenario_id=baseline_v1, not "
         "other_v2; nothing was changed")
     assert _state(sealed_world.root) == before
+
+
+@pytest.mark.parametrize("holder", ["folder", "empty folder", "link", "dangling link", "fifo",
+                                    "too large"])
+def test_whatever_holds_the_tombstones_name_gets_an_answer_and_no_write(
+        sealed_world: DemoWorld, tmp_path: Path, holder: str) -> None:
+    """Something already at _TOMBSTONE.json: no preview, no question, nothing written (not
+    even a temporary file), and the code check would give (PACK_TOMBSTONED), or PATH_UNSAFE
+    for a folder, which can never become the record."""
+    root = Path(sealed_world.root)
+    name = root / "_TOMBSTONE.json"
+    record = tmp_path / "record.json"
+    record.write_text("{}")
+    {"folder": lambda: (name.mkdir(), (name / "x").write_text("x")),
+     "empty folder": name.mkdir,
+     "link": lambda: name.symlink_to(record),
+     "dangling link": lambda: name.symlink_to(tmp_path / "nowhere"),
+     "fifo": lambda: os.mkfifo(name),
+     "too large": lambda: name.write_bytes(b" " * (2 * 1024 * 1024))}[holder]()
+    before = sorted(os.listdir(root)), os.stat(root).st_mtime_ns
+    res = run_cli_process("tombstone", str(root), "--reason", "r", "--authority", "a")
+    code = "PATH_UNSAFE" if "folder" in holder else "PACK_TOMBSTONED"
+    assert (res.code, res.out) == (1, "")
+    assert res.err.startswith(f"oracle-tui: {code}: ") and res.err.count("\n") == 1
+    assert (sorted(os.listdir(root)), os.stat(root).st_mtime_ns) == before

@@ -184,7 +184,7 @@ def test_a_sigterm_as_the_command_returns_is_still_terminated() -> None:
         import sys
         import oracle_tui.cli as cli
         def returning(*a, **k):
-            cli._Interrupts.signal_name = "SIGTERM"
+            cli._Interrupts.seen, cli._Interrupts.signal_name = True, "SIGTERM"
             raise KeyboardInterrupt
         cli.main = returning
         from oracle_tui.entry import main
@@ -194,3 +194,32 @@ def test_a_sigterm_as_the_command_returns_is_still_terminated() -> None:
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert (res.returncode, res.stderr) == (143, "oracle-tui: terminated\n")
+
+
+@pytest.mark.parametrize("sig,said", [(signal.SIGINT, (130, "oracle-tui: interrupted\n")),
+                                      (signal.SIGTERM, (143, "oracle-tui: terminated\n"))])
+def test_a_signal_an_import_turns_into_another_error_is_still_an_interrupt(
+        tmp_path: Path, sig: int, said: tuple[int, str]) -> None:
+    """A signal during the start-up imports that an extension turns into its own error (as
+    pydantic-core's Rust side does: PanicException) is the operator's interrupt, not a
+    traceback and exit 1."""
+    code = textwrap.dedent(f"""
+        import builtins, os, sys
+        real = builtins.__import__
+        def breaking(name, *a, **k):
+            if name == "oracle_tui.cli":
+                try:
+                    os.kill(os.getpid(), {int(sig)})
+                    while True:
+                        pass  # the handler runs here
+                except KeyboardInterrupt:
+                    raise RuntimeError("failed to import a C API") from None
+            return real(name, *a, **k)
+        builtins.__import__ = breaking
+        from oracle_tui.entry import main
+        sys.argv = ["oracle-tui", "check", "."]
+        raise SystemExit(main())
+        """)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=120)
+    assert (res.returncode, res.stderr) == said
