@@ -261,12 +261,13 @@ def _root(args: argparse.Namespace, profile: Profile) -> str:
 
 
 def _with_progress(label: str, enabled: bool,
-                   job: Callable[[Callable[[int, int], None]], Any]) -> Any:
+                   job: Callable[[Callable[[int, int], None]], Any], judges: bool = False) -> Any:
     """Run ``job(progress)`` under a Rich progress bar on stderr when it is a terminal. A job
-    that an interrupt reached is the operator's interrupt, whatever it returned (a step that
-    DuckDB's "interrupted" error failed would otherwise read as a FAIL report)."""
+    that ``judges`` (its answer is a verdict) and that an interrupt reached is the operator's
+    interrupt, whatever it returned: a step that DuckDB's "interrupted" error failed would
+    otherwise read as a FAIL. A write that returned has been made, and says so."""
     result = _run_job(label, enabled, job)
-    if _Interrupts.seen:
+    if judges and _Interrupts.seen:
         raise KeyboardInterrupt
     return result
 
@@ -310,7 +311,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                                                            target.interface_pack)),
                            threads=args.threads)
     report = _with_progress("hashing", not request.quick and not args.json,
-                            lambda progress: request.run(target, progress))
+                            lambda progress: request.run(target, progress), judges=True)
     if args.json:
         _emit_json(report.model_dump(mode="json"))
     else:
@@ -461,7 +462,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if args.output_id:
         _known_outputs(args.output_id, sides[0].interface_pack)
     report = _with_progress("comparing", not args.json,
-                            lambda progress: request.run(sides[0], sides[1], progress))
+                            lambda progress: request.run(sides[0], sides[1], progress),
+                            judges=True)
     if args.json:
         _emit_json(report.model_dump(mode="json"))
     else:
@@ -500,7 +502,7 @@ def cmd_stream_view(args: argparse.Namespace) -> int:
         return EXIT_OK
     verify = VerifyRequest(at=at, output_id=args.output_id, engine=engine, deep=args.deep)
     state = _with_progress("verifying", not args.json,
-                           lambda progress: verify.run(target, progress))
+                           lambda progress: verify.run(target, progress), judges=True)
     if args.json:
         _emit_json(state.model_dump(mode="json"))
     else:

@@ -223,3 +223,25 @@ def test_a_signal_an_import_turns_into_another_error_is_still_an_interrupt(
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=tmp_path, timeout=120)
     assert (res.returncode, res.stderr) == said
+
+
+def test_a_check_step_an_interrupt_failed_is_no_fail_report(world: DemoWorld,
+                                                            tmp_path: Path) -> None:
+    """Ctrl-C reaches DuckDB as its own error, which a check step records as a finding: the
+    command says `interrupted` (130), never a FAIL report (1) of a check it did not finish."""
+    code = textwrap.dedent(f"""
+        import sys
+        import oracle_tui.cli as cli
+        import oracle_tui.core.check as check
+        from oracle_tui.core.errors import OracleError
+        def interrupted_step(*a, **k):
+            cli._Interrupts.seen = True  # what the CLI's handler notes on SIGINT
+            raise OracleError("INTERNAL_ERROR", "INTERRUPT Error: Interrupted!")
+        check._check_stream_views = interrupted_step
+        from oracle_tui.entry import main
+        sys.argv = ["oracle-tui", "check", {world.root!r}, "--json"]
+        raise SystemExit(main())
+        """)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=120)
+    assert (res.returncode, res.stdout, res.stderr) == (130, "", "oracle-tui: interrupted\n")
