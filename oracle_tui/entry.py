@@ -30,6 +30,16 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    # An interrupt raised where Python cannot deliver it (a finalizer, a weakref callback)
+    # has been noted by whichever handler raised it, and the command reports it; it is not
+    # printed as "Exception ignored" with a traceback.
+    printing = sys.unraisablehook
+
+    def unraisable(info: sys.UnraisableHookArgs) -> None:
+        if not issubclass(info.exc_type, KeyboardInterrupt):
+            printing(info)
+
+    sys.unraisablehook = unraisable
     interrupted = False
     rc = INTERRUPTED
     try:
@@ -49,6 +59,11 @@ def main() -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if interrupted:
         rc = _say_interrupted(seen)
+        # CPython 3.11 remembers a KeyboardInterrupt that left code run from a string (the
+        # imports of dataclasses and pydantic run such code) even once it is caught, and
+        # under `python -m` would end the process by SIGINT after our words and exit code.
+        # Running a string that returns clears that memory.
+        exec("pass")
     startup.finish()
     return rc
 

@@ -245,3 +245,47 @@ def test_a_check_step_an_interrupt_failed_is_no_fail_report(world: DemoWorld,
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=tmp_path, timeout=120)
     assert (res.returncode, res.stdout, res.stderr) == (130, "", "oracle-tui: interrupted\n")
+
+
+def test_an_interrupt_out_of_code_run_from_a_string_ends_with_our_code_under_python_m(
+        tmp_path: Path) -> None:
+    """CPython remembers a KeyboardInterrupt that left code run from a string (imports run
+    such code) and, under `python -m`, would end the process by SIGINT after our words: the
+    exit status is still ours (130), not death by the signal."""
+    (tmp_path / "run_entry.py").write_text(textwrap.dedent("""
+        import builtins, sys
+        real = builtins.__import__
+        def interrupting(name, *a, **k):
+            if name == "oracle_tui.cli":
+                exec("raise KeyboardInterrupt")
+            return real(name, *a, **k)
+        builtins.__import__ = interrupting
+        from oracle_tui.entry import main
+        sys.argv = ["oracle-tui", "check", "."]
+        raise SystemExit(main())
+        """))
+    res = subprocess.run([sys.executable, "-m", "run_entry"], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=120)
+    assert (res.returncode, res.stderr) == (130, "oracle-tui: interrupted\n")
+
+
+def test_an_interrupt_python_cannot_deliver_prints_no_traceback() -> None:
+    """A signal that lands in a finalizer cannot be raised there: Python would print it as
+    "Exception ignored" with a traceback; the command reports for itself instead."""
+    code = textwrap.dedent("""
+        import sys
+        import oracle_tui.cli as cli
+        class Finalized:
+            def __del__(self):
+                raise KeyboardInterrupt  # where the handler's raise would land
+        def command(*a, **k):
+            Finalized()
+            return 0
+        cli.main = command
+        from oracle_tui.entry import main
+        sys.argv = ["oracle-tui", "--version"]
+        raise SystemExit(main())
+        """)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert (res.returncode, res.stderr) == (0, "")
