@@ -48,8 +48,6 @@ if TYPE_CHECKING:
 # Rich and the renderers load only when something is rendered: `--json` and error paths
 # stay fast to start (this matters for scripted checks and the digest benchmark).
 
-EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports a command SIGINT ended
-EXIT_TERMINATED = 143  # SIGTERM, as a shell reports a command SIGTERM ended
 EXIT_PIPE_CLOSED = 141  # the output's reader closed the pipe, as a shell reports SIGPIPE
 PIPE_WIDTH = 1000  # wide enough for any path, id or detail the tool prints on one line
 
@@ -904,11 +902,9 @@ def _silence_stdout() -> None:
 
 
 def _interrupted() -> int:
-    if _Interrupts.signal_name == "SIGTERM":
-        sys.stderr.write("oracle-tui: terminated\n")
-        return EXIT_TERMINATED
-    sys.stderr.write("oracle-tui: interrupted\n")
-    return EXIT_INTERRUPTED
+    from oracle_tui.entry import say_interrupted
+
+    return say_interrupted(_Interrupts.signal_name == "SIGTERM")
 
 
 if __name__ == "__main__":

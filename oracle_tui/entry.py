@@ -10,8 +10,8 @@ import sys
 
 from oracle_tui import startup
 
-INTERRUPTED = 130
-TERMINATED = 143
+INTERRUPTED = 130  # Ctrl-C, as a shell reports a command SIGINT ended
+TERMINATED = 143  # SIGTERM, as a shell reports a command SIGTERM ended
 
 
 def main() -> int:
@@ -69,11 +69,16 @@ def main() -> int:
 
 
 def _say_interrupted(seen: list[int]) -> int:
-    """`terminated` (143) for a SIGTERM, whether it came during the imports (``seen``) or
-    to the CLI's own handler, even as the command returned; else `interrupted` (130)."""
+    """A SIGTERM, whether it came during the imports (``seen``) or to the CLI's own handler,
+    even as the command returned; else a Ctrl-C."""
     interrupts = getattr(sys.modules.get("oracle_tui.cli"), "_Interrupts", None)
-    if (seen and seen[-1] == signal.SIGTERM) or (
-            interrupts is not None and interrupts.seen and interrupts.signal_name == "SIGTERM"):
+    return say_interrupted(bool(seen and seen[-1] == signal.SIGTERM) or (
+        interrupts is not None and interrupts.seen and interrupts.signal_name == "SIGTERM"))
+
+
+def say_interrupted(terminated: bool) -> int:
+    """The one line and exit status of a command a signal stopped (the CLI's too)."""
+    if terminated:
         sys.stderr.write("oracle-tui: terminated\n")
         return TERMINATED
     sys.stderr.write("oracle-tui: interrupted\n")

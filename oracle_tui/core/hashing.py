@@ -103,6 +103,11 @@ def hash_objects(
     failed: list[BaseException] = []  # the first unexpected error stops every worker
     stop = _Stop(cancel)  # the caller's cancel, or this job's own end
 
+    def fail(exc: BaseException) -> None:
+        with lock:
+            failed.append(exc)
+        stop.set()
+
     def work() -> None:
         while True:
             with lock:
@@ -110,22 +115,15 @@ def hash_objects(
             if key is None:
                 return
             try:
-                res: tuple[int, str] | OracleError = hash_object(store, key, stop)
-            except OracleError as exc:
-                res = exc
-            except BaseException as exc:  # Cancelled, or a bug: raised in the caller
-                with lock:
-                    failed.append(exc)
-                stop.set()
-                return
-            try:
+                try:
+                    res: tuple[int, str] | OracleError = hash_object(store, key, stop)
+                except OracleError as exc:
+                    res = exc
                 with lock:
                     results[key] = res
                     progress(len(results), total)
-            except BaseException as exc:  # a progress callback that fails fails the job
-                with lock:
-                    failed.append(exc)
-                stop.set()
+            except BaseException as exc:  # Cancelled, a bug, a failing progress callback:
+                fail(exc)  # raised in the caller
                 return
 
     progress(0, total)
@@ -137,9 +135,7 @@ def hash_objects(
         for worker in workers:
             worker.join()
     except BaseException as exc:  # Ctrl-C in the caller: every worker stops within a chunk
-        with lock:
-            failed.append(exc)
-        stop.set()
+        fail(exc)
         for worker in workers:  # none left running while the interpreter exits
             worker.join()
         raise

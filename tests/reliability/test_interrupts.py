@@ -132,21 +132,30 @@ def test_ctrl_c_in_diffs_row_stage_keeps_no_spill(world: DemoWorld, tmp_path: Pa
     assert (temp / "notes.txt").read_text() == "the operator's"
 
 
+def _entry_after(hook: str, argv: list[str], cwd: Path | None = None
+                 ) -> subprocess.CompletedProcess[str]:
+    """The entry point run as the installed command runs it, in a fresh interpreter, after
+    ``hook`` (Python source) has prepared what the test needs."""
+    code = textwrap.dedent(hook) + textwrap.dedent(f"""
+        import sys
+        from oracle_tui.entry import main
+        sys.argv = ["oracle-tui", *{argv!r}]
+        raise SystemExit(main())
+        """)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=cwd, timeout=120)
+
+
 def test_ctrl_c_during_start_up_imports(tmp_path: Path) -> None:
-    code = textwrap.dedent("""
-        import builtins, sys
+    res = _entry_after("""
+        import builtins
         real = builtins.__import__
         def interrupting(name, *a, **k):
             if name == "oracle_tui.cli":
                 raise KeyboardInterrupt
             return real(name, *a, **k)
         builtins.__import__ = interrupting
-        from oracle_tui.entry import main
-        sys.argv = ["oracle-tui", "check", "."]
-        raise SystemExit(main())
-        """)
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=tmp_path, timeout=120)
+        """, ["check", "."], tmp_path)
     assert (res.returncode, res.stderr) == (130, "oracle-tui: interrupted\n")
 
 
@@ -180,19 +189,13 @@ def test_sigterm_while_duckdb_sorts_keeps_no_view(world: DemoWorld, tmp_path: Pa
 def test_a_sigterm_as_the_command_returns_is_still_terminated() -> None:
     """A SIGTERM that the CLI's handler turned into an interrupt just as the command
     returned reaches the entry point: it says `terminated` and 143, not Ctrl-C's words."""
-    code = textwrap.dedent("""
-        import sys
+    res = _entry_after("""
         import oracle_tui.cli as cli
         def returning(*a, **k):
             cli._Interrupts.seen, cli._Interrupts.signal_name = True, "SIGTERM"
             raise KeyboardInterrupt
         cli.main = returning
-        from oracle_tui.entry import main
-        sys.argv = ["oracle-tui", "--version"]
-        raise SystemExit(main())
-        """)
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120)
+        """, ["--version"])
     assert (res.returncode, res.stderr) == (143, "oracle-tui: terminated\n")
 
 
@@ -203,8 +206,8 @@ def test_a_signal_an_import_turns_into_another_error_is_still_an_interrupt(
     """A signal during the start-up imports that an extension turns into its own error (as
     pydantic-core's Rust side does: PanicException) is the operator's interrupt, not a
     traceback and exit 1."""
-    code = textwrap.dedent(f"""
-        import builtins, os, sys
+    res = _entry_after(f"""
+        import builtins, os
         real = builtins.__import__
         def breaking(name, *a, **k):
             if name == "oracle_tui.cli":
@@ -216,12 +219,7 @@ def test_a_signal_an_import_turns_into_another_error_is_still_an_interrupt(
                     raise RuntimeError("failed to import a C API") from None
             return real(name, *a, **k)
         builtins.__import__ = breaking
-        from oracle_tui.entry import main
-        sys.argv = ["oracle-tui", "check", "."]
-        raise SystemExit(main())
-        """)
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=tmp_path, timeout=120)
+        """, ["check", "."], tmp_path)
     assert (res.returncode, res.stderr) == said
 
 
@@ -229,8 +227,7 @@ def test_a_check_step_an_interrupt_failed_is_no_fail_report(world: DemoWorld,
                                                             tmp_path: Path) -> None:
     """Ctrl-C reaches DuckDB as its own error, which a check step records as a finding: the
     command says `interrupted` (130), never a FAIL report (1) of a check it did not finish."""
-    code = textwrap.dedent(f"""
-        import sys
+    res = _entry_after("""
         import oracle_tui.cli as cli
         import oracle_tui.core.check as check
         from oracle_tui.core.errors import OracleError
@@ -238,12 +235,7 @@ def test_a_check_step_an_interrupt_failed_is_no_fail_report(world: DemoWorld,
             cli._Interrupts.seen = True  # what the CLI's handler notes on SIGINT
             raise OracleError("INTERNAL_ERROR", "INTERRUPT Error: Interrupted!")
         check._check_stream_views = interrupted_step
-        from oracle_tui.entry import main
-        sys.argv = ["oracle-tui", "check", {world.root!r}, "--json"]
-        raise SystemExit(main())
-        """)
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=tmp_path, timeout=120)
+        """, ["check", world.root, "--json"], tmp_path)
     assert (res.returncode, res.stdout, res.stderr) == (130, "", "oracle-tui: interrupted\n")
 
 
@@ -272,8 +264,7 @@ def test_an_interrupt_out_of_code_run_from_a_string_ends_with_our_code_under_pyt
 def test_an_interrupt_python_cannot_deliver_prints_no_traceback() -> None:
     """A signal that lands in a finalizer cannot be raised there: Python would print it as
     "Exception ignored" with a traceback; the command reports for itself instead."""
-    code = textwrap.dedent("""
-        import sys
+    res = _entry_after("""
         import oracle_tui.cli as cli
         class Finalized:
             def __del__(self):
@@ -282,10 +273,5 @@ def test_an_interrupt_python_cannot_deliver_prints_no_traceback() -> None:
             Finalized()
             return 0
         cli.main = command
-        from oracle_tui.entry import main
-        sys.argv = ["oracle-tui", "--version"]
-        raise SystemExit(main())
-        """)
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120)
+        """, ["--version"])
     assert (res.returncode, res.stderr) == (0, "")
