@@ -41,6 +41,7 @@ from oracle_tui.core.requests import (
     TombstoneRequest,
     VerifyRequest,
 )
+from oracle_tui.stopped import say_stopped
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -902,9 +903,7 @@ def _silence_stdout() -> None:
 
 
 def _interrupted() -> int:
-    from oracle_tui.entry import say_interrupted
-
-    return say_interrupted(_Interrupts.signal_name == "SIGTERM")
+    return say_stopped(_Interrupts.signal_name == "SIGTERM")
 
 
 if __name__ == "__main__":

@@ -9,9 +9,7 @@ import signal
 import sys
 
 from oracle_tui import startup
-
-INTERRUPTED = 130  # Ctrl-C, as a shell reports a command SIGINT ended
-TERMINATED = 143  # SIGTERM, as a shell reports a command SIGTERM ended
+from oracle_tui.stopped import INTERRUPTED, say_stopped
 
 
 def main() -> int:
@@ -72,17 +70,8 @@ def _say_interrupted(seen: list[int]) -> int:
     """A SIGTERM, whether it came during the imports (``seen``) or to the CLI's own handler,
     even as the command returned; else a Ctrl-C."""
     interrupts = getattr(sys.modules.get("oracle_tui.cli"), "_Interrupts", None)
-    return say_interrupted(bool(seen and seen[-1] == signal.SIGTERM) or (
+    return say_stopped(bool(seen and seen[-1] == signal.SIGTERM) or (
         interrupts is not None and interrupts.seen and interrupts.signal_name == "SIGTERM"))
-
-
-def say_interrupted(terminated: bool) -> int:
-    """The one line and exit status of a command a signal stopped (the CLI's too)."""
-    if terminated:
-        sys.stderr.write("oracle-tui: terminated\n")
-        return TERMINATED
-    sys.stderr.write("oracle-tui: interrupted\n")
-    return INTERRUPTED
 
 
 if __name__ == "__main__":
